@@ -1,0 +1,402 @@
+//! `wsecho client`: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you name), then either
+//! echo-check scripted messages or relay stdin lines and print what arrives.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::Error;
+use crate::server::{load_certs, load_key};
+
+/// Whom to trust and who to be on wss:// connections.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// The only CA trusted for the server certificate (PEM).
+    pub ca: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS; needs `key`.
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Accept any server certificate. Only for debugging; announced loudly.
+    pub insecure: bool,
+}
+
+/// How to open a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub tls: TlsOptions,
+    /// Subprotocols to offer, in order of preference.
+    pub protocols: Vec<String>,
+    /// Extra request headers, e.g. `("Origin", "https://localhost:8443")`.
+    pub headers: Vec<(String, String)>,
+    /// Bound on TCP connect + TLS + WebSocket handshake.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            tls: TlsOptions::default(),
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A byte stream that is either plain TCP or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open client connection.
+pub type ClientStream = WebSocketStream<Box<dyn Io>>;
+
+/// What the server answered in the handshake.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    /// The subprotocol the server selected, if any.
+    pub protocol: Option<String>,
+    /// `TLS1.3` or `TLS1.2` on wss, `None` on ws.
+    pub tls_version: Option<String>,
+}
+
+/// Connects and completes the WebSocket handshake within `options.timeout`.
+pub async fn connect(url: &str, options: &ConnectOptions) -> Result<(ClientStream, Connected), Error> {
+    let fail = |detail: String| Error::Connect {
+        url: url.to_string(),
+        detail,
+    };
+    match tokio::time::timeout(options.timeout, connect_unbounded(url, options)).await {
+        Ok(result) => result,
+        Err(_) => Err(fail(format!(
+            "no answer within {:?} (is the server running? raise --timeout if it is slow)",
+            options.timeout
+        ))),
+    }
+}
+
+async fn connect_unbounded(url: &str, options: &ConnectOptions) -> Result<(ClientStream, Connected), Error> {
+    let fail = |detail: String| Error::Connect {
+        url: url.to_string(),
+        detail,
+    };
+    let target = Target::parse(url)?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| Error::Usage(format!("bad URL {url}: {e}")))?;
+    for (name, value) in &options.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::Usage(format!("bad header name {name:?} in --header")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::Usage(format!("bad header value {value:?} in --header")))?;
+        request.headers_mut().append(name, value);
+    }
+    if !options.protocols.is_empty() {
+        let offer = HeaderValue::from_str(&options.protocols.join(", "))
+            .map_err(|_| Error::Usage(format!("bad subprotocol in --protocol {:?}", options.protocols)))?;
+        request.headers_mut().insert("Sec-WebSocket-Protocol", offer);
+    }
+
+    let tls_config = target.tls.then(|| tls_config(&options.tls)).transpose()?;
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "cannot connect: {e} (is `wsecho serve` running on that address?)"
+            ))
+        })?;
+    let _ = tcp.set_nodelay(true);
+    let (stream, tls_version): (Box<dyn Io>, Option<String>) = if let Some(config) = tls_config {
+        let name = ServerName::try_from(target.host.clone())
+            .map_err(|_| Error::Usage(format!("bad host name {:?} in {url}", target.host)))?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| fail(format!("TLS handshake failed: {e}{}", tls_hint(&e))))?;
+        let version = tls
+            .get_ref()
+            .1
+            .protocol_version()
+            .map(crate::server::tls_version_name);
+        (Box::new(tls), version)
+    } else {
+        (Box::new(tcp), None)
+    };
+    let (ws, response) = tokio_tungstenite::client_async_with_config(request, stream, None)
+        .await
+        .map_err(|e| fail(handshake_failure(e)))?;
+    let protocol = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((
+        ws,
+        Connected {
+            protocol,
+            tls_version,
+        },
+    ))
+}
+
+/// Host, port and scheme of a ws:// or wss:// URL.
+struct Target {
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, Error> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "bad URL {url:?}: {why} (expected ws://HOST:PORT/ or wss://HOST:PORT/)"
+            ))
+        };
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        let tls = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => return Err(bad("scheme must be ws or wss")),
+        };
+        let host = uri.host().ok_or_else(|| bad("no host"))?;
+        // `Uri` keeps the brackets of an IPv6 literal; sockets and TLS names want the bare address.
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Ok(Target { host, port, tls })
+    }
+}
+
+/// The rustls client configuration for `options`: only the given CA is trusted (or nothing is checked with
+/// `insecure`), an optional client certificate, ALPN http/1.1, the ring provider.
+pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Usage(format!("TLS setup failed: {e}")))?;
+    let builder = if options.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
+    } else {
+        let Some(ca) = &options.ca else {
+            return Err(Error::Usage(
+                "wss:// needs --ca FILE (the CA that issued the server certificate, e.g. certs/ca.pem) or, for debugging only, --insecure".into(),
+            ));
+        };
+        let mut roots = RootCertStore::empty();
+        for cert in load_certs("CA certificate (--ca)", ca)? {
+            roots.add(cert).map_err(|e| Error::BadFile {
+                what: "CA certificate (--ca)",
+                path: ca.clone(),
+                detail: format!("is not a usable CA certificate ({e})"),
+            })?;
+        }
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => builder
+            .with_client_auth_cert(load_certs("client certificate", cert)?, load_key(key)?)
+            .map_err(|e| Error::BadFile {
+                what: "client certificate",
+                path: cert.clone(),
+                detail: format!("cannot be used with key {} ({e})", key.display()),
+            })?,
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(Error::Usage(
+                "--cert and --key go together: give both or neither".into(),
+            ));
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn tls_hint(error: &std::io::Error) -> &'static str {
+    let text = error.to_string();
+    if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+        " (the server certificate was not issued by the --ca you passed; pass the CA that issued it)"
+    } else if text.contains("NotValidForName") || text.contains("not valid for name") {
+        " (the certificate does not name this host; connect with a name it lists, e.g. localhost)"
+    } else {
+        ""
+    }
+}
+
+fn handshake_failure(error: WsError) -> String {
+    match error {
+        WsError::Http(response) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .unwrap_or_default();
+            format!(
+                "server refused the WebSocket upgrade with HTTP {}: {body}",
+                response.status()
+            )
+        }
+        WsError::Io(e) if e.to_string().contains("CertificateRequired") => format!(
+            "the server requires a client certificate: pass --cert and --key issued by its client CA ({e})"
+        ),
+        other => format!("WebSocket handshake failed: {other}"),
+    }
+}
+
+/// Verifies nothing about the server certificate except the handshake signature (so the TLS session is still
+/// bound to the certificate shown), for `--insecure`.
+#[derive(Debug)]
+struct AcceptAnyServerCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Sends each text and checks that the same text comes back, each within `timeout`; then closes normally.
+/// Prints every echo to stdout.
+pub async fn send_and_check(ws: &mut ClientStream, texts: &[String], timeout: Duration) -> Result<(), Error> {
+    for text in texts {
+        ws.send(Message::text(text.as_str()))
+            .await
+            .map_err(|e| Error::Echo(format!("sending {text:?} failed: {e}")))?;
+        let echo = tokio::time::timeout(timeout, next_data(ws))
+            .await
+            .map_err(|_| Error::Echo(format!("no echo of {text:?} within {timeout:?}")))??;
+        match echo {
+            Message::Text(got) if got.as_str() == text => println!("{got}"),
+            other => {
+                return Err(Error::Echo(format!(
+                    "echo differs: sent text {text:?}, got {}",
+                    describe(&other)
+                )));
+            }
+        }
+    }
+    close(ws, timeout).await;
+    Ok(())
+}
+
+/// The next text or binary message; a close or error ends the wait with an error.
+async fn next_data(ws: &mut ClientStream) -> Result<Message, Error> {
+    while let Some(message) = ws.next().await {
+        match message {
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => return Ok(message),
+            Ok(Message::Close(frame)) => {
+                return Err(Error::Echo(format!(
+                    "server closed the connection: {}",
+                    close_text(frame.as_ref())
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Error::Echo(format!("connection failed: {e}"))),
+        }
+    }
+    Err(Error::Echo(
+        "server closed the connection without a close frame".into(),
+    ))
+}
+
+/// Sends close 1000 and waits (bounded) for the server's reply.
+async fn close(ws: &mut ClientStream, timeout: Duration) {
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    if ws.close(Some(frame)).await.is_ok() {
+        let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+        let _ = tokio::time::timeout(timeout, drain).await;
+    }
+}
+
+/// Relays stdin lines as text messages and prints every message that arrives, until stdin ends (then closes
+/// normally) or the server closes.
+pub async fn interactive(ws: ClientStream, timeout: Duration) -> Result<(), Error> {
+    let mut ws = ws;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => {
+                    ws.send(Message::text(line))
+                        .await
+                        .map_err(|e| Error::Echo(format!("sending failed: {e}")))?;
+                }
+                Ok(None) => {
+                    close(&mut ws, timeout).await;
+                    return Ok(());
+                }
+                Err(e) => return Err(Error::Usage(format!("cannot read stdin: {e}"))),
+            },
+            message = ws.next() => match message {
+                Some(Ok(Message::Close(frame))) => {
+                    eprintln!("server closed: {}", close_text(frame.as_ref()));
+                    return Ok(());
+                }
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => println!("{}", describe(&message)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(Error::Echo(format!("connection failed: {e}"))),
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+fn describe(message: &Message) -> String {
+    match message {
+        Message::Text(text) => text.to_string(),
+        Message::Binary(bytes) => format!("<binary {} bytes>", bytes.len()),
+        other => format!("<{} bytes control frame>", other.len()),
+    }
+}
+
+fn close_text(frame: Option<&CloseFrame>) -> String {
+    match frame {
+        Some(frame) => format!("{} {}", u16::from(frame.code), frame.reason),
+        None => "no close code".into(),
+    }
+}

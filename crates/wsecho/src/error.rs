@@ -1,0 +1,50 @@
+//! One error type for the library; each variant knows its process exit code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// What went wrong, phrased so that the one-line message names the bad value and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line usage or a bad value (URL, header, option combination).
+    #[error("{0}")]
+    Usage(String),
+    /// A file named on the command line could not be read.
+    #[error("cannot read {what} {}: {source}", path.display())]
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file was read but its content is not what it should be (no PEM block, bad key, mismatched pair).
+    #[error("{what} {}: {detail}", path.display())]
+    BadFile {
+        what: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+    /// A listening socket could not be opened.
+    #[error(
+        "cannot listen on {addr}: {source} (is another server on that port? pick another address, or port 0 for any free one)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A connection to a server failed (client side).
+    #[error("{url}: {detail}")]
+    Connect { url: String, detail: String },
+    /// The echo did not come back as sent (client side).
+    #[error("{0}")]
+    Echo(String),
+}
+
+impl Error {
+    /// Process exit code: 2 for bad usage or bad input, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::ReadFile { .. } | Error::BadFile { .. } => 2,
+            Error::Bind { .. } | Error::Connect { .. } | Error::Echo(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The echo loop of one WebSocket connection: text back as text, binary as binary, byte for byte.
+//!
+//! tungstenite answers pings and echoes the client's close frame (code and reason) by itself; this loop adds the
+//! limits (1009 for oversized messages, the idle timeout) and the 1001 on shutdown.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::stats::OpenConnection;
+
+/// How long to wait for the client's answer after the server sent a close frame.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+/// Longest text shown per message with `-v`.
+const LOG_PREVIEW_CHARS: usize = 60;
+
+/// Per-connection settings of the loop.
+pub(crate) struct EchoSettings {
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) log_messages: bool,
+}
+
+/// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
+/// `peer` names the connection in log lines.
+pub(crate) async fn run<S>(
+    mut ws: WebSocketStream<S>,
+    conn: OpenConnection,
+    settings: &EchoSettings,
+    peer: &str,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let ending = loop {
+        let next = tokio::select! {
+            next = next_with_idle_timeout(&mut ws, settings.idle_timeout) => next,
+            _ = super::shutdown::stopped(&mut shutdown) => {
+                break Ending::ServerClose(CloseCode::Away, "server shutting down");
+            }
+        };
+        let message = match next {
+            Next::Message(message) => message,
+            Next::Idle => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
+            Next::End => break Ending::Gone,
+            Next::Error(e) => break ending_for(e),
+        };
+        match message {
+            Message::Text(_) | Message::Binary(_) => {
+                let len = message.len();
+                conn.received(len);
+                if settings.log_messages {
+                    tracing::info!("{peer} echo {}", preview(&message));
+                }
+                if let Err(e) = ws.send(message).await {
+                    break ending_for(e);
+                }
+                conn.sent(len);
+            }
+            Message::Close(frame) => {
+                // tungstenite queued the same frame as our reply; the next read flushes it and ends the stream.
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code).to_string(), f.reason.to_string()))
+                    .unwrap_or_else(|| ("none".into(), String::new()));
+                tracing::debug!("{peer} sent close {code} {reason:?}");
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+    };
+    match ending {
+        Ending::Gone => tracing::info!("{peer} disconnected"),
+        Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
+        Ending::ServerClose(code, reason) => {
+            tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
+            close_and_wait(&mut ws, code, reason).await;
+        }
+    }
+}
+
+enum Next {
+    Message(Message),
+    Idle,
+    End,
+    Error(WsError),
+}
+
+async fn next_with_idle_timeout<S>(ws: &mut WebSocketStream<S>, idle: Option<Duration>) -> Next
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let next = match idle {
+        Some(limit) => match tokio::time::timeout(limit, ws.next()).await {
+            Ok(next) => next,
+            Err(_) => return Next::Idle,
+        },
+        None => ws.next().await,
+    };
+    match next {
+        Some(Ok(message)) => Next::Message(message),
+        Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => Next::End,
+        Some(Err(e)) => Next::Error(e),
+    }
+}
+
+enum Ending {
+    /// The close handshake completed or the peer went away.
+    Gone,
+    /// The transport failed; nothing more can be sent.
+    Failed(WsError),
+    /// The server ends the connection with this close code.
+    ServerClose(CloseCode, &'static str),
+}
+
+/// Maps a read or write error to how the connection ends: RFC 6455 close codes for what the client did wrong.
+fn ending_for(error: WsError) -> Ending {
+    match error {
+        WsError::Capacity(_) => Ending::ServerClose(CloseCode::Size, "message too big"),
+        WsError::Utf8(_) => Ending::ServerClose(CloseCode::Invalid, "invalid UTF-8 in text"),
+        WsError::Protocol(_) => Ending::ServerClose(CloseCode::Protocol, "protocol error"),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => Ending::Gone,
+        other => Ending::Failed(other),
+    }
+}
+
+/// Sends a close frame and waits (bounded) for the client's close reply.
+async fn close_and_wait<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if ws.close(Some(frame)).await.is_err() {
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, drain).await;
+}
+
+fn preview(message: &Message) -> String {
+    match message {
+        Message::Text(text) => {
+            let shown: String = text.chars().take(LOG_PREVIEW_CHARS).collect();
+            let more = if shown.len() < text.len() { "..." } else { "" };
+            format!("text {} bytes {shown:?}{more}", text.len())
+        }
+        other => format!("binary {} bytes", other.len()),
+    }
+}

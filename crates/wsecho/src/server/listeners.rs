@@ -1,0 +1,141 @@
+//! Listening sockets: accept TCP, run the TLS handshake on wss listeners, then serve HTTP/1.1 with upgrades.
+//! The handshake timeout covers everything from TCP accept until the WebSocket upgrade is done.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::http::{self, ConnContext, Shared};
+use super::stats::Counters;
+use super::tls::{PeerTls, TlsState};
+use crate::Error;
+
+/// Largest request head hyper buffers (request line plus headers); larger requests get 431.
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// Pause after an accept error (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// A bound socket ready to accept; `tls` is set for wss listeners.
+pub(crate) struct Listener {
+    pub(crate) tcp: TcpListener,
+    pub(crate) tls: Option<Arc<TlsState>>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) url: Arc<str>,
+}
+
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })
+}
+
+/// What every connection of every listener needs besides its socket.
+#[derive(Clone)]
+pub(crate) struct ConnectionSetup {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) handshake_timeout: Duration,
+}
+
+/// Accepts until shutdown; each connection runs in its own task holding an `alive` token.
+pub(crate) async fn accept_loop(
+    listener: Listener,
+    setup: ConnectionSetup,
+    alive: mpsc::Sender<()>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.tcp.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("{}: accept failed: {e}", listener.url);
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            _ = super::shutdown::stopped(&mut shutdown) => return,
+        };
+        let connection = Connection {
+            setup: setup.clone(),
+            counters: listener.counters.clone(),
+            listener_url: listener.url.clone(),
+            peer,
+            alive: alive.clone(),
+            deadline: Instant::now() + setup.handshake_timeout,
+        };
+        let tls = listener.tls.as_ref().map(|tls| tls.acceptor());
+        tokio::spawn(connection.run(stream, tls));
+    }
+}
+
+struct Connection {
+    setup: ConnectionSetup,
+    counters: Arc<Counters>,
+    listener_url: Arc<str>,
+    peer: SocketAddr,
+    alive: mpsc::Sender<()>,
+    /// When the handshake timeout expires for this connection.
+    deadline: Instant,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+        // Echo traffic is latency-bound; small frames must not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let Some(acceptor) = tls else {
+            return self.serve_http(stream, PeerTls::default()).await;
+        };
+        match tokio::time::timeout_at(self.deadline, acceptor.accept(stream)).await {
+            Ok(Ok(tls_stream)) => {
+                let peer_tls = PeerTls::of(tls_stream.get_ref().1);
+                self.serve_http(tls_stream, peer_tls).await;
+            }
+            Ok(Err(e)) => tracing::info!("{} TLS handshake failed: {e}", self.peer),
+            Err(_) => tracing::info!("{} TLS handshake timed out", self.peer),
+        }
+    }
+
+    /// Serves HTTP until the connection upgrades (the echo loop then runs in its own task), closes, reaches
+    /// the handshake deadline without upgrading, or the server shuts down.
+    async fn serve_http<IO>(self, io: IO, tls: PeerTls)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = self.peer;
+        let deadline = self.deadline;
+        let mut shutdown = self.setup.shared.shutdown.clone();
+        let ctx = Arc::new(ConnContext {
+            shared: self.setup.shared,
+            counters: self.counters,
+            listener_url: self.listener_url,
+            peer,
+            tls,
+            _alive: self.alive,
+        });
+        let service = service_fn(move |request| http::handle(request, ctx.clone()));
+        let connection = http1::Builder::new()
+            .max_buf_size(MAX_REQUEST_HEAD)
+            .header_read_timeout(None)
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        tokio::select! {
+            result = connection => {
+                if let Err(e) = result {
+                    tracing::debug!("{peer} HTTP connection ended: {e}");
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::debug!("{peer} no WebSocket upgrade within the handshake timeout; closing");
+            }
+            _ = super::shutdown::stopped(&mut shutdown) => {}
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! The echo server: [`Config`] holds every setting (the `serve` flags), [`start`] binds the listeners and returns
+//! a [`RunningServer`] with the bound addresses, live statistics, TLS reload and graceful shutdown.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wsecho::Error> {
+//! let config = wsecho::server::Config {
+//!     ws: vec!["127.0.0.1:0".parse().unwrap()],
+//!     ..Default::default()
+//! };
+//! let server = wsecho::server::start(config).await?;
+//! println!("echo at {}", server.listeners()[0].url);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod assets;
+mod echo;
+mod http;
+mod listeners;
+mod shutdown;
+mod stats;
+mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+pub use shutdown::signal;
+pub use stats::{Counts, ListenerStats, StatsSnapshot};
+pub use tls::{ClientAuth, TlsFiles, load_certs, load_key, tls_version_name};
+
+use crate::Error;
+use echo::EchoSettings;
+use http::Shared;
+use listeners::{ConnectionSetup, Listener};
+use tls::TlsState;
+
+/// Size limits and timeouts. The defaults suit a developer machine and pass the Autobahn suite (16 MiB messages).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message (after reassembly of fragments); bigger ones end the connection with close 1009.
+    pub max_message_size: usize,
+    /// Largest single frame payload; bigger ones end the connection with close 1009.
+    pub max_frame_size: usize,
+    /// WebSocket connections open at once over all listeners; further upgrade requests get HTTP 503.
+    pub max_connections: usize,
+    /// From TCP accept until the WebSocket upgrade is done, TLS included.
+    pub handshake_timeout: Duration,
+    /// A connection that receives nothing (no message, no ping) for this long is closed with 1001. `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// How long shutdown waits for clients to answer the 1001 close before giving up on them.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 16 << 20,
+            max_frame_size: 16 << 20,
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(300)),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Read buffer of each WebSocket connection; small because memory per idle connection matters.
+const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// Room in the write buffer beyond one maximal message, for control frames queued behind it.
+const WRITE_BUFFER_SLACK: usize = 4 * 1024;
+
+/// Everything `wsecho serve` can be told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Plain `ws://` (and `http://`) listeners.
+    pub ws: Vec<SocketAddr>,
+    /// TLS `wss://` (and `https://`) listeners; need `tls`.
+    pub wss: Vec<SocketAddr>,
+    /// Certificate chain and key for the wss listeners; watched for changes.
+    pub tls: Option<TlsFiles>,
+    /// Verify client certificates against this CA (PEM); needs `tls`.
+    pub client_ca: Option<PathBuf>,
+    pub client_auth: ClientAuth,
+    /// CA certificate (PEM or DER) offered at `/ca.cer` for download.
+    pub ca_download: Option<PathBuf>,
+    /// Subprotocols the server speaks, chosen in the client's order. Empty: echo the client's first offer.
+    pub protocols: Vec<String>,
+    /// Origins allowed to open WebSockets (e.g. `https://localhost:8443`). Empty: any origin.
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+    /// How often the certificate files are checked for changes.
+    pub reload_interval: Duration,
+    /// Log every message (truncated) at info level.
+    pub log_messages: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ws: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))],
+            wss: Vec::new(),
+            tls: None,
+            client_ca: None,
+            client_auth: ClientAuth::Required,
+            ca_download: None,
+            protocols: Vec::new(),
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+            reload_interval: Duration::from_secs(1),
+            log_messages: false,
+        }
+    }
+}
+
+/// One bound listener as announced in the banner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundListener {
+    pub tls: bool,
+    /// The actual socket address (the real port when port 0 was asked for).
+    pub local_addr: SocketAddr,
+    /// WebSocket URL to connect to, e.g. `ws://127.0.0.1:8080` or `wss://localhost:8443`.
+    pub url: String,
+    /// The test page, e.g. `http://127.0.0.1:8080/` or `https://localhost:8443/`.
+    pub page_url: String,
+}
+
+/// A started server. Dropping it stops accepting and closes connections without waiting; prefer
+/// [`RunningServer::shutdown`].
+pub struct RunningServer {
+    listeners: Vec<BoundListener>,
+    shared: Arc<Shared>,
+    tls: Option<Arc<TlsState>>,
+    shutdown: shutdown::Shutdown,
+    shutdown_timeout: Duration,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// How a graceful shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// Every connection closed within the bound.
+    Drained,
+    /// The bound passed with connections still open; they are abandoned.
+    TimedOut,
+}
+
+/// Binds every listener and starts serving. Fails on bad settings, unreadable files or ports in use.
+pub async fn start(config: Config) -> Result<RunningServer, Error> {
+    check(&config)?;
+    let tls = match &config.tls {
+        Some(files) => {
+            let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
+            Some(Arc::new(TlsState::new(files.clone(), verifier)?))
+        }
+        None => None,
+    };
+    let ca_cer = config.ca_download.as_deref().map(load_ca_download).transpose()?;
+    let limits = &config.limits;
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_SIZE)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.max_message_size.saturating_add(WRITE_BUFFER_SLACK))
+        .max_message_size(Some(limits.max_message_size))
+        .max_frame_size(Some(limits.max_frame_size));
+    let shutdown = shutdown::Shutdown::new();
+    let shared = Arc::new(Shared {
+        stats: stats::Stats::new(limits.max_connections),
+        ws_config,
+        echo: EchoSettings {
+            idle_timeout: limits.idle_timeout,
+            log_messages: config.log_messages,
+        },
+        protocols: config.protocols.clone(),
+        allowed_origins: config
+            .allowed_origins
+            .iter()
+            .map(|o| http::normalize_origin(o))
+            .collect(),
+        ca_cer,
+        shutdown: shutdown.watcher(),
+    });
+
+    let mut bound = Vec::new();
+    let mut listeners = Vec::new();
+    let plain = config.ws.iter().map(|addr| (*addr, None));
+    let secure = config.wss.iter().map(|addr| (*addr, tls.clone()));
+    for (addr, tls) in plain.chain(secure) {
+        let tcp = listeners::bind(addr).await?;
+        let local_addr = tcp.local_addr().map_err(|source| Error::Bind { addr, source })?;
+        let announced = announce(local_addr, tls.is_some());
+        let counters = shared
+            .stats
+            .add_listener(announced.url.clone(), local_addr.to_string());
+        listeners.push(Listener {
+            tcp,
+            tls,
+            counters,
+            url: announced.url.as_str().into(),
+        });
+        bound.push(announced);
+    }
+
+    let setup = ConnectionSetup {
+        shared: shared.clone(),
+        handshake_timeout: limits.handshake_timeout,
+    };
+    let mut tasks: Vec<JoinHandle<()>> = listeners
+        .into_iter()
+        .map(|listener| {
+            tokio::spawn(listeners::accept_loop(
+                listener,
+                setup.clone(),
+                shutdown.alive_token(),
+                shutdown.watcher(),
+            ))
+        })
+        .collect();
+    if let Some(tls) = &tls {
+        tasks.push(tokio::spawn(tls::watch_for_reload(
+            tls.clone(),
+            config.reload_interval,
+            shutdown.watcher(),
+        )));
+    }
+    log_settings(&config, &bound);
+    Ok(RunningServer {
+        listeners: bound,
+        shared,
+        tls,
+        shutdown,
+        shutdown_timeout: config.limits.shutdown_timeout,
+        tasks,
+    })
+}
+
+/// Rejects combinations that cannot work, naming the flag to fix.
+fn check(config: &Config) -> Result<(), Error> {
+    if config.ws.is_empty() && config.wss.is_empty() {
+        return Err(Error::Usage(
+            "no listener: give --ws ADDR and/or --wss ADDR".into(),
+        ));
+    }
+    if !config.wss.is_empty() && config.tls.is_none() {
+        return Err(Error::Usage(
+            "--wss needs a certificate: add --cert FULLCHAIN.pem --key KEY.pem (make them with `certgen issue localhost`)"
+                .into(),
+        ));
+    }
+    if config.tls.is_some() && config.wss.is_empty() {
+        return Err(Error::Usage(
+            "--cert/--key given but no --wss ADDR to use them on".into(),
+        ));
+    }
+    if config.client_ca.is_some() && config.tls.is_none() {
+        return Err(Error::Usage(
+            "--client-ca needs TLS: add --cert and --key (client certificates only exist on wss)".into(),
+        ));
+    }
+    let limits = &config.limits;
+    if limits.max_connections == 0 {
+        return Err(Error::Usage("--max-connections must be at least 1".into()));
+    }
+    if limits.max_message_size == 0 || limits.max_frame_size == 0 {
+        return Err(Error::Usage(
+            "--max-message-size and --max-frame-size must be at least 1".into(),
+        ));
+    }
+    if limits.handshake_timeout.is_zero() {
+        return Err(Error::Usage("--handshake-timeout must be more than 0".into()));
+    }
+    Ok(())
+}
+
+/// The DER bytes of the CA offered at `/ca.cer`, from a PEM or DER file.
+fn load_ca_download(path: &Path) -> Result<Bytes, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
+        what: "CA certificate (--ca)",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let der = match CertificateDer::from_pem_slice(&bytes) {
+        Ok(cert) => cert.as_ref().to_vec(),
+        Err(_) => bytes,
+    };
+    if x509_parser::parse_x509_certificate(&der).is_err() {
+        return Err(Error::BadFile {
+            what: "CA certificate (--ca)",
+            path: path.to_path_buf(),
+            detail: "is neither a PEM nor a DER certificate; pass certgen's ca.cer or ca.pem".into(),
+        });
+    }
+    Ok(Bytes::from(der))
+}
+
+/// The URLs to announce for a bound address. wss uses `localhost` for IPv4 loopback and wildcard addresses
+/// because certificates name `localhost`; ws and everything else use the IP literal.
+fn announce(local_addr: SocketAddr, tls: bool) -> BoundListener {
+    let ip = local_addr.ip();
+    let host = match ip {
+        IpAddr::V4(v4) if tls && (v4.is_loopback() || v4.is_unspecified()) => "localhost".to_string(),
+        IpAddr::V4(v4) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    let port = local_addr.port();
+    let (ws, page) = if tls { ("wss", "https") } else { ("ws", "http") };
+    BoundListener {
+        tls,
+        local_addr,
+        url: format!("{ws}://{host}:{port}"),
+        page_url: format!("{page}://{host}:{port}/"),
+    }
+}
+
+fn log_settings(config: &Config, bound: &[BoundListener]) {
+    for listener in bound {
+        tracing::info!("listening on {} ({})", listener.local_addr, listener.url);
+    }
+    if config.allowed_origins.is_empty() {
+        tracing::info!("WebSocket upgrades from any Origin are accepted (restrict with --allow-origin)");
+    } else {
+        tracing::info!("allowed origins: {}", config.allowed_origins.join(", "));
+    }
+    if let Some(ca) = &config.client_ca {
+        tracing::info!(
+            "client certificates {} (verified against {})",
+            match config.client_auth {
+                ClientAuth::Required => "required",
+                ClientAuth::Optional => "optional",
+            },
+            ca.display()
+        );
+    }
+    if config.protocols.is_empty() {
+        tracing::info!("subprotocol: the client's first offer is echoed");
+    } else {
+        tracing::info!("subprotocols: {}", config.protocols.join(", "));
+    }
+}
+
+impl RunningServer {
+    /// The bound listeners, in the order given (ws first, then wss).
+    pub fn listeners(&self) -> &[BoundListener] {
+        &self.listeners
+    }
+
+    /// The first listener of the given kind, if any.
+    pub fn listener(&self, tls: bool) -> Option<&BoundListener> {
+        self.listeners.iter().find(|l| l.tls == tls)
+    }
+
+    /// The numbers `/stats` serves.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Loads the certificate files again now (as SIGHUP does). On error the old pair stays in use.
+    pub fn reload_tls(&self) -> Result<(), Error> {
+        match &self.tls {
+            Some(tls) => tls.reload(),
+            None => Err(Error::Usage("no TLS configured: nothing to reload".into())),
+        }
+    }
+
+    /// Stops accepting, sends close 1001 to every client and waits for them, at most the shutdown timeout.
+    pub async fn shutdown(mut self) -> ShutdownOutcome {
+        self.shutdown.begin();
+        let outcome = if self.shutdown.wait(self.shutdown_timeout).await {
+            ShutdownOutcome::Drained
+        } else {
+            ShutdownOutcome::TimedOut
+        };
+        tracing::info!("shutdown {outcome:?}");
+        outcome
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown.begin();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Counters for `/stats`: WebSocket connections, data messages and payload bytes, per listener and in total.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// Counters of one listener. Messages and bytes count text and binary payloads only (not control frames).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    open: AtomicU64,
+    total: AtomicU64,
+    refused: AtomicU64,
+    messages_in: AtomicU64,
+    messages_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+/// Numbers as served by `GET /stats`, for the whole server or for one listener.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// WebSocket connections open now.
+    pub open_connections: u64,
+    /// WebSocket connections accepted since start.
+    pub total_connections: u64,
+    /// Upgrade requests refused with 503 because `--max-connections` was reached.
+    pub refused_connections: u64,
+    /// Text and binary messages received from clients.
+    pub messages_in: u64,
+    /// Text and binary messages sent to clients.
+    pub messages_out: u64,
+    /// Payload bytes received in text and binary messages.
+    pub bytes_in: u64,
+    /// Payload bytes sent in text and binary messages.
+    pub bytes_out: u64,
+}
+
+/// One listener's share of the numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStats {
+    /// The URL printed in the banner, e.g. `ws://127.0.0.1:8080`.
+    pub url: String,
+    /// The bound socket address.
+    pub local_addr: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// The whole `/stats` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    /// Whole seconds since the server started.
+    pub uptime_secs: u64,
+    /// Sum over all listeners.
+    #[serde(flatten)]
+    pub totals: Counts,
+    pub listeners: Vec<ListenerStats>,
+}
+
+struct ListenerEntry {
+    url: String,
+    local_addr: String,
+    counters: Arc<Counters>,
+}
+
+/// Shared by every connection; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Stats {
+    inner: Arc<StatsInner>,
+}
+
+struct StatsInner {
+    started: Instant,
+    max_connections: u64,
+    /// Open connections over all listeners, for the `--max-connections` check.
+    open_total: AtomicU64,
+    listeners: std::sync::Mutex<Vec<ListenerEntry>>,
+}
+
+impl Stats {
+    pub(crate) fn new(max_connections: usize) -> Self {
+        Stats {
+            inner: Arc::new(StatsInner {
+                started: Instant::now(),
+                max_connections: max_connections as u64,
+                open_total: AtomicU64::new(0),
+                listeners: std::sync::Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Registers a listener and returns its counters.
+    pub(crate) fn add_listener(&self, url: String, local_addr: String) -> Arc<Counters> {
+        let counters = Arc::new(Counters::default());
+        let entry = ListenerEntry {
+            url,
+            local_addr,
+            counters: counters.clone(),
+        };
+        self.lock_listeners().push(entry);
+        counters
+    }
+
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<ListenerEntry>> {
+        // A panic while holding this lock cannot leave the list half-written, so poison is ignored.
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reserves a connection slot, or `None` (and counts a refusal) when `--max-connections` is reached.
+    pub(crate) fn try_open(&self, counters: &Arc<Counters>) -> Option<OpenConnection> {
+        let max = self.inner.max_connections;
+        let reserved = self
+            .inner
+            .open_total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            });
+        if reserved.is_err() {
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        counters.total.fetch_add(1, Ordering::Relaxed);
+        Some(OpenConnection {
+            stats: self.clone(),
+            counters: counters.clone(),
+        })
+    }
+
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        let mut totals = Counts::default();
+        let listeners = self
+            .lock_listeners()
+            .iter()
+            .map(|entry| {
+                let counts = entry.counters.counts();
+                totals.add(&counts);
+                ListenerStats {
+                    url: entry.url.clone(),
+                    local_addr: entry.local_addr.clone(),
+                    counts,
+                }
+            })
+            .collect();
+        StatsSnapshot {
+            uptime_secs: self.inner.started.elapsed().as_secs(),
+            totals,
+            listeners,
+        }
+    }
+}
+
+impl Counters {
+    fn counts(&self) -> Counts {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Counts {
+            open_connections: get(&self.open),
+            total_connections: get(&self.total),
+            refused_connections: get(&self.refused),
+            messages_in: get(&self.messages_in),
+            messages_out: get(&self.messages_out),
+            bytes_in: get(&self.bytes_in),
+            bytes_out: get(&self.bytes_out),
+        }
+    }
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.open_connections += other.open_connections;
+        self.total_connections += other.total_connections;
+        self.refused_connections += other.refused_connections;
+        self.messages_in += other.messages_in;
+        self.messages_out += other.messages_out;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+    }
+}
+
+/// A reserved connection slot; counts the connection as open until dropped.
+pub(crate) struct OpenConnection {
+    stats: Stats,
+    counters: Arc<Counters>,
+}
+
+impl OpenConnection {
+    pub(crate) fn received(&self, bytes: usize) {
+        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sent(&self, bytes: usize) {
+        self.counters.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        self.stats.inner.open_total.fetch_sub(1, Ordering::AcqRel);
+    }
+}

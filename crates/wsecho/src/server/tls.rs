@@ -1,0 +1,284 @@
+//! TLS for the wss listeners: PEM loading, the rustls `ServerConfig` (ring provider, TLS 1.2 + 1.3, ALPN
+//! http/1.1, optional client certificates), hot reload of the certificate pair, and what a handshake tells us
+//! about the peer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::Error;
+
+/// The certificate chain and key files of the wss listeners.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM file with the server certificate first, then intermediates (e.g. certgen's `NAME-fullchain.pem`).
+    pub cert: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Whether a client certificate is demanded when `--client-ca` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientAuth {
+    /// Handshakes without a certificate signed by the client CA fail.
+    #[default]
+    Required,
+    /// A client may send no certificate; one that is sent must verify.
+    Optional,
+}
+
+/// The one crypto provider of this crate, installed explicitly on every config.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::ReadFile {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads every certificate of a PEM file; an empty file is an error.
+pub fn load_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let pem = read(what, path)?;
+    let bad = |detail: String| Error::BadFile {
+        what,
+        path: path.to_path_buf(),
+        detail,
+    };
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not valid PEM ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "holds no CERTIFICATE block (expected a PEM certificate, e.g. certgen's *-fullchain.pem or ca.pem)"
+                .into(),
+        ));
+    }
+    Ok(certs)
+}
+
+/// Reads the first private key of a PEM file.
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    let what = "private key";
+    let pem = read(what, path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| Error::BadFile {
+        what,
+        path: path.to_path_buf(),
+        detail: format!("holds no usable PRIVATE KEY block ({e}); expected e.g. certgen's *-key.pem"),
+    })
+}
+
+/// Builds the client-certificate verifier for `--client-ca`.
+pub(crate) fn client_verifier(
+    client_ca: Option<&Path>,
+    auth: ClientAuth,
+) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    let Some(path) = client_ca else {
+        return Ok(WebPkiClientVerifier::no_client_auth());
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in load_certs("client CA", path)? {
+        roots.add(cert).map_err(|e| Error::BadFile {
+            what: "client CA",
+            path: path.to_path_buf(),
+            detail: format!("is not a usable CA certificate ({e})"),
+        })?;
+    }
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+    let builder = match auth {
+        ClientAuth::Required => builder,
+        ClientAuth::Optional => builder.allow_unauthenticated(),
+    };
+    builder.build().map_err(|e| Error::BadFile {
+        what: "client CA",
+        path: path.to_path_buf(),
+        detail: format!("cannot verify clients with it ({e})"),
+    })
+}
+
+/// The live TLS configuration; new handshakes take the current one, a reload swaps it.
+pub(crate) struct TlsState {
+    files: TlsFiles,
+    verifier: Arc<dyn ClientCertVerifier>,
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl TlsState {
+    pub(crate) fn new(files: TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Result<Self, Error> {
+        let config = build_config(&files, verifier.clone())?;
+        Ok(TlsState {
+            files,
+            verifier,
+            current: RwLock::new(Arc::new(config)),
+        })
+    }
+
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        TlsAcceptor::from(current.clone())
+    }
+
+    /// Loads the files again; on success new handshakes use them, on failure the old pair stays.
+    pub(crate) fn reload(&self) -> Result<(), Error> {
+        let config = build_config(&self.files, self.verifier.clone())?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(config);
+        Ok(())
+    }
+
+    /// Modification times of the two files, to notice a rewrite.
+    fn stamp(&self) -> (Option<SystemTime>, Option<SystemTime>) {
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        (modified(&self.files.cert), modified(&self.files.key))
+    }
+
+    fn reload_and_log(&self, why: &str) {
+        match self.reload() {
+            Ok(()) => tracing::info!(
+                "TLS certificate reloaded ({why}): {}",
+                describe_leaf(&self.files.cert)
+            ),
+            Err(e) => tracing::warn!("TLS reload ({why}) refused, keeping the previous certificate: {e}"),
+        }
+    }
+}
+
+fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, Error> {
+    let chain = load_certs("certificate", &files.cert)?;
+    let key = load_key(&files.key)?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Usage(format!("TLS setup failed: {e}")))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::BadFile {
+            what: "certificate",
+            path: files.cert.clone(),
+            detail: format!(
+                "cannot be used with key {} ({e}); pass the matching --cert/--key pair",
+                files.key.display()
+            ),
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Subject and serial of the first certificate in `path`, for log lines.
+fn describe_leaf(path: &Path) -> String {
+    load_certs("certificate", path)
+        .ok()
+        .and_then(|certs| certs.into_iter().next())
+        .map(|leaf| describe_cert(&leaf))
+        .unwrap_or_else(|| "(unreadable)".into())
+}
+
+/// `subject "...", serial ...` of a DER certificate.
+pub(crate) fn describe_cert(der: &CertificateDer<'_>) -> String {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => format!(
+            "subject \"{}\", serial {}",
+            cert.subject(),
+            cert.raw_serial_as_string()
+        ),
+        Err(_) => "(unparsable certificate)".into(),
+    }
+}
+
+/// Watches the certificate files (polling their modification time) and SIGHUP; reloads on either.
+pub(crate) async fn watch_for_reload(
+    state: Arc<TlsState>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last = state.stamp();
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = hangup_signal();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = state.stamp();
+                if now != last {
+                    last = now;
+                    state.reload_and_log("certificate files changed");
+                }
+            }
+            Some(()) = recv_hangup(&mut hangup) => state.reload_and_log("SIGHUP"),
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = ();
+
+#[cfg(unix)]
+fn hangup_signal() -> Hangup {
+    use tokio::signal::unix::{SignalKind, signal};
+    signal(SignalKind::hangup())
+        .map_err(|e| tracing::warn!("SIGHUP reload unavailable: {e}"))
+        .ok()
+}
+
+#[cfg(not(unix))]
+fn hangup_signal() -> Hangup {}
+
+#[cfg(unix)]
+async fn recv_hangup(hangup: &mut Hangup) -> Option<()> {
+    match hangup {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn recv_hangup(_: &mut Hangup) -> Option<()> {
+    std::future::pending().await
+}
+
+/// `TLS1.3` / `TLS1.2`, as shown in logs and by the client.
+pub fn tls_version_name(version: rustls::ProtocolVersion) -> String {
+    match version {
+        rustls::ProtocolVersion::TLSv1_3 => "TLS1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLS1.2".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// What the TLS handshake established, for log lines.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerTls {
+    pub(crate) version: Option<String>,
+    pub(crate) client_cert: Option<String>,
+}
+
+impl PeerTls {
+    pub(crate) fn of(conn: &ServerConnection) -> Self {
+        PeerTls {
+            version: conn.protocol_version().map(tls_version_name),
+            client_cert: conn
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(describe_cert),
+        }
+    }
+}
