@@ -1,1 +1,20 @@
 //! Local TLS trust: a name-constrained root CA and the certificates browsers, phones and programs accept.
+//!
+//! ```no_run
+//! let dir = certgen::CertsDir::new("certs");
+//! dir.create_ca(&certgen::CaOptions::default())?;
+//! let leaf = dir.issue(&["localhost".into(), "127.0.0.1".into(), "::1".into()], &Default::default())?;
+//! println!("serve {} with key {}", leaf.fullchain_pem.display(), leaf.key_pem.display());
+//! # Ok::<(), certgen::Error>(())
+//! ```
+
+pub mod error;
+pub mod export;
+pub mod issue;
+pub mod names;
+pub mod store;
+
+pub use error::Error;
+pub use issue::{CaOptions, CertSummary, KeyKind, LeafKind, LeafOptions, LoadedCa};
+pub use names::{Constraints, Permit, SubjectName};
+pub use store::{CaFiles, CertsDir, LeafFiles};

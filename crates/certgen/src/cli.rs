@@ -1,0 +1,339 @@
+//! The clap front end: parse, call the library, print. Adding a subcommand takes one `Command` variant, one arm in
+//! [`run`] and one handler function.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use time::OffsetDateTime;
+
+use certgen::export::P12_PASSWORD_ENV;
+use certgen::{CaOptions, CertSummary, CertsDir, Error, KeyKind, LeafFiles, LeafKind, LeafOptions};
+
+/// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
+#[derive(Debug, Parser)]
+#[command(name = "certgen", version, propagate_version = true, max_term_width = 110)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the local root CA: ca.pem (programs), ca.cer (browsers, phones, OS import) and ca-key.pem (0600).
+    Ca(CaArgs),
+    /// Issue a server certificate for NAMEs (DNS names, *.wildcards, IPv4, IPv6, emails, URIs) signed by the CA.
+    Issue(IssueArgs),
+    /// Issue a client certificate (clientAuth only) for mutual TLS.
+    Client(ClientArgs),
+    /// Make one self-signed certificate (CA:FALSE) to trust directly, without a CA.
+    SelfSigned(SelfSignedArgs),
+    /// Sign another host's certificate signing request, so its key never leaves that host.
+    Sign(SignArgs),
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Ca(args) => ca(args),
+        Command::Issue(args) => issue(args),
+        Command::Client(args) => client(args),
+        Command::SelfSigned(args) => self_signed(args),
+        Command::Sign(args) => sign(args),
+    }
+}
+
+/// The certificates folder, shared by every command.
+#[derive(Debug, Args)]
+pub struct DirArg {
+    /// Folder holding the CA and the certificates.
+    #[arg(long, env = "CERTGEN_DIR", default_value = "certs", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Subject common name [default: "certgen CA USER@HOST"].
+    #[arg(long, value_name = "NAME")]
+    cn: Option<String>,
+    #[arg(long, default_value_t = KeyKind::default(), value_parser = parse_key_kind, help = KEY_HELP)]
+    key: KeyKind,
+    /// Validity in days.
+    #[arg(long, default_value_t = 3650)]
+    days: u32,
+    /// Also allow this name or network (repeatable): `NAME` (it and its subdomains), `.NAME` (subdomains only),
+    /// `IP` or `IP/PREFIX`. Always allowed: localhost, .localhost, 127.0.0.0/8, ::1/128.
+    #[arg(long, value_name = "NAME|CIDR", conflicts_with = "unconstrained")]
+    permit: Vec<String>,
+    /// No name constraints: the CA could vouch for any website. Only if you know why you need it.
+    #[arg(long)]
+    unconstrained: bool,
+    /// Replace an existing CA; the old files are kept as ca-backup-TIMESTAMP.*.
+    #[arg(long)]
+    force: bool,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+const KEY_HELP: &str = "Key type: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519";
+
+fn parse_key_kind(s: &str) -> Result<KeyKind, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+/// Options every leaf command shares.
+#[derive(Debug, Args)]
+pub struct LeafArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// File stem: writes STEM.pem, STEM-key.pem, STEM-fullchain.pem, STEM.cer [default: the first name].
+    #[arg(long, value_name = "STEM")]
+    out: Option<String>,
+    /// Subject common name [default: the first name]. Browsers ignore it; they read the names.
+    #[arg(long)]
+    cn: Option<String>,
+    /// Validity in days (Apple devices reject server certificates valid for more than 825).
+    #[arg(long, default_value_t = certgen::issue::DEFAULT_LEAF_DAYS)]
+    days: u32,
+    /// Allow --days over 825.
+    #[arg(long)]
+    allow_long: bool,
+    /// Start of validity: 2024-01-31 or 2024-01-31T12:00:00Z; a past date makes backdated or expired test certs.
+    #[arg(long, value_name = "DATE", value_parser = parse_not_before)]
+    not_before: Option<OffsetDateTime>,
+    #[arg(long, default_value_t = KeyKind::default(), value_parser = parse_key_kind, help = KEY_HELP)]
+    key: KeyKind,
+    /// Also write STEM.p12 (key + chain, AES-256) for Windows, macOS, Java.
+    #[arg(long)]
+    p12: bool,
+    /// Password of the .p12 [default: changeit].
+    #[arg(long, env = P12_PASSWORD_ENV, value_name = "PASSWORD", hide_env_values = true)]
+    p12_password: Option<String>,
+    /// Replace existing files with the same stem.
+    #[arg(long)]
+    force: bool,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_not_before(s: &str) -> Result<OffsetDateTime, String> {
+    certgen::issue::parse_not_before(s).map_err(|e| e.to_string())
+}
+
+impl LeafArgs {
+    fn options(&self, kind: LeafKind) -> LeafOptions {
+        LeafOptions {
+            out: self.out.clone(),
+            cn: self.cn.clone(),
+            days: self.days,
+            allow_long: self.allow_long,
+            not_before: self.not_before,
+            key: self.key,
+            kind,
+            p12: self.p12,
+            p12_password: self.p12_password.clone(),
+            force: self.force,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// Names: localhost, app.test, *.app.test, 127.0.0.1, ::1, [::1], bücher.test, me@example.test, spiffe://x/y.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Also allow the certificate for client authentication (mTLS).
+    #[arg(long)]
+    client: bool,
+    #[command(flatten)]
+    leaf: LeafArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Who the certificate identifies: a plain name (`alice`, the CN only), an email, or DNS/IP names.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    #[command(flatten)]
+    leaf: LeafArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SelfSignedArgs {
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// Also allow the certificate for client authentication.
+    #[arg(long)]
+    client: bool,
+    #[command(flatten)]
+    leaf: LeafArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The certificate signing request, PEM or DER.
+    #[arg(long, value_name = "FILE")]
+    csr: PathBuf,
+    /// Also allow the certificate for client authentication (mTLS).
+    #[arg(long)]
+    client: bool,
+    #[command(flatten)]
+    leaf: LeafArgs,
+}
+
+fn server_kind(client: bool) -> LeafKind {
+    if client {
+        LeafKind::ServerAndClient
+    } else {
+        LeafKind::Server
+    }
+}
+
+fn ca(args: CaArgs) -> Result<(), Error> {
+    let dir = CertsDir::new(&args.dir.dir);
+    let opts = CaOptions {
+        cn: args.cn,
+        key: args.key,
+        days: args.days,
+        permit: args.permit,
+        unconstrained: args.unconstrained,
+        force: args.force,
+    };
+    let files = dir.create_ca(&opts)?;
+    let summary = CertSummary::read(&files.cert_pem)?;
+    if args.json {
+        let json = serde_json::json!({
+            "cert_pem": files.cert_pem,
+            "key_pem": files.key_pem,
+            "cert_der": files.cert_der,
+            "summary": summary_json(&summary),
+        });
+        println!("{json:#}");
+        return Ok(());
+    }
+    println!("Created a local CA in {}", dir.path().display());
+    print_summary(&summary);
+    let permits = summary
+        .permitted
+        .as_ref()
+        .map_or("any name (unconstrained)".into(), |p| p.join(", "));
+    println!("  may sign   {permits}");
+    print_file(&files.cert_pem, "CA certificate (PEM): give it to programs");
+    print_file(
+        &files.cert_der,
+        "CA certificate (DER): import it in browsers, phones and the OS",
+    );
+    print_file(&files.key_pem, "CA private key (mode 0600): keep it here");
+    println!(
+        "Next: `certgen issue localhost 127.0.0.1 ::1 --dir {}`",
+        dir.path().display()
+    );
+    Ok(())
+}
+
+fn issue(args: IssueArgs) -> Result<(), Error> {
+    let opts = args.leaf.options(server_kind(args.client));
+    let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
+    report_leaf("Issued", &files, &args.leaf)
+}
+
+fn client(args: ClientArgs) -> Result<(), Error> {
+    let opts = args.leaf.options(LeafKind::Client);
+    let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
+    report_leaf("Issued client certificate", &files, &args.leaf)
+}
+
+fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
+    let opts = args.leaf.options(server_kind(args.client));
+    let files = CertsDir::new(&args.leaf.dir.dir).self_signed(&args.names, &opts)?;
+    report_leaf("Created self-signed", &files, &args.leaf)
+}
+
+fn sign(args: SignArgs) -> Result<(), Error> {
+    let csr = std::fs::read(&args.csr).map_err(|e| Error::Io {
+        action: "read",
+        path: args.csr.clone(),
+        source: e,
+    })?;
+    let opts = args.leaf.options(server_kind(args.client));
+    let files = CertsDir::new(&args.leaf.dir.dir).sign_csr(&csr, &opts)?;
+    report_leaf("Signed", &files, &args.leaf)
+}
+
+fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Error> {
+    let summary = CertSummary::read(&files.cert_pem)?;
+    let written = |p: &Path| (!p.as_os_str().is_empty()).then(|| p.to_path_buf());
+    if args.json {
+        let json = serde_json::json!({
+            "cert_pem": files.cert_pem,
+            "key_pem": written(&files.key_pem),
+            "fullchain_pem": files.fullchain_pem,
+            "cert_der": files.cert_der,
+            "p12": files.p12,
+            "summary": summary_json(&summary),
+        });
+        println!("{json:#}");
+        return Ok(());
+    }
+    let title = summary
+        .names
+        .first()
+        .map_or(summary.subject_cn.as_str(), String::as_str);
+    println!("{what} {title}");
+    print_summary(&summary);
+    print_file(&files.cert_pem, "certificate (PEM)");
+    if let Some(key) = written(&files.key_pem) {
+        print_file(&key, "private key (mode 0600)");
+    }
+    print_file(&files.fullchain_pem, "certificate + CA (PEM): what servers load");
+    print_file(&files.cert_der, "certificate (DER)");
+    if let Some(p12) = &files.p12 {
+        let password = if args.p12_password.is_some() {
+            "your password"
+        } else {
+            "the default password, see --help"
+        };
+        print_file(p12, &format!("key + chain (PKCS#12), protected by {password}"));
+    }
+    Ok(())
+}
+
+fn print_summary(summary: &CertSummary) {
+    if !summary.names.is_empty() {
+        println!("  names      {}", summary.names.join(", "));
+    }
+    let days_left = (summary.not_after - OffsetDateTime::now_utc()).whole_days();
+    println!(
+        "  valid      {} to {} ({days_left} days left)",
+        date(summary.not_before),
+        date(summary.not_after)
+    );
+    println!("  sha256     {}", summary.sha256);
+}
+
+fn print_file(path: &Path, what: &str) {
+    println!("  {:<34} {what}", path.display());
+}
+
+fn date(t: OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn summary_json(summary: &CertSummary) -> serde_json::Value {
+    serde_json::json!({
+        "subject_cn": summary.subject_cn,
+        "names": summary.names,
+        "not_before": rfc3339(summary.not_before),
+        "not_after": rfc3339(summary.not_after),
+        "sha256": summary.sha256,
+        "permitted": summary.permitted,
+    })
+}
