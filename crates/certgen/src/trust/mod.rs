@@ -1,0 +1,517 @@
+//! Making this machine's browsers, system and Java trust a certgen CA, undoing it exactly, and reporting where it
+//! is trusted.
+//!
+//! Each trust store is one small type implementing [`TrustStore`] in its own file. A store only *describes*: whether
+//! the CA is there ([`TrustStore::presence`]) and which commands add or remove it. This module decides what to do
+//! with those commands: run them, print them (`--dry-run`), or print them with `sudo` when the user lacks the
+//! privileges. Every entry is named after the CA's SHA-256 fingerprint ([`CaCert::name`]), so the CAs of several
+//! projects coexist and `uninstall` removes only what `install` added.
+
+mod command;
+mod java;
+mod linux;
+mod macos;
+mod nss;
+mod status;
+mod windows;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Serialize;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub use command::Cmd;
+pub use status::{CertCheck, StatusReport, StoreStatus, status};
+
+/// What went wrong while reading the CA or talking to a trust store.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("cannot use {path} as the CA certificate: {reason}")]
+    BadCa { path: PathBuf, reason: String },
+    #[error("{tool} not found: {fix}")]
+    ToolMissing { tool: &'static str, fix: String },
+    #[error("`{command}` failed: {detail}")]
+    CommandFailed { command: String, detail: String },
+    #[error("no {kind} trust store here: {reason}")]
+    NoStore { kind: StoreKind, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl TrustError {
+    /// 2 when the user's input is at fault (the `--ca` file), 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            TrustError::BadCa { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The kinds of store `--store` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The NSS databases of Chrome/Chromium on Linux and of every Firefox profile.
+    Nss,
+    /// The operating system's store (on WSL also the Windows side).
+    System,
+    /// The `cacerts` keystore of the JDK in `JAVA_HOME`.
+    Java,
+}
+
+impl StoreKind {
+    pub const ALL: [StoreKind; 3] = [StoreKind::Nss, StoreKind::System, StoreKind::Java];
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreKind::Nss => "nss",
+            StoreKind::System => "system",
+            StoreKind::Java => "java",
+        })
+    }
+}
+
+/// A CA certificate loaded from a PEM file, with the identities the stores know it by.
+#[derive(Debug, Clone)]
+pub struct CaCert {
+    path: PathBuf,
+    der: Vec<u8>,
+    sha256: [u8; 32],
+    sha1: [u8; 20],
+    common_name: String,
+    not_after: OffsetDateTime,
+}
+
+impl CaCert {
+    /// Reads a PEM file holding exactly one CA certificate (`ca.pem`).
+    pub fn load(path: &Path) -> Result<CaCert, TrustError> {
+        let bad = |reason: String| TrustError::BadCa {
+            path: path.to_owned(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => bad("no such file (create a CA with `certgen ca`)".into()),
+            _ => bad(e.to_string()),
+        })?;
+        let certs = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("invalid PEM: {e}")))?;
+        let der = match certs.as_slice() {
+            [one] => one.as_ref().to_vec(),
+            [] if bytes.first() == Some(&0x30) => {
+                return Err(bad("this is DER (.cer); pass the PEM file, e.g. ca.pem".into()));
+            }
+            [] => return Err(bad("no PEM certificate in it; pass the CA's ca.pem".into())),
+            many => {
+                return Err(bad(format!(
+                    "it holds {} certificates; pass a file with only the CA",
+                    many.len()
+                )));
+            }
+        };
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| bad(format!("not a valid certificate: {e}")))?;
+        if !cert.is_ca() {
+            return Err(bad(
+                "it is not a CA certificate (CA:FALSE); pass the CA's ca.pem".into()
+            ));
+        }
+        let common_name = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let not_after = cert.validity().not_after.to_datetime();
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Ok(CaCert {
+            path,
+            sha256: Sha256::digest(&der).into(),
+            sha1: Sha1::digest(&der).into(),
+            der,
+            common_name,
+            not_after,
+        })
+    }
+
+    /// The absolute path of the PEM file (commands refer to it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    pub fn common_name(&self) -> &str {
+        &self.common_name
+    }
+
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The SHA-256 fingerprint in lowercase hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// The SHA-1 thumbprint in uppercase hex, the identity Windows and macOS tools use.
+    pub fn sha1_hex_upper(&self) -> String {
+        hex::encode_upper(self.sha1)
+    }
+
+    /// The name of every entry certgen adds (NSS nickname, file name, Java alias):
+    /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`.
+    pub fn name(&self) -> String {
+        let mut cn = String::new();
+        for c in self.common_name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                cn.push(c);
+            } else if !cn.is_empty() && !cn.ends_with('-') {
+                cn.push('-');
+            }
+        }
+        cn.truncate(32);
+        let cn = cn.trim_end_matches('-');
+        let cn = if cn.is_empty() { "ca" } else { cn };
+        format!("certgen-{cn}-{}", &self.sha256_hex()[..16])
+    }
+
+    /// Whether `der` is this very certificate.
+    pub fn is(&self, der: &[u8]) -> bool {
+        self.der == der
+    }
+
+    /// Whether any certificate in `pem` text is this one.
+    pub fn is_in_pem(&self, pem: &str) -> bool {
+        CertificateDer::pem_slice_iter(pem.as_bytes())
+            .flatten()
+            .any(|c| self.is(c.as_ref()))
+    }
+}
+
+/// Where a store stands with respect to one CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// Trusted, under the entry certgen's `install` makes (so `uninstall` removes it).
+    Ours,
+    /// Trusted, but under an entry certgen did not make (named here); `uninstall` leaves it alone.
+    Foreign(String),
+    /// certgen's entry is there but not in effect (the reason says why); `install` redoes it, `uninstall` removes it.
+    Incomplete(String),
+    /// Not trusted there.
+    Absent,
+}
+
+/// One place that decides whether a CA is trusted.
+pub trait TrustStore {
+    fn kind(&self) -> StoreKind;
+    /// Where it is, for people, e.g. `~/.pki/nssdb (Chrome/Chromium)`.
+    fn location(&self) -> String;
+    fn presence(&self, ca: &CaCert) -> Result<Presence, TrustError>;
+    /// The commands that make `ca` trusted; asked only when it is [`Presence::Absent`] or [`Presence::Incomplete`].
+    fn install_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError>;
+    /// The commands that remove the entry `install` made; asked only when it is [`Presence::Ours`] or
+    /// [`Presence::Incomplete`].
+    fn uninstall_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError>;
+    /// True when the current user cannot change this store (the commands must then run with `sudo`).
+    fn needs_privilege(&self) -> bool {
+        false
+    }
+}
+
+/// The operating system the stores are chosen for, at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    MacOs,
+    Windows,
+    Other,
+}
+
+/// The facts about this machine and user that decide which stores exist.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub os: Os,
+    /// The user's home (`HOME`; `USERPROFILE` on Windows).
+    pub home: Option<PathBuf>,
+    /// `JAVA_HOME`, when set and not empty.
+    pub java_home: Option<PathBuf>,
+    /// Linux running under Windows' WSL, where the Windows store matters too.
+    pub wsl: bool,
+}
+
+impl Host {
+    /// The machine this process runs on, read from the environment.
+    pub fn current() -> Host {
+        let os = match std::env::consts::OS {
+            "linux" => Os::Linux,
+            "macos" => Os::MacOs,
+            "windows" => Os::Windows,
+            _ => Os::Other,
+        };
+        let env_path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let home = if os == Os::Windows {
+            env_path("USERPROFILE")
+        } else {
+            env_path("HOME")
+        };
+        let wsl = os == Os::Linux
+            && (Path::new("/proc/sys/fs/binfmt_misc/WSLInterop").exists()
+                || std::fs::read_to_string("/proc/version")
+                    .is_ok_and(|v| v.to_lowercase().contains("microsoft")));
+        Host {
+            os,
+            home,
+            java_home: env_path("JAVA_HOME"),
+            wsl,
+        }
+    }
+
+    /// `path` with the home directory shown as `~`.
+    fn show(&self, path: &Path) -> String {
+        match self.home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
+            Some(rest) => Path::new("~").join(rest).display().to_string(),
+            None => path.display().to_string(),
+        }
+    }
+}
+
+/// What a store module found on this machine.
+enum Detected {
+    Stores(Vec<Box<dyn TrustStore>>),
+    /// The store does not apply here (another OS, no `JAVA_HOME`); an error only when asked for by name.
+    NotHere(String),
+    /// The store applies but cannot be used (its tool is missing): always an error.
+    Broken(TrustError),
+}
+
+/// The stores of the selected kinds (all kinds when `kinds` is empty), and for kinds that have none, why.
+pub fn discover(host: &Host, kinds: &[StoreKind]) -> Vec<Result<Box<dyn TrustStore>, (StoreKind, Skip)>> {
+    let explicit = !kinds.is_empty();
+    let kinds = if explicit { kinds } else { &StoreKind::ALL[..] };
+    let mut found = Vec::new();
+    for kind in StoreKind::ALL.into_iter().filter(|k| kinds.contains(k)) {
+        let detected = match kind {
+            StoreKind::Nss => nss::detect(host),
+            StoreKind::System => system_stores(host),
+            StoreKind::Java => java::detect(host),
+        };
+        match detected {
+            Detected::Stores(stores) => found.extend(stores.into_iter().map(Ok)),
+            Detected::NotHere(reason) if explicit => {
+                found.push(Err((kind, Skip::Error(TrustError::NoStore { kind, reason }))))
+            }
+            Detected::NotHere(reason) => found.push(Err((kind, Skip::NotApplicable(reason)))),
+            Detected::Broken(err) => found.push(Err((kind, Skip::Error(err)))),
+        }
+    }
+    found
+}
+
+/// Why a kind of store was left out.
+#[derive(Debug)]
+pub enum Skip {
+    /// It does not exist here and was not asked for by name.
+    NotApplicable(String),
+    Error(TrustError),
+}
+
+fn system_stores(host: &Host) -> Detected {
+    match host.os {
+        Os::Linux => {
+            let mut stores = Vec::new();
+            let linux = linux::detect(host);
+            if host.wsl {
+                stores.push(Box::new(windows::WindowsRoot::wsl()) as Box<dyn TrustStore>);
+            }
+            match linux {
+                Detected::Stores(found) => stores.extend(found),
+                other if stores.is_empty() => return other,
+                _ => {}
+            }
+            Detected::Stores(stores)
+        }
+        Os::MacOs => Detected::Stores(vec![Box::new(macos::SystemKeychain)]),
+        Os::Windows => Detected::Stores(vec![Box::new(windows::WindowsRoot::native())]),
+        Os::Other => Detected::NotHere(format!("no system store support for {}", std::env::consts::OS)),
+    }
+}
+
+/// Install or uninstall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Install,
+    Uninstall,
+}
+
+/// What happened (or would happen) to one store.
+#[derive(Debug)]
+pub enum Change {
+    /// The commands ran.
+    Done(Vec<Cmd>),
+    /// Nothing to do; the reason says why.
+    Unchanged(String),
+    /// `--dry-run`: these would run.
+    WouldRun(Vec<Cmd>),
+    /// The user lacks the privileges: these must be run by hand.
+    NeedsPrivilege(Vec<Cmd>),
+    /// The kind of store does not exist here.
+    NotApplicable(String),
+}
+
+/// The outcome for one store.
+#[derive(Debug)]
+pub struct Outcome {
+    pub kind: StoreKind,
+    pub location: String,
+    pub result: Result<Change, TrustError>,
+}
+
+/// The outcome of `install` or `uninstall` over all selected stores.
+#[derive(Debug)]
+pub struct Report {
+    pub action: Action,
+    pub ca_name: String,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// True when every store ended where it should (dry runs count as fine).
+    pub fn ok(&self) -> bool {
+        self.outcomes
+            .iter()
+            .all(|o| matches!(o.result, Ok(ref c) if !matches!(c, Change::NeedsPrivilege(_))))
+    }
+}
+
+/// Makes `ca` trusted in the selected stores (`kinds` empty: all of them).
+pub fn install(ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run: bool) -> Report {
+    apply(Action::Install, ca, host, kinds, dry_run)
+}
+
+/// Removes from the selected stores exactly the entries `install` made for `ca`.
+pub fn uninstall(ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run: bool) -> Report {
+    apply(Action::Uninstall, ca, host, kinds, dry_run)
+}
+
+fn apply(action: Action, ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run: bool) -> Report {
+    let outcomes = discover(host, kinds)
+        .into_iter()
+        .map(|found| match found {
+            Ok(store) => Outcome {
+                kind: store.kind(),
+                location: store.location(),
+                result: change(action, store.as_ref(), ca, dry_run),
+            },
+            Err((kind, skip)) => Outcome {
+                kind,
+                location: String::new(),
+                result: match skip {
+                    Skip::NotApplicable(reason) => Ok(Change::NotApplicable(reason)),
+                    Skip::Error(err) => Err(err),
+                },
+            },
+        })
+        .collect();
+    Report {
+        action,
+        ca_name: ca.name(),
+        outcomes,
+    }
+}
+
+fn change(action: Action, store: &dyn TrustStore, ca: &CaCert, dry_run: bool) -> Result<Change, TrustError> {
+    let commands = match (action, store.presence(ca)?) {
+        (Action::Install, Presence::Absent | Presence::Incomplete(_)) => store.install_commands(ca)?,
+        (Action::Install, Presence::Ours) => return Ok(Change::Unchanged("already trusted".into())),
+        (Action::Install, Presence::Foreign(entry)) => {
+            return Ok(Change::Unchanged(format!(
+                "already trusted as {entry} (not added by certgen)"
+            )));
+        }
+        (Action::Uninstall, Presence::Ours | Presence::Incomplete(_)) => store.uninstall_commands(ca)?,
+        (Action::Uninstall, Presence::Absent) => return Ok(Change::Unchanged("not there".into())),
+        (Action::Uninstall, Presence::Foreign(entry)) => {
+            return Ok(Change::Unchanged(format!(
+                "trusted as {entry}, which certgen did not add; left in place"
+            )));
+        }
+    };
+    if dry_run {
+        return Ok(Change::WouldRun(commands));
+    }
+    if store.needs_privilege() {
+        return Ok(Change::NeedsPrivilege(commands));
+    }
+    for cmd in &commands {
+        cmd.output()?;
+    }
+    Ok(Change::Done(commands))
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self.action {
+            Action::Install => "trusted now",
+            Action::Uninstall => "removed",
+        };
+        for o in &self.outcomes {
+            let place = if o.location.is_empty() {
+                o.kind.to_string()
+            } else {
+                format!("{} {}", o.kind, o.location)
+            };
+            match &o.result {
+                Ok(Change::Done(cmds)) => {
+                    write_commands(f, &format!("{place}: {verb} ({})", self.ca_name), "ran", "", cmds)?
+                }
+                Ok(Change::Unchanged(why)) => writeln!(f, "{place}: {why}, nothing changed")?,
+                Ok(Change::WouldRun(cmds)) => {
+                    write_commands(f, &format!("{place}: dry run"), "would run", "", cmds)?
+                }
+                Ok(Change::NeedsPrivilege(cmds)) => {
+                    let prefix = if cfg!(windows) { "" } else { "sudo " };
+                    write_commands(
+                        f,
+                        &format!("{place}: needs administrator rights"),
+                        "run",
+                        prefix,
+                        cmds,
+                    )?
+                }
+                Ok(Change::NotApplicable(why)) => writeln!(f, "{place}: skipped ({why})")?,
+                Err(err) => writeln!(f, "{place}: error: {err}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_commands(
+    f: &mut fmt::Formatter<'_>,
+    head: &str,
+    verb: &str,
+    prefix: &str,
+    cmds: &[Cmd],
+) -> fmt::Result {
+    writeln!(f, "{head}; {verb}:")?;
+    for cmd in cmds {
+        writeln!(f, "    {prefix}{cmd}")?;
+    }
+    Ok(())
+}

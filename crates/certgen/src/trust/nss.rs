@@ -1,0 +1,298 @@
+//! NSS databases: Chrome/Chromium on Linux and every Firefox profile, found where the browsers keep them.
+
+use std::path::{Path, PathBuf};
+
+use super::command::{Cmd, find_program};
+use super::{CaCert, Detected, Host, Os, Presence, StoreKind, TrustError, TrustStore};
+
+/// What to tell a user whose machine has no `certutil`.
+const CERTUTIL_FIX: &str = "install it: `apt install libnss3-tools` (Debian/Ubuntu), `dnf install nss-tools` \
+(Fedora/RHEL), `pacman -S nss` (Arch), `brew install nss` (macOS)";
+
+/// One NSS database (a directory holding `cert9.db`).
+pub struct NssDb {
+    dir: PathBuf,
+    /// Who reads it, for people.
+    label: String,
+    /// Shown instead of `dir` (home as `~`).
+    shown: String,
+    certutil: PathBuf,
+}
+
+pub(super) fn detect(host: &Host) -> Detected {
+    if !matches!(host.os, Os::Linux | Os::MacOs) {
+        return Detected::NotHere("browsers here use the system store".into());
+    }
+    let Some(home) = &host.home else {
+        return Detected::NotHere("HOME is not set, so there are no browser profiles to find".into());
+    };
+    let Some(certutil) = find_program(
+        "certutil",
+        &["/opt/homebrew/opt/nss/bin", "/usr/local/opt/nss/bin"],
+    ) else {
+        return Detected::Broken(TrustError::ToolMissing {
+            tool: "certutil",
+            fix: CERTUTIL_FIX.into(),
+        });
+    };
+    let stores = databases(host.os, home)
+        .into_iter()
+        .map(|(dir, label)| {
+            Box::new(NssDb {
+                shown: host.show(&dir),
+                dir,
+                label,
+                certutil: certutil.clone(),
+            }) as Box<dyn TrustStore>
+        })
+        .collect();
+    Detected::Stores(stores)
+}
+
+/// The databases to use, each with who reads it. Chrome's two Linux locations are listed even when missing
+/// (install creates them, as Chrome would on its next start); snap Chromium's when snap Chromium is installed;
+/// Firefox profiles only once Firefox has made their database.
+fn databases(os: Os, home: &Path) -> Vec<(PathBuf, String)> {
+    let mut dbs = Vec::new();
+    if os == Os::Linux {
+        dbs.push((home.join(".pki/nssdb"), "Chrome/Chromium".to_owned()));
+        dbs.push((
+            home.join(".local/share/pki/nssdb"),
+            "Chrome 146+ new profiles".to_owned(),
+        ));
+        if home.join("snap/chromium").is_dir() {
+            dbs.push((
+                home.join("snap/chromium/current/.pki/nssdb"),
+                "Chromium (snap)".to_owned(),
+            ));
+        }
+        for app in ["org.chromium.Chromium", "com.google.Chrome"] {
+            let dir = home.join(".var/app").join(app).join(".pki/nssdb");
+            if dir.join("cert9.db").is_file() {
+                dbs.push((dir, format!("{app} (flatpak)")));
+            }
+        }
+    }
+    let firefox_roots: &[(&str, &str)] = match os {
+        Os::MacOs => &[("Library/Application Support/Firefox", "Firefox")],
+        _ => &[
+            (".mozilla/firefox", "Firefox"),
+            ("snap/firefox/common/.mozilla/firefox", "Firefox (snap)"),
+            (
+                ".var/app/org.mozilla.firefox/.mozilla/firefox",
+                "Firefox (flatpak)",
+            ),
+        ],
+    };
+    for (root, browser) in firefox_roots {
+        for profile in firefox_profiles(&home.join(root)) {
+            let name = profile
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            dbs.push((profile, format!("{browser} profile {name}")));
+        }
+    }
+    dbs.dedup_by(|a, b| a.0 == b.0);
+    dbs
+}
+
+/// Firefox profile directories under `root` that have a database: those named in `profiles.ini` plus any
+/// directory (also under `Profiles/`, as on macOS) holding `cert9.db`.
+fn firefox_profiles(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = profiles_ini_paths(root);
+    for parent in [root.to_owned(), root.join("Profiles")] {
+        if let Ok(entries) = std::fs::read_dir(&parent) {
+            dirs.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    let mut profiles: Vec<PathBuf> = dirs
+        .into_iter()
+        .filter(|d| d.join("cert9.db").is_file())
+        .collect();
+    profiles.sort();
+    profiles.dedup();
+    profiles
+}
+
+/// The `Path=` of every `[Profile*]` section of `root/profiles.ini`, made absolute when `IsRelative=1` (the default).
+fn profiles_ini_paths(root: &Path) -> Vec<PathBuf> {
+    let Ok(ini) = std::fs::read_to_string(root.join("profiles.ini")) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    let mut section: Option<(Option<String>, bool)> = None;
+    let mut finish = |section: Option<(Option<String>, bool)>| {
+        if let Some((Some(path), relative)) = section {
+            paths.push(if relative {
+                root.join(path)
+            } else {
+                PathBuf::from(path)
+            });
+        }
+    };
+    for line in ini.lines().map(str::trim) {
+        if line.starts_with('[') {
+            finish(section.take());
+            section = line.starts_with("[Profile").then_some((None, true));
+        } else if let Some((path, relative)) = section.as_mut() {
+            match line.split_once('=') {
+                Some(("Path", value)) => *path = Some(value.to_owned()),
+                Some(("IsRelative", value)) => *relative = value != "0",
+                _ => {}
+            }
+        }
+    }
+    finish(section);
+    paths
+}
+
+impl NssDb {
+    fn certutil(&self) -> Cmd {
+        Cmd::new(&self.certutil)
+    }
+
+    /// The `-d` argument: the SQLite format (cert9.db) every current browser uses.
+    fn db_arg(&self) -> String {
+        format!("sql:{}", self.dir.display())
+    }
+
+    fn exists(&self) -> bool {
+        self.dir.join("cert9.db").is_file()
+    }
+
+    /// Every (nickname, trust flags) in the database, from `certutil -L`.
+    fn entries(&self) -> Result<Vec<(String, String)>, TrustError> {
+        let listing = self.certutil().args(["-L", "-d"]).arg(self.db_arg()).output()?;
+        // After the header (ending with the "SSL,S/MIME,JAR/XPI" line), each line is the nickname padded with
+        // spaces, then the trust flags ("C,,").
+        Ok(listing
+            .lines()
+            .skip_while(|line| !line.contains("SSL,S/MIME"))
+            .skip(1)
+            .filter_map(|line| {
+                let (nickname, flags) = line.trim_end().rsplit_once(char::is_whitespace)?;
+                Some((nickname.trim_end().to_owned(), flags.to_owned()))
+            })
+            .collect())
+    }
+
+    /// Whether the certificate(s) under `nickname` include `ca`.
+    fn nickname_holds(&self, nickname: &str, ca: &CaCert) -> Result<bool, TrustError> {
+        let pem = self
+            .certutil()
+            .args(["-L", "-a", "-n", nickname, "-d"])
+            .arg(self.db_arg())
+            .output()?;
+        Ok(ca.is_in_pem(&pem))
+    }
+}
+
+/// Whether NSS trust flags (`SSL,S/MIME,code`) make a certificate a trusted issuer of TLS server certificates.
+fn trusted_for_tls(flags: &str) -> bool {
+    flags.split(',').next().is_some_and(|ssl| ssl.contains('C'))
+}
+
+impl TrustStore for NssDb {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Nss
+    }
+
+    fn location(&self) -> String {
+        format!("{} ({})", self.shown, self.label)
+    }
+
+    fn presence(&self, ca: &CaCert) -> Result<Presence, TrustError> {
+        if !self.exists() {
+            return Ok(Presence::Absent);
+        }
+        let ours = ca.name();
+        let entries = self.entries()?;
+        if let Some((_, flags)) = entries.iter().find(|(nickname, _)| *nickname == ours)
+            && self.nickname_holds(&ours, ca)?
+        {
+            return Ok(if trusted_for_tls(flags) {
+                Presence::Ours
+            } else {
+                Presence::Incomplete(format!("'{ours}' is there with trust flags '{flags}', not C"))
+            });
+        }
+        // NSS keeps one nickname per certificate: if the user imported this CA before under another nickname, that
+        // entry is the one that exists.
+        for (nickname, _) in entries
+            .iter()
+            .filter(|(nickname, flags)| *nickname != ours && trusted_for_tls(flags))
+        {
+            if self.nickname_holds(nickname, ca)? {
+                return Ok(Presence::Foreign(format!("'{nickname}'")));
+            }
+        }
+        Ok(Presence::Absent)
+    }
+
+    fn install_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError> {
+        let mut commands = Vec::new();
+        if !self.exists() {
+            if !self.dir.is_dir() {
+                commands.push(Cmd::new("mkdir").args(["-p", "-m", "0700"]).arg(&self.dir));
+            }
+            commands.push(
+                self.certutil()
+                    .args(["-N", "--empty-password", "-d"])
+                    .arg(self.db_arg()),
+            );
+        }
+        commands.push(
+            self.certutil()
+                .args(["-A", "-t", "C,,", "-n"])
+                .arg(ca.name())
+                .arg("-i")
+                .arg(ca.path())
+                .arg("-d")
+                .arg(self.db_arg()),
+        );
+        Ok(commands)
+    }
+
+    fn uninstall_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError> {
+        Ok(vec![
+            self.certutil()
+                .args(["-D", "-n"])
+                .arg(ca.name())
+                .arg("-d")
+                .arg(self.db_arg()),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_ini_relative_and_absolute_paths() {
+        let root = std::env::temp_dir().join(format!("certgen-ini-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(
+            root.join("profiles.ini"),
+            "[Install4F96D1932A9F858E]\nDefault=abc.default-release\n\n[Profile1]\nName=default\nIsRelative=1\n\
+             Path=abc.default\n\n[Profile0]\nName=work\nIsRelative=0\nPath=/srv/ff/work\nDefault=1\n\n[General]\n\
+             StartWithLastProfile=1\n",
+        )
+        .unwrap();
+        let paths = profiles_ini_paths(&root);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            paths,
+            vec![root.join("abc.default"), PathBuf::from("/srv/ff/work")]
+        );
+    }
+
+    #[test]
+    fn tls_trust_is_the_first_flag_field() {
+        assert!(trusted_for_tls("C,,"));
+        assert!(trusted_for_tls("CT,C,C"));
+        assert!(!trusted_for_tls(",C,"));
+        assert!(!trusted_for_tls("u,u,u"));
+    }
+}

@@ -1,0 +1,317 @@
+//! `certgen trust status`: where the CA is trusted, and whether the certificates it issued would be accepted.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, UnixTime};
+use serde::Serialize;
+use time::OffsetDateTime;
+use x509_parser::extensions::GeneralName;
+
+use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
+
+/// A certificate due within this many days is reported (it still counts as fine).
+const RENEW_WITHIN_DAYS: i64 = 30;
+
+/// Everything `status` found; [`StatusReport::ok`] is what the exit code reflects.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub ca: CaSummary,
+    pub stores: Vec<StoreStatus>,
+    pub certificates: Vec<CertCheck>,
+    /// True only when the CA is valid, trusted in every store that exists here, and every certificate it issued
+    /// in the certs folder passes.
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaSummary {
+    pub path: PathBuf,
+    pub name: String,
+    pub common_name: String,
+    pub sha256: String,
+    pub not_after: String,
+    pub expired: bool,
+}
+
+/// One store's answer.
+#[derive(Debug, Serialize)]
+pub struct StoreStatus {
+    pub store: StoreKind,
+    pub location: String,
+    /// `trusted`, `not trusted`, `incomplete`, `error` or `not applicable`.
+    pub state: &'static str,
+    pub detail: Option<String>,
+}
+
+/// One certificate in the certs folder, checked against the CA as a browser would.
+#[derive(Debug, Serialize)]
+pub struct CertCheck {
+    pub path: PathBuf,
+    pub names: Vec<String>,
+    pub not_after: Option<String>,
+    pub ok: bool,
+    /// What is wrong, or a warning (such as an expiry within 30 days) when `ok`.
+    pub detail: Option<String>,
+}
+
+/// Asks every selected store (all when `kinds` is empty) about `ca`, and checks the certificates in `certs_dir`
+/// (`STEM.pem` files other than the CA, keys and full chains) against it.
+pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -> StatusReport {
+    let now = OffsetDateTime::now_utc();
+    let stores: Vec<StoreStatus> = discover(host, kinds)
+        .into_iter()
+        .map(|found| match found {
+            Ok(store) => store_status(store.as_ref(), ca),
+            Err((store, Skip::NotApplicable(reason))) => StoreStatus {
+                store,
+                location: String::new(),
+                state: "not applicable",
+                detail: Some(reason),
+            },
+            Err((store, Skip::Error(err))) => StoreStatus {
+                store,
+                location: String::new(),
+                state: "error",
+                detail: Some(err.to_string()),
+            },
+        })
+        .collect();
+    let certificates: Vec<CertCheck> = leaf_files(ca, certs_dir)
+        .iter()
+        .filter_map(|p| check_leaf(ca, p, now))
+        .collect();
+    let expired = ca.not_after() < now;
+    let ok = !expired
+        && stores
+            .iter()
+            .all(|s| matches!(s.state, "trusted" | "not applicable"))
+        && certificates.iter().all(|c| c.ok);
+    StatusReport {
+        ca: CaSummary {
+            path: ca.path().to_owned(),
+            name: ca.name(),
+            common_name: ca.common_name().to_owned(),
+            sha256: ca.sha256_hex(),
+            not_after: date(ca.not_after()),
+            expired,
+        },
+        stores,
+        certificates,
+        ok,
+    }
+}
+
+fn store_status(store: &dyn TrustStore, ca: &CaCert) -> StoreStatus {
+    let (state, detail) = match store.presence(ca) {
+        Ok(Presence::Ours) => ("trusted", None),
+        Ok(Presence::Foreign(entry)) => ("trusted", Some(format!("as {entry}, not added by certgen"))),
+        Ok(Presence::Incomplete(why)) => ("incomplete", Some(format!("{why}; run `certgen trust install`"))),
+        Ok(Presence::Absent) => ("not trusted", None),
+        Err(err) => ("error", Some(err.to_string())),
+    };
+    StoreStatus {
+        store: store.kind(),
+        location: store.location(),
+        state,
+        detail,
+    }
+}
+
+/// `*.pem` in `dir` except the CA itself, `*-key.pem` and `*-fullchain.pem`, sorted.
+fn leaf_files(ca: &CaCert, dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.ends_with(".pem")
+                && !name.ends_with("-key.pem")
+                && !name.ends_with("-fullchain.pem")
+                && std::path::absolute(p).ok().as_deref() != Some(ca.path())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Checks the first certificate in `path`. Files without a certificate (keys under other names) and CA
+/// certificates are not leaves and give `None`.
+fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck> {
+    let bytes = std::fs::read(path).ok()?;
+    let der = CertificateDer::pem_slice_iter(&bytes).next()?;
+    let failed = |detail: String| CertCheck {
+        path: path.to_owned(),
+        names: Vec::new(),
+        not_after: None,
+        ok: false,
+        detail: Some(detail),
+    };
+    let der = match der {
+        Ok(der) => der,
+        Err(e) => return Some(failed(format!("invalid PEM: {e}"))),
+    };
+    let cert = match x509_parser::parse_x509_certificate(der.as_ref()) {
+        Ok((_, cert)) => cert,
+        Err(e) => return Some(failed(format!("not a valid certificate: {e}"))),
+    };
+    if cert.is_ca() {
+        return None;
+    }
+    let names: Vec<String> = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|san| san.value.general_names.iter().map(show_name).collect())
+        .unwrap_or_default();
+    let not_after = cert.validity().not_after.to_datetime();
+    // A certificate without EKU, or with serverAuth, is checked as a server's; one with only clientAuth as a client's.
+    let client_only = cert
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|eku| !eku.value.server_auth && !eku.value.any && eku.value.client_auth);
+    let problem = if names.is_empty() {
+        Some(
+            "no subject alternative name: browsers ignore the CN; re-issue it with `certgen issue`"
+                .to_owned(),
+        )
+    } else {
+        verify_leaf(ca, &der, client_only).err()
+    };
+    let days_left = (not_after - now).whole_days();
+    let detail = problem.clone().or_else(|| {
+        (days_left < RENEW_WITHIN_DAYS)
+            .then(|| format!("expires in {days_left} days; renew with `certgen issue --force`"))
+    });
+    Some(CertCheck {
+        path: path.to_owned(),
+        names,
+        not_after: Some(date(not_after)),
+        ok: problem.is_none(),
+        detail,
+    })
+}
+
+/// Path validation with rustls-webpki against `ca` as the only trust anchor: signature, validity period, key usage
+/// and the CA's name constraints, the checks Chrome, Firefox and rustls make.
+fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Result<(), String> {
+    let ca_der = CertificateDer::from(ca.der());
+    let anchor = webpki::anchor_from_trusted_cert(&ca_der)
+        .map_err(|e| format!("the CA cannot be a trust anchor: {e}"))?;
+    let ee = webpki::EndEntityCert::try_from(leaf)
+        .map_err(|e| format!("not a usable end-entity certificate: {e}"))?;
+    let usage = if client_only {
+        webpki::KeyUsage::client_auth()
+    } else {
+        webpki::KeyUsage::server_auth()
+    };
+    ee.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &[anchor], &[], UnixTime::now(), usage, None, None)
+        .map(|_| ())
+        .map_err(|e| match e {
+            webpki::Error::CertExpired { .. } => "expired; renew it with `certgen issue --force`".to_owned(),
+            webpki::Error::CertNotValidYet { .. } => "not valid yet (check the clock)".to_owned(),
+            webpki::Error::NameConstraintViolation => {
+                "a name is outside the CA's name constraints; permit it with `certgen ca --permit` or issue for permitted names".to_owned()
+            }
+            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => {
+                "not issued by this CA; re-issue it with `certgen issue`".to_owned()
+            }
+            other => format!("rejected: {other}"),
+        })
+}
+
+fn show_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(dns) => (*dns).to_owned(),
+        GeneralName::RFC822Name(email) => (*email).to_owned(),
+        GeneralName::URI(uri) => (*uri).to_owned(),
+        GeneralName::IPAddress(bytes) => match <[u8; 4]>::try_from(*bytes) {
+            Ok(v4) => std::net::Ipv4Addr::from(v4).to_string(),
+            Err(_) => match <[u8; 16]>::try_from(*bytes) {
+                Ok(v6) => std::net::Ipv6Addr::from(v6).to_string(),
+                Err(_) => hex::encode(bytes),
+            },
+        },
+        other => other.to_string(),
+    }
+}
+
+fn date(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ca = &self.ca;
+        let validity = if ca.expired { "EXPIRED on" } else { "valid until" };
+        writeln!(
+            f,
+            "CA {} ({}), {validity} {}",
+            ca.path.display(),
+            ca.common_name,
+            ca.not_after
+        )?;
+        writeln!(f, "   SHA-256 {}, entries named {}", ca.sha256, ca.name)?;
+        for s in &self.stores {
+            let mark = match s.state {
+                "trusted" => "ok  ",
+                "not applicable" => "--  ",
+                _ => "FAIL",
+            };
+            let place = if s.location.is_empty() {
+                s.store.to_string()
+            } else {
+                format!("{} {}", s.store, s.location)
+            };
+            let until = if s.state == "trusted" {
+                format!(" until {}", ca.not_after)
+            } else {
+                String::new()
+            };
+            let detail = s.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            writeln!(f, "{mark} {place}: {}{until}{detail}", s.state)?;
+        }
+        if self.certificates.is_empty() {
+            writeln!(
+                f,
+                "--   no certificates issued by this CA in {}",
+                ca.path.parent().unwrap_or(Path::new(".")).display()
+            )?;
+        }
+        for c in &self.certificates {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            let until = c
+                .not_after
+                .as_deref()
+                .map(|d| format!(", valid until {d}"))
+                .unwrap_or_default();
+            let detail = c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            writeln!(
+                f,
+                "{mark} cert {} [{}]{until}{detail}",
+                c.path.display(),
+                c.names.join(" ")
+            )?;
+        }
+        write!(
+            f,
+            "{}",
+            if self.ok {
+                "all good"
+            } else {
+                "NOT all good (see FAIL above)"
+            }
+        )
+    }
+}
