@@ -29,6 +29,12 @@ pub enum Command {
     SelfSigned(SelfSignedArgs),
     /// Sign another host's certificate signing request, so its key never leaves that host.
     Sign(SignArgs),
+    /// Show what certificates and CSRs say (PEM, DER, chains): names, validity, key, usages, fingerprints.
+    Inspect(InspectArgs),
+    /// Check a certificate's chain and name the way a TLS client does (rustls-webpki); exit 1 if it fails.
+    Verify(VerifyArgs),
+    /// Check a server certificate against browser and OS rules, each with its fix; exit 1 if one fails.
+    Lint(LintArgs),
 }
 
 /// Runs one parsed command line.
@@ -39,6 +45,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Client(args) => client(args),
         Command::SelfSigned(args) => self_signed(args),
         Command::Sign(args) => sign(args),
+        Command::Inspect(args) => inspect(args),
+        Command::Verify(args) => verify(args),
+        Command::Lint(args) => lint(args),
     }
 }
 
@@ -336,4 +345,95 @@ fn summary_json(summary: &CertSummary) -> serde_json::Value {
         "sha256": summary.sha256,
         "permitted": summary.permitted,
     })
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Certificate or CSR files, PEM (a chain or several blocks) or DER (.cer, .der).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Print a JSON array with one object per certificate or CSR.
+    #[arg(long)]
+    json: bool,
+}
+
+fn inspect(args: InspectArgs) -> Result<(), Error> {
+    let mut described = Vec::new();
+    for file in &args.files {
+        described.extend(certgen::inspect::describe_file(file)?);
+    }
+    if args.json {
+        return print_json(&described);
+    }
+    let texts: Vec<String> = described.iter().map(ToString::to_string).collect();
+    print!("{}", texts.join("\n"));
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The CA certificate(s) to trust, PEM or DER (certs/ca.pem or certs/ca.cer).
+    #[arg(long, value_name = "CA")]
+    ca: PathBuf,
+    /// The certificate, optionally followed by intermediates (STEM-fullchain.pem works).
+    #[arg(value_name = "CERT")]
+    cert: PathBuf,
+    /// The DNS name or IP address a client connects to.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Check it as a client certificate (mTLS) instead of a server certificate.
+    #[arg(long)]
+    client: bool,
+}
+
+fn verify(args: VerifyArgs) -> Result<(), Error> {
+    let usage = if args.client {
+        certgen::inspect::Usage::Client
+    } else {
+        certgen::inspect::Usage::Server
+    };
+    let verified = certgen::inspect::verify_files(&args.ca, &args.cert, args.name.as_deref(), usage)?;
+    println!("{verified}");
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The server certificate, PEM or DER; a full chain also checks the issuers' name constraints.
+    #[arg(value_name = "CERT")]
+    cert: PathBuf,
+    /// The issuing CA, for the name-constraint rule.
+    #[arg(long, value_name = "CA")]
+    ca: Option<PathBuf>,
+    /// The private key, for the key-match rule [default: STEM-key.pem next to CERT, if present].
+    #[arg(long, value_name = "KEY")]
+    key: Option<PathBuf>,
+    /// Print the rules and their results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn lint(args: LintArgs) -> Result<(), Error> {
+    let report = certgen::inspect::lint_file(&args.cert, args.ca.as_deref(), args.key.as_deref())?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        println!("{report}");
+    }
+    let failed = report.failed();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed(format!(
+            "{} fails {failed} lint rule(s)",
+            args.cert.display()
+        )))
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::BadInput(format!("cannot encode JSON: {e}")))?;
+    println!("{json}");
+    Ok(())
 }

@@ -60,6 +60,10 @@ pub enum Error {
     #[error("{context}: {reason}")]
     Crypto { context: &'static str, reason: String },
 
+    /// `certgen verify` or `lint`: a check the user asked for failed; the message says why and what to do.
+    #[error("{0}")]
+    CheckFailed(String),
+
 }
 
 impl Error {
@@ -74,7 +78,7 @@ impl Error {
             | Error::NoCa { .. }
             | Error::BadFile { .. }
             | Error::KeyMismatch { .. } => 2,
-            Error::Io { .. } | Error::Crypto { .. } => 1,
+            Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) => 1,
         }
     }
 

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod export;
+pub mod inspect;
 pub mod issue;
 pub mod names;
 pub mod store;
