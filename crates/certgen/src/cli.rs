@@ -262,13 +262,8 @@ fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
 }
 
 fn sign(args: SignArgs) -> Result<(), Error> {
-    let csr = std::fs::read(&args.csr).map_err(|e| Error::Io {
-        action: "read",
-        path: args.csr.clone(),
-        source: e,
-    })?;
     let opts = args.leaf.options(server_kind(args.client));
-    let files = CertsDir::new(&args.leaf.dir.dir).sign_csr(&csr, &opts)?;
+    let files = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
     report_leaf("Signed", &files, &args.leaf)
 }
 

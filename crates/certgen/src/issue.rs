@@ -242,7 +242,10 @@ impl CertsDir {
         let not_after = add_days(not_before, opts.days)?;
 
         let mut params = CertificateParams::default();
-        let cn = opts.cn.clone().unwrap_or_else(default_ca_name);
+        let cn = match &opts.cn {
+            Some(cn) => checked_cn(cn)?,
+            None => default_ca_name().chars().take(MAX_CN_LEN).collect(),
+        };
         params.distinguished_name.push(DnType::CommonName, cn);
         params
             .distinguished_name
@@ -363,12 +366,34 @@ impl CertsDir {
     /// (subjectAltNames, or the CN when it has none); everything else follows `opts`, exactly as for [`Self::issue`].
     /// No key file is written (`LeafFiles::key_pem` is empty): the key stays on the requesting host.
     pub fn sign_csr(&self, csr: &[u8], opts: &LeafOptions) -> Result<LeafFiles, Error> {
+        self.sign_parsed_csr(
+            ParsedCsr::parse(csr).map_err(|reason| Error::BadInput(format!("the CSR {reason}")))?,
+            opts,
+        )
+    }
+
+    /// [`Self::sign_csr`] for a request in a file; errors about the request name the file.
+    pub fn sign_csr_file(&self, csr: &std::path::Path, opts: &LeafOptions) -> Result<LeafFiles, Error> {
+        let bad = |reason: String| Error::BadFile {
+            path: csr.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(csr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => bad("no such file".into()),
+            _ => Error::io("read", csr, e),
+        })?;
+        self.sign_parsed_csr(
+            ParsedCsr::parse(&bytes).map_err(|reason| bad(format!("the request {reason}")))?,
+            opts,
+        )
+    }
+
+    fn sign_parsed_csr(&self, request: ParsedCsr, opts: &LeafOptions) -> Result<LeafFiles, Error> {
         if opts.p12 {
             return Err(Error::BadInput(
                 "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there".into(),
             ));
         }
-        let request = ParsedCsr::parse(csr)?;
         let plan = LeafPlan::new(&request.names, opts)?;
         let ca = self.load_ca()?;
         plan.check_constraints(&ca)?;
@@ -439,16 +464,10 @@ impl LeafPlan {
                     .join(", ")
             )));
         }
-        if let Some(cn) = opts
-            .cn
-            .as_deref()
-            .filter(|cn| cn.is_empty() || cn.chars().any(char::is_control))
-        {
-            return Err(Error::BadInput(format!(
-                "--cn `{cn}`: the CN must be non-empty printable text"
-            )));
-        }
-        let cn = opts.cn.clone().or_else(|| default_cn(&cn_only, &sans));
+        let cn = match &opts.cn {
+            Some(cn) => Some(checked_cn(cn)?),
+            None => default_cn(&cn_only, &sans),
+        };
         let stem = match &opts.out {
             Some(out) => valid_stem(out)?,
             None => first.file_stem(),
@@ -512,17 +531,32 @@ impl LeafPlan {
     }
 }
 
-/// The CN when `--cn` is not given: the plain client name, else the first DNS name, else the first email or URI.
-/// An IP-only certificate gets no CN: OpenSSL checks a CN that looks like a host name (`127.0.0.1` does) against
-/// the CA's DNS name constraints when the certificate has no DNS name, and would reject it.
+/// The CN when `--cn` is not given: the plain client name, else the first DNS name, else the first email or URI,
+/// skipping names longer than X.520's 64-character limit. An IP-only certificate gets no CN: OpenSSL checks a CN that
+/// looks like a host name (`127.0.0.1` does) against the CA's DNS name constraints when the certificate has no DNS
+/// name, and would reject it.
 fn default_cn(cn_only: &[SubjectName], sans: &[SubjectName]) -> Option<String> {
-    let first = |pick: fn(&SubjectName) -> bool| sans.iter().find(|n| pick(n)).map(ToString::to_string);
+    let dns = |n: &&SubjectName| matches!(n, SubjectName::Dns(_) | SubjectName::Wildcard(_));
+    let other = |n: &&SubjectName| matches!(n, SubjectName::Email(_) | SubjectName::Uri(_));
     cn_only
-        .first()
+        .iter()
+        .chain(sans.iter().filter(dns))
+        .chain(sans.iter().filter(other))
         .map(ToString::to_string)
-        .or_else(|| first(|n| matches!(n, SubjectName::Dns(_) | SubjectName::Wildcard(_))))
-        .or_else(|| first(|n| matches!(n, SubjectName::Email(_) | SubjectName::Uri(_))))
+        .find(|cn| cn.len() <= MAX_CN_LEN)
 }
+
+fn checked_cn(cn: &str) -> Result<String, Error> {
+    if cn.is_empty() || cn.len() > MAX_CN_LEN || cn.chars().any(char::is_control) {
+        return Err(Error::BadInput(format!(
+            "--cn `{cn}`: the CN must be printable text of 1 to {MAX_CN_LEN} characters"
+        )));
+    }
+    Ok(cn.to_string())
+}
+
+/// X.520 upper bound of a common name (RFC 5280 `ub-common-name`).
+const MAX_CN_LEN: usize = 64;
 
 fn valid_stem(out: &str) -> Result<String, Error> {
     let ok = !out.is_empty()
@@ -603,8 +637,8 @@ struct ParsedCsr {
 }
 
 impl ParsedCsr {
-    fn parse(input: &[u8]) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::BadInput(format!("the CSR {reason}"));
+    fn parse(input: &[u8]) -> Result<Self, String> {
+        let bad = |reason: &str| reason.to_string();
         let der = if input.trim_ascii_start().starts_with(b"-----BEGIN") {
             CertificateSigningRequestDer::from_pem_slice(input)
                 .map_err(|_| bad("is not a PEM `CERTIFICATE REQUEST`"))?
@@ -620,7 +654,11 @@ impl ParsedCsr {
         for ext in csr.requested_extensions().into_iter().flatten() {
             if let ParsedExtension::SubjectAlternativeName(san) = ext {
                 for general in &san.general_names {
-                    names.push(SubjectName::from_general_name(general)?.to_string());
+                    names.push(
+                        SubjectName::from_general_name(general)
+                            .map_err(|e| format!("has a bad name: {e}"))?
+                            .to_string(),
+                    );
                 }
             }
         }
