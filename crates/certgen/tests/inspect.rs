@@ -360,6 +360,15 @@ fn verify_agrees_with_openssl() {
         certs.dir_str(),
     ]);
     certgen_ok(&["client", "alice.localhost", "--dir", certs.dir_str()]);
+    let next_year = format!("{}-01-01", time::OffsetDateTime::now_utc().year() + 1);
+    certgen_ok(&[
+        "issue",
+        "new.localhost",
+        "--not-before",
+        &next_year,
+        "--dir",
+        certs.dir_str(),
+    ]);
     let ca = certs.file("ca.pem");
     let case = |what, ca: &str, cert: String, name, client, accepted, says| Case {
         what,
@@ -433,6 +442,15 @@ fn verify_agrees_with_openssl() {
             false,
             false,
             "CN=old.localhost: expired ",
+        ),
+        case(
+            "(c) not valid yet",
+            &ca,
+            certs.file("new.localhost.pem"),
+            Some("new.localhost"),
+            false,
+            false,
+            "CN=new.localhost: not valid yet",
         ),
         case(
             "(d) other CA with the same name",
@@ -652,6 +670,11 @@ fn lint_fails_what_openssl_lets_through() {
         let (code, rules) = lint(&[cert, "--ca", &ca]);
         assert_eq!((code, failing(&rules)), (Some(1), vec![rule]), "{cert}");
     }
+    // rustls clients and browsers refuse SHA-1 signatures; so does verify (openssl 3.0 at its default
+    // security level accepts them, which is why lint exists).
+    let out = run(CERTGEN, &["verify", "--ca", &ca, &sha1]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("SHA-1"), "{}", text(&out.stderr));
     let text_report = certgen_ok(&["inspect", &rsa1024]);
     assert!(text_report.contains("RSA 1024 bits"), "{text_report}");
     let openssl_text = openssl_ok(&["x509", "-in", &rsa1024, "-noout", "-text"]);
