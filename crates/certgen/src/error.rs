@@ -64,6 +64,9 @@ pub enum Error {
     #[error("{0}")]
     CheckFailed(String),
 
+    /// Reading the CA for, or changing, a trust store failed (see `trust::TrustError`).
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
 }
 
 impl Error {
@@ -79,6 +82,7 @@ impl Error {
             | Error::BadFile { .. }
             | Error::KeyMismatch { .. } => 2,
             Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) => 1,
+            Error::Trust(err) => err.exit_code(),
         }
     }
 

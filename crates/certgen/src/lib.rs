@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod issue;
 pub mod names;
 pub mod store;
+pub mod trust;
 
 pub use error::Error;
 pub use issue::{CaOptions, CertSummary, KeyKind, LeafKind, LeafOptions, LoadedCa};

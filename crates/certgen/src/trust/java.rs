@@ -73,15 +73,7 @@ impl TrustStore for JavaKeystore {
 
     fn presence(&self, ca: &CaCert) -> Result<Presence, TrustError> {
         let listing = self.keytool("-list").output()?;
-        let fingerprint = ca
-            .sha256_hex()
-            .to_uppercase()
-            .as_bytes()
-            .chunks(2)
-            .map(String::from_utf8_lossy)
-            .collect::<Vec<_>>()
-            .join(":");
-        Ok(match alias_with_fingerprint(&listing, &fingerprint) {
+        Ok(match alias_with_fingerprint(&listing, &ca.sha256_colons()) {
             Some(alias) if alias == ca.name() => Presence::Ours,
             Some(alias) => Presence::Foreign(format!("alias '{alias}'")),
             None => Presence::Absent,

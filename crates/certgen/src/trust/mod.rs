@@ -39,8 +39,6 @@ pub enum TrustError {
     CommandFailed { command: String, detail: String },
     #[error("no {kind} trust store here: {reason}")]
     NoStore { kind: StoreKind, reason: String },
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl TrustError {
@@ -163,6 +161,11 @@ impl CaCert {
     /// The SHA-256 fingerprint in lowercase hex.
     pub fn sha256_hex(&self) -> String {
         hex::encode(self.sha256)
+    }
+
+    /// The SHA-256 fingerprint as `AB:CD:...`, the way `certgen ca`, OpenSSL and keytool show it.
+    pub fn sha256_colons(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
     }
 
     /// The SHA-1 thumbprint in uppercase hex, the identity Windows and macOS tools use.
@@ -391,11 +394,24 @@ pub struct Report {
 }
 
 impl Report {
-    /// True when every store ended where it should (dry runs count as fine).
-    pub fn ok(&self) -> bool {
-        self.outcomes
+    /// `None` when every store ended where it should (dry runs count as fine); otherwise a one-line summary.
+    pub fn problems(&self) -> Option<String> {
+        let privileged = self
+            .outcomes
             .iter()
-            .all(|o| matches!(o.result, Ok(ref c) if !matches!(c, Change::NeedsPrivilege(_))))
+            .filter(|o| matches!(o.result, Ok(Change::NeedsPrivilege(_))))
+            .count();
+        let failed = self.outcomes.iter().filter(|o| o.result.is_err()).count();
+        let mut problems = Vec::new();
+        if privileged > 0 {
+            problems.push(format!(
+                "{privileged} store(s) need administrator rights: run the commands shown above"
+            ));
+        }
+        if failed > 0 {
+            problems.push(format!("{failed} store(s) failed (see the errors above)"));
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
     }
 }
 

@@ -93,7 +93,7 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
             path: ca.path().to_owned(),
             name: ca.name(),
             common_name: ca.common_name().to_owned(),
-            sha256: ca.sha256_hex(),
+            sha256: ca.sha256_colons(),
             not_after: date(ca.not_after()),
             expired,
         },
@@ -304,14 +304,32 @@ impl fmt::Display for StatusReport {
                 c.names.join(" ")
             )?;
         }
-        write!(
-            f,
-            "{}",
-            if self.ok {
-                "all good"
-            } else {
-                "NOT all good (see FAIL above)"
-            }
-        )
+        if self.ok {
+            writeln!(f, "all good")?;
+        }
+        Ok(())
+    }
+}
+
+impl StatusReport {
+    /// `None` when all is well (the CLI's exit code 0); otherwise a one-line summary of what is not.
+    pub fn problems(&self) -> Option<String> {
+        if self.ok {
+            return None;
+        }
+        let untrusted = self
+            .stores
+            .iter()
+            .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
+            .count();
+        let failing = self.certificates.iter().filter(|c| !c.ok).count();
+        let expired = if self.ca.expired {
+            "the CA has expired; "
+        } else {
+            ""
+        };
+        Some(format!(
+            "{expired}{untrusted} store(s) do not trust the CA, {failing} certificate(s) fail (see FAIL above)"
+        ))
     }
 }
