@@ -22,7 +22,7 @@ pub use describe::{
     BasicConstraintsInfo, Description, KeyInfo, NameConstraintsInfo, SubjectAltName, describe_file,
 };
 pub use lint::{LintReport, LintRule, LintStatus, lint_file};
-pub use verify::{Usage, Verified, verify_files};
+pub use verify::{Usage, Verified, verify_chain, verify_files};
 
 use crate::Error;
 

@@ -11,7 +11,7 @@ use x509_parser::certificate::X509Certificate;
 
 use super::constraints::{Outside, check_names};
 use super::describe::{Extensions, SubjectAltName, validity_summary};
-use super::{load_certificates, parse_certificate, shown};
+use super::load_certificates;
 use crate::Error;
 
 /// The signature algorithms rustls accepts with its ring provider (rustls `crypto::ring`).
@@ -80,58 +80,71 @@ impl fmt::Display for Verified {
 /// Verifies the certificate chain in `cert` (leaf first, intermediates after) against the CA
 /// certificates in `ca`, at the current time, for `usage`, and for `name` when given.
 ///
-/// A failed check is [`Error::CheckFailed`] with one sentence saying why and what to do.
+/// Unreadable files and a `name` that is neither a DNS name nor an IP address are bad input
+/// (exit 2); a failed check is [`Error::CheckFailed`] with one sentence saying why and what to do.
 pub fn verify_files(ca: &Path, cert: &Path, name: Option<&str>, usage: Usage) -> Result<Verified, Error> {
+    if let Some(name) = name {
+        ServerName::try_from(name).map_err(|_| Error::InvalidName {
+            input: name.to_string(),
+            reason: "--name takes a DNS name or an IP address".into(),
+        })?;
+    }
+    let anchors = load_certificates(ca)?;
+    let chain = load_certificates(cert)?;
+    verify_chain(&anchors, &chain, name, usage).map_err(Error::CheckFailed)
+}
+
+/// [`verify_files`] on certificates already in memory: `chain` is the leaf then any
+/// intermediates, `anchors` the trusted CAs. The error is the one-sentence explanation.
+pub fn verify_chain(
+    anchors: &[CertificateDer<'_>],
+    chain: &[CertificateDer<'_>],
+    name: Option<&str>,
+    usage: Usage,
+) -> Result<Verified, String> {
     let server_name = name
         .map(|n| {
-            ServerName::try_from(n).map_err(|_| Error::InvalidName {
-                input: n.to_string(),
-                reason: "--name takes a DNS name or an IP address".into(),
-            })
+            ServerName::try_from(n).map_err(|_| format!("{n:?} is neither a DNS name nor an IP address"))
         })
         .transpose()?;
-    let anchors_der = load_certificates(ca)?;
-    let chain = load_certificates(cert)?;
-    // load_certificates never returns an empty list.
-    let (leaf_der, intermediates) = chain
-        .split_first()
-        .ok_or_else(|| super::not_a_certificate(cert, "nothing"))?;
-    let anchors = anchors_der
+    let (leaf_der, intermediates) = chain.split_first().ok_or("no certificate to verify")?;
+    let context = Context::parse(leaf_der, intermediates, anchors, name)?;
+    let trust_anchors = anchors
         .iter()
-        .map(|der| {
+        .zip(&context.anchors)
+        .map(|(der, parsed)| {
             webpki::anchor_from_trusted_cert(der)
-                .map_err(|e| super::malformed(ca, "CA certificate", format!("{e:?}")))
+                .map_err(|e| format!("TLS clients cannot use {} as a CA ({e:?})", parsed.subject()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let leaf = EndEntityCert::try_from(leaf_der)
-        .map_err(|e| super::malformed(cert, "certificate #1", format!("{e:?}")))?;
-    let context = Context::parse(leaf_der, intermediates, &anchors_der, ca, cert, name)?;
+        .map_err(|e| format!("TLS clients cannot parse {} ({e:?})", context.leaf_subject()))?;
 
     let path = leaf
         .verify_for_usage(
             SIGNATURE_ALGORITHMS,
-            &anchors,
+            &trust_anchors,
             intermediates,
             UnixTime::now(),
             usage.key_usage(),
             None,
             None,
         )
-        .map_err(|e| Error::CheckFailed(context.explain(&e, usage)))?;
+        .map_err(|e| context.explain(&e, usage))?;
     if let Some(server_name) = &server_name {
         leaf.verify_is_valid_for_subject_name(server_name)
-            .map_err(|e| Error::CheckFailed(context.explain(&e, usage)))?;
+            .map_err(|e| context.explain(&e, usage))?;
     }
     let anchor = path.anchor();
-    let ca_subject = anchors
+    let ca_subject = trust_anchors
         .iter()
         .position(|a| {
             a.subject == anchor.subject && a.subject_public_key_info == anchor.subject_public_key_info
         })
         .and_then(|i| context.anchors.get(i))
-        .map_or_else(|| shown(ca), |a| a.subject().to_string());
+        .map_or_else(|| context.ca_subjects(), |a| a.subject().to_string());
     Ok(Verified {
-        subject: context.leaf.subject().to_string(),
+        subject: context.leaf_subject(),
         ca_subject,
         name: name.map(str::to_string),
         names: context
@@ -158,24 +171,26 @@ struct Context<'a> {
 
 impl<'a> Context<'a> {
     fn parse(
-        leaf: &'a CertificateDer<'a>,
+        leaf: &'a [u8],
         intermediates: &'a [CertificateDer<'a>],
         anchors: &'a [CertificateDer<'a>],
-        ca: &Path,
-        cert: &Path,
         requested_name: Option<&str>,
-    ) -> Result<Self, Error> {
-        let parse = |der: &'a CertificateDer<'a>, path: &Path| parse_certificate(der, path);
-        let leaf = parse(leaf, cert)?;
+    ) -> Result<Self, String> {
+        let parse = |der: &'a [u8], what: &str| {
+            x509_parser::parse_x509_certificate(der)
+                .map(|(_, cert)| cert)
+                .map_err(|e| format!("the {what} is not a valid certificate: {e}"))
+        };
+        let leaf = parse(leaf, "leaf")?;
         let leaf_names = Extensions::of(&leaf).subject_alt_names;
         Ok(Self {
             leaf,
             leaf_names,
             intermediates: intermediates
                 .iter()
-                .map(|d| parse(d, cert))
+                .map(|d| parse(d, "intermediate"))
                 .collect::<Result<_, _>>()?,
-            anchors: anchors.iter().map(|d| parse(d, ca)).collect::<Result<_, _>>()?,
+            anchors: anchors.iter().map(|d| parse(d, "CA")).collect::<Result<_, _>>()?,
             requested_name: requested_name.map(str::to_string),
         })
     }
