@@ -35,6 +35,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check a server certificate against browser and OS rules, each with its fix; exit 1 if one fails.
     Lint(LintArgs),
+    /// Make this machine's browsers (NSS), OS and Java trust the CA, undo it, or check it: install|uninstall|status.
+    Trust(TrustArgs),
 }
 
 /// Runs one parsed command line.
@@ -48,6 +50,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Inspect(args) => inspect(args),
         Command::Verify(args) => verify(args),
         Command::Lint(args) => lint(args),
+        Command::Trust(args) => trust(args),
     }
 }
 
@@ -431,4 +434,114 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
         .map_err(|e| Error::BadInput(format!("cannot encode JSON: {e}")))?;
     println!("{json}");
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[command(subcommand)]
+    action: TrustAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum TrustAction {
+    /// Add the CA to the trust stores; a second run changes nothing.
+    Install {
+        #[command(flatten)]
+        target: TrustTarget,
+        /// Print every command instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove exactly the entries `install` added for this CA (entries made by hand stay).
+    Uninstall {
+        #[command(flatten)]
+        target: TrustTarget,
+        /// Print every command instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Where the CA is trusted and until when, and whether the certificates beside it pass; exit 0 only if all do.
+    Status {
+        #[command(flatten)]
+        target: TrustTarget,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TrustTarget {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The CA certificate (PEM) [default: DIR/ca.pem].
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Stores to use, repeatable or comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "STORE")]
+    store: Vec<StoreArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StoreArg {
+    /// NSS databases: Chrome/Chromium on Linux (~/.pki/nssdb, ~/.local/share/pki/nssdb, snap) and Firefox profiles.
+    Nss,
+    /// The OS store: Debian/Ubuntu, Fedora/RHEL, Arch, openSUSE, macOS, Windows (current user); WSL: both sides.
+    System,
+    /// The cacerts keystore of the JDK in JAVA_HOME.
+    Java,
+    /// Every store found on this machine.
+    All,
+}
+
+impl TrustTarget {
+    /// The selected kinds; empty means all.
+    fn kinds(&self) -> Vec<certgen::trust::StoreKind> {
+        if self.store.contains(&StoreArg::All) {
+            return Vec::new();
+        }
+        self.store
+            .iter()
+            .filter_map(|store| match store {
+                StoreArg::Nss => Some(certgen::trust::StoreKind::Nss),
+                StoreArg::System => Some(certgen::trust::StoreKind::System),
+                StoreArg::Java => Some(certgen::trust::StoreKind::Java),
+                StoreArg::All => None,
+            })
+            .collect()
+    }
+}
+
+fn trust(args: TrustArgs) -> Result<(), Error> {
+    let (TrustAction::Install { target, .. }
+    | TrustAction::Uninstall { target, .. }
+    | TrustAction::Status { target, .. }) = &args.action;
+    let ca =
+        certgen::trust::CaCert::load(&target.ca.clone().unwrap_or_else(|| target.dir.dir.join("ca.pem")))?;
+    let host = certgen::trust::Host::current();
+    let kinds = target.kinds();
+    let problems = match args.action {
+        TrustAction::Install { dry_run, .. } => {
+            let report = certgen::trust::install(&ca, &host, &kinds, dry_run);
+            print!("{report}");
+            report.problems()
+        }
+        TrustAction::Uninstall { dry_run, .. } => {
+            let report = certgen::trust::uninstall(&ca, &host, &kinds, dry_run);
+            print!("{report}");
+            report.problems()
+        }
+        TrustAction::Status { json, .. } => {
+            // The certificates checked are the ones beside the CA.
+            let certs_dir = ca.path().parent().unwrap_or(Path::new("."));
+            let report = certgen::trust::status(&ca, &host, &kinds, certs_dir);
+            if json {
+                print_json(&report)?;
+            } else {
+                print!("{report}");
+            }
+            report.problems()
+        }
+    };
+    problems.map_or(Ok(()), |problems| Err(Error::CheckFailed(problems)))
 }

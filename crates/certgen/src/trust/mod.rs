@@ -165,7 +165,11 @@ impl CaCert {
 
     /// The SHA-256 fingerprint as `AB:CD:...`, the way `certgen ca`, OpenSSL and keytool show it.
     pub fn sha256_colons(&self) -> String {
-        self.sha256.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+        self.sha256
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
     }
 
     /// The SHA-1 thumbprint in uppercase hex, the identity Windows and macOS tools use.
@@ -174,20 +178,10 @@ impl CaCert {
     }
 
     /// The name of every entry certgen adds (NSS nickname, file name, Java alias):
-    /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`.
+    /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`, e.g.
+    /// `certgen-ca-dev-laptop-dab363f5c52aba5e` for the CN "certgen CA dev@laptop".
     pub fn name(&self) -> String {
-        let mut cn = String::new();
-        for c in self.common_name.chars().flat_map(char::to_lowercase) {
-            if c.is_ascii_alphanumeric() {
-                cn.push(c);
-            } else if !cn.is_empty() && !cn.ends_with('-') {
-                cn.push('-');
-            }
-        }
-        cn.truncate(32);
-        let cn = cn.trim_end_matches('-');
-        let cn = if cn.is_empty() { "ca" } else { cn };
-        format!("certgen-{cn}-{}", &self.sha256_hex()[..16])
+        format!("certgen-{}-{}", slug(&self.common_name), &self.sha256_hex()[..16])
     }
 
     /// Whether `der` is this very certificate.
@@ -200,6 +194,25 @@ impl CaCert {
         CertificateDer::pem_slice_iter(pem.as_bytes())
             .flatten()
             .any(|c| self.is(c.as_ref()))
+    }
+}
+
+/// A common name as lowercase ASCII words joined by `-`, at most 32 characters, without the "certgen" word that
+/// certgen's default CN starts with (the entry names already begin with it); "ca" when nothing is left.
+fn slug(common_name: &str) -> String {
+    let mut slug = String::new();
+    for c in common_name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.strip_prefix("certgen-").unwrap_or(&slug);
+    let slug: String = slug.chars().take(32).collect();
+    match slug.trim_end_matches('-') {
+        "" => "ca".to_owned(),
+        trimmed => trimmed.to_owned(),
     }
 }
 
@@ -530,4 +543,23 @@ fn write_commands(
         writeln!(f, "    {prefix}{cmd}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn entry_names_are_short_lowercase_words() {
+        assert_eq!(slug("certgen CA dev@laptop"), "ca-dev-laptop");
+        assert_eq!(slug("  --Foo__Bar--  "), "foo-bar");
+        assert_eq!(slug("Bücher GmbH Root"), "b-cher-gmbh-root");
+        assert_eq!(slug(""), "ca");
+        assert_eq!(slug("©®"), "ca");
+        assert_eq!(slug(&"x".repeat(100)).len(), 32);
+        assert_eq!(
+            slug("abcdefghij abcdefghij abcdefghij z"),
+            "abcdefghij-abcdefghij-abcdefghij"
+        );
+    }
 }

@@ -3,11 +3,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Serialize;
 use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
+
+use crate::inspect;
 
 use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
 
@@ -200,32 +202,21 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
     })
 }
 
-/// Path validation with rustls-webpki against `ca` as the only trust anchor: signature, validity period, key usage
-/// and the CA's name constraints, the checks Chrome, Firefox and rustls make.
+/// The check `certgen verify` makes (rustls-webpki, as Chrome, Firefox and rustls do: signature, validity, key
+/// usage, the CA's name constraints) with `ca` as the only trust anchor; the error explains the fix.
 fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Result<(), String> {
-    let ca_der = CertificateDer::from(ca.der());
-    let anchor = webpki::anchor_from_trusted_cert(&ca_der)
-        .map_err(|e| format!("the CA cannot be a trust anchor: {e}"))?;
-    let ee = webpki::EndEntityCert::try_from(leaf)
-        .map_err(|e| format!("not a usable end-entity certificate: {e}"))?;
     let usage = if client_only {
-        webpki::KeyUsage::client_auth()
+        inspect::Usage::Client
     } else {
-        webpki::KeyUsage::server_auth()
+        inspect::Usage::Server
     };
-    ee.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &[anchor], &[], UnixTime::now(), usage, None, None)
-        .map(|_| ())
-        .map_err(|e| match e {
-            webpki::Error::CertExpired { .. } => "expired; renew it with `certgen issue --force`".to_owned(),
-            webpki::Error::CertNotValidYet { .. } => "not valid yet (check the clock)".to_owned(),
-            webpki::Error::NameConstraintViolation => {
-                "a name is outside the CA's name constraints; permit it with `certgen ca --permit` or issue for permitted names".to_owned()
-            }
-            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => {
-                "not issued by this CA; re-issue it with `certgen issue`".to_owned()
-            }
-            other => format!("rejected: {other}"),
-        })
+    inspect::verify_chain(
+        &[CertificateDer::from(ca.der())],
+        std::slice::from_ref(leaf),
+        None,
+        usage,
+    )
+    .map(|_| ())
 }
 
 fn show_name(name: &GeneralName<'_>) -> String {
@@ -244,10 +235,10 @@ fn show_name(name: &GeneralName<'_>) -> String {
     }
 }
 
+/// RFC 3339 in UTC, for people and scripts alike.
 fn date(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }
 
@@ -323,13 +314,18 @@ impl StatusReport {
             .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
             .count();
         let failing = self.certificates.iter().filter(|c| !c.ok).count();
-        let expired = if self.ca.expired {
-            "the CA has expired; "
-        } else {
-            ""
-        };
-        Some(format!(
-            "{expired}{untrusted} store(s) do not trust the CA, {failing} certificate(s) fail (see FAIL above)"
-        ))
+        let mut problems = Vec::new();
+        if self.ca.expired {
+            problems.push("the CA has expired (create a new one with `certgen ca --force`)".to_owned());
+        }
+        if untrusted > 0 {
+            problems.push(format!(
+                "{untrusted} store(s) do not trust the CA (run `certgen trust install`)"
+            ));
+        }
+        if failing > 0 {
+            problems.push(format!("{failing} certificate(s) fail the checks"));
+        }
+        Some(problems.join("; "))
     }
 }

@@ -1,0 +1,539 @@
+//! `certgen trust` against the real tools: NSS `certutil`, the JDK's `keytool`, Debian's `update-ca-certificates`
+//! and `openssl verify`. Every test runs the binary with HOME set to a temporary directory, so the user's own
+//! browser databases are never touched; the system-store test runs only as root with
+//! LOCALTLS_SYSTEM_TRUST_TESTS=1 and restores the system store whatever happens.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary HOME plus certs folders, each with its own CA, made by `certgen ca`.
+struct World {
+    tmp: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            tmp: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.tmp.path().join("home")
+    }
+
+    /// A certs folder holding a CA with common name `cn` and a localhost certificate it issued.
+    fn project(&self, cn: &str) -> PathBuf {
+        let dir = self.tmp.path().join(cn.replace(' ', "-"));
+        ok(&self.certgen(&["ca", "--cn", cn, "--dir", path_str(&dir)]));
+        ok(&self.certgen(&["issue", "localhost", "127.0.0.1", "--dir", path_str(&dir)]));
+        dir
+    }
+
+    /// Runs `certgen ARGS` as this world's user: its HOME, no JAVA_HOME or CERTGEN_DIR from outside.
+    fn certgen(&self, args: &[&str]) -> Output {
+        self.certgen_with(args, &[])
+    }
+
+    fn certgen_with(&self, args: &[&str], env: &[(&str, &Path)]) -> Output {
+        std::fs::create_dir_all(self.home()).expect("create HOME");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_certgen"));
+        cmd.args(args)
+            .env("HOME", self.home())
+            .env_remove("JAVA_HOME")
+            .env_remove("CERTGEN_DIR");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        cmd.output().expect("run certgen")
+    }
+
+    /// A Firefox profile with a fresh database, listed in profiles.ini as Firefox does.
+    fn firefox_profile(&self) -> PathBuf {
+        let root = self.home().join(".mozilla/firefox");
+        let profile = root.join("x1y2z3.default-release");
+        std::fs::create_dir_all(&profile).expect("profile dir");
+        std::fs::write(
+            root.join("profiles.ini"),
+            "[Profile0]\nName=default-release\nIsRelative=1\nPath=x1y2z3.default-release\nDefault=1\n",
+        )
+        .expect("profiles.ini");
+        run(Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(nss_arg(&profile)));
+        profile
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+fn nss_arg(db: &Path) -> String {
+    format!("sql:{}", db.display())
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[track_caller]
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "expected success, got {}", describe(out));
+    stdout(out)
+}
+
+#[track_caller]
+fn fails(out: &Output, code: i32) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit {code}, got {}",
+        describe(out)
+    );
+    format!("{}{}", stdout(out), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Runs a peer tool and returns its stdout, failing the test on a non-zero exit.
+#[track_caller]
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}", describe(&out));
+    stdout(&out)
+}
+
+/// Whether `tool` can run here; without it the test is skipped, or fails when LOCALTLS_REQUIRE_PEERS=1.
+fn have(tool: &str, version_arg: &str) -> bool {
+    if Command::new(tool).arg(version_arg).output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
+        "{tool} is required but missing"
+    );
+    eprintln!("skipped: {tool} not found");
+    false
+}
+
+/// The nickname `install` must use, computed from OpenSSL's fingerprint of the CA, not from certgen's code.
+fn expected_name(certs: &Path, cn_slug: &str) -> String {
+    let fp = run(Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(certs.join("ca.pem")));
+    let hex: String = fp
+        .split('=')
+        .nth(1)
+        .expect("fingerprint line")
+        .trim()
+        .replace(':', "")
+        .to_lowercase();
+    format!("certgen-{cn_slug}-{}", &hex[..16])
+}
+
+/// `certutil -L` of a database: each line nickname + trust flags.
+fn nss_listing(db: &Path) -> String {
+    run(Command::new("certutil").arg("-L").arg("-d").arg(nss_arg(db)))
+}
+
+fn nss_trusts(db: &Path, nickname: &str) -> bool {
+    nss_listing(db)
+        .lines()
+        .any(|line| line.starts_with(nickname) && line.trim_end().ends_with("C,,"))
+}
+
+#[test]
+fn nss_install_is_idempotent_and_uninstall_removes_exactly_ours() {
+    if !have("certutil", "-H") || !have("openssl", "version") {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Project A");
+    let b = world.project("Project B");
+    let firefox = world.firefox_profile();
+    let (name_a, name_b) = (expected_name(&a, "project-a"), expected_name(&b, "project-b"));
+    let chrome = world.home().join(".pki/nssdb");
+    let chrome_new = world.home().join(".local/share/pki/nssdb");
+    let dbs = [&chrome, &chrome_new, &firefox];
+    let a_dir = ["--store", "nss", "--dir", path_str(&a)];
+    let b_dir = ["--store", "nss", "--dir", path_str(&b)];
+
+    let before = fails(&world.certgen(&[&["trust", "status"], &a_dir[..]].concat()), 1);
+    assert!(before.contains("not trusted"), "{before}");
+
+    let first = ok(&world.certgen(&[&["trust", "install"], &a_dir[..]].concat()));
+    assert_eq!(
+        first.matches("trusted now").count(),
+        3,
+        "Chrome, Chrome 146+ and Firefox dbs:\n{first}"
+    );
+    for db in dbs {
+        assert!(db.join("cert9.db").is_file(), "{} not created", db.display());
+        assert!(
+            nss_trusts(db, &name_a),
+            "{name_a} not trusted (C,,) in {}:\n{}",
+            db.display(),
+            nss_listing(db)
+        );
+    }
+
+    let listings: Vec<String> = dbs.iter().map(|db| nss_listing(db)).collect();
+    let second = ok(&world.certgen(&[&["trust", "install"], &a_dir[..]].concat()));
+    assert_eq!(
+        second.matches("already trusted, nothing changed").count(),
+        3,
+        "{second}"
+    );
+    assert_eq!(
+        listings,
+        dbs.iter().map(|db| nss_listing(db)).collect::<Vec<_>>(),
+        "second install changed a db"
+    );
+
+    let status = ok(&world.certgen(&[&["trust", "status"], &a_dir[..]].concat()));
+    assert!(
+        status.contains("all good") && status.contains("localhost.pem"),
+        "{status}"
+    );
+
+    ok(&world.certgen(&[&["trust", "install"], &b_dir[..]].concat()));
+    let removed = ok(&world.certgen(&[&["trust", "uninstall"], &a_dir[..]].concat()));
+    assert_eq!(removed.matches("removed").count(), 3, "{removed}");
+    for db in dbs {
+        assert!(
+            !nss_listing(db).contains(&name_a),
+            "{name_a} still in {}",
+            db.display()
+        );
+        assert!(
+            nss_trusts(db, &name_b),
+            "the other project's CA was removed from {}",
+            db.display()
+        );
+    }
+    let after = fails(&world.certgen(&[&["trust", "status"], &a_dir[..]].concat()), 1);
+    assert!(after.contains("not trusted"), "{after}");
+    ok(&world.certgen(&[&["trust", "status"], &b_dir[..]].concat()));
+
+    let again = ok(&world.certgen(&[&["trust", "uninstall"], &a_dir[..]].concat()));
+    assert_eq!(again.matches("not there, nothing changed").count(), 3, "{again}");
+}
+
+#[test]
+fn a_ca_imported_by_hand_is_reported_but_left_alone() {
+    if !have("certutil", "-H") {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Hand Made");
+    let db = world.firefox_profile();
+    // What Firefox's certificate manager does on import: the CA under its own nickname.
+    run(Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", "My import", "-i"])
+        .arg(a.join("ca.pem"))
+        .arg("-d")
+        .arg(nss_arg(&db)));
+    let target = ["--store", "nss", "--dir", path_str(&a)];
+
+    let install = ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    assert!(install.contains("already trusted as 'My import'"), "{install}");
+    let uninstall = ok(&world.certgen(&[&["trust", "uninstall"], &target[..]].concat()));
+    assert!(uninstall.contains("left in place"), "{uninstall}");
+    assert!(
+        nss_trusts(&db, "My import"),
+        "certgen removed an entry it did not add:\n{}",
+        nss_listing(&db)
+    );
+}
+
+#[test]
+fn dry_run_prints_the_commands_and_changes_nothing() {
+    if !have("certutil", "-H") {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Dry");
+    let target = ["--store", "nss", "--dir", path_str(&a)];
+
+    let plan = ok(&world.certgen(&[&["trust", "install", "--dry-run"], &target[..]].concat()));
+    let chrome = world.home().join(".pki/nssdb");
+    assert!(
+        plan.contains(&format!(
+            "certutil -N --empty-password -d sql:{}",
+            chrome.display()
+        )),
+        "{plan}"
+    );
+    assert_eq!(
+        plan.matches("certutil -A -t C,, -n certgen-dry-").count(),
+        2,
+        "{plan}"
+    );
+    assert!(
+        !world.home().join(".pki").exists() && !world.home().join(".local").exists(),
+        "dry run created a db"
+    );
+
+    ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    let plan = ok(&world.certgen(&[&["trust", "uninstall", "--dry-run"], &target[..]].concat()));
+    assert_eq!(plan.matches("certutil -D -n certgen-dry-").count(), 2, "{plan}");
+    ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
+}
+
+#[test]
+fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
+    if !have("certutil", "-H") {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Status A");
+    let b = world.project("Status B");
+    let target = ["--store", "nss", "--dir", path_str(&a)];
+    ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+
+    let json = ok(&world.certgen(&[&["trust", "status", "--json"], &target[..]].concat()));
+    let report: serde_json::Value = serde_json::from_str(&json).expect("status --json is JSON");
+    assert_eq!(report["ok"], true, "{json}");
+    assert_eq!(
+        report["certificates"][0]["names"],
+        serde_json::json!(["localhost", "127.0.0.1"]),
+        "{json}"
+    );
+    assert!(
+        report["stores"]
+            .as_array()
+            .is_some_and(|s| s.len() == 2 && s.iter().all(|s| s["state"] == "trusted"))
+    );
+
+    std::fs::copy(b.join("localhost.pem"), a.join("stranger.pem")).expect("copy");
+    let text = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+    assert!(
+        text.contains("stranger.pem") && text.contains("was not issued by"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_ca_file_is_a_usage_error_naming_the_file() {
+    let world = World::new();
+    let missing = world.tmp.path().join("nope/ca.pem");
+    let err = fails(
+        &world.certgen(&["trust", "status", "--ca", path_str(&missing)]),
+        2,
+    );
+    assert!(
+        err.contains(path_str(&missing)) && err.contains("certgen ca"),
+        "{err}"
+    );
+    let a = world.project("Leafy");
+    let err = fails(
+        &world.certgen(&["trust", "install", "--ca", path_str(&a.join("localhost.pem"))]),
+        2,
+    );
+    assert!(err.contains("not a CA certificate"), "{err}");
+}
+
+/// A JDK home whose `bin/keytool` is the real one and whose `lib/security/cacerts` is a fresh keystore holding
+/// `other`'s CA, so the test never writes the system's cacerts.
+fn fake_java_home(world: &World, other: &Path) -> Option<PathBuf> {
+    let keytool = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("keytool"))
+            .find(|k| k.is_file())
+    })?;
+    let keytool = std::fs::canonicalize(keytool).ok()?;
+    let java_home = world.tmp.path().join("jdk");
+    std::fs::create_dir_all(java_home.join("bin")).ok()?;
+    std::fs::create_dir_all(java_home.join("lib/security")).ok()?;
+    std::os::unix::fs::symlink(&keytool, java_home.join("bin/keytool")).ok()?;
+    let cacerts = java_home.join("lib/security/cacerts");
+    run(Command::new(&keytool)
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-storetype",
+            "pkcs12",
+            "-storepass",
+            "changeit",
+            "-alias",
+            "other",
+        ])
+        .arg("-file")
+        .arg(other.join("ca.pem"))
+        .arg("-keystore")
+        .arg(&cacerts));
+    Some(java_home)
+}
+
+#[test]
+fn java_keystore_install_and_uninstall_touch_only_our_alias() {
+    if !have("keytool", "-help") {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Java A");
+    let other = world.project("Java Other");
+    let Some(java_home) = fake_java_home(&world, &other) else {
+        panic!("cannot build a JDK home around keytool");
+    };
+    let env = [("JAVA_HOME", java_home.as_path())];
+    let target = ["--store", "java", "--dir", path_str(&a)];
+    let name = expected_name(&a, "java-a");
+    let list = || {
+        run(Command::new(java_home.join("bin/keytool"))
+            .args(["-list", "-storepass", "changeit", "-keystore"])
+            .arg(java_home.join("lib/security/cacerts")))
+    };
+
+    fails(
+        &world.certgen_with(&[&["trust", "status"], &target[..]].concat(), &env),
+        1,
+    );
+    ok(&world.certgen_with(&[&["trust", "install"], &target[..]].concat(), &env));
+    assert!(list().contains(&format!("{name},")), "{}", list());
+    let second = ok(&world.certgen_with(&[&["trust", "install"], &target[..]].concat(), &env));
+    assert!(second.contains("nothing changed"), "{second}");
+    ok(&world.certgen_with(&[&["trust", "status"], &target[..]].concat(), &env));
+    ok(&world.certgen_with(&[&["trust", "uninstall"], &target[..]].concat(), &env));
+    let after = list();
+    assert!(!after.contains(&name) && after.contains("other,"), "{after}");
+
+    // Asked for by name without JAVA_HOME: an error that says so.
+    let err = fails(&world.certgen(&[&["trust", "install"], &target[..]].concat()), 1);
+    assert!(err.contains("JAVA_HOME is not set"), "{err}");
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn without_privileges_the_system_store_prints_the_sudo_commands() {
+    let anchors = Path::new("/usr/local/share/ca-certificates");
+    if !anchors.is_dir() {
+        eprintln!("skipped: not a Debian-family system store");
+        return;
+    }
+    let world = World::new();
+    let a = world.project("No Root");
+    let name = expected_name(&a, "no-root");
+    // As root, run as `nobody` (who cannot write the anchors); as a normal user, run as is.
+    let out = if is_root() {
+        let tmp = world.tmp.path();
+        run(Command::new("chmod").arg("-R").arg("a+rX").arg(tmp));
+        Command::new("runuser")
+            .args([
+                "-u",
+                "nobody",
+                "--",
+                env!("CARGO_BIN_EXE_certgen"),
+                "trust",
+                "install",
+                "--store",
+                "system",
+            ])
+            .arg("--dir")
+            .arg(&a)
+            .env("HOME", world.home())
+            .output()
+            .expect("runuser")
+    } else {
+        world.certgen(&["trust", "install", "--store", "system", "--dir", path_str(&a)])
+    };
+    let text = fails(&out, 1);
+    let target = anchors.join(format!("{name}.crt"));
+    assert!(
+        text.contains(&format!(
+            "sudo install -m 0644 {} {}",
+            a.join("ca.pem").display(),
+            target.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("sudo /usr/sbin/update-ca-certificates"), "{text}");
+    assert!(!target.exists(), "an unprivileged run wrote {}", target.display());
+}
+
+/// Uninstalls the CA from the system store when dropped, so a failing assertion cannot leave it trusted.
+struct SystemGuard<'a> {
+    world: &'a World,
+    certs: &'a Path,
+}
+
+impl Drop for SystemGuard<'_> {
+    fn drop(&mut self) {
+        let out = self.world.certgen(&[
+            "trust",
+            "uninstall",
+            "--store",
+            "system",
+            "--dir",
+            path_str(self.certs),
+        ]);
+        if !out.status.success() {
+            eprintln!("restoring the system store failed: {}", describe(&out));
+        }
+    }
+}
+
+#[test]
+fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
+    if !is_root() || std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: needs root and LOCALTLS_SYSTEM_TRUST_TESTS=1 (it changes the system store)");
+        return;
+    }
+    let world = World::new();
+    let a = world.project("System Test");
+    let name = expected_name(&a, "system-test");
+    let anchor = Path::new("/usr/local/share/ca-certificates").join(format!("{name}.crt"));
+    let linked = Path::new("/etc/ssl/certs").join(format!("{name}.pem"));
+    let leaf = a.join("localhost.pem");
+    let verify = || {
+        Command::new("openssl")
+            .args(["verify", "-CApath", "/etc/ssl/certs"])
+            .arg(&leaf)
+            .output()
+            .expect("openssl verify")
+            .status
+            .success()
+    };
+    let target = ["--store", "system", "--dir", path_str(&a)];
+    assert!(
+        !verify(),
+        "the leaf verifies before install: the test cannot tell anything"
+    );
+
+    let guard = SystemGuard {
+        world: &world,
+        certs: &a,
+    };
+    ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    assert!(anchor.is_file(), "{} not written", anchor.display());
+    assert!(
+        verify(),
+        "openssl verify -CApath /etc/ssl/certs fails after install"
+    );
+    let second = ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    assert!(second.contains("nothing changed"), "{second}");
+    ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
+
+    ok(&world.certgen(&[&["trust", "uninstall"], &target[..]].concat()));
+    drop(guard);
+    assert!(
+        !anchor.exists() && std::fs::symlink_metadata(&linked).is_err(),
+        "uninstall left {name} behind"
+    );
+    assert!(!verify(), "openssl still trusts the leaf after uninstall");
+    fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+}
