@@ -319,6 +319,52 @@ fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
         text.contains("stranger.pem") && text.contains("was not issued by"),
         "{text}"
     );
+    std::fs::remove_file(a.join("stranger.pem")).expect("remove");
+
+    ok(&world.certgen(&[
+        "issue",
+        "--dir",
+        path_str(&a),
+        "--out",
+        "old",
+        "--not-before",
+        "2020-01-01",
+        "--days",
+        "30",
+        "localhost",
+    ]));
+    let text = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL cert") && l.contains("old.pem") && l.contains("expired")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok   cert") && l.contains("localhost.pem")),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_certutil_the_error_names_the_package() {
+    let world = World::new();
+    let a = world.project("No Certutil");
+    let empty = world.tmp.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let out = world.certgen_with(
+        &["trust", "install", "--store", "nss", "--dir", path_str(&a)],
+        &[("PATH", &empty)],
+    );
+    let text = fails(&out, 1);
+    assert!(
+        text.contains("certutil not found") && text.contains("apt install libnss3-tools"),
+        "{text}"
+    );
+    assert!(
+        !world.home().join(".pki").exists(),
+        "created a database without certutil"
+    );
 }
 
 #[test]

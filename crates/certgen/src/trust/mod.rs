@@ -234,6 +234,7 @@ pub trait TrustStore {
     fn kind(&self) -> StoreKind;
     /// Where it is, for people, e.g. `~/.pki/nssdb (Chrome/Chromium)`.
     fn location(&self) -> String;
+    /// Whether `ca` is trusted here, and under whose entry; only reads.
     fn presence(&self, ca: &CaCert) -> Result<Presence, TrustError>;
     /// The commands that make `ca` trusted; asked only when it is [`Presence::Absent`] or [`Presence::Incomplete`].
     fn install_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError>;

@@ -26,6 +26,10 @@ pub(super) fn detect(host: &Host) -> Detected {
     let Some(home) = &host.home else {
         return Detected::NotHere("HOME is not set, so there are no browser profiles to find".into());
     };
+    let databases = databases(host.os, home);
+    if databases.is_empty() {
+        return Detected::NotHere("no Firefox profile with a certificate database".into());
+    }
     let Some(certutil) = find_program(
         "certutil",
         &["/opt/homebrew/opt/nss/bin", "/usr/local/opt/nss/bin"],
@@ -35,7 +39,7 @@ pub(super) fn detect(host: &Host) -> Detected {
             fix: CERTUTIL_FIX.into(),
         });
     };
-    let stores = databases(host.os, home)
+    let stores = databases
         .into_iter()
         .map(|(dir, label)| {
             Box::new(NssDb {
