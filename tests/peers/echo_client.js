@@ -65,7 +65,8 @@ async function main() {
   await echo(ws, Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7) % 251)));
   const tls = ws._socket.getProtocol ? ws._socket.getProtocol() : "plain";
   ws.close(CLOSE_CODE, CLOSE_REASON);
-  const returned = await Promise.race([closed, new Promise((r) => setTimeout(() => r(null), TIMEOUT_MS))]);
+  // unref: a pending timer must not keep the process alive after the close arrived.
+  const returned = await Promise.race([closed, new Promise((r) => setTimeout(() => r(null), TIMEOUT_MS).unref())]);
   if (!returned || returned.code !== CLOSE_CODE || returned.reason !== CLOSE_REASON) {
     throw new Error(`server answered the close ${CLOSE_CODE} "${CLOSE_REASON}" with ${JSON.stringify(returned)}`);
   }

@@ -1,0 +1,312 @@
+//! A real browser against the `wsecho` binary: headless Chromium with our CA in a fresh NSS database opens
+//! `https://localhost:PORT/` and the page's self-check (wss echo on its own origin) reaches `pass`; without the
+//! CA the page does not load at all.
+//!
+//! Chromium is driven through the DevTools protocol over a WebSocket (our own tokio-tungstenite client) and the
+//! test polls the page's `#selftest` status with a deadline: `--dump-dom` would snapshot before the result.
+//! With `LOCALTLS_SCREENSHOT=1` the passing page is saved to `docs/images/selftest-pass.png`.
+
+#[allow(dead_code)] // each test binary uses its own part of the harness
+mod harness;
+
+use data_encoding::BASE64;
+use futures_util::{SinkExt, StreamExt};
+use harness::{KillOnDrop, Server, TestCerts, run, skip_or_fail};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Flags that work headless as root on Debian; no `--ignore-certificate-errors`: trust is what we test.
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+    "--window-size=1000,1250",
+];
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// The self-check bounds each step at 10 s itself; this bounds the whole page.
+const SELFTEST_TIMEOUT: Duration = Duration::from_secs(30);
+const CA_NICKNAME: &str = "wsecho test CA";
+
+#[tokio::test]
+async fn chromium_with_our_ca_passes_the_self_check() {
+    if !browser_installed("chromium with our CA") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &certs.ca_pem);
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+
+    let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert!(
+        navigated.get("errorText").is_none(),
+        "{url} did not load although our CA is imported: {navigated}"
+    );
+
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
+    let title = result["title"].as_str().unwrap_or_default();
+    assert!(title.starts_with("PASS"), "title {title:?}: {result}");
+    assert!(result["latency_median_ms"].is_string(), "{result}");
+
+    if std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1") {
+        page.save_screenshot(&harness::repo_root().join("docs/images/selftest-pass.png"))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn chromium_without_our_ca_refuses_the_page() {
+    if !browser_installed("chromium without our CA") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+
+    let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert_eq!(
+        navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
+        "{url} without our CA: {navigated}"
+    );
+    let status = page
+        .evaluate("document.querySelector('#selftest')?.dataset.status ?? 'no page'")
+        .await;
+    assert_eq!(status, "no page", "the test page must not have loaded");
+}
+
+/// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
+fn browser_installed(test: &str) -> bool {
+    if !Path::new(CHROMIUM).exists() {
+        skip_or_fail(
+            test,
+            &format!("{CHROMIUM} is not installed (Debian package `chromium`)"),
+        );
+        return false;
+    }
+    if !harness::installed("certutil", "-H") {
+        skip_or_fail(
+            test,
+            "`certutil` is not installed (Debian package `libnss3-tools`)",
+        );
+        return false;
+    }
+    true
+}
+
+/// Creates a fresh NSS database and trusts the CA for websites in it, where Chromium on Linux looks: the classic
+/// `~/.pki/nssdb` and, for new profiles from Chromium 146 on, `~/.local/share/pki/nssdb`.
+fn import_ca(home: &Path, ca_pem: &Path) {
+    for db in [".pki/nssdb", ".local/share/pki/nssdb"] {
+        let db = home.join(db);
+        std::fs::create_dir_all(&db).expect("NSS db directory");
+        let db_arg = format!("sql:{}", db.display());
+        let steps: [&[&str]; 2] = [
+            &["-N", "--empty-password"],
+            &["-A", "-n", CA_NICKNAME, "-t", "C,,", "-i"],
+        ];
+        for args in steps {
+            let mut cmd = Command::new("certutil");
+            cmd.arg("-d").arg(&db_arg).args(args);
+            if args[0] == "-A" {
+                cmd.arg(ca_pem);
+            }
+            let finished = run(&mut cmd, CALL_TIMEOUT);
+            assert!(finished.status.success(), "{cmd:?}: {}", finished.output());
+        }
+    }
+}
+
+/// A headless Chromium with its own HOME and profile, killed on drop.
+struct Chromium {
+    debug_port: u16,
+    browser_path: String,
+    _process: KillOnDrop,
+}
+
+impl Chromium {
+    fn launch(home: &Path) -> Self {
+        let profile = home.join("profile");
+        let log = std::fs::File::create(home.join("chromium.log")).expect("chromium log file");
+        let child = Command::new(CHROMIUM)
+            .args(CHROMIUM_FLAGS)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start chromium");
+        let process = KillOnDrop(child);
+
+        // Chromium writes "PORT\n/devtools/browser/ID" once DevTools listens.
+        let active_port = profile.join("DevToolsActivePort");
+        let deadline = Instant::now() + LAUNCH_TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(&active_port).unwrap_or_default();
+            let mut lines = text.lines();
+            if let (Some(port), Some(path)) = (lines.next(), lines.next())
+                && let Ok(debug_port) = port.parse()
+            {
+                return Chromium {
+                    debug_port,
+                    browser_path: path.to_owned(),
+                    _process: process,
+                };
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(home.join("chromium.log")).unwrap_or_default();
+                panic!(
+                    "chromium wrote no {} within {LAUNCH_TIMEOUT:?}; its log:\n{log}",
+                    active_port.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Opens a blank tab and a DevTools session attached to it.
+    async fn new_page(&self) -> Page {
+        let tcp = TcpStream::connect(("127.0.0.1", self.debug_port))
+            .await
+            .expect("connect to the DevTools port");
+        let url = format!("ws://127.0.0.1:{}{}", self.debug_port, self.browser_path);
+        let (socket, _) = tokio::time::timeout(CALL_TIMEOUT, tokio_tungstenite::client_async(url, tcp))
+            .await
+            .expect("DevTools handshake timed out")
+            .expect("DevTools WebSocket handshake");
+        let mut page = Page {
+            socket,
+            next_id: 0,
+            session: None,
+        };
+        let target = page
+            .call("Target.createTarget", json!({ "url": "about:blank" }))
+            .await;
+        let attached = page
+            .call(
+                "Target.attachToTarget",
+                json!({ "targetId": target["targetId"], "flatten": true }),
+            )
+            .await;
+        page.session = Some(
+            attached["sessionId"]
+                .as_str()
+                .expect("DevTools session id")
+                .to_owned(),
+        );
+        page
+    }
+}
+
+/// A DevTools protocol connection; commands go to the attached tab once `session` is set.
+struct Page {
+    socket: WebSocketStream<TcpStream>,
+    next_id: u64,
+    session: Option<String>,
+}
+
+impl Page {
+    /// Sends one command and returns its `result`, skipping the events that arrive meanwhile.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut command = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = &self.session {
+            command["sessionId"] = json!(session);
+        }
+        let exchange = async {
+            self.socket
+                .send(Message::text(command.to_string()))
+                .await
+                .expect("send a DevTools command");
+            while let Some(message) = self.socket.next().await {
+                let message = message.expect("DevTools connection");
+                let Ok(text) = message.to_text() else { continue };
+                let reply: Value = serde_json::from_str(text).expect("DevTools sends JSON");
+                if reply["id"] == id {
+                    return reply;
+                }
+            }
+            panic!("DevTools closed the connection during {method}");
+        };
+        let reply = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("DevTools {method} got no answer within {CALL_TIMEOUT:?}"));
+        assert!(reply.get("error").is_none(), "DevTools {method} failed: {reply}");
+        reply["result"].clone()
+    }
+
+    /// The value of a JavaScript expression in the page.
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        let evaluated = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true }),
+            )
+            .await;
+        assert!(
+            evaluated.get("exceptionDetails").is_none(),
+            "{expression} threw: {evaluated}"
+        );
+        evaluated["result"]["value"].clone()
+    }
+
+    /// Polls `#selftest` until it leaves `running`; returns its status, the title, the summary and the latency.
+    async fn wait_for_self_check(&mut self) -> Value {
+        const PROBE: &str = "(() => { const s = document.querySelector('#selftest'); \
+            const l = document.querySelector('#step-latency'); \
+            return { status: s ? s.dataset.status : 'missing', title: document.title, \
+                     summary: (document.querySelector('#selftest-summary') || {}).textContent, \
+                     failed_step: s ? s.dataset.failedStep : undefined, \
+                     latency_median_ms: l ? l.dataset.median : undefined }; })()";
+        let deadline = Instant::now() + SELFTEST_TIMEOUT;
+        loop {
+            let result = self.evaluate(PROBE).await;
+            if result["status"] != "running" && result["status"] != "missing" || Instant::now() > deadline {
+                return result;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn save_screenshot(&mut self, path: &Path) {
+        let shot = self
+            .call(
+                "Page.captureScreenshot",
+                json!({ "format": "png", "captureBeyondViewport": true }),
+            )
+            .await;
+        let png = BASE64
+            .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
+            .expect("screenshot is base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot directory");
+        }
+        std::fs::write(path, png).expect("write the screenshot");
+        eprintln!("saved {}", path.display());
+    }
+}

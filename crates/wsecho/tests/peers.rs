@@ -1,0 +1,157 @@
+//! Real peers against the `wsecho` binary: Python `websockets`, Node `ws` and `openssl s_client` reach the wss
+//! listener when they trust only our CA, and refuse it when they do not.
+//! The client scripts live in `tests/peers/` at the workspace root.
+
+#[allow(dead_code)] // each test binary uses its own part of the harness
+mod harness;
+
+use harness::{Server, TestCerts, run, skip_or_fail};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// A client run covers connect, three echoes (one of 1 MiB) and the close handshake.
+const PEER_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn peer_script(name: &str) -> PathBuf {
+    harness::repo_root().join("tests/peers").join(name)
+}
+
+/// Runs `program script URL [--ca CA]` and returns what it printed, asserting the exit status.
+fn run_client(mut cmd: Command, url: &str, ca: Option<&PathBuf>, expect_ok: bool) -> String {
+    cmd.arg(url);
+    if let Some(ca) = ca {
+        cmd.arg("--ca").arg(ca);
+    }
+    let finished = run(&mut cmd, PEER_TIMEOUT);
+    let output = finished.output();
+    assert_eq!(
+        finished.status.success(),
+        expect_ok,
+        "{cmd:?} exited with {}: {output}",
+        finished.status
+    );
+    output
+}
+
+#[test]
+fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
+    let python = harness::python();
+    let probe = Command::new(&python).args(["-c", "import websockets"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return skip_or_fail(
+            "python peer",
+            &format!("{} cannot import websockets", python.display()),
+        );
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));
+    let client = || {
+        let mut cmd = Command::new(&python);
+        cmd.arg(peer_script("echo_client.py"));
+        cmd
+    };
+
+    let trusted = run_client(client(), &wss, Some(&certs.ca_pem), true);
+    assert!(trusted.contains("ok python websockets"), "{trusted}");
+    let plain = run_client(
+        client(),
+        &format!("ws://127.0.0.1:{}/", server.ws_port),
+        None,
+        true,
+    );
+    assert!(plain.contains("plain"), "{plain}");
+
+    let untrusted = run_client(client(), &wss, None, false);
+    assert!(untrusted.contains("CERTIFICATE_VERIFY_FAILED"), "{untrusted}");
+    // Trusting the server certificate instead of the CA is the classic mistake; it must not work either.
+    let leaf_only = run_client(client(), &wss, Some(&certs.leaf_pem), false);
+    assert!(leaf_only.contains("CERTIFICATE_VERIFY_FAILED"), "{leaf_only}");
+}
+
+#[test]
+fn node_ws_echoes_over_wss_trusting_only_our_ca() {
+    let node_modules = std::env::var_os("NODE_PATH")
+        .unwrap_or_else(|| harness::repo_root().join(".ci-cache/node/node_modules").into());
+    let node = || {
+        let mut cmd = Command::new("node");
+        cmd.env("NODE_PATH", &node_modules);
+        cmd
+    };
+    let probe = node().args(["-e", "require('ws')"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return skip_or_fail(
+            "node peer",
+            "`node` with the `ws` package on NODE_PATH is not available",
+        );
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));
+    let client = || {
+        let mut cmd = node();
+        cmd.arg(peer_script("echo_client.js"));
+        cmd
+    };
+
+    let trusted = run_client(client(), &wss, Some(&certs.ca_pem), true);
+    assert!(trusted.contains("ok node ws"), "{trusted}");
+    let plain = run_client(
+        client(),
+        &format!("ws://127.0.0.1:{}/", server.ws_port),
+        None,
+        true,
+    );
+    assert!(plain.contains("ok node ws"), "{plain}");
+
+    let untrusted = run_client(client(), &wss, None, false);
+    assert!(
+        untrusted.contains("SELF_SIGNED_CERT_IN_CHAIN")
+            || untrusted.contains("UNABLE_TO_VERIFY_LEAF_SIGNATURE"),
+        "{untrusted}"
+    );
+}
+
+#[test]
+fn openssl_s_client_verifies_the_chain_to_our_ca() {
+    if !harness::installed("openssl", "version") {
+        return skip_or_fail("openssl peer", "`openssl` is not installed");
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let connect = format!("127.0.0.1:{}", server.wss_port.expect("wss port"));
+    let s_client = |hostname: &str, ca: Option<&PathBuf>| {
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &connect, "-servername", "localhost"])
+            .args(["-verify_return_error", "-verify_hostname", hostname]);
+        if let Some(ca) = ca {
+            cmd.arg("-CAfile").arg(ca);
+        }
+        run(&mut cmd, PEER_TIMEOUT)
+    };
+
+    let trusted = s_client("localhost", Some(&certs.ca_pem));
+    assert!(trusted.status.success(), "{}", trusted.output());
+    assert!(
+        trusted.stdout.contains("Verify return code: 0 (ok)"),
+        "{}",
+        trusted.output()
+    );
+
+    let untrusted = s_client("localhost", None);
+    assert!(!untrusted.status.success(), "{}", untrusted.output());
+    let output = untrusted.output();
+    assert!(
+        output.contains("Verify return code: 19") || output.contains("Verify return code: 20"),
+        "expected 'self-signed certificate in chain' (19) or 'unable to get local issuer' (20): {output}"
+    );
+
+    let wrong_name = s_client("not-localhost.example", Some(&certs.ca_pem));
+    assert!(!wrong_name.status.success(), "{}", wrong_name.output());
+    assert!(
+        wrong_name.output().contains("Verify return code: 62"),
+        "expected a hostname mismatch (62): {}",
+        wrong_name.output()
+    );
+}
