@@ -86,6 +86,16 @@ pub(super) fn detect(_host: &Host) -> Detected {
 }
 
 impl AnchorDir {
+    /// The store of the family called `name` (as in [`FAMILIES`]) with its refresh tool at `program`.
+    #[cfg(test)]
+    pub(super) fn for_family(name: &str, program: &str) -> AnchorDir {
+        let family = FAMILIES.iter().find(|f| f.name == name).expect("known family");
+        AnchorDir {
+            family,
+            refresh_program: program.into(),
+        }
+    }
+
     fn file(&self, ca: &CaCert) -> PathBuf {
         PathBuf::from(self.family.anchors).join(format!("{}.{}", ca.name(), self.family.extension))
     }

@@ -548,7 +548,105 @@ fn write_commands(
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::*;
+
+    /// A self-signed CA written to `dir/ca.pem` and loaded, for the stores' unit tests.
+    fn test_ca(dir: &Path) -> CaCert {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Unit Test CA");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        std::fs::write(dir.join("ca.pem"), cert.pem()).expect("write ca.pem");
+        CaCert::load(&dir.join("ca.pem")).expect("load ca.pem")
+    }
+
+    /// The commands a store would run, as `--dry-run` prints them.
+    fn shown(commands: Result<Vec<Cmd>, TrustError>) -> Vec<String> {
+        commands
+            .expect("commands")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The documented commands of the stores this Linux machine cannot run (docs/trust.md).
+    #[test]
+    fn other_systems_get_their_documented_commands() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = test_ca(dir.path());
+        let (path, name, sha1) = (ca.path().display().to_string(), ca.name(), ca.sha1_hex_upper());
+
+        let mac = macos::SystemKeychain;
+        assert_eq!(
+            shown(mac.install_commands(&ca)),
+            [format!(
+                "security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {path}"
+            )]
+        );
+        assert_eq!(
+            shown(mac.uninstall_commands(&ca)),
+            [
+                format!("security remove-trusted-cert -d {path}"),
+                format!("security delete-certificate -Z {sha1} /Library/Keychains/System.keychain"),
+            ]
+        );
+
+        let windows = windows::WindowsRoot::native();
+        assert_eq!(
+            shown(windows.install_commands(&ca)),
+            [format!("certutil -user -addstore Root {path}")]
+        );
+        assert_eq!(
+            shown(windows.uninstall_commands(&ca)),
+            [format!("certutil -user -delstore Root {sha1}")]
+        );
+
+        let fedora = linux::AnchorDir::for_family("Fedora/RHEL", "/usr/bin/update-ca-trust");
+        assert_eq!(
+            shown(fedora.install_commands(&ca)),
+            [
+                format!("install -m 0644 {path} /etc/pki/ca-trust/source/anchors/{name}.pem"),
+                "/usr/bin/update-ca-trust extract".to_owned(),
+            ]
+        );
+        let arch = linux::AnchorDir::for_family("Arch", "/usr/bin/trust");
+        assert_eq!(
+            shown(arch.uninstall_commands(&ca)),
+            [
+                format!("rm -f /etc/ca-certificates/trust-source/anchors/{name}.crt"),
+                "/usr/bin/trust extract-compat".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ca_file_must_hold_exactly_one_ca_certificate() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = test_ca(dir.path());
+        let pem = std::fs::read_to_string(ca.path()).expect("read");
+        let cases = [
+            ("ca.cer", ca.der().to_vec(), "this is DER"),
+            (
+                "two.pem",
+                format!("{pem}{pem}").into_bytes(),
+                "holds 2 certificates",
+            ),
+            (
+                "key.pem",
+                b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".to_vec(),
+                "no PEM certificate",
+            ),
+        ];
+        for (file, bytes, expected) in cases {
+            let path = dir.path().join(file);
+            std::fs::write(&path, bytes).expect("write");
+            let err = CaCert::load(&path).expect_err(file).to_string();
+            assert!(err.contains(expected) && err.contains(file), "{file}: {err}");
+        }
+    }
 
     #[test]
     fn entry_names_are_short_lowercase_words() {
