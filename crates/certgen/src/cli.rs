@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
-use certgen::{CaOptions, CertSummary, CertsDir, Error, KeyKind, LeafFiles, LeafKind, LeafOptions};
+use certgen::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafKind, LeafOptions};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
 #[derive(Debug, Parser)]
@@ -69,8 +69,8 @@ pub struct CaArgs {
     /// Subject common name [default: "certgen CA USER@HOST"].
     #[arg(long, value_name = "NAME")]
     cn: Option<String>,
-    #[arg(long, default_value_t = KeyKind::default(), value_parser = parse_key_kind, help = KEY_HELP)]
-    key: KeyKind,
+    #[arg(long, default_value = "ecdsa-p256", help = KEY_HELP)]
+    key: String,
     /// Validity in days.
     #[arg(long, default_value_t = 3650)]
     days: u32,
@@ -91,10 +91,6 @@ pub struct CaArgs {
 
 const KEY_HELP: &str = "Key type: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519";
 
-fn parse_key_kind(s: &str) -> Result<KeyKind, String> {
-    s.parse().map_err(|e: Error| e.to_string())
-}
-
 /// Options every leaf command shares.
 #[derive(Debug, Args)]
 pub struct LeafArgs {
@@ -113,10 +109,10 @@ pub struct LeafArgs {
     #[arg(long)]
     allow_long: bool,
     /// Start of validity: 2024-01-31 or 2024-01-31T12:00:00Z; a past date makes backdated or expired test certs.
-    #[arg(long, value_name = "DATE", value_parser = parse_not_before)]
-    not_before: Option<OffsetDateTime>,
-    #[arg(long, default_value_t = KeyKind::default(), value_parser = parse_key_kind, help = KEY_HELP)]
-    key: KeyKind,
+    #[arg(long, value_name = "DATE")]
+    not_before: Option<String>,
+    #[arg(long, default_value = "ecdsa-p256", help = KEY_HELP)]
+    key: String,
     /// Also write STEM.p12 (key + chain, AES-256) for Windows, macOS, Java.
     #[arg(long)]
     p12: bool,
@@ -131,24 +127,24 @@ pub struct LeafArgs {
     json: bool,
 }
 
-fn parse_not_before(s: &str) -> Result<OffsetDateTime, String> {
-    certgen::issue::parse_not_before(s).map_err(|e| e.to_string())
-}
-
 impl LeafArgs {
-    fn options(&self, kind: LeafKind) -> LeafOptions {
-        LeafOptions {
+    fn options(&self, kind: LeafKind) -> Result<LeafOptions, Error> {
+        Ok(LeafOptions {
             out: self.out.clone(),
             cn: self.cn.clone(),
             days: self.days,
             allow_long: self.allow_long,
-            not_before: self.not_before,
-            key: self.key,
+            not_before: self
+                .not_before
+                .as_deref()
+                .map(certgen::issue::parse_not_before)
+                .transpose()?,
+            key: self.key.parse()?,
             kind,
             p12: self.p12,
             p12_password: self.p12_password.clone(),
             force: self.force,
-        }
+        })
     }
 }
 
@@ -208,7 +204,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     let dir = CertsDir::new(&args.dir.dir);
     let opts = CaOptions {
         cn: args.cn,
-        key: args.key,
+        key: args.key.parse()?,
         days: args.days,
         permit: args.permit,
         unconstrained: args.unconstrained,
@@ -247,25 +243,25 @@ fn ca(args: CaArgs) -> Result<(), Error> {
 }
 
 fn issue(args: IssueArgs) -> Result<(), Error> {
-    let opts = args.leaf.options(server_kind(args.client));
+    let opts = args.leaf.options(server_kind(args.client))?;
     let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
     report_leaf("Issued", &files, &args.leaf)
 }
 
 fn client(args: ClientArgs) -> Result<(), Error> {
-    let opts = args.leaf.options(LeafKind::Client);
+    let opts = args.leaf.options(LeafKind::Client)?;
     let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
     report_leaf("Issued client certificate", &files, &args.leaf)
 }
 
 fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
-    let opts = args.leaf.options(server_kind(args.client));
+    let opts = args.leaf.options(server_kind(args.client))?;
     let files = CertsDir::new(&args.leaf.dir.dir).self_signed(&args.names, &opts)?;
     report_leaf("Created self-signed", &files, &args.leaf)
 }
 
 fn sign(args: SignArgs) -> Result<(), Error> {
-    let opts = args.leaf.options(server_kind(args.client));
+    let opts = args.leaf.options(server_kind(args.client))?;
     let files = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
     report_leaf("Signed", &files, &args.leaf)
 }

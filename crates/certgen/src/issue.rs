@@ -59,12 +59,31 @@ impl KeyKind {
         match self {
             KeyKind::EcdsaP256 => from_ring(&rcgen::PKCS_ECDSA_P256_SHA256),
             KeyKind::EcdsaP384 => from_ring(&rcgen::PKCS_ECDSA_P384_SHA384),
-            KeyKind::Ed25519 => from_ring(&rcgen::PKCS_ED25519),
+            KeyKind::Ed25519 => ed25519_v1(from_ring(&rcgen::PKCS_ED25519)?),
             KeyKind::Rsa2048 => rsa_key(2048),
             KeyKind::Rsa3072 => rsa_key(3072),
             KeyKind::Rsa4096 => rsa_key(4096),
         }
     }
+}
+
+/// ring writes Ed25519 keys as PKCS#8 v2 (seed + public key), which OpenSSL 3 refuses to read; rewrite them as
+/// PKCS#8 v1 (RFC 8410: the seed only), which every tool, ring included, reads.
+fn ed25519_v1(key: KeyPair) -> Result<KeyPair, Error> {
+    const V2_PREFIX: [u8; 16] = [
+        0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    const V1_PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    let v2 = key.serialize_der();
+    let seed = v2
+        .strip_prefix(&V2_PREFIX)
+        .and_then(|rest| rest.get(..32))
+        .ok_or_else(|| Error::crypto("generating an Ed25519 key", "unexpected PKCS#8 layout from ring"))?;
+    let v1: Vec<u8> = V1_PREFIX.iter().chain(seed).copied().collect();
+    KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(v1), &rcgen::PKCS_ED25519)
+        .map_err(|e| Error::crypto("generating an Ed25519 key", e))
 }
 
 fn rsa_key(bits: usize) -> Result<KeyPair, Error> {
