@@ -72,7 +72,7 @@ async fn chromium_with_our_ca_passes_the_self_check() {
 }
 
 #[tokio::test]
-async fn chromium_without_our_ca_refuses_the_page() {
+async fn chromium_without_our_ca_refuses_the_page_and_the_page_explains_why() {
     if !browser_installed("chromium without our CA") {
         return;
     }
@@ -82,16 +82,75 @@ async fn chromium_without_our_ca_refuses_the_page() {
     let browser = Chromium::launch(home.path());
     let mut page = browser.new_page().await;
 
-    let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
-    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    let https = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
+    let navigated = page.call("Page.navigate", json!({ "url": https })).await;
     assert_eq!(
         navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
-        "{url} without our CA: {navigated}"
+        "{https} without our CA: {navigated}"
     );
     let status = page
         .evaluate("document.querySelector('#selftest')?.dataset.status ?? 'no page'")
         .await;
     assert_eq!(status, "no page", "the test page must not have loaded");
+
+    // Over plain http the page checks ws:// and passes; its console's wss:// attempt then fails on trust, and
+    // the page must say why and offer the CA.
+    let http = format!("http://127.0.0.1:{}/", server.ws_port);
+    page.call("Page.navigate", json!({ "url": http })).await;
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "self-check on {http}: {result}");
+    let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss port"));
+    page.evaluate(&format!(
+        "document.querySelector('#url').value = {}; document.querySelector('#connect').click()",
+        json!(wss)
+    ))
+    .await;
+    assert!(
+        page.wait_until("!document.querySelector('#trust-help').hidden")
+            .await,
+        "no CA import help after the failed {wss}"
+    );
+    let ca = page
+        .evaluate_async(
+            "fetch(document.querySelector('#trust-help a[href=\"/ca.cer\"]').href)
+                .then(async r => r.status + ' ' + r.headers.get('content-type') + ' ' + (await r.arrayBuffer()).byteLength)",
+        )
+        .await;
+    let ca_len = std::fs::metadata(&certs.ca_cer).expect("ca.cer").len();
+    assert_eq!(
+        ca,
+        format!("200 application/pkix-cert {ca_len}"),
+        "the help's /ca.cer link"
+    );
+}
+
+#[tokio::test]
+async fn self_check_fails_visibly_when_an_echo_breaks() {
+    if !browser_installed("failing self-check") {
+        return;
+    }
+    // The server refuses the 1 MiB message (close 1009): the page must name that step, not hang or pass.
+    let server = Server::ws(&["--max-message-size", "512KiB"]);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+
+    let http = format!("http://127.0.0.1:{}/", server.ws_port);
+    page.call("Page.navigate", json!({ "url": http })).await;
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "fail", "{result}");
+    assert_eq!(result["failed_step"], "large", "{result}");
+    assert!(
+        result["title"].as_str().unwrap_or_default().starts_with("FAIL"),
+        "{result}"
+    );
+    assert!(
+        result["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1 MiB message"),
+        "{result}"
+    );
 }
 
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
@@ -273,6 +332,33 @@ impl Page {
             "{expression} threw: {evaluated}"
         );
         evaluated["result"]["value"].clone()
+    }
+
+    /// The resolved value of a JavaScript expression that yields a promise.
+    async fn evaluate_async(&mut self, expression: &str) -> Value {
+        let evaluated = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+            )
+            .await;
+        assert!(
+            evaluated.get("exceptionDetails").is_none(),
+            "{expression} threw: {evaluated}"
+        );
+        evaluated["result"]["value"].clone()
+    }
+
+    /// Polls a JavaScript condition until it is true (then `true`) or the self-check deadline passes (`false`).
+    async fn wait_until(&mut self, condition: &str) -> bool {
+        let deadline = Instant::now() + SELFTEST_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.evaluate(condition).await == true {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// Polls `#selftest` until it leaves `running`; returns its status, the title, the summary and the latency.
