@@ -42,6 +42,7 @@ impl World {
         cmd.args(args)
             .env("HOME", self.home())
             .env_remove("JAVA_HOME")
+            .env_remove("SUDO_UID")
             .env_remove("CERTGEN_DIR");
         for (key, value) in env {
             cmd.env(key, value);
@@ -517,6 +518,28 @@ fn without_privileges_the_system_store_prints_the_sudo_commands() {
     );
     assert!(text.contains("sudo /usr/sbin/update-ca-certificates"), "{text}");
     assert!(!target.exists(), "an unprivileged run wrote {}", target.display());
+}
+
+#[test]
+fn under_sudo_the_users_browser_databases_are_left_to_the_user() {
+    if !is_root() {
+        eprintln!("skipped: needs root to give HOME to another user");
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Sudo");
+    std::fs::create_dir_all(world.home()).expect("HOME");
+    run(Command::new("chown").arg("65534").arg(world.home()));
+    let out = world.certgen_with(
+        &["trust", "install", "--store", "nss", "--dir", path_str(&a)],
+        &[("SUDO_UID", Path::new("65534"))],
+    );
+    let text = fails(&out, 1);
+    assert!(text.contains("without sudo"), "{text}");
+    assert!(
+        !world.home().join(".pki").exists(),
+        "made root-owned databases in the user's home"
+    );
 }
 
 /// Uninstalls the CA from the system store when dropped, so a failing assertion cannot leave it trusted.

@@ -266,6 +266,8 @@ pub struct Host {
     pub java_home: Option<PathBuf>,
     /// Linux running under Windows' WSL, where the Windows store matters too.
     pub wsl: bool,
+    /// Running through `sudo` with the invoking user's HOME: files made there would belong to root.
+    pub sudo_in_user_home: bool,
 }
 
 impl Host {
@@ -293,6 +295,7 @@ impl Host {
                     .is_ok_and(|v| v.to_lowercase().contains("microsoft")));
         Host {
             os,
+            sudo_in_user_home: home.as_deref().is_some_and(sudo_in_user_home),
             home,
             java_home: env_path("JAVA_HOME"),
             wsl,
@@ -306,6 +309,21 @@ impl Host {
             None => path.display().to_string(),
         }
     }
+}
+
+/// Whether `sudo` (which sets `SUDO_UID`) kept the invoking user's `home`: it is owned by that user, not root.
+#[cfg(unix)]
+fn sudo_in_user_home(home: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let sudo_uid = std::env::var("SUDO_UID")
+        .ok()
+        .and_then(|uid| uid.parse::<u32>().ok());
+    sudo_uid.is_some_and(|uid| uid != 0 && std::fs::metadata(home).is_ok_and(|m| m.uid() == uid))
+}
+
+#[cfg(not(unix))]
+fn sudo_in_user_home(_home: &Path) -> bool {
+    false
 }
 
 /// What a store module found on this machine.

@@ -26,6 +26,13 @@ pub(super) fn detect(host: &Host) -> Detected {
     let Some(home) = &host.home else {
         return Detected::NotHere("HOME is not set, so there are no browser profiles to find".into());
     };
+    if host.sudo_in_user_home {
+        // The databases would become root's files in the user's home, which the browsers could no longer open.
+        return Detected::NotHere(
+            "running under sudo: run `certgen trust install --store nss` without sudo, so the databases stay yours"
+                .into(),
+        );
+    }
     let databases = databases(host.os, home);
     if databases.is_empty() {
         return Detected::NotHere("no Firefox profile with a certificate database".into());
