@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use wsecho::Error;
-use wsecho::server::{self, ClientAuth, Config, Limits, TlsFiles};
+use wsecho::server::{self, ClientAuth, Config, Limits, StopSignals, TlsFiles};
 
 #[derive(Parser)]
 #[command(
@@ -183,9 +183,11 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     };
     let has_ca = config.ca_download.is_some();
     let any_origin = config.allowed_origins.is_empty();
+    let mut signals =
+        StopSignals::register().map_err(|e| Error::Runtime(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
     let running = server::start(config).await?;
     print_banner(&running, has_ca, any_origin);
-    let signal = server::signal().await;
+    let signal = signals.recv().await;
     tracing::info!("{signal}: stopping; closing connections with 1001");
     running.shutdown().await;
     Ok(())

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -186,7 +186,7 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Usage(format!("TLS setup failed: {e}")))?;
+        .map_err(|e| Error::Runtime(format!("TLS setup failed: {e}")))?;
     let builder = if options.insecure {
         builder
             .dangerous()
@@ -226,14 +226,20 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
+/// A fix for the usual certificate failures, from the rustls error inside the I/O error.
 fn tls_hint(error: &std::io::Error) -> &'static str {
-    let text = error.to_string();
-    if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
-        " (the server certificate was not issued by the --ca you passed; pass the CA that issued it)"
-    } else if text.contains("NotValidForName") || text.contains("not valid for name") {
-        " (the certificate does not name this host; connect with a name it lists, e.g. localhost)"
-    } else {
-        ""
+    use rustls::CertificateError::{BadSignature, NotValidForName, NotValidForNameContext, UnknownIssuer};
+    let cause = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match cause {
+        Some(rustls::Error::InvalidCertificate(UnknownIssuer | BadSignature)) => {
+            " (the server certificate was not issued by the --ca you passed; pass the CA that issued it)"
+        }
+        Some(rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. })) => {
+            " (the certificate does not name this host; connect with a name it lists, e.g. localhost)"
+        }
+        _ => "",
     }
 }
 
@@ -250,10 +256,27 @@ fn handshake_failure(error: WsError) -> String {
                 response.status()
             )
         }
-        WsError::Io(e) if e.to_string().contains("CertificateRequired") => format!(
-            "the server requires a client certificate: pass --cert and --key issued by its client CA ({e})"
-        ),
+        WsError::Io(e)
+            if peer_alert(&e).is_some_and(|alert| alert == AlertDescription::CertificateRequired) =>
+        {
+            format!(
+                "the server requires a client certificate: pass --cert and --key issued by its client CA ({e})"
+            )
+        }
+        WsError::Io(e) if peer_alert(&e).is_some_and(|alert| alert == AlertDescription::UnknownCA) => {
+            format!(
+                "the server does not accept this client certificate: pass --cert/--key issued by its client CA ({e})"
+            )
+        }
         other => format!("WebSocket handshake failed: {other}"),
+    }
+}
+
+/// The TLS alert the server sent, if that is what ended the connection.
+fn peer_alert(error: &std::io::Error) -> Option<AlertDescription> {
+    match error.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
     }
 }
 
@@ -341,47 +364,54 @@ async fn next_data(ws: &mut ClientStream) -> Result<Message, Error> {
     ))
 }
 
-/// Sends close 1000 and waits (bounded) for the server's reply.
-async fn close(ws: &mut ClientStream, timeout: Duration) {
-    let frame = CloseFrame {
+fn normal_close() -> CloseFrame {
+    CloseFrame {
         code: CloseCode::Normal,
         reason: "".into(),
-    };
-    if ws.close(Some(frame)).await.is_ok() {
+    }
+}
+
+/// Sends close 1000 and waits (bounded) for the server's reply.
+async fn close(ws: &mut ClientStream, timeout: Duration) {
+    if ws.close(Some(normal_close())).await.is_ok() {
         let drain = async { while let Some(Ok(_)) = ws.next().await {} };
         let _ = tokio::time::timeout(timeout, drain).await;
     }
 }
 
-/// Relays stdin lines as text messages and prints every message that arrives, until stdin ends (then closes
-/// normally) or the server closes.
-pub async fn interactive(ws: ClientStream, timeout: Duration) -> Result<(), Error> {
-    let mut ws = ws;
+/// Relays stdin lines as text messages and prints every message that arrives, until the server closes or stdin
+/// ends; then it closes normally, still printing the echoes in flight until the server's close reply (bounded).
+pub async fn interactive(mut ws: ClientStream, timeout: Duration) -> Result<(), Error> {
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut closing_since: Option<tokio::time::Instant> = None;
     loop {
+        let close_deadline = closing_since.map_or_else(tokio::time::Instant::now, |since| since + timeout);
         tokio::select! {
-            line = lines.next_line() => match line {
+            line = lines.next_line(), if closing_since.is_none() => match line {
                 Ok(Some(line)) => {
                     ws.send(Message::text(line))
                         .await
                         .map_err(|e| Error::Echo(format!("sending failed: {e}")))?;
                 }
                 Ok(None) => {
-                    close(&mut ws, timeout).await;
-                    return Ok(());
+                    // The server may already be gone; the loop below then ends at the stream's end.
+                    let _ = ws.close(Some(normal_close())).await;
+                    closing_since = Some(tokio::time::Instant::now());
                 }
                 Err(e) => return Err(Error::Usage(format!("cannot read stdin: {e}"))),
             },
             message = ws.next() => match message {
                 Some(Ok(Message::Close(frame))) => {
-                    eprintln!("server closed: {}", close_text(frame.as_ref()));
-                    return Ok(());
+                    if closing_since.is_none() {
+                        eprintln!("server closed: {}", close_text(frame.as_ref()));
+                    }
                 }
                 Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => println!("{}", describe(&message)),
                 Some(Ok(_)) => {}
+                Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => return Ok(()),
                 Some(Err(e)) => return Err(Error::Echo(format!("connection failed: {e}"))),
-                None => return Ok(()),
             },
+            _ = tokio::time::sleep_until(close_deadline), if closing_since.is_some() => return Ok(()),
         }
     }
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// The echo did not come back as sent (client side).
     #[error("{0}")]
     Echo(String),
+    /// The operating system or a library refused something that should always work.
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl Error {
@@ -44,7 +47,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::ReadFile { .. } | Error::BadFile { .. } => 2,
-            Error::Bind { .. } | Error::Connect { .. } | Error::Echo(_) => 1,
+            Error::Bind { .. } | Error::Connect { .. } | Error::Echo(_) | Error::Runtime(_) => 1,
         }
     }
 }

@@ -32,7 +32,7 @@ use rustls_pki_types::pem::PemObject;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-pub use shutdown::signal;
+pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles, load_certs, load_key, tls_version_name};
 

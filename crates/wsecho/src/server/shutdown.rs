@@ -56,21 +56,44 @@ pub(crate) async fn stopped(watcher: &mut watch::Receiver<bool>) {
     let _ = watcher.wait_for(|stop| *stop).await;
 }
 
-/// Waits for SIGINT (Ctrl-C) or SIGTERM and returns its name.
-pub async fn signal() -> &'static str {
+/// SIGINT (Ctrl-C) and SIGTERM, registered on creation so that a signal arriving between start-up and the wait
+/// is not lost (or, worse, left to the default action that kills the process without closing connections).
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            };
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    pub fn register() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => "SIGINT",
-        // Without signal handling the server runs until killed.
-        Err(_) => std::future::pending().await,
+
+    /// Waits for the next stop signal and returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            }
+        }
     }
 }

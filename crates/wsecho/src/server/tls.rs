@@ -165,7 +165,7 @@ fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Resu
     let key = load_key(&files.key)?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Usage(format!("TLS setup failed: {e}")))?
+        .map_err(|e| Error::Runtime(format!("TLS setup failed: {e}")))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .map_err(|e| Error::BadFile {

@@ -282,3 +282,91 @@ fn complete_response(raw: &[u8]) -> Option<HttpResponse> {
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
+
+/// The `wsecho` binary built for these tests.
+pub const WSECHO: &str = env!("CARGO_BIN_EXE_wsecho");
+
+/// Exit code, stdout and stderr of a finished `wsecho` run.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `wsecho ARGS` with `stdin` as its input, bounded by [`WAIT`] (killed if it hangs).
+pub async fn run_wsecho(args: &[&str], stdin: &str) -> Run {
+    use std::process::Stdio;
+    let mut child = tokio::process::Command::new(WSECHO)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn wsecho");
+    let mut input = child.stdin.take().expect("stdin");
+    within(input.write_all(stdin.as_bytes()))
+        .await
+        .expect("write stdin");
+    drop(input);
+    let output = within(child.wait_with_output()).await.expect("wsecho runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `wsecho serve ARGS` as a child process, killed when dropped.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    /// The `listening` lines' URLs in banner order.
+    pub urls: Vec<String>,
+    /// The whole banner, up to the `stop with Ctrl-C` line.
+    pub banner: Vec<String>,
+}
+
+impl ServeProcess {
+    /// Starts `wsecho serve ARGS` and reads its banner (bounded).
+    pub async fn start(args: &[&str]) -> ServeProcess {
+        use std::process::Stdio;
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(WSECHO)
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn wsecho serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        loop {
+            let line = within(lines.next_line()).await.expect("read banner");
+            let line = line.unwrap_or_else(|| panic!("wsecho serve exited during start-up: {banner:?}"));
+            let done = line.starts_with("stop with");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        let urls = banner
+            .iter()
+            .filter_map(|line| line.strip_prefix("listening "))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+            .collect();
+        ServeProcess { child, urls, banner }
+    }
+
+    /// The first URL with this scheme (`ws` or `wss`).
+    pub fn url(&self, scheme: &str) -> String {
+        let prefix = format!("{scheme}://");
+        self.urls
+            .iter()
+            .find(|url| url.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {scheme} listener in {:?}", self.banner))
+            .clone()
+    }
+}
