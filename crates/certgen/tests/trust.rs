@@ -322,6 +322,17 @@ fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
             .is_some_and(|s| s.len() == 2 && s.iter().all(|s| s["state"] == "trusted"))
     );
 
+    // A client certificate is checked as one; a self-signed one is not the CA's business.
+    ok(&world.certgen(&["client", "alice", "--dir", path_str(&a)]));
+    ok(&world.certgen(&["self-signed", "selfy.test", "--dir", path_str(&a)]));
+    let text = ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok   cert") && l.contains("alice.pem (client)")),
+        "{text}"
+    );
+    assert!(!text.contains("selfy.test"), "{text}");
+
     std::fs::copy(b.join("localhost.pem"), a.join("stranger.pem")).expect("copy");
     let text = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
     assert!(

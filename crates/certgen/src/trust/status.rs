@@ -52,6 +52,8 @@ pub struct StoreStatus {
 pub struct CertCheck {
     pub path: PathBuf,
     pub names: Vec<String>,
+    /// A client certificate (clientAuth only, `certgen client`), checked as one.
+    pub client: bool,
     pub not_after: Option<String>,
     pub ok: bool,
     /// What is wrong, or a warning (such as an expiry within 30 days) when `ok`.
@@ -144,14 +146,15 @@ fn leaf_files(ca: &CaCert, dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Checks the first certificate in `path`. Files without a certificate (keys under other names) and CA
-/// certificates are not leaves and give `None`.
+/// Checks the first certificate in `path`. Files without a certificate (keys under other names), CA certificates and
+/// self-signed certificates give `None`.
 fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck> {
     let bytes = std::fs::read(path).ok()?;
     let der = CertificateDer::pem_slice_iter(&bytes).next()?;
     let failed = |detail: String| CertCheck {
         path: path.to_owned(),
         names: Vec::new(),
+        client: false,
         not_after: None,
         ok: false,
         detail: Some(detail),
@@ -164,7 +167,8 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         Ok((_, cert)) => cert,
         Err(e) => return Some(failed(format!("not a valid certificate: {e}"))),
     };
-    if cert.is_ca() {
+    // CAs are not leaves; self-signed certificates (`certgen self-signed`) are trusted on their own, not via the CA.
+    if cert.is_ca() || cert.subject().as_raw() == cert.issuer().as_raw() {
         return None;
     }
     let names: Vec<String> = cert
@@ -180,7 +184,7 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         .ok()
         .flatten()
         .is_some_and(|eku| !eku.value.server_auth && !eku.value.any && eku.value.client_auth);
-    let problem = if names.is_empty() {
+    let problem = if names.is_empty() && !client_only {
         Some(
             "no subject alternative name: browsers ignore the CN; re-issue it with `certgen issue`"
                 .to_owned(),
@@ -196,6 +200,7 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
     Some(CertCheck {
         path: path.to_owned(),
         names,
+        client: client_only,
         not_after: Some(date(not_after)),
         ok: problem.is_none(),
         detail,
@@ -288,11 +293,16 @@ impl fmt::Display for StatusReport {
                 .map(|d| format!(", valid until {d}"))
                 .unwrap_or_default();
             let detail = c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            let names = if c.names.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", c.names.join(" "))
+            };
+            let client = if c.client { " (client)" } else { "" };
             writeln!(
                 f,
-                "{mark} cert {} [{}]{until}{detail}",
-                c.path.display(),
-                c.names.join(" ")
+                "{mark} cert {}{client}{names}{until}{detail}",
+                c.path.display()
             )?;
         }
         if self.ok {
