@@ -99,7 +99,7 @@ pub struct LeafArgs {
     /// File stem: writes STEM.pem, STEM-key.pem, STEM-fullchain.pem, STEM.cer [default: the first name].
     #[arg(long, value_name = "STEM")]
     out: Option<String>,
-    /// Subject common name [default: the first name]. Browsers ignore it; they read the names.
+    /// Subject common name [default: the first DNS name; none for IP-only certificates]. Browsers ignore it.
     #[arg(long)]
     cn: Option<String>,
     /// Validity in days (Apple devices reject server certificates valid for more than 825).
@@ -291,7 +291,7 @@ fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Err
     if let Some(key) = written(&files.key_pem) {
         print_file(&key, "private key (mode 0600)");
     }
-    print_file(&files.fullchain_pem, "certificate + CA (PEM): what servers load");
+    print_file(&files.fullchain_pem, "full chain (PEM): what a server or mTLS client presents");
     print_file(&files.cert_der, "certificate (DER)");
     if let Some(p12) = &files.p12 {
         let password = if args.p12_password.is_some() {
