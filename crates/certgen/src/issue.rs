@@ -305,10 +305,27 @@ impl CertsDir {
     /// Loads the CA of this folder and checks that its key belongs to its certificate.
     pub fn load_ca(&self) -> Result<LoadedCa, Error> {
         let files = self.ca_files();
-        if !files.cert_pem.exists() && !files.key_pem.exists() {
-            return Err(Error::NoCa {
-                dir: self.path().to_path_buf(),
-            });
+        match (files.cert_pem.exists(), files.key_pem.exists()) {
+            (false, false) => {
+                return Err(Error::NoCa {
+                    dir: self.path().to_path_buf(),
+                });
+            }
+            (true, true) => {}
+            (cert_exists, _) => {
+                let (missing, present) = if cert_exists {
+                    (&files.key_pem, &files.cert_pem)
+                } else {
+                    (&files.cert_pem, &files.key_pem)
+                };
+                return Err(Error::BadFile {
+                    path: missing.clone(),
+                    reason: format!(
+                        "missing, but {} exists; restore it from a backup or recreate the CA with `certgen ca --force`",
+                        present.display()
+                    ),
+                });
+            }
         }
         let bad_file = |path: &std::path::Path, reason: &str| Error::BadFile {
             path: path.into(),

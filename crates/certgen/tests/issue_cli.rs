@@ -678,6 +678,10 @@ fn refused_commands_write_nothing() {
         "{stderr}"
     );
 
+    let half = Certs::with_ca();
+    fs::remove_file(half.path("ca-key.pem")).expect("remove key");
+    half.refused(&["issue", "localhost"], "ca-key.pem: missing, but");
+
     let empty = Certs::new();
     empty.refused(&["issue", "localhost"], "certgen ca --dir");
 
