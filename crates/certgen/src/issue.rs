@@ -260,7 +260,7 @@ impl CertsDir {
         let not_before = now();
         let not_after = add_days(not_before, opts.days)?;
 
-        let mut params = CertificateParams::default();
+        let mut params = empty_params();
         let cn = match &opts.cn {
             Some(cn) => checked_cn(cn)?,
             None => default_ca_name().chars().take(MAX_CN_LEN).collect(),
@@ -537,7 +537,7 @@ impl LeafPlan {
     }
 
     fn params(&self, rsa_key: bool, signed_by_ca: bool) -> Result<CertificateParams, Error> {
-        let mut params = CertificateParams::default();
+        let mut params = empty_params();
         if let Some(cn) = &self.cn {
             params.distinguished_name.push(DnType::CommonName, cn.as_str());
         }
@@ -565,6 +565,13 @@ impl LeafPlan {
         params.not_after = self.not_after;
         Ok(params)
     }
+}
+
+/// rcgen's defaults without its placeholder subject (`CN=rcgen self signed cert`).
+fn empty_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
 }
 
 /// The CN when `--cn` is not given: the plain client name, else the first DNS name, else the first email or URI,

@@ -264,6 +264,14 @@ fn ca_and_server_certificate_pass_openssl_strict_verification() {
         "::1 and [::1] are one name"
     );
 
+    // An IP-only certificate has an empty subject (an IP-looking CN would trip OpenSSL's CN constraint check).
+    certs.ok(&["issue", "127.0.0.1", "::1", "--out", "ip"]);
+    assert!(certs.openssl_verify("ca.pem", "ip.pem", "sslserver").is_ok());
+    let subject = openssl_ok(&["x509", "-in", &certs.file("ip.pem"), "-noout", "-subject"]);
+    assert_eq!(subject.trim(), "subject=");
+    assert!(certs.x509_text("ip.pem").contains("X509v3 Subject Alternative Name: critical"));
+    assert!(!leaf.contains("rcgen"), "no placeholder subject:\n{leaf}");
+
     // Serials: 128 random bits, positive, 16 bytes.
     for pem in ["ca.pem", "localhost.pem"] {
         let serial = openssl_ok(&["x509", "-in", &certs.file(pem), "-noout", "-serial"]);
