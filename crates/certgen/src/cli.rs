@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
+use certgen::issue::format_date;
 use certgen::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafKind, LeafOptions};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
@@ -291,7 +292,10 @@ fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Err
     if let Some(key) = written(&files.key_pem) {
         print_file(&key, "private key (mode 0600)");
     }
-    print_file(&files.fullchain_pem, "full chain (PEM): what a server or mTLS client presents");
+    print_file(
+        &files.fullchain_pem,
+        "full chain (PEM): what a server or mTLS client presents",
+    );
     print_file(&files.cert_der, "certificate (DER)");
     if let Some(p12) = &files.p12 {
         let password = if args.p12_password.is_some() {
@@ -311,18 +315,14 @@ fn print_summary(summary: &CertSummary) {
     let days_left = (summary.not_after - OffsetDateTime::now_utc()).whole_days();
     println!(
         "  valid      {} to {} ({days_left} days left)",
-        date(summary.not_before),
-        date(summary.not_after)
+        format_date(summary.not_before),
+        format_date(summary.not_after)
     );
     println!("  sha256     {}", summary.sha256);
 }
 
 fn print_file(path: &Path, what: &str) {
     println!("  {:<34} {what}", path.display());
-}
-
-fn date(t: OffsetDateTime) -> String {
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -219,6 +219,8 @@ pub struct LoadedCa {
     pub cert_der: CertificateDer<'static>,
     /// `None` for an unconstrained CA.
     pub constraints: Option<Constraints>,
+    /// End of the CA's validity; no certificate it signs may outlive it.
+    pub not_after: OffsetDateTime,
     key: KeyPair,
 }
 
@@ -358,11 +360,13 @@ impl CertsDir {
             });
         }
         let cert_pem = String::from_utf8_lossy(&pem_bytes).into_owned();
+        let not_after = x509.validity().not_after.to_datetime();
         Ok(LoadedCa {
             files,
             cert_pem,
             cert_der: cert_der.into_owned(),
             constraints,
+            not_after,
             key,
         })
     }
@@ -371,7 +375,7 @@ impl CertsDir {
     pub fn issue(&self, names: &[String], opts: &LeafOptions) -> Result<LeafFiles, Error> {
         let plan = LeafPlan::new(names, opts)?;
         let ca = self.load_ca()?;
-        plan.check_constraints(&ca)?;
+        plan.check_against_ca(&ca)?;
         let files = self.leaf_files(&plan.stem, opts.p12);
         plan.refuse_existing(&files)?;
         let key = opts.key.generate()?;
@@ -432,7 +436,7 @@ impl CertsDir {
         }
         let plan = LeafPlan::new(&request.names, opts)?;
         let ca = self.load_ca()?;
-        plan.check_constraints(&ca)?;
+        plan.check_against_ca(&ca)?;
         let mut files = self.leaf_files(&plan.stem, false);
         files.key_pem = std::path::PathBuf::new();
         plan.refuse_existing(&files)?;
@@ -520,11 +524,26 @@ impl LeafPlan {
         })
     }
 
-    fn check_constraints(&self, ca: &LoadedCa) -> Result<(), Error> {
-        match &ca.constraints {
-            Some(constraints) => self.sans.iter().try_for_each(|name| constraints.check(name)),
-            None => Ok(()),
+    /// Can `ca` sign this: every name inside its constraints, and the validity inside the CA's?
+    fn check_against_ca(&self, ca: &LoadedCa) -> Result<(), Error> {
+        if let Some(constraints) = &ca.constraints {
+            self.sans.iter().try_for_each(|name| constraints.check(name))?;
         }
+        let ca_end = format_date(ca.not_after);
+        if ca.not_after <= now() {
+            return Err(Error::BadInput(format!(
+                "the CA in {} expired on {ca_end}; make a new one with `certgen ca --force`",
+                ca.files.cert_pem.display()
+            )));
+        }
+        if self.not_after > ca.not_after {
+            return Err(Error::BadInput(format!(
+                "the certificate would end on {}, after its CA ({ca_end}), and clients stop trusting it then; use \
+                 fewer --days or make a new CA",
+                format_date(self.not_after)
+            )));
+        }
+        Ok(())
     }
 
     fn refuse_existing(&self, files: &LeafFiles) -> Result<(), Error> {
@@ -785,6 +804,11 @@ fn general_name_text(name: &x509_parser::extensions::GeneralName<'_>) -> String 
     SubjectName::from_general_name(name)
         .map(|n| n.to_string())
         .unwrap_or_else(|_| name.to_string())
+}
+
+/// `YYYY-MM-DD` (UTC), as the CLI prints validity dates.
+pub fn format_date(t: OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
 fn now() -> OffsetDateTime {

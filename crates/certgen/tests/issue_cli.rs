@@ -686,6 +686,10 @@ fn refused_commands_write_nothing() {
         "{stderr}"
     );
 
+    let short_ca = Certs::new();
+    short_ca.ok(&["ca", "--days", "30"]);
+    short_ca.refused(&["issue", "localhost"], "after its CA");
+
     let half = Certs::with_ca();
     fs::remove_file(half.path("ca-key.pem")).expect("remove key");
     half.refused(&["issue", "localhost"], "ca-key.pem: missing, but");
