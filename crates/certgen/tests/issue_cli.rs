@@ -269,7 +269,11 @@ fn ca_and_server_certificate_pass_openssl_strict_verification() {
     assert!(certs.openssl_verify("ca.pem", "ip.pem", "sslserver").is_ok());
     let subject = openssl_ok(&["x509", "-in", &certs.file("ip.pem"), "-noout", "-subject"]);
     assert_eq!(subject.trim(), "subject=");
-    assert!(certs.x509_text("ip.pem").contains("X509v3 Subject Alternative Name: critical"));
+    assert!(
+        certs
+            .x509_text("ip.pem")
+            .contains("X509v3 Subject Alternative Name: critical")
+    );
     assert!(!leaf.contains("rcgen"), "no placeholder subject:\n{leaf}");
 
     // Serials: 128 random bits, positive, 16 bytes.
