@@ -1,6 +1,8 @@
 //! The on-disk layout of a certs folder and how files get there: every command stages all of its files as
 //! temporary files next to their targets (keys created 0600 from the first byte), fsyncs them, and only then renames
-//! them into place, so a refused or failed command leaves the folder exactly as it was.
+//! them into place, undoing the renames already done if one fails. A refused or failed command leaves the folder
+//! exactly as it was; every single file is always whole. Only a kill in the microseconds between two renames can
+//! leave a new certificate next to an old key; the next `--force` run repairs it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -128,50 +130,92 @@ impl Commit {
         }
     }
 
-    /// Stages every file, then renames them into place; on any error removes what it staged.
+    /// Stages every file, then renames them into place; on any error undoes every step, so the folder is left as
+    /// it was (files replaced before the failing rename get their old content back).
     pub(crate) fn apply(self, dir: &Path) -> Result<(), Error> {
         fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
-        let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
-        let mut made_backups: Vec<&Path> = Vec::new();
-        let result = (|| {
-            for (target, contents, secrecy) in &self.writes {
-                let temp = temp_path(target);
-                staged.push((temp.clone(), target));
-                write_new(&temp, contents, *secrecy)?;
-            }
-            for (original, backup) in &self.backups {
-                fs::hard_link(original, backup)
-                    .or_else(|_| fs::copy(original, backup).map(drop))
-                    .map_err(|e| Error::io("back up", original, e))?;
-                made_backups.push(backup);
-            }
-            for (temp, target) in &staged {
-                fs::rename(temp, target).map_err(|e| Error::io("write", *target, e))?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            for path in staged.iter().map(|(temp, _)| temp.as_path()).chain(made_backups) {
-                let _ = fs::remove_file(path);
-            }
-            return result;
+        let mut undo = Undo::default();
+        if let Err(err) = self.apply_steps(&mut undo) {
+            undo.roll_back();
+            return Err(err);
         }
+        undo.finish();
         // Make the renames durable; a folder that cannot be opened for sync is not worth failing the command for.
         if let Ok(folder) = File::open(dir) {
             let _ = folder.sync_all();
         }
         Ok(())
     }
+
+    fn apply_steps(&self, undo: &mut Undo) -> Result<(), Error> {
+        let mut staged = Vec::new();
+        for (target, contents, secrecy) in &self.writes {
+            let temp = temp_path(target, "tmp");
+            undo.remove.push(temp.clone());
+            write_new(&temp, contents, *secrecy)?;
+            staged.push((temp, target));
+        }
+        for (original, backup) in &self.backups {
+            link_or_copy(original, backup).map_err(|e| Error::io("back up", original, e))?;
+            undo.remove.push(backup.clone());
+        }
+        for (temp, target) in staged {
+            let prior = if target.exists() {
+                let prior = temp_path(target, "old");
+                undo.remove.push(prior.clone());
+                link_or_copy(target, &prior).map_err(|e| Error::io("back up", target, e))?;
+                Some(prior)
+            } else {
+                None
+            };
+            fs::rename(&temp, target).map_err(|e| Error::io("write", target, e))?;
+            undo.replaced.push((target.clone(), prior));
+        }
+        Ok(())
+    }
 }
 
-/// A hidden, unique name next to `target` (same folder, so the final rename is atomic).
-fn temp_path(target: &Path) -> PathBuf {
+/// What a partly applied [`Commit`] has done, to undo it or to clean up after success.
+#[derive(Debug, Default)]
+struct Undo {
+    /// Temporary files, backups and saved prior contents to delete on rollback.
+    remove: Vec<PathBuf>,
+    /// Targets already renamed into place, with a link to their previous content if they had one.
+    replaced: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl Undo {
+    fn roll_back(self) {
+        for (target, prior) in self.replaced.iter().rev() {
+            let _ = match prior {
+                Some(prior) => fs::rename(prior, target),
+                None => fs::remove_file(target),
+            };
+        }
+        for path in &self.remove {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    fn finish(self) {
+        for prior in self.replaced.iter().filter_map(|(_, prior)| prior.as_ref()) {
+            let _ = fs::remove_file(prior);
+        }
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::hard_link(from, to).or_else(|_| fs::copy(from, to).map(drop))
+}
+
+/// A hidden, unique name next to `target` (same folder, so renames between them are atomic).
+fn temp_path(target: &Path, kind: &str) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let nonce: u64 = rand::random();
-    target.with_file_name(format!(".{name}.{}.{nonce:016x}.tmp", std::process::id()))
+    target.with_file_name(format!(".{name}.{}.{nonce:016x}.{kind}", std::process::id()))
 }
 
 fn write_new(path: &Path, contents: &[u8], secrecy: Secrecy) -> Result<(), Error> {
@@ -219,6 +263,25 @@ mod tests {
         // A target inside a missing subfolder makes staging fail after the first file was staged.
         commit.write(&tmp.path().join("missing/b.pem"), "x", Secrecy::Public);
         assert!(commit.apply(tmp.path()).is_err());
+        assert_eq!(listing(tmp.path()), before);
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("a.pem")).ok().as_deref(),
+            Some("old")
+        );
+    }
+
+    #[test]
+    fn a_failed_rename_restores_files_already_replaced() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::write(tmp.path().join("a.pem"), "old").expect("seed");
+        // A non-empty folder where a file should go makes the second rename fail after the first replaced a.pem.
+        fs::create_dir_all(tmp.path().join("b.pem/inside")).expect("blocker");
+        let before = listing(tmp.path());
+        let mut commit = Commit::default();
+        commit.write(&tmp.path().join("a.pem"), "new", Secrecy::Public);
+        commit.write(&tmp.path().join("b.pem"), "x", Secrecy::Public);
+        let err = commit.apply(tmp.path()).expect_err("rename over a folder fails");
+        assert!(err.to_string().contains("b.pem"), "{err}");
         assert_eq!(listing(tmp.path()), before);
         assert_eq!(
             fs::read_to_string(tmp.path().join("a.pem")).ok().as_deref(),
