@@ -50,6 +50,17 @@ impl SubjectName {
         if let Some(inner) = input.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             return parse_ipv6(inner).map_err(|r| bad(&r));
         }
+        let host_port = match input.strip_prefix('[') {
+            Some(bracketed) => bracketed.rsplit_once("]:"),
+            None => input.rsplit_once(':').filter(|_| input.matches(':').count() == 1),
+        };
+        if let Some((_, port)) =
+            host_port.filter(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad(&format!(
+                "certificates name hosts, not ports; drop `:{port}`"
+            )));
+        }
         if input.contains(':') {
             return parse_ipv6(input).map_err(|r| bad(&r));
         }
@@ -557,6 +568,9 @@ mod tests {
             ("01.2.3.4", "IPv4"),
             ("1.2.3.4.5", "IPv4"),
             ("::g", "IPv6"),
+            ("localhost:8443", "drop `:8443`"),
+            ("127.0.0.1:80", "drop `:80`"),
+            ("[::1]:8443", "drop `:8443`"),
             ("[::1", "IPv6"),
             ("fe80::1%eth0", "zone"),
             ("*", "bare"),
