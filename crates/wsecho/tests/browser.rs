@@ -9,6 +9,7 @@
 #[allow(dead_code)] // each test binary uses its own part of the harness
 mod harness;
 
+use certgen::trust;
 use data_encoding::BASE64;
 use futures_util::{SinkExt, StreamExt};
 use harness::{KillOnDrop, Server, TestCerts, run, skip_or_fail};
@@ -153,6 +154,110 @@ async fn self_check_fails_visibly_when_an_echo_breaks() {
     );
 }
 
+/// The user's path on Linux: `certgen trust install` (the library behind it) fills a fresh HOME's NSS databases
+/// the way Chromium reads them, and the self-check passes; `uninstall` takes it away again for the same HOME.
+#[tokio::test]
+async fn certgen_trust_install_makes_chromium_pass_and_uninstall_undoes_it() {
+    if !browser_installed("certgen trust + chromium") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let host = trust::Host {
+        home: Some(home.path().to_path_buf()),
+        java_home: None,
+        wsl: false,
+        ..trust::Host::current()
+    };
+    let ca = trust::CaCert::load(&certs.ca_pem).expect("test CA");
+    let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
+
+    let installed = trust::install(&ca, &host, &[trust::StoreKind::Nss], false);
+    assert!(installed.problems().is_none(), "install: {installed}");
+    {
+        let browser = Chromium::launch(home.path());
+        let mut page = browser.new_page().await;
+        let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+        assert!(
+            navigated.get("errorText").is_none(),
+            "{url} after install: {navigated}"
+        );
+        let result = page.wait_for_self_check().await;
+        assert_eq!(result["status"], "pass", "self-check after install: {result}");
+    }
+
+    let removed = trust::uninstall(&ca, &host, &[trust::StoreKind::Nss], false);
+    assert!(removed.problems().is_none(), "uninstall: {removed}");
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert_eq!(
+        navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
+        "{url} after uninstall: {navigated}"
+    );
+}
+
+/// docs/clients.md's browser block, run as written in a page whose origin trusts our CA.
+#[tokio::test]
+async fn docs_browser_block_echoes() {
+    if !browser_installed("docs browser block") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &certs.ca_pem);
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+    let port = server.wss_port.expect("wss port");
+    page.call(
+        "Page.navigate",
+        json!({ "url": format!("https://localhost:{port}/") }),
+    )
+    .await;
+
+    let doc = std::fs::read_to_string(harness::repo_root().join("docs/clients.md")).expect("docs/clients.md");
+    let block = doc
+        .split("```js\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```\n").next())
+        .find(|code| code.contains("function echoOnce"))
+        .expect("docs/clients.md has the browser ```js block with echoOnce");
+    let url = format!("wss://localhost:{port}/");
+    let code = block.replace("wss://localhost:8443/", &url);
+    let reply = page
+        .evaluate_async(&format!(
+            "{code}\n;echoOnce({}, 'hello from the docs')",
+            json!(url)
+        ))
+        .await;
+    assert_eq!(reply, "hello from the docs");
+}
+
+/// `cargo xtask test`/`e2e` run `cargo xtask up` in a fresh clone with a throw-away HOME and then this test
+/// against it: the page `up` announced must pass in Chromium using only the trust `up` installed in that HOME.
+#[tokio::test]
+#[ignore = "needs a running `cargo xtask up`; run by `cargo xtask test` and `cargo xtask e2e`"]
+async fn xtask_up_page_passes() {
+    let (Some(url), Some(home)) = (
+        std::env::var_os("LOCALTLS_UP_PAGE"),
+        std::env::var_os("LOCALTLS_UP_HOME"),
+    ) else {
+        panic!("set LOCALTLS_UP_PAGE and LOCALTLS_UP_HOME (cargo xtask e2e does)");
+    };
+    let url = url.to_string_lossy().into_owned();
+    let browser = Chromium::launch(Path::new(&home));
+    let mut page = browser.new_page().await;
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert!(
+        navigated.get("errorText").is_none(),
+        "{url} from `cargo xtask up`: {navigated}"
+    );
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
+}
+
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
 fn browser_installed(test: &str) -> bool {
     if !Path::new(CHROMIUM).exists() {
@@ -205,6 +310,8 @@ struct Chromium {
 impl Chromium {
     fn launch(home: &Path) -> Self {
         let profile = home.join("profile");
+        // A relaunch on the same HOME must not read the previous browser's port.
+        let _ = std::fs::remove_file(profile.join("DevToolsActivePort"));
         let log = std::fs::File::create(home.join("chromium.log")).expect("chromium log file");
         let child = Command::new(CHROMIUM)
             .args(CHROMIUM_FLAGS)
