@@ -5,6 +5,8 @@
 //!
 //! Run alone with `cargo test -p wsecho --test hostile -- --nocapture` to see the observed outcome of every case.
 
+#[allow(dead_code)] // each test binary uses its own part of the harness
+mod harness;
 #[path = "hostile/server.rs"]
 mod server;
 #[path = "hostile/wire.rs"]

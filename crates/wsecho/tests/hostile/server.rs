@@ -1,10 +1,11 @@
 //! The `wsecho serve` process under attack: spawned from the built binary (so its memory can be read from
-//! /proc), with test certificates from certgen, small limits, and its log kept in a file for failure reports.
+//! /proc), with the harness's test certificates, small limits, and its log kept in a file for failure reports.
+//! (The harness's own `Server` hides the process id and takes no limits on wss, hence this spawner.)
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::harness::{KillOnDrop, TestCerts};
 use super::wire::{IO_WAIT, Listener};
 
 /// The limits the suite runs the server with; the cases are built around them.
@@ -24,30 +26,25 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// A running `wsecho serve`; killed when dropped.
 pub struct Server {
-    child: Child,
+    process: KillOnDrop,
     pub ws: Listener,
     pub wss: Listener,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    _certs: TestCerts,
 }
 
 impl Server {
     pub fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let certs = certgen::CertsDir::new(dir.path());
-        let ca = certs.create_ca(&certgen::CaOptions::default()).expect("test CA");
-        let leaf = certs
-            .issue(&["localhost".into(), "127.0.0.1".into()], &Default::default())
-            .expect("test server certificate");
-        let log = dir.path().join("server.log");
+        let certs = TestCerts::new();
+        let log = certs.dir.path().join("server.log");
         let log_file = std::fs::File::create(&log).expect("server log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_wsecho"))
             .arg("serve")
             .args(["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"])
             .arg("--cert")
-            .arg(&leaf.fullchain_pem)
+            .arg(&certs.fullchain)
             .arg("--key")
-            .arg(&leaf.key_pem)
+            .arg(&certs.key)
             .args(["--max-message-size", &MAX_MESSAGE.to_string()])
             .args(["--max-frame-size", &MAX_MESSAGE.to_string()])
             .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
@@ -59,10 +56,11 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .expect("spawn wsecho serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let process = KillOnDrop(child);
 
         // The banner names every listener's URL on stdout; keep draining stdout afterwards so the server never
         // blocks on a full pipe.
-        let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -74,7 +72,6 @@ impl Server {
             let line = match rx.recv_timeout(Duration::from_secs(10)) {
                 Ok(line) => line,
                 Err(_) => {
-                    let _ = child.kill();
                     panic!(
                         "wsecho serve printed no ws:// and wss:// URLs within 10 s; log:\n{}",
                         std::fs::read_to_string(&log).unwrap_or_default()
@@ -97,11 +94,11 @@ impl Server {
             },
             wss: Listener {
                 addr: addr(wss),
-                tls: Some(client_config(&ca.cert_pem)),
+                tls: Some(client_config(&certs.ca_pem)),
             },
-            child,
+            process,
             log,
-            _dir: dir,
+            _certs: certs,
         }
     }
 
@@ -111,7 +108,7 @@ impl Server {
 
     /// The server's resident memory in KiB (VmRSS of /proc/PID/status).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.0.id()))
             .expect("server process status");
         status
             .lines()
@@ -168,14 +165,7 @@ impl Server {
     }
 
     pub fn still_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        matches!(self.process.0.try_wait(), Ok(None))
     }
 }
 
