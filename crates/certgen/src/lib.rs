@@ -13,6 +13,7 @@ pub mod export;
 pub mod inspect;
 pub mod issue;
 pub mod names;
+pub mod renew;
 pub mod store;
 pub mod trust;
 

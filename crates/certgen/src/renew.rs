@@ -1,0 +1,256 @@
+//! Keeping a certs folder current without churn: reuse the CA and a leaf while they still fit, replace only what
+//! no longer does. `cargo xtask up` runs this on every start, so a second run changes nothing.
+
+use ipnet::IpNet;
+use time::{Duration, OffsetDateTime};
+
+use crate::inspect::{Usage, verify_files};
+use crate::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
+
+/// What [`CertsDir::ensure_ca`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaState {
+    Created,
+    Reused,
+    /// The old CA (kept as `ca-backup-*`) could not vouch for the names; the reason says which.
+    Replaced {
+        reason: String,
+    },
+}
+
+/// What [`CertsDir::ensure_leaf`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeafState {
+    Reused {
+        days_left: i64,
+    },
+    /// Issued anew; the reason says why (missing, names changed, expiring, not from this CA, ...).
+    Issued {
+        reason: String,
+    },
+}
+
+impl CertsDir {
+    /// Reuses this folder's CA when its name constraints cover every one of `names`; otherwise creates a CA (or
+    /// replaces the existing one, keeping a backup) that also permits exactly those names.
+    pub fn ensure_ca(&self, names: &[String], opts: &CaOptions) -> Result<CaState, Error> {
+        let parsed = names
+            .iter()
+            .map(|n| SubjectName::parse(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut opts = opts.clone();
+        opts.permit
+            .extend(parsed.iter().filter_map(permit_for).map(|p| p.to_string()));
+        opts.permit.sort();
+        opts.permit.dedup();
+
+        let reason = match self.load_ca() {
+            Err(Error::NoCa { .. }) => {
+                self.create_ca(&opts)?;
+                return Ok(CaState::Created);
+            }
+            Err(err) => return Err(err),
+            Ok(ca) => match ca
+                .constraints
+                .as_ref()
+                .and_then(|c| parsed.iter().find(|n| !c.allows(n)))
+            {
+                None => return Ok(CaState::Reused),
+                Some(name) => format!("its name constraints do not permit {name}"),
+            },
+        };
+        opts.force = true;
+        self.create_ca(&opts)?;
+        Ok(CaState::Replaced { reason })
+    }
+
+    /// Reuses the leaf named by `opts.out` (or the first name) when it chains to this folder's CA, carries exactly
+    /// `names`, and is valid for more than `renew_within`; otherwise issues it anew (replacing the old files).
+    pub fn ensure_leaf(
+        &self,
+        names: &[String],
+        opts: &LeafOptions,
+        renew_within: Duration,
+    ) -> Result<(LeafFiles, LeafState), Error> {
+        let stem = match &opts.out {
+            Some(out) => out.clone(),
+            None => SubjectName::parse(names.first().map_or("", String::as_str))?.file_stem(),
+        };
+        let files = self.leaf_files(&stem, opts.p12);
+        let reason = match self.stale_reason(&files, names, renew_within)? {
+            None => {
+                let days_left =
+                    (CertSummary::read(&files.cert_pem)?.not_after - OffsetDateTime::now_utc()).whole_days();
+                return Ok((files, LeafState::Reused { days_left }));
+            }
+            Some(reason) => reason,
+        };
+        let opts = LeafOptions {
+            force: true,
+            ..opts.clone()
+        };
+        let files = self.issue(names, &opts)?;
+        Ok((files, LeafState::Issued { reason }))
+    }
+
+    /// Why the leaf in `files` cannot be kept, or `None` when it can.
+    fn stale_reason(
+        &self,
+        files: &LeafFiles,
+        names: &[String],
+        renew_within: Duration,
+    ) -> Result<Option<String>, Error> {
+        if !files.all().all(|p| p.exists()) {
+            return Ok(Some(format!("{} is missing", files.cert_pem.display())));
+        }
+        let summary = match CertSummary::read(&files.cert_pem) {
+            Ok(summary) => summary,
+            Err(err) => return Ok(Some(format!("the existing certificate is unreadable ({err})"))),
+        };
+        let wanted = canonical(names)?;
+        if canonical(&summary.names)? != wanted {
+            return Ok(Some(format!(
+                "its names changed ({} -> {})",
+                summary.names.join(", "),
+                wanted.join(", ")
+            )));
+        }
+        let left = summary.not_after - OffsetDateTime::now_utc();
+        if left <= renew_within {
+            return Ok(Some(format!("it expires in {} days", left.whole_days())));
+        }
+        if let Err(err) = verify_files(
+            &self.ca_files().cert_pem,
+            &files.fullchain_pem,
+            None,
+            Usage::Server,
+        ) {
+            return Ok(Some(format!("it does not verify against this CA ({err})")));
+        }
+        Ok(None)
+    }
+}
+
+/// The names in canonical form, sorted, so that order and spelling (`[::1]` vs `::1`) do not count as a change.
+fn canonical(names: &[String]) -> Result<Vec<String>, Error> {
+    let mut out = names
+        .iter()
+        .map(|n| SubjectName::parse(n).map(|n| n.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn default_constraints() -> crate::Constraints {
+    crate::Constraints {
+        permitted: Permit::defaults(),
+        excluded: Vec::new(),
+    }
+}
+
+/// The narrowest `--permit` that covers `name` when the default (loopback) constraints do not: the host itself.
+fn permit_for(name: &SubjectName) -> Option<Permit> {
+    if default_constraints().allows(name) {
+        return None;
+    }
+    match name {
+        SubjectName::Dns(n) => Some(Permit::Dns(n.clone())),
+        SubjectName::Wildcard(n) => Some(Permit::Dns(n.trim_start_matches("*.").to_string())),
+        SubjectName::Ip(ip) => Some(Permit::Ip(IpNet::from(*ip))),
+        SubjectName::Email(_) | SubjectName::Uri(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    const MONTH: Duration = Duration::days(30);
+
+    #[test]
+    fn a_second_run_reuses_the_ca_and_the_leaf_byte_for_byte() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CertsDir::new(tmp.path());
+        let local = names(&["localhost", "127.0.0.1", "::1"]);
+        let opts = LeafOptions {
+            out: Some("server".into()),
+            ..LeafOptions::default()
+        };
+        assert_eq!(
+            dir.ensure_ca(&local, &CaOptions::default()).unwrap(),
+            CaState::Created
+        );
+        let (files, state) = dir.ensure_leaf(&local, &opts, MONTH).unwrap();
+        assert!(matches!(state, LeafState::Issued { .. }), "{state:?}");
+        let key = std::fs::read(&files.key_pem).unwrap();
+
+        assert_eq!(
+            dir.ensure_ca(&local, &CaOptions::default()).unwrap(),
+            CaState::Reused
+        );
+        let reordered = names(&["::1", "localhost", "127.0.0.1"]);
+        let (again, state) = dir.ensure_leaf(&reordered, &opts, MONTH).unwrap();
+        assert!(
+            matches!(state, LeafState::Reused { days_left } if days_left > 390),
+            "{state:?}"
+        );
+        assert_eq!(std::fs::read(&again.key_pem).unwrap(), key);
+    }
+
+    #[test]
+    fn changed_names_and_near_expiry_reissue_the_leaf() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CertsDir::new(tmp.path());
+        let local = names(&["localhost"]);
+        dir.ensure_ca(&local, &CaOptions::default()).unwrap();
+        dir.ensure_leaf(&local, &LeafOptions::default(), MONTH).unwrap();
+
+        let more = names(&["localhost", "app.localhost"]);
+        let (_, state) = dir.ensure_leaf(&more, &LeafOptions::default(), MONTH).unwrap();
+        assert!(
+            matches!(&state, LeafState::Issued { reason } if reason.contains("names changed")),
+            "{state:?}"
+        );
+
+        // 397 days left is "near expiry" when renewing within 400 days.
+        let (_, state) = dir
+            .ensure_leaf(&more, &LeafOptions::default(), Duration::days(400))
+            .unwrap();
+        assert!(
+            matches!(&state, LeafState::Issued { reason } if reason.contains("expires")),
+            "{state:?}"
+        );
+    }
+
+    #[test]
+    fn a_lan_name_replaces_a_ca_that_cannot_vouch_for_it_and_permits_exactly_that_host() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CertsDir::new(tmp.path());
+        dir.ensure_ca(&names(&["localhost"]), &CaOptions::default())
+            .unwrap();
+        let lan = names(&["localhost", "192.168.1.20", "myhost.test"]);
+        let state = dir.ensure_ca(&lan, &CaOptions::default()).unwrap();
+        assert!(
+            matches!(&state, CaState::Replaced { reason } if reason.contains("192.168.1.20")),
+            "{state:?}"
+        );
+        let constraints = dir.load_ca().unwrap().constraints.unwrap();
+        for name in ["192.168.1.20", "myhost.test", "localhost", "::1"] {
+            assert!(constraints.allows(&SubjectName::parse(name).unwrap()), "{name}");
+        }
+        for name in ["192.168.1.21", "other.test"] {
+            assert!(!constraints.allows(&SubjectName::parse(name).unwrap()), "{name}");
+        }
+        assert_eq!(
+            dir.ensure_ca(&lan, &CaOptions::default()).unwrap(),
+            CaState::Reused
+        );
+        let (_, state) = dir.ensure_leaf(&lan, &LeafOptions::default(), MONTH).unwrap();
+        assert!(matches!(state, LeafState::Issued { .. }), "{state:?}");
+    }
+}
