@@ -27,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Connect to a ws:// or wss:// URL: check echoes with --send, or relay stdin lines interactively.
     Client(ClientArgs),
+    /// Load-test a ws:// or wss:// echo server: messages/s, MB/s, latency percentiles; checks every echo.
+    Bench(wsecho::bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -129,6 +131,7 @@ pub(crate) fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Client(args) => client(args).await,
+            Command::Bench(args) => wsecho::bench::command(args).await,
         }
     });
     match result {

@@ -3,6 +3,7 @@
 //! [`server::start`] runs the echo server from a [`server::Config`]; [`client::connect`] opens a client
 //! connection that trusts only the CA it is given. The `wsecho` binary is a thin command-line shell over both.
 
+pub mod bench;
 pub mod client;
 mod error;
 pub mod server;

@@ -1,0 +1,156 @@
+//! Opening the bench connections: URL -> address, TLS trust, bounded-concurrency handshakes with timeouts.
+
+use super::{Load, Options};
+use crate::Error;
+use crate::client::{TlsOptions, tls_config};
+use indicatif::ProgressBar;
+use rustls::pki_types::ServerName;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// One open bench connection, plain or TLS (boxed: the streams are large and moved into tasks).
+pub(crate) enum Conn {
+    Plain(Box<WebSocketStream<TcpStream>>),
+    Tls(Box<WebSocketStream<TlsStream<TcpStream>>>),
+}
+
+/// Where and how to connect; shared by all connection attempts.
+pub(crate) struct Target {
+    url: String,
+    addr: SocketAddr,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    config: WebSocketConfig,
+}
+
+impl Target {
+    pub(crate) async fn new(opts: &Options) -> Result<Target, Error> {
+        let bad_url = |why: &str| Error::Usage(format!("URL {}: {why}", opts.url));
+        let request = opts
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| bad_url(&format!("{e} (expected ws://HOST:PORT/PATH or wss://...)")))?;
+        let uri = request.uri();
+        let secure = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => return Err(bad_url("the scheme must be ws:// or wss://")),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| bad_url("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let addr = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| bad_url(&format!("cannot resolve host {host}")))?;
+
+        let tls = if secure {
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| bad_url(&format!("host {host} is not a valid TLS server name: {e}")))?;
+            Some((TlsConnector::from(client_tls_config(&opts.tls)?), name))
+        } else {
+            None
+        };
+        // Idle connections exist to measure memory: keep our own side small too (tungstenite defaults to 128 KiB).
+        let config = match opts.load {
+            Load::Idle => WebSocketConfig::default().read_buffer_size(4096),
+            _ => WebSocketConfig::default(),
+        };
+        Ok(Target {
+            url: opts.url.clone(),
+            addr,
+            tls,
+            config,
+        })
+    }
+
+    async fn connect(&self) -> Result<Conn, String> {
+        let tcp = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| format!("TCP connect to {}: {e}", self.addr))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| format!("TCP_NODELAY on {}: {e}", self.addr))?;
+        let handshake_error = |e| format!("WebSocket handshake with {}: {e}", self.url);
+        match &self.tls {
+            None => {
+                let (ws, _) =
+                    tokio_tungstenite::client_async_with_config(self.url.as_str(), tcp, Some(self.config))
+                        .await
+                        .map_err(handshake_error)?;
+                Ok(Conn::Plain(Box::new(ws)))
+            }
+            Some((connector, name)) => {
+                let tls = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| format!("TLS handshake with {}: {e}", self.url))?;
+                let (ws, _) =
+                    tokio_tungstenite::client_async_with_config(self.url.as_str(), tls, Some(self.config))
+                        .await
+                        .map_err(handshake_error)?;
+                Ok(Conn::Tls(Box::new(ws)))
+            }
+        }
+    }
+}
+
+/// Opens `count` connections, at most `concurrency` handshakes at a time, each bounded by `timeout`.
+/// Returns the connections that opened and one message per failure.
+pub(crate) async fn open_all(
+    target: &Arc<Target>,
+    count: usize,
+    concurrency: usize,
+    timeout: Duration,
+    bar: &ProgressBar,
+) -> (Vec<Conn>, Vec<String>) {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut attempts = JoinSet::new();
+    for _ in 0..count {
+        let (target, permits) = (target.clone(), permits.clone());
+        attempts.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            match tokio::time::timeout(timeout, target.connect()).await {
+                Ok(result) => result,
+                Err(_) => Err(format!(
+                    "no connection to {} within {:.1} s",
+                    target.url,
+                    timeout.as_secs_f64()
+                )),
+            }
+        });
+    }
+    let (mut open, mut errors) = (Vec::with_capacity(count), Vec::new());
+    while let Some(attempt) = attempts.join_next().await {
+        match attempt {
+            Ok(Ok(conn)) => open.push(conn),
+            Ok(Err(e)) => errors.push(e),
+            Err(join) => errors.push(format!("connect task ended abnormally: {join}")),
+        }
+        bar.inc(1);
+    }
+    (open, errors)
+}
+
+/// The rustls configuration for `wss://`, built once for all connections by the client's own builder.
+fn client_tls_config(tls: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Error> {
+    if tls.insecure {
+        eprintln!(
+            "wsecho bench: WARNING --insecure: the server certificate is NOT verified; these figures say nothing about trust"
+        );
+    }
+    tls_config(tls)
+}

@@ -1,0 +1,124 @@
+//! The result of a bench run, as text for people and JSON for scripts.
+
+use super::drive::Outcome;
+use super::{Kind, Load, Options};
+use serde::Serialize;
+use std::fmt;
+
+/// Only the first few distinct error messages are kept; `errors` counts them all.
+const ERROR_SAMPLES: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub url: String,
+    /// Connections that opened (of `connections_requested`).
+    pub connections: usize,
+    pub connections_requested: usize,
+    /// Payload bytes per message.
+    pub size: usize,
+    pub kind: Kind,
+    /// `closed-loop`, `rate` or `idle`.
+    pub mode: &'static str,
+    /// The requested total rate in messages per second (`rate` mode only).
+    pub target_rate: Option<f64>,
+    /// Length of the measured window (warm-up excluded).
+    pub duration_s: f64,
+    /// Echoes received for messages sent inside the measured window.
+    pub messages: u64,
+    pub messages_per_s: f64,
+    /// Payload megabytes (10^6 bytes) per second in each direction: what was sent, and the same again echoed back.
+    pub mb_per_s: f64,
+    /// Round-trip latency in microseconds; absent when nothing was measured.
+    pub latency_us: Option<Latency>,
+    /// Failed connections and failed echoes (mismatch, close, timeout).
+    pub errors: usize,
+    pub error_samples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p99_9: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl Report {
+    pub(crate) fn new(opts: &Options, connections: usize, outcome: Outcome, errors: Vec<String>) -> Report {
+        let seconds = (opts.duration.as_secs_f64()).max(1e-9);
+        let messages_per_s = outcome.messages as f64 / seconds;
+        let latency = &outcome.latency_us;
+        let latency_us = (!latency.is_empty()).then(|| Latency {
+            p50: latency.value_at_quantile(0.50),
+            p90: latency.value_at_quantile(0.90),
+            p99: latency.value_at_quantile(0.99),
+            p99_9: latency.value_at_quantile(0.999),
+            max: latency.max(),
+            mean: latency.mean(),
+        });
+        let mut error_samples: Vec<String> = Vec::new();
+        for error in &errors {
+            if error_samples.len() < ERROR_SAMPLES && !error_samples.contains(error) {
+                error_samples.push(error.clone());
+            }
+        }
+        let (mode, target_rate) = match opts.load {
+            Load::ClosedLoop => ("closed-loop", None),
+            Load::Rate(rate) => ("rate", Some(rate)),
+            Load::Idle => ("idle", None),
+        };
+        Report {
+            url: opts.url.clone(),
+            connections,
+            connections_requested: opts.connections,
+            size: opts.size,
+            kind: opts.kind,
+            mode,
+            target_rate,
+            duration_s: seconds,
+            messages: outcome.messages,
+            messages_per_s,
+            mb_per_s: messages_per_s * opts.size as f64 / 1e6,
+            latency_us,
+            errors: errors.len(),
+            error_samples,
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            Kind::Text => "text",
+            Kind::Binary => "binary",
+        };
+        writeln!(f, "target       {}", self.url)?;
+        writeln!(
+            f,
+            "load         {} connections ({} requested), {} x {}-byte {kind} messages, {:.1} s measured",
+            self.connections, self.connections_requested, self.mode, self.size, self.duration_s
+        )?;
+        if let Some(rate) = self.target_rate {
+            writeln!(f, "target rate  {rate:.0} msg/s")?;
+        }
+        writeln!(
+            f,
+            "throughput   {:.0} msg/s, {:.2} MB/s payload each way ({} echoes)",
+            self.messages_per_s, self.mb_per_s, self.messages
+        )?;
+        if let Some(l) = &self.latency_us {
+            writeln!(
+                f,
+                "latency µs   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+                l.p50, l.p90, l.p99, l.p99_9, l.max, l.mean
+            )?;
+        }
+        write!(f, "errors       {}", self.errors)?;
+        for sample in &self.error_samples {
+            write!(f, "\n  {sample}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! `wsecho bench` end to end, seconds long: against `wsecho serve` (ws and wss), against a Python `websockets`
+//! echo (a server that is not ours), and against a broken echo that it must catch. Correctness only: no test
+//! asserts a time or a rate.
+
+#[allow(dead_code)] // each test binary uses its own part of the harness
+mod harness;
+
+use futures_util::{SinkExt, StreamExt};
+use harness::{Finished, KillOnDrop, Server, TestCerts, run, skip_or_fail};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A bench of one second plus connecting and closing.
+const BENCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn bench(url: &str, args: &[&str]) -> (Finished, Value) {
+    let finished = run(
+        Command::new(env!("CARGO_BIN_EXE_wsecho"))
+            .args(["bench", url, "--duration", "1", "--warmup", "0.2", "--json"])
+            .args(args),
+        BENCH_TIMEOUT,
+    );
+    let report = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", finished.output()));
+    (finished, report)
+}
+
+/// The run succeeded, echoed something, and every connection and echo was right.
+fn assert_clean(finished: &Finished, report: &Value, connections: u64) {
+    assert!(finished.status.success(), "bench failed: {}", finished.output());
+    assert_eq!(report["errors"], 0, "{report}");
+    assert_eq!(report["connections"], connections, "{report}");
+    assert!(report["messages"].as_u64().is_some_and(|m| m > 0), "{report}");
+    let latency = &report["latency_us"];
+    for percentile in ["p50", "p90", "p99", "p99_9", "max"] {
+        assert!(
+            latency[percentile].as_u64().is_some_and(|us| us > 0),
+            "{percentile} in {report}"
+        );
+    }
+    assert!(latency["p50"].as_u64() <= latency["max"].as_u64(), "{report}");
+}
+
+#[test]
+fn closed_loop_text_against_wsecho_serve() {
+    let server = Server::ws(&[]);
+    let url = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let (finished, report) = bench(&url, &["-c", "8", "--size", "32"]);
+    assert_clean(&finished, &report, 8);
+    assert_eq!(report["kind"], "text");
+    assert_eq!(report["mode"], "closed-loop");
+}
+
+#[test]
+fn fixed_rate_binary_over_wss_trusting_only_our_ca() {
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let port = server.wss_port.expect("wss listener");
+    let url = format!("wss://localhost:{port}/");
+    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
+    let args = [
+        "-c", "4", "--size", "16384", "--kind", "binary", "--rate", "200", "--ca", ca,
+    ];
+    let (finished, report) = bench(&url, &args);
+    assert_clean(&finished, &report, 4);
+    assert_eq!(report["mode"], "rate");
+    assert_eq!(report["kind"], "binary");
+    // At 200 msg/s for one measured second, about 200 echoes: neither flooding nor stalling.
+    let messages = report["messages"].as_u64().unwrap_or_default();
+    assert!((100..=300).contains(&messages), "{report}");
+
+    // Without the CA the handshake must fail, with a one-line reason and exit code 1.
+    let other = TestCerts::new();
+    let wrong_ca = other.ca_pem.to_str().expect("utf-8 temp path");
+    let failed = run(
+        Command::new(env!("CARGO_BIN_EXE_wsecho")).args([
+            "bench",
+            &url,
+            "-c",
+            "2",
+            "--duration",
+            "1",
+            "--ca",
+            wrong_ca,
+        ]),
+        BENCH_TIMEOUT,
+    );
+    assert_eq!(failed.status.code(), Some(1), "{}", failed.output());
+    assert!(failed.stderr.contains("TLS handshake"), "{}", failed.output());
+}
+
+#[test]
+fn idle_connections_are_held_and_counted() {
+    let server = Server::ws(&[]);
+    let url = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let (finished, report) = bench(&url, &["-c", "50", "--idle"]);
+    assert!(finished.status.success(), "{}", finished.output());
+    assert_eq!(report["connections"], 50, "{report}");
+    assert_eq!(report["mode"], "idle");
+    assert!(
+        finished.stderr.contains("50 connections open"),
+        "{}",
+        finished.output()
+    );
+}
+
+#[test]
+fn against_python_websockets_echo() {
+    let python = harness::python();
+    if !Command::new(&python)
+        .args(["-c", "import websockets"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return skip_or_fail(
+            "bench against python",
+            &format!("{} cannot import websockets", python.display()),
+        );
+    }
+    let mut child = Command::new(&python)
+        .arg(harness::repo_root().join("tests/peers/echo_server.py"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the Python echo server");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let _server = KillOnDrop(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the Python echo server printed its listening line");
+    let url = line
+        .strip_prefix("listening ")
+        .expect("listening line")
+        .to_string();
+    for kind in ["text", "binary"] {
+        let (finished, report) = bench(&url, &["-c", "4", "--size", "1000", "--kind", kind]);
+        assert_clean(&finished, &report, 4);
+    }
+}
+
+/// A broken echo server: every text message comes back as binary with the same bytes.
+fn spawn_kind_flipping_echo(runtime: &tokio::runtime::Runtime) -> u16 {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind a loopback port");
+    let port = listener.local_addr().expect("bound address").port();
+    runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = ws.next().await {
+                    let reply = match message {
+                        Message::Text(text) => Message::binary(text.as_bytes().to_vec()),
+                        Message::Close(_) => break,
+                        other => other,
+                    };
+                    if ws.send(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_wrong_echo_is_counted_reported_and_fails_the_run() {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let port = spawn_kind_flipping_echo(&runtime);
+    let (finished, report) = bench(&format!("ws://127.0.0.1:{port}/"), &["-c", "3"]);
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.output());
+    assert_eq!(report["errors"], 3, "{report}");
+    assert!(
+        report["error_samples"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("sent text, echo came back as binary")),
+        "{report}"
+    );
+    assert!(
+        finished.stderr.contains("3 of the connections failed"),
+        "{}",
+        finished.output()
+    );
+}
+
+#[test]
+fn bad_usage_exits_2_naming_the_value() {
+    for (args, named) in [
+        (vec!["bench", "http://127.0.0.1:1/"], "ws:// or wss://"),
+        (vec!["bench", "ws://127.0.0.1:1/", "-c", "0"], "-c 0"),
+        (vec!["bench", "ws://127.0.0.1:1/", "--rate=-5"], "--rate -5"),
+        (
+            vec!["bench", "ws://127.0.0.1:1/", "--duration", "0"],
+            "--duration 0",
+        ),
+        (vec!["bench", "wss://127.0.0.1:1/"], "--ca"),
+    ] {
+        let finished = run(
+            Command::new(env!("CARGO_BIN_EXE_wsecho")).args(&args),
+            BENCH_TIMEOUT,
+        );
+        assert_eq!(finished.status.code(), Some(2), "{args:?}: {}", finished.output());
+        assert!(finished.stderr.contains(named), "{args:?}: {}", finished.output());
+    }
+}
