@@ -377,7 +377,7 @@ impl CertsDir {
         let ca = self.load_ca()?;
         plan.check_against_ca(&ca)?;
         let files = self.leaf_files(&plan.stem, opts.p12);
-        plan.refuse_existing(&files)?;
+        plan.refuse_existing(self)?;
         let key = opts.key.generate()?;
         let issuer = ca_issuer(&ca)?;
         let cert = plan
@@ -392,7 +392,7 @@ impl CertsDir {
     pub fn self_signed(&self, names: &[String], opts: &LeafOptions) -> Result<LeafFiles, Error> {
         let plan = LeafPlan::new(names, opts)?;
         let files = self.leaf_files(&plan.stem, opts.p12);
-        plan.refuse_existing(&files)?;
+        plan.refuse_existing(self)?;
         let key = opts.key.generate()?;
         let cert = plan
             .params(is_rsa(&key), false)?
@@ -439,7 +439,7 @@ impl CertsDir {
         plan.check_against_ca(&ca)?;
         let mut files = self.leaf_files(&plan.stem, false);
         files.key_pem = std::path::PathBuf::new();
-        plan.refuse_existing(&files)?;
+        plan.refuse_existing(self)?;
         let issuer = ca_issuer(&ca)?;
         let cert = plan
             .params(request.is_rsa, true)?
@@ -546,10 +546,11 @@ impl LeafPlan {
         Ok(())
     }
 
-    fn refuse_existing(&self, files: &LeafFiles) -> Result<(), Error> {
-        let written = files.all().filter(|p| !p.as_os_str().is_empty());
+    /// Refuses when any file of this stem exists (including a `.p12` or key this run would not write) unless
+    /// `--force`; with `--force` such stale siblings are removed by [`write_leaf`].
+    fn refuse_existing(&self, dir: &CertsDir) -> Result<(), Error> {
         store::refuse_existing(
-            written,
+            dir.leaf_files(&self.stem, true).all(),
             self.force,
             "use --force to replace it, or --out to pick another file name",
         )
@@ -664,6 +665,11 @@ fn write_leaf(
 ) -> Result<(), Error> {
     let leaf_pem = cert.pem();
     let mut commit = Commit::default();
+    let stem = files
+        .cert_pem
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     commit.write(&files.cert_pem, leaf_pem.as_str(), Secrecy::Public);
     commit.write(
         &files.fullchain_pem,
@@ -688,6 +694,7 @@ fn write_leaf(
             commit.write(p12_path, p12, Secrecy::Secret);
         }
     }
+    commit.remove_stale(dir.leaf_files(&stem, true).all());
     commit.apply(dir.path())
 }
 

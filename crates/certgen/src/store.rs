@@ -116,11 +116,22 @@ pub(crate) enum Secrecy {
 pub(crate) struct Commit {
     writes: Vec<(PathBuf, Vec<u8>, Secrecy)>,
     backups: Vec<(PathBuf, PathBuf)>,
+    removals: Vec<PathBuf>,
 }
 
 impl Commit {
     pub(crate) fn write(&mut self, path: &Path, contents: impl Into<Vec<u8>>, secrecy: Secrecy) {
         self.writes.push((path.to_path_buf(), contents.into(), secrecy));
+    }
+
+    /// Removes each existing file of `paths` that this commit does not write (a stale sibling that would no longer
+    /// match, e.g. an old `.p12` next to a re-issued certificate).
+    pub(crate) fn remove_stale<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) {
+        for path in paths {
+            if path.exists() && !self.writes.iter().any(|(target, ..)| target == path) {
+                self.removals.push(path.to_path_buf());
+            }
+        }
     }
 
     /// Keeps the current content of `original` (if any) at `backup` when the commit succeeds.
@@ -170,6 +181,11 @@ impl Commit {
             };
             fs::rename(&temp, target).map_err(|e| Error::io("write", target, e))?;
             undo.replaced.push((target.clone(), prior));
+        }
+        for stale in &self.removals {
+            let prior = temp_path(stale, "old");
+            fs::rename(stale, &prior).map_err(|e| Error::io("remove", stale, e))?;
+            undo.replaced.push((stale.clone(), Some(prior)));
         }
         Ok(())
     }

@@ -647,6 +647,41 @@ fn rerunning_ca_keeps_the_key_and_force_keeps_a_backup() {
 }
 
 #[test]
+fn force_replaces_the_whole_set_and_removes_stale_siblings() {
+    let certs = Certs::with_ca();
+    certs.ok(&["issue", "localhost", "--p12", "--out", "web"]);
+    let first_key = fs::read(certs.path("web-key.pem")).expect("key");
+    certs.refused(&["issue", "localhost", "--out", "web"], "--force");
+    // Without --p12 the old web.p12 would hold the old key: --force removes it.
+    certs.ok(&["issue", "localhost", "--out", "web", "--force"]);
+    assert!(!certs.path("web.p12").exists(), "stale .p12 removed");
+    assert_ne!(fs::read(certs.path("web-key.pem")).ok(), Some(first_key));
+    // A signed CSR has no key here: the key file of the earlier certificate goes too.
+    if !have_openssl("force_replaces_the_whole_set_and_removes_stale_siblings") {
+        return;
+    }
+    let csr = certs.file("web.csr");
+    openssl_ok(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &certs.file("elsewhere-key.pem"),
+        "-out",
+        &csr,
+        "-subj",
+        "/CN=localhost",
+    ]);
+    certs.ok(&["sign", "--csr", &csr, "--out", "web", "--force"]);
+    assert!(!certs.path("web-key.pem").exists(), "stale key removed");
+    assert!(certs.path("web.pem").exists() && certs.path("web-fullchain.pem").exists());
+}
+
+#[test]
 fn refused_commands_write_nothing() {
     let certs = Certs::with_ca();
     certs.ok(&["issue", "localhost"]);
