@@ -98,7 +98,7 @@ impl Connection {
                 let peer_tls = PeerTls::of(tls_stream.get_ref().1);
                 self.serve_http(tls_stream, peer_tls).await;
             }
-            Ok(Err(e)) => tracing::info!("{} TLS handshake failed: {e}", self.peer),
+            Ok(Err(e)) => tracing::info!("{} TLS handshake failed: {e}{}", self.peer, distrust_hint(&e)),
             Err(_) => tracing::info!("{} TLS handshake timed out", self.peer),
         }
     }
@@ -137,5 +137,19 @@ impl Connection {
             }
             _ = super::shutdown::stopped(&mut shutdown) => {}
         }
+    }
+}
+
+/// When a client rejects our certificate, the usual cause and fix (browsers report it with these alerts).
+fn distrust_hint(error: &std::io::Error) -> &'static str {
+    use rustls::AlertDescription::{BadCertificate, CertificateUnknown, UnknownCA};
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::AlertReceived(UnknownCA | BadCertificate | CertificateUnknown)) => {
+            " (the client does not trust this certificate: import the CA, e.g. `certgen trust install`, or open /ca.cer on the device)"
+        }
+        _ => "",
     }
 }
