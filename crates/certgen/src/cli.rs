@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
 use certgen::issue::format_date;
-use certgen::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafKind, LeafOptions};
+use certgen::{CaOptions, CertSummary, CertsDir, Error, KeyKind, LeafFiles, LeafKind, LeafOptions};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
 #[derive(Debug, Parser)]
@@ -112,8 +112,9 @@ pub struct LeafArgs {
     /// Start of validity: 2024-01-31 or 2024-01-31T12:00:00Z; a past date makes backdated or expired test certs.
     #[arg(long, value_name = "DATE")]
     not_before: Option<String>,
-    #[arg(long, default_value = "ecdsa-p256", help = KEY_HELP)]
-    key: String,
+    /// Key type: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519 [default: ecdsa-p256].
+    #[arg(long)]
+    key: Option<String>,
     /// Also write STEM.p12 (key + chain, AES-256) for Windows, macOS, Java.
     #[arg(long)]
     p12: bool,
@@ -140,7 +141,7 @@ impl LeafArgs {
                 .as_deref()
                 .map(certgen::issue::parse_not_before)
                 .transpose()?,
-            key: self.key.parse()?,
+            key: self.key.as_deref().map_or(Ok(KeyKind::default()), str::parse)?,
             kind,
             p12: self.p12,
             p12_password: self.p12_password.clone(),
@@ -262,6 +263,12 @@ fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
 }
 
 fn sign(args: SignArgs) -> Result<(), Error> {
+    if args.leaf.key.is_some() {
+        return Err(Error::BadInput(
+            "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host"
+                .into(),
+        ));
+    }
     let opts = args.leaf.options(server_kind(args.client))?;
     let files = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
     report_leaf("Signed", &files, &args.leaf)
