@@ -23,54 +23,55 @@ async fn close_code(ws: &mut Ws) -> CloseCode {
 
 #[tokio::test]
 async fn messages_and_frames_above_the_limits_are_closed_with_1009() {
-    let mut settings = config(None);
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let pki = Pki::new();
+    let mut settings = config(Some(&pki));
     settings.limits.max_message_size = 1024;
     settings.limits.max_frame_size = 512;
     let server = start(settings).await;
-    let url = url(&server, false);
+    for tls in [false, true] {
+        let url = url(&server, tls);
+        let mut ws = connect(&url, Some(&pki)).await;
+        let at_limit = Message::binary(vec![7u8; 512]);
+        within(ws.send(at_limit.clone())).await.expect("send");
+        assert_eq!(
+            next_message(&mut ws).await,
+            at_limit,
+            "a frame at the limit is echoed"
+        );
+        within(ws.send(Message::binary(vec![7u8; 513])))
+            .await
+            .expect("send");
+        assert_eq!(
+            close_code(&mut ws).await,
+            CloseCode::Size,
+            "one frame above --max-frame-size"
+        );
 
-    let mut ws = connect(&url, None).await;
-    let at_limit = Message::binary(vec![7u8; 512]);
-    within(ws.send(at_limit.clone())).await.expect("send");
-    assert_eq!(
-        next_message(&mut ws).await,
-        at_limit,
-        "a frame at the limit is echoed"
-    );
-    within(ws.send(Message::binary(vec![7u8; 513])))
-        .await
-        .expect("send");
-    assert_eq!(
-        close_code(&mut ws).await,
-        CloseCode::Size,
-        "one frame above --max-frame-size"
-    );
-
-    // A message of three 500-byte fragments: each frame is allowed, the message is not.
-    let mut ws = connect(&url, None).await;
-    use tokio_tungstenite::tungstenite::protocol::frame::{
-        Frame,
-        coding::{Data, OpCode},
-    };
-    let fragments = [
-        Frame::message(vec![1u8; 500], OpCode::Data(Data::Binary), false),
-        Frame::message(vec![1u8; 500], OpCode::Data(Data::Continue), false),
-        Frame::message(vec![1u8; 500], OpCode::Data(Data::Continue), true),
-    ];
-    for fragment in fragments {
-        // The server may close before the last fragment arrives; only the close code matters.
-        let _ = within(ws.send(Message::Frame(fragment))).await;
+        // A message of three 500-byte fragments: each frame is allowed, the message is not.
+        let mut ws = connect(&url, Some(&pki)).await;
+        let fragments = [
+            Frame::message(vec![1u8; 500], OpCode::Data(Data::Binary), false),
+            Frame::message(vec![1u8; 500], OpCode::Data(Data::Continue), false),
+            Frame::message(vec![1u8; 500], OpCode::Data(Data::Continue), true),
+        ];
+        for fragment in fragments {
+            // The server may close before the last fragment arrives; only the close code matters.
+            let _ = within(ws.send(Message::Frame(fragment))).await;
+        }
+        assert_eq!(
+            close_code(&mut ws).await,
+            CloseCode::Size,
+            "message above --max-message-size"
+        );
     }
-    assert_eq!(
-        close_code(&mut ws).await,
-        CloseCode::Size,
-        "message above --max-message-size"
-    );
 }
 
 #[tokio::test]
 async fn upgrades_above_the_connection_limit_get_503_and_the_slot_frees_on_close() {
-    let mut settings = config(None);
+    let pki = Pki::new();
+    let mut settings = config(Some(&pki));
     settings.limits.max_connections = 1;
     let server = start(settings).await;
     let url = url(&server, false);
@@ -78,9 +79,15 @@ async fn upgrades_above_the_connection_limit_get_503_and_the_slot_frees_on_close
 
     let request = url.as_str().into_client_request().expect("request");
     assert_eq!(refusal_status(request, None).await, 503);
+    // The limit counts every listener: the wss one is full too.
+    let wss_request = support::url(&server, true)
+        .into_client_request()
+        .expect("request");
+    let tls = Some(client_tls(&pki.ca_pem, None));
+    assert_eq!(refusal_status(wss_request, tls).await, 503);
     // Plain HTTP still works when the WebSocket slots are full.
     assert_eq!(http_get(&url, "/healthz", None).await.status, 200);
-    assert_eq!(server.stats().totals.refused_connections, 1);
+    assert_eq!(server.stats().totals.refused_connections, 2);
 
     within(first.close(None)).await.expect("close");
     within(async {
@@ -100,29 +107,34 @@ async fn upgrades_above_the_connection_limit_get_503_and_the_slot_frees_on_close
 
 #[tokio::test]
 async fn origins_outside_the_allow_list_get_403() {
-    let mut settings = config(None);
+    let pki = Pki::new();
+    let mut settings = config(Some(&pki));
     settings.allowed_origins = vec!["https://app.example:8443/".into()];
     let server = start(settings).await;
-    let url = url(&server, false);
-    let with_origin = |origin: &str| {
-        let mut request = url.as_str().into_client_request().expect("request");
-        request
-            .headers_mut()
-            .insert("Origin", origin.parse().expect("header"));
-        request
-    };
-    assert_eq!(
-        refusal_status(with_origin("https://evil.example"), None).await,
-        403
-    );
-    // Case and a trailing slash do not matter; clients without Origin (not browsers) are let in.
-    assert!(
-        within(connect_request(with_origin("https://APP.example:8443"), None))
-            .await
-            .is_ok()
-    );
-    let no_origin = url.as_str().into_client_request().expect("request");
-    assert!(within(connect_request(no_origin, None)).await.is_ok());
+    for tls in [false, true] {
+        let url = url(&server, tls);
+        let client_tls = || tls.then(|| client_tls(&pki.ca_pem, None));
+        let with_origin = |origin: &str| {
+            let mut request = url.as_str().into_client_request().expect("request");
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().expect("header"));
+            request
+        };
+        assert_eq!(
+            refusal_status(with_origin("https://evil.example"), client_tls()).await,
+            403
+        );
+        // Case and a trailing slash do not matter; clients without Origin (not browsers) are let in.
+        let allowed = within(connect_request(
+            with_origin("https://APP.example:8443"),
+            client_tls(),
+        ))
+        .await;
+        assert!(allowed.is_ok());
+        let no_origin = url.as_str().into_client_request().expect("request");
+        assert!(within(connect_request(no_origin, client_tls())).await.is_ok());
+    }
 }
 
 #[tokio::test]
