@@ -866,7 +866,10 @@ fn sign_keeps_the_requesters_key_and_names_and_applies_the_same_rules() {
     ]);
     certs.refused(&["sign", "--csr", &evil], "--permit evil.example");
     certs.refused(&["sign", "--csr", &csr, "--p12", "--out", "p12"], "--p12");
-    certs.refused(&["sign", "--csr", &csr, "--key", "rsa-2048", "--out", "k"], "--key does not apply");
+    certs.refused(
+        &["sign", "--csr", &csr, "--key", "rsa-2048", "--out", "k"],
+        "--key does not apply",
+    );
 }
 
 #[test]
