@@ -1,14 +1,19 @@
 //! Workspace automation in plain Rust (the rust-analyzer `xtask` pattern): each task is one function.
 //! Certificate and socket logic lives in the `certgen` and `wsecho` libraries, never here.
 
+mod local;
 mod peers;
+mod soak;
 mod test;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(about = "Workspace tasks for certgen and wsecho", version)]
+#[command(
+    about = "Workspace tasks: the whole local TLS trust chain in one command, and every test",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,
@@ -16,14 +21,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every check CI runs: fmt, clippy -D warnings, unit, integration and real-peer tests.
+    /// The whole chain: CA + server certificate in certs/, trust for this user, echo server on 8080 (ws) and 8443 (wss).
+    Up(local::UpArgs),
+    /// Create or reuse the CA and the server certificate in certs/ (renewed when expiring or when names change).
+    Certs(local::NameArgs),
+    /// Make this user's browsers (NSS) trust certs/ca.pem; `--system` also the OS store.
+    Trust(local::TrustArgs),
+    /// Remove certs/ca.pem from every store `trust` put it in.
+    Untrust(local::TrustArgs),
+    /// Where certs/ca.pem is trusted, and whether the server certificate is valid; exit 0 only when all is well.
+    Status(local::StatusArgs),
+    /// Start the echo server with the certificate in certs/ (run `certs` first).
+    Serve(local::ServeArgs),
+    /// Run every check CI runs: fmt, clippy -D warnings, unit, integration, real-peer and browser tests.
     Test,
+    /// Only the real-browser tests (headless Chromium with the CA imported into a fresh NSS db).
+    E2e,
+    /// Echo server under steady load and connection churn; fails when memory or file descriptors grow.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.task {
-        Task::Test => test::run(&workspace_root()),
+    let root = workspace_root();
+    match Cli::parse().task {
+        Task::Up(args) => local::up(&root, &args),
+        Task::Certs(args) => local::certs(&root, &args).map(drop),
+        Task::Trust(args) => local::trust(&root, &args),
+        Task::Untrust(args) => local::untrust(&root, &args),
+        Task::Status(args) => local::status(&root, &args),
+        Task::Serve(args) => local::serve(&root, &args),
+        Task::Test => test::run(&root),
+        Task::E2e => test::e2e(&root),
+        Task::Soak(args) => soak::run(&root, &args),
     }
 }
 

@@ -119,7 +119,7 @@ struct ClientArgs {
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = matches!(&cli.command, Command::Serve(args) if args.verbose);
-    init_logging(verbose);
+    wsecho::init_logging(verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -141,17 +141,6 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
-}
-
-fn init_logging(verbose: bool) {
-    let default = if verbose { "info,wsecho=debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
@@ -184,38 +173,18 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         log_messages: args.verbose,
         ..Config::default()
     };
-    let has_ca = config.ca_download.is_some();
-    let any_origin = config.allowed_origins.is_empty();
     let mut signals =
         StopSignals::register().map_err(|e| Error::Runtime(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
     let running = server::start(config).await?;
-    print_banner(&running, has_ca, any_origin);
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(running.banner().as_bytes())
+        .and_then(|()| out.flush());
+    drop(out);
     let signal = signals.recv().await;
     tracing::info!("{signal}: stopping; closing connections with 1001");
     running.shutdown().await;
     Ok(())
-}
-
-/// Prints one `listening <ws url> page <page url>` line per listener (scripts read these), then hints.
-fn print_banner(running: &server::RunningServer, has_ca: bool, any_origin: bool) {
-    let mut out = std::io::stdout().lock();
-    let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
-    for listener in running.listeners() {
-        lines.push(format!("listening {} page {}", listener.url, listener.page_url));
-    }
-    if has_ca {
-        for listener in running.listeners() {
-            lines.push(format!("CA download: {}ca.cer", listener.page_url));
-        }
-    }
-    if any_origin {
-        lines.push("origins: any (restrict with --allow-origin)".into());
-    }
-    lines.push("stop with Ctrl-C".into());
-    for line in lines {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.flush();
 }
 
 async fn client(args: ClientArgs) -> Result<(), Error> {

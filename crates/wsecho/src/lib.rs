@@ -9,3 +9,15 @@ mod error;
 pub mod server;
 
 pub use error::Error;
+
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`; `verbose` adds wsecho's debug lines).
+pub fn init_logging(verbose: bool) {
+    let default = if verbose { "info,wsecho=debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -358,6 +358,25 @@ impl RunningServer {
         self.listeners.iter().find(|l| l.tls == tls)
     }
 
+    /// The start-up banner: one `listening <ws url> page <page url>` line per listener (scripts read these),
+    /// then where to download the CA, the origin policy and how to stop.
+    pub fn banner(&self) -> String {
+        let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
+        for listener in &self.listeners {
+            lines.push(format!("listening {} page {}", listener.url, listener.page_url));
+        }
+        if self.shared.ca_cer.is_some() {
+            for listener in &self.listeners {
+                lines.push(format!("CA download: {}ca.cer", listener.page_url));
+            }
+        }
+        if self.shared.allowed_origins.is_empty() {
+            lines.push("origins: any (restrict with --allow-origin)".into());
+        }
+        lines.push("stop with Ctrl-C".into());
+        lines.iter().map(|line| format!("{line}\n")).collect()
+    }
+
     /// The numbers `/stats` serves.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
