@@ -225,3 +225,31 @@ async fn stats_count_connections_messages_and_bytes_per_listener() {
     .await;
     assert_eq!(server.stats().totals.total_connections, 2);
 }
+
+#[tokio::test]
+async fn big_messages_go_out_in_64_kib_fragments_that_reassemble_to_the_same_bytes() {
+    use tokio::io::AsyncWriteExt;
+    let server = start(config(None)).await;
+    let mut raw = raw_websocket(&url(&server, false)).await;
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    within(raw.write_all(&client_frame(0x2, &payload)))
+        .await
+        .expect("send");
+    let mut frames = Vec::new();
+    loop {
+        let frame = read_frame(&mut raw).await;
+        let fin = frame.fin;
+        frames.push(frame);
+        if fin {
+            break;
+        }
+    }
+    let sizes: Vec<usize> = frames.iter().map(|f| f.payload.len()).collect();
+    assert_eq!(sizes, [65536, 65536, 65536, 3392]);
+    let opcodes: Vec<u8> = frames.iter().map(|f| f.opcode).collect();
+    assert_eq!(opcodes, [0x2, 0x0, 0x0, 0x0], "binary, then continuations");
+    assert_eq!(
+        frames.iter().flat_map(|f| f.payload.clone()).collect::<Vec<u8>>(),
+        payload
+    );
+}

@@ -237,47 +237,6 @@ async fn shutdown_sends_1001_to_every_client_and_stops_accepting() {
     assert!(refused.is_err(), "the listener is closed after shutdown");
 }
 
-/// Completes a WebSocket handshake on a raw TCP stream, for sending frames tungstenite's client would not send.
-async fn raw_websocket(url: &str) -> Box<dyn Io> {
-    use tokio::io::AsyncWriteExt;
-    let mut stream = within(open_stream(url, None)).await.expect("connect");
-    let host = url.trim_start_matches("ws://");
-    let handshake = format!(
-        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    within(stream.write_all(handshake.as_bytes()))
-        .await
-        .expect("send handshake");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        within(stream.read_exact(&mut byte))
-            .await
-            .expect("read handshake response");
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    stream
-}
-
-/// Reads one unmasked server frame and returns the close code if it is a close frame.
-async fn read_close_code(stream: &mut Box<dyn Io>) -> Option<u16> {
-    let mut header = [0u8; 2];
-    within(stream.read_exact(&mut header))
-        .await
-        .expect("frame header");
-    let mut payload = vec![0u8; usize::from(header[1] & 0x7f)];
-    within(stream.read_exact(&mut payload))
-        .await
-        .expect("frame payload");
-    (header[0] == 0x88 && payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))
-}
-
 #[tokio::test]
 async fn protocol_violations_close_with_1002_and_bad_utf8_with_1007() {
     use tokio::io::AsyncWriteExt;
@@ -289,14 +248,14 @@ async fn protocol_violations_close_with_1002_and_bad_utf8_with_1007() {
     within(unmasked.write_all(&[0x81, 0x02, b'h', b'i']))
         .await
         .expect("send");
-    assert_eq!(read_close_code(&mut unmasked).await, Some(1002));
+    assert_eq!(close_code_of(&read_frame(&mut unmasked).await), Some(1002));
 
     // A masked text frame whose payload is not UTF-8 (0xff never occurs in UTF-8). Mask key 0 keeps it readable.
     let mut bad_text = raw_websocket(&url).await;
     within(bad_text.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe]))
         .await
         .expect("send");
-    assert_eq!(read_close_code(&mut bad_text).await, Some(1007));
+    assert_eq!(close_code_of(&read_frame(&mut bad_text).await), Some(1007));
 }
 
 #[tokio::test]

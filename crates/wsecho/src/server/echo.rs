@@ -9,14 +9,20 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::stats::OpenConnection;
 
 /// How long to wait for the client's answer after the server sent a close frame.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+/// Largest frame the server writes. tungstenite's write buffer keeps its capacity for the life of the connection,
+/// so a message written as one frame would leave every connection that ever echoed a big message holding that
+/// much memory; fragments keep it at this size.
+const MAX_WRITE_FRAME: usize = 64 * 1024;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
@@ -57,7 +63,7 @@ pub(crate) async fn run<S>(
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
-                if let Err(e) = ws.send(message).await {
+                if let Err(e) = send_fragmented(&mut ws, message).await {
                     break ending_for(e);
                 }
                 conn.sent(len);
@@ -80,6 +86,29 @@ pub(crate) async fn run<S>(
             close_and_wait(&mut ws, code, reason).await;
         }
     }
+}
+
+/// Sends a data message, as fragments of at most [`MAX_WRITE_FRAME`] bytes when it is bigger (RFC 6455 5.4: the
+/// receiver reassembles the same message; a text fragment may end inside a UTF-8 sequence).
+async fn send_fragmented<S>(ws: &mut WebSocketStream<S>, message: Message) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (kind, payload): (Data, Bytes) = match message {
+        Message::Text(text) if text.len() > MAX_WRITE_FRAME => (Data::Text, text.into()),
+        Message::Binary(bytes) if bytes.len() > MAX_WRITE_FRAME => (Data::Binary, bytes),
+        small => return ws.send(small).await,
+    };
+    let mut opcode = OpCode::Data(kind);
+    let mut start = 0;
+    while start < payload.len() {
+        let end = (start + MAX_WRITE_FRAME).min(payload.len());
+        let frame = Frame::message(payload.slice(start..end), opcode, end == payload.len());
+        ws.send(Message::Frame(frame)).await?;
+        opcode = OpCode::Data(Data::Continue);
+        start = end;
+    }
+    Ok(())
 }
 
 enum Next {
