@@ -88,6 +88,7 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Verify client certificates against this CA (PEM); needs `tls`.
     pub client_ca: Option<PathBuf>,
+    /// Whether `client_ca` makes a certificate mandatory.
     pub client_auth: ClientAuth,
     /// CA certificate (PEM or DER) offered at `/ca.cer` for download.
     pub ca_download: Option<PathBuf>,
@@ -170,7 +171,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         .max_write_buffer_size(limits.max_message_size.saturating_add(WRITE_BUFFER_SLACK))
         .max_message_size(Some(limits.max_message_size))
         .max_frame_size(Some(limits.max_frame_size));
-    let shutdown = shutdown::Shutdown::new();
+    let (shutdown, alive) = shutdown::Shutdown::new();
     let shared = Arc::new(Shared {
         stats: stats::Stats::new(limits.max_connections),
         ws_config,
@@ -218,7 +219,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             tokio::spawn(listeners::accept_loop(
                 listener,
                 setup.clone(),
-                shutdown.alive_token(),
+                alive.clone(),
                 shutdown.watcher(),
             ))
         })

@@ -5,22 +5,20 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-/// Owned by the running server. Connections hold an `alive` token; when every token is gone, all have ended.
+/// Owned by the running server. Accept loops and connections hold a clone of the `alive` token that [`new`]
+/// returns; once every clone is gone, everything has ended.
+///
+/// [`new`]: Shutdown::new
 pub(crate) struct Shutdown {
     stop: watch::Sender<bool>,
-    alive: Option<mpsc::Sender<()>>,
     all_ended: mpsc::Receiver<()>,
 }
 
 impl Shutdown {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new() -> (Self, mpsc::Sender<()>) {
         let (stop, _) = watch::channel(false);
         let (alive, all_ended) = mpsc::channel(1);
-        Shutdown {
-            stop,
-            alive: Some(alive),
-            all_ended,
-        }
+        (Shutdown { stop, all_ended }, alive)
     }
 
     /// What accept loops and connections watch; it turns `true` once.
@@ -28,24 +26,14 @@ impl Shutdown {
         self.stop.subscribe()
     }
 
-    /// A token to hold for as long as a connection (or an accept loop) lives.
-    pub(crate) fn alive_token(&self) -> mpsc::Sender<()> {
-        match &self.alive {
-            Some(alive) => alive.clone(),
-            // After `begin`, nothing new may start; a closed channel's sender stands in.
-            None => mpsc::channel(1).0,
-        }
-    }
-
     /// Stops accepting and tells every connection to close with 1001.
-    pub(crate) fn begin(&mut self) {
+    pub(crate) fn begin(&self) {
         self.stop.send_replace(true);
-        self.alive = None;
     }
 
     /// Waits until every connection has ended, at most `bound`. Returns whether they all did.
     pub(crate) async fn wait(&mut self, bound: Duration) -> bool {
-        // `recv` yields `None` once every sender is dropped; nobody ever sends a value.
+        // `recv` yields `None` once every token is dropped; nobody ever sends a value.
         tokio::time::timeout(bound, self.all_ended.recv()).await.is_ok()
     }
 }
