@@ -247,13 +247,17 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| "expected a byte count above 0 such as 65536, 64KiB or 16MiB".into())
 }
 
-/// Seconds, decimals allowed (`0.5`).
+/// Longest accepted duration: a year (deadlines `now + duration` must not overflow).
+const MAX_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Seconds, decimals allowed (`0.5`), at most a year.
 fn parse_secs(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()
         .ok()
+        .filter(|secs| *secs <= MAX_SECS)
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| "expected seconds such as 10 or 0.5".into())
+        .ok_or_else(|| format!("expected seconds such as 10 or 0.5, at most {MAX_SECS}"))
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {

@@ -72,6 +72,8 @@ impl Default for Limits {
     }
 }
 
+/// Longest accepted timeout; deadlines are computed as `now + timeout`, which must not overflow.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Read buffer of each WebSocket connection; small because memory per idle connection matters.
 const READ_BUFFER_SIZE: usize = 4 * 1024;
 /// Room in the write buffer beyond one maximal message, for control frames queued behind it.
@@ -276,6 +278,24 @@ fn check(config: &Config) -> Result<(), Error> {
     }
     if limits.handshake_timeout.is_zero() {
         return Err(Error::Usage("--handshake-timeout must be more than 0".into()));
+    }
+    if config.reload_interval.is_zero() {
+        return Err(Error::Usage(
+            "the certificate reload interval must be more than 0".into(),
+        ));
+    }
+    let timeouts = [
+        ("--handshake-timeout", Some(limits.handshake_timeout)),
+        ("--idle-timeout", limits.idle_timeout),
+        ("--shutdown-timeout", Some(limits.shutdown_timeout)),
+    ];
+    for (flag, timeout) in timeouts {
+        if timeout.is_some_and(|t| t > MAX_TIMEOUT) {
+            return Err(Error::Usage(format!(
+                "{flag} is above a year; use at most {} seconds",
+                MAX_TIMEOUT.as_secs()
+            )));
+        }
     }
     Ok(())
 }
