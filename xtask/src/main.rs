@@ -1,6 +1,7 @@
 //! Workspace automation in plain Rust (the rust-analyzer `xtask` pattern): each task is one function.
 //! Certificate and socket logic lives in the `certgen` and `wsecho` libraries, never here.
 
+mod bench;
 mod local;
 mod peers;
 mod soak;
@@ -39,6 +40,8 @@ enum Task {
     E2e,
     /// Echo server under steady load and connection churn; fails when memory or file descriptors grow.
     Soak(soak::SoakArgs),
+    /// Measure wsecho against a bare tokio-tungstenite echo, websocat and Python websockets; write docs/performance.md.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Task::Test => test::run(&root),
         Task::E2e => test::e2e(&root),
         Task::Soak(args) => soak::run(&root, &args),
+        Task::Bench(args) => bench::run(&root, &args),
     }
 }
 

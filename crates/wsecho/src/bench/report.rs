@@ -97,7 +97,7 @@ impl fmt::Display for Report {
         writeln!(f, "target       {}", self.url)?;
         writeln!(
             f,
-            "load         {} connections ({} requested), {} x {}-byte {kind} messages, {:.1} s measured",
+            "load         {} connections ({} requested), {}, {}-byte {kind} messages, {:.1} s measured",
             self.connections, self.connections_requested, self.mode, self.size, self.duration_s
         )?;
         if let Some(rate) = self.target_rate {

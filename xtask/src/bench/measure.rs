@@ -1,0 +1,453 @@
+//! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, certificate set-up time.
+
+use super::servers::{Programs, Server};
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// One echo workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    pub connections: usize,
+    pub size: usize,
+    pub binary: bool,
+}
+
+impl Workload {
+    pub fn kind(&self) -> &'static str {
+        if self.binary { "binary" } else { "text" }
+    }
+
+    pub fn label(&self) -> String {
+        let size = if self.size.is_multiple_of(1024) {
+            format!("{} KiB", self.size / 1024)
+        } else {
+            format!("{} B", self.size)
+        };
+        format!("{} conns x {size} {}", self.connections, self.kind())
+    }
+}
+
+/// What `wsecho bench --json` reported (the fields the report uses).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo {
+    pub messages_per_s: f64,
+    pub mb_per_s: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+}
+
+/// `wsecho bench` arguments after the URL, as run and as shown in the report.
+pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64) -> Vec<String> {
+    let mut args = vec![
+        "-c".to_string(),
+        work.connections.to_string(),
+        "--size".into(),
+        work.size.to_string(),
+        "--kind".into(),
+        work.kind().into(),
+        "--warmup".into(),
+        format!("{warmup}"),
+        "--duration".into(),
+        format!("{duration}"),
+    ];
+    if let Some(rate) = rate {
+        args.extend(["--rate".into(), format!("{rate:.0}")]);
+    }
+    args.push("--json".into());
+    args
+}
+
+/// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark.
+pub fn echo(
+    programs: &Programs,
+    server: &Server,
+    ca: Option<&Path>,
+    args: &[String],
+) -> anyhow::Result<Echo> {
+    let mut cmd = Command::new(&programs.wsecho);
+    cmd.arg("bench").arg(&server.url).args(args);
+    if let Some(ca) = ca {
+        cmd.arg("--ca").arg(ca);
+    }
+    let limit =
+        Duration::from_secs_f64(seconds_arg(args, "--warmup") + seconds_arg(args, "--duration") + 60.0);
+    let output = output_within(&mut cmd, limit)?;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!(
+            "wsecho bench against {} printed no JSON report: {}",
+            server.shown,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+    })?;
+    let number = |path: &str| {
+        report
+            .pointer(path)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    if !output.status.success() || number("/errors") > 0.0 || number("/messages") < 1.0 {
+        bail!(
+            "wsecho bench against {} failed ({}): {} errors, {} echoes, first errors: {}",
+            server.shown,
+            output.status,
+            number("/errors"),
+            number("/messages"),
+            report["error_samples"]
+        );
+    }
+    Ok(Echo {
+        messages_per_s: number("/messages_per_s"),
+        mb_per_s: number("/mb_per_s"),
+        p50_us: number("/latency_us/p50"),
+        p90_us: number("/latency_us/p90"),
+        p99_us: number("/latency_us/p99"),
+        p999_us: number("/latency_us/p99_9"),
+        max_us: number("/latency_us/max"),
+    })
+}
+
+fn seconds_arg(args: &[String], flag: &str) -> f64 {
+    args.iter()
+        .position(|arg| arg == flag)
+        .and_then(|at| args.get(at + 1))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// What `bomb` (an independent load generator) measured: echoes per second and its mean round trip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bomb {
+    pub messages_per_s: f64,
+    pub mean_rtt_ms: f64,
+}
+
+/// bomb sends JSON text messages carrying an `id` it matches against the echo; this one is 45 bytes.
+pub const BOMB_PAYLOAD: &str = r#"{"id":"<rnd:uuid>"}"#;
+
+pub fn bomb_args(connections: usize, duration: f64) -> Vec<String> {
+    vec![
+        "-c".into(),
+        connections.to_string(),
+        "-d".into(),
+        format!("{duration:.0}s"),
+        "-r".into(),
+        "0".into(),
+        "-p".into(),
+        BOMB_PAYLOAD.into(),
+    ]
+}
+
+/// Runs `bomb -t URL ARGS` and reads received messages and test duration from its text report.
+pub fn bomb(programs: &Programs, server: &Server, args: &[String], duration: f64) -> anyhow::Result<Bomb> {
+    let mut cmd = Command::new(&programs.bomb);
+    cmd.arg("-t").arg(&server.url).args(args);
+    let output = output_within(&mut cmd, Duration::from_secs_f64(duration + 60.0))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("ms")
+                    .trim_end_matches('s')
+                    .replace(',', "")
+            })
+            .and_then(|value| value.parse::<f64>().ok())
+    };
+    match (field("Messages Received:"), field("Test Duration:")) {
+        (Some(received), Some(seconds)) if received > 0.0 && seconds > 0.0 => Ok(Bomb {
+            messages_per_s: received / seconds,
+            mean_rtt_ms: field("Average RTT:").unwrap_or(0.0),
+        }),
+        _ => bail!(
+            "bomb against {} reported no received messages ({}): {}{}",
+            server.shown,
+            output.status,
+            text.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+    }
+}
+
+/// Server memory per idle connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Idle {
+    pub connections: usize,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+}
+
+impl Idle {
+    pub fn kib_per_connection(&self) -> f64 {
+        (self.rss_after_kib as f64 - self.rss_before_kib as f64) / self.connections as f64
+    }
+}
+
+/// Opens `connections` idle connections with `wsecho bench --idle`, then reads the server's RSS growth.
+pub fn idle(
+    programs: &Programs,
+    server: &Server,
+    ca: Option<&Path>,
+    connections: usize,
+) -> anyhow::Result<Idle> {
+    // Let the server finish starting before the "before" reading.
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_before_kib = server.rss_kib()?;
+    let mut cmd = Command::new(&programs.wsecho);
+    cmd.arg("bench")
+        .arg(&server.url)
+        .args(idle_args(connections))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(ca) = ca {
+        cmd.arg("--ca").arg(ca);
+    }
+    let mut bench = KillOnDrop(cmd.spawn().context("cannot start wsecho bench --idle")?);
+    let stderr = bench.0.stderr.take().context("bench stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .with_context(|| {
+                format!(
+                    "wsecho bench --idle did not open {connections} connections to {}",
+                    server.shown
+                )
+            })?;
+        if line.contains("connections open") {
+            if !line.contains(&format!(" {connections} connections open")) {
+                bail!("wsecho bench --idle against {}: {line}", server.shown);
+            }
+            break;
+        }
+    }
+    // Let the last handshakes settle in the server before reading.
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_after_kib = server.rss_kib()?;
+    let mut stdout = String::new();
+    if let Some(mut out) = bench.0.stdout.take() {
+        out.read_to_string(&mut stdout)?;
+    }
+    let status = bench.0.wait()?;
+    if !status.success() {
+        bail!(
+            "wsecho bench --idle against {} failed ({status}): {stdout}",
+            server.shown
+        );
+    }
+    Ok(Idle {
+        connections,
+        rss_before_kib,
+        rss_after_kib,
+    })
+}
+
+pub fn idle_args(connections: usize) -> Vec<String> {
+    [
+        "-c",
+        &connections.to_string(),
+        "--idle",
+        "--warmup",
+        "0",
+        "--duration",
+        "4",
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The certificate tools compared: each makes a new local CA and a certificate for localhost, 127.0.0.1, ::1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertTool {
+    Certgen,
+    CertgenRsa,
+    Mkcert,
+    MkcertEcdsa,
+    Openssl,
+}
+
+impl CertTool {
+    pub const ALL: [CertTool; 5] = [
+        CertTool::Certgen,
+        CertTool::CertgenRsa,
+        CertTool::Mkcert,
+        CertTool::MkcertEcdsa,
+        CertTool::Openssl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CertTool::Certgen => "certgen ca + issue",
+            CertTool::CertgenRsa => "certgen ca + issue, RSA keys as mkcert",
+            CertTool::Mkcert => "mkcert",
+            CertTool::MkcertEcdsa => "mkcert -ecdsa",
+            CertTool::Openssl => "openssl req (2 commands)",
+        }
+    }
+
+    pub fn keys(self) -> &'static str {
+        match self {
+            CertTool::Certgen | CertTool::Openssl => "CA ECDSA P-256, leaf ECDSA P-256",
+            CertTool::CertgenRsa | CertTool::Mkcert => "CA RSA-3072, leaf RSA-2048",
+            CertTool::MkcertEcdsa => "CA RSA-3072, leaf ECDSA P-256",
+        }
+    }
+
+    /// The commands, as run in an empty folder (`CAROOT=.` for mkcert: its CA stays there, nothing is installed).
+    pub fn commands(self) -> Vec<Vec<&'static str>> {
+        let names = ["localhost", "127.0.0.1", "::1"];
+        let with_names = |head: &[&'static str]| [head, &names].concat();
+        match self {
+            CertTool::Certgen => vec![
+                vec!["certgen", "ca", "--dir", "."],
+                with_names(&["certgen", "issue", "--dir", "."]),
+            ],
+            CertTool::CertgenRsa => vec![
+                vec!["certgen", "ca", "--dir", ".", "--key", "rsa-3072"],
+                with_names(&["certgen", "issue", "--dir", ".", "--key", "rsa-2048"]),
+            ],
+            CertTool::Mkcert => vec![with_names(&["mkcert"])],
+            CertTool::MkcertEcdsa => vec![with_names(&["mkcert", "-ecdsa"])],
+            CertTool::Openssl => vec![
+                vec![
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-keyout",
+                    "ca-key.pem",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "3650",
+                    "-subj",
+                    "/CN=local CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ],
+                vec![
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-nodes",
+                    "-keyout",
+                    "localhost-key.pem",
+                    "-out",
+                    "localhost.pem",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca-key.pem",
+                    "-days",
+                    "825",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+                    "-addext",
+                    "basicConstraints=critical,CA:FALSE",
+                    "-addext",
+                    "extendedKeyUsage=serverAuth",
+                ],
+            ],
+        }
+    }
+}
+
+/// Runs one tool's commands in a fresh folder and returns the wall time in milliseconds, processes included.
+pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usize) -> anyhow::Result<f64> {
+    let dir = scratch.join(format!("certs-{run}-{tool:?}"));
+    std::fs::create_dir_all(&dir)?;
+    let started = Instant::now();
+    for argv in tool.commands() {
+        let program = if argv[0] == "certgen" {
+            programs.certgen.as_os_str()
+        } else {
+            argv[0].as_ref()
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(&argv[1..]).current_dir(&dir).env("CAROOT", &dir);
+        let output = output_within(&mut cmd, Duration::from_secs(60))?;
+        if !output.status.success() {
+            bail!(
+                "{} failed in {}: {}",
+                argv.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+    }
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(millis)
+}
+
+/// A child process that is killed if it is still running when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs a command to completion, killing it after `limit`; stdout and stderr are collected.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<Output> {
+    let shown = format!("{cmd:?}");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = KillOnDrop(cmd.spawn().with_context(|| format!("cannot start {shown}"))?);
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = collect(child.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = collect(child.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.0.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            bail!("{shown} still running after {} s; killed", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,223 @@
+//! The echo servers under test, each started on a loopback port and killed on drop.
+
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The echo servers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Wsecho,
+    /// tokio-tungstenite's own echo-server example (`crates/wsecho/examples/baseline_echo.rs`).
+    Baseline,
+    Websocat,
+    Python,
+}
+
+impl Peer {
+    pub const ALL: [Peer; 4] = [Peer::Wsecho, Peer::Baseline, Peer::Websocat, Peer::Python];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Wsecho => "wsecho serve",
+            Peer::Baseline => "tokio-tungstenite echo (baseline)",
+            Peer::Websocat => "websocat mirror",
+            Peer::Python => "Python websockets",
+        }
+    }
+
+    pub fn short(self) -> &'static str {
+        match self {
+            Peer::Wsecho => "wsecho",
+            Peer::Baseline => "baseline",
+            Peer::Websocat => "websocat",
+            Peer::Python => "python",
+        }
+    }
+}
+
+/// The programs the benchmark runs.
+pub struct Programs {
+    pub wsecho: PathBuf,
+    pub baseline: PathBuf,
+    pub certgen: PathBuf,
+    pub websocat: PathBuf,
+    pub bomb: PathBuf,
+    pub python: PathBuf,
+    pub python_echo: PathBuf,
+}
+
+/// A wss certificate for `wsecho serve`.
+pub struct TlsFiles {
+    /// The CA that issued the certificate, for the clients.
+    pub ca: PathBuf,
+    pub fullchain: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How a server is started.
+pub struct Launch<'a> {
+    pub peer: Peer,
+    /// websocat's mirror answers every message with one kind, chosen by `-t`/`-b`: match the messages sent.
+    pub binary: bool,
+    pub tls: Option<&'a TlsFiles>,
+    /// Lift `wsecho serve`'s connection cap and idle timeout (for the idle-memory measurement).
+    pub many_idle: bool,
+}
+
+/// A running server; killed on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    /// The command line, with the port written as PORT, for the report.
+    pub shown: String,
+}
+
+impl Server {
+    pub fn start(programs: &Programs, launch: &Launch, log_dir: &Path) -> anyhow::Result<Server> {
+        let log = log_dir.join(format!("{}.log", launch.peer.short()));
+        let (mut cmd, shown, port) = command(programs, launch)?;
+        let log_file =
+            std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+        cmd.env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file);
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {shown}"))?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        // Drained to the end by a thread, so a server never blocks on a full pipe.
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut server = Server {
+            child,
+            url: String::new(),
+            shown,
+        };
+        let failed = |what: &str| format!("{what} (see {})", log.display());
+        server.url = match port {
+            // Servers that print their URL: `listening ws://127.0.0.1:PORT[/] ...`.
+            None => {
+                let scheme = if launch.tls.is_some() { "wss://" } else { "ws://" };
+                let deadline = Instant::now() + START_TIMEOUT;
+                loop {
+                    let line = lines
+                        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                        .with_context(|| {
+                            failed(&format!("{} printed no listening line", launch.peer.name()))
+                        })?;
+                    let url = line
+                        .strip_prefix("listening ")
+                        .and_then(|rest| rest.split_whitespace().next());
+                    if let Some(url) = url.filter(|url| url.starts_with(scheme)) {
+                        break url.replace("://localhost:", "://127.0.0.1:");
+                    }
+                }
+            }
+            Some(port) => {
+                wait_accepting(port).with_context(|| failed(launch.peer.name()))?;
+                format!("ws://127.0.0.1:{port}/")
+            }
+        };
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .context("the server process is gone")?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc/PID/status")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The command for one server; servers that cannot report their port get a free one picked here.
+fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, String, Option<u16>)> {
+    Ok(match launch.peer {
+        Peer::Wsecho => {
+            let mut cmd = Command::new(&programs.wsecho);
+            let mut shown = String::from("wsecho serve");
+            match launch.tls {
+                None => {
+                    cmd.args(["serve", "--ws", "127.0.0.1:0"]);
+                    shown += " --ws 127.0.0.1:PORT";
+                }
+                Some(tls) => {
+                    cmd.args(["serve", "--wss", "127.0.0.1:0", "--cert"])
+                        .arg(&tls.fullchain)
+                        .arg("--key")
+                        .arg(&tls.key);
+                    shown += " --wss 127.0.0.1:PORT --cert localhost-fullchain.pem --key localhost-key.pem";
+                }
+            }
+            if launch.many_idle {
+                cmd.args(["--max-connections", "1000000", "--idle-timeout", "0"]);
+                shown += " --max-connections 1000000 --idle-timeout 0";
+            }
+            (cmd, shown, None)
+        }
+        Peer::Baseline => {
+            let port = free_port()?;
+            let mut cmd = Command::new(&programs.baseline);
+            cmd.arg(format!("127.0.0.1:{port}"));
+            (cmd, "baseline_echo 127.0.0.1:PORT".into(), Some(port))
+        }
+        Peer::Websocat => {
+            let port = free_port()?;
+            let kind = if launch.binary { "-b" } else { "-t" };
+            let mut cmd = Command::new(&programs.websocat);
+            cmd.args([kind, &format!("ws-l:127.0.0.1:{port}"), "mirror:"]);
+            (
+                cmd,
+                format!("websocat {kind} ws-l:127.0.0.1:PORT mirror:"),
+                Some(port),
+            )
+        }
+        Peer::Python => {
+            let mut cmd = Command::new(&programs.python);
+            cmd.arg(&programs.python_echo).arg("0");
+            (cmd, "python tests/peers/echo_server.py 0".into(), None)
+        }
+    })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn wait_accepting(port: u16) -> anyhow::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing accepts on {addr} after {} s", START_TIMEOUT.as_secs())
+}
