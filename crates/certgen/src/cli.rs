@@ -40,8 +40,15 @@ pub enum Command {
     Trust(TrustArgs),
 }
 
-/// Runs one parsed command line.
+/// Runs one parsed command line, after finishing or undoing whatever a killed certgen run left in the folders it
+/// is about to use (see certgen::store).
 pub fn run(cli: Cli) -> Result<(), Error> {
+    for folder in cli.command.folders() {
+        let recovered = certgen::store::recover(&folder)?;
+        if !recovered.is_empty() {
+            eprintln!("certgen: note: {}: {recovered}", folder.display());
+        }
+    }
     match cli.command {
         Command::Ca(args) => ca(args),
         Command::Issue(args) => issue(args),
@@ -52,6 +59,44 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => verify(args),
         Command::Lint(args) => lint(args),
         Command::Trust(args) => trust(args),
+    }
+}
+
+impl Command {
+    /// The folders this command reads or writes: the certs folder, or the folders of the files it reads.
+    fn folders(&self) -> Vec<PathBuf> {
+        let folder_of = |file: &Path| match file.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut folders = match self {
+            Command::Ca(args) => vec![args.dir.dir.clone()],
+            Command::Issue(IssueArgs { leaf, .. })
+            | Command::Client(ClientArgs { leaf, .. })
+            | Command::SelfSigned(SelfSignedArgs { leaf, .. }) => vec![leaf.dir.dir.clone()],
+            Command::Sign(args) => vec![args.leaf.dir.dir.clone(), folder_of(&args.csr)],
+            Command::Inspect(args) => args.files.iter().map(|f| folder_of(f)).collect(),
+            Command::Verify(args) => vec![folder_of(&args.ca), folder_of(&args.cert)],
+            Command::Lint(args) => [Some(&args.cert), args.ca.as_ref(), args.key.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|f| folder_of(f))
+                .collect(),
+            Command::Trust(args) => {
+                let (TrustAction::Install { target, .. }
+                | TrustAction::Uninstall { target, .. }
+                | TrustAction::Status { target, .. }) = &args.action;
+                vec![
+                    target
+                        .ca
+                        .as_deref()
+                        .map_or_else(|| target.dir.dir.clone(), folder_of),
+                ]
+            }
+        };
+        folders.sort();
+        folders.dedup();
+        folders
     }
 }
 
@@ -85,6 +130,10 @@ pub struct CaArgs {
     /// Replace an existing CA; the old files are kept as ca-backup-TIMESTAMP.*.
     #[arg(long)]
     force: bool,
+    /// Encrypt ca-key.pem with a passphrase (PKCS#8, PBKDF2-SHA256 + AES-256-CBC) taken from
+    /// $CERTGEN_CA_PASSPHRASE or asked on the terminal; issue, client and sign then ask for it.
+    #[arg(long)]
+    encrypt: bool,
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
@@ -211,6 +260,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
         permit: args.permit,
         unconstrained: args.unconstrained,
         force: args.force,
+        encrypt: args.encrypt,
     };
     let files = dir.create_ca(&opts)?;
     let summary = CertSummary::read(&files.cert_pem)?;
@@ -236,7 +286,12 @@ fn ca(args: CaArgs) -> Result<(), Error> {
         &files.cert_der,
         "CA certificate (DER): import it in browsers, phones and the OS",
     );
-    print_file(&files.key_pem, "CA private key (mode 0600): keep it here");
+    let key_note = if args.encrypt {
+        "CA private key (mode 0600, encrypted): keep it here"
+    } else {
+        "CA private key (mode 0600): keep it here"
+    };
+    print_file(&files.key_pem, key_note);
     println!(
         "Next: `certgen issue localhost 127.0.0.1 ::1 --dir {}`",
         dir.path().display()

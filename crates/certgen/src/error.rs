@@ -48,6 +48,14 @@ pub enum Error {
     )]
     KeyMismatch { cert: PathBuf, key: PathBuf },
 
+    /// A private key file other users can read; certgen refuses to use it.
+    #[error(
+        "{} is readable by other users (mode {mode:04o}); a private key must be readable by you alone: run `chmod 600 {}`",
+        path.display(),
+        shell_quoted(path)
+    )]
+    KeyPermissions { path: PathBuf, mode: u32 },
+
     /// Reading or writing a file failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
@@ -80,7 +88,8 @@ impl Error {
             | Error::AlreadyExists { .. }
             | Error::NoCa { .. }
             | Error::BadFile { .. }
-            | Error::KeyMismatch { .. } => 2,
+            | Error::KeyMismatch { .. }
+            | Error::KeyPermissions { .. } => 2,
             Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) => 1,
             Error::Trust(err) => err.exit_code(),
         }
@@ -99,5 +108,17 @@ impl Error {
             context,
             reason: reason.to_string(),
         }
+    }
+}
+
+/// `path` as one shell word, so the command in a message can be pasted as is.
+fn shell_quoted(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    let plain =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '+' | ',' | ':' | '@');
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }

@@ -14,9 +14,12 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate, X509CertificationRequest};
 
+use zeroize::Zeroizing;
+
 use crate::Error;
 use crate::export;
 use crate::names::{Constraints, Permit, SubjectName};
+use crate::secret;
 use crate::store::{self, CaFiles, CertsDir, Commit, LeafFiles, Secrecy};
 
 /// The key algorithm of a new certificate.
@@ -130,6 +133,8 @@ pub struct CaOptions {
     pub unconstrained: bool,
     /// Replace an existing CA (the old files are kept as `*-backup-TIMESTAMP.*`).
     pub force: bool,
+    /// Encrypt the key with a passphrase from `$CERTGEN_CA_PASSPHRASE` or the terminal (see [`crate::secret`]).
+    pub encrypt: bool,
 }
 
 impl Default for CaOptions {
@@ -141,6 +146,7 @@ impl Default for CaOptions {
             permit: Vec::new(),
             unconstrained: false,
             force: false,
+            encrypt: false,
         }
     }
 }
@@ -252,6 +258,7 @@ impl CertsDir {
                 "--days 0: a CA must be valid for at least one day".into(),
             ));
         }
+        self.recover()?;
         let files = self.ca_files();
         store::refuse_existing(
             files.all(),
@@ -285,10 +292,19 @@ impl CertsDir {
         params.not_before = not_before;
         params.not_after = not_after;
 
+        // Asked before the (possibly slow) key generation, so a refused passphrase costs nothing.
+        let passphrase = opts
+            .encrypt
+            .then(|| secret::passphrase(&files.key_pem, true))
+            .transpose()?;
         let key = opts.key.generate()?;
         let cert = params
             .self_signed(&key)
             .map_err(|e| Error::crypto("signing the CA certificate", e))?;
+        let key_pem = match &passphrase {
+            Some(passphrase) => secret::encrypt(&key.serialize_der(), passphrase)?,
+            None => Zeroizing::new(key.serialize_pem()),
+        };
 
         let mut commit = Commit::default();
         if opts.force {
@@ -298,14 +314,16 @@ impl CertsDir {
             }
         }
         commit.write(&files.cert_pem, cert.pem(), Secrecy::Public);
-        commit.write(&files.key_pem, key.serialize_pem(), Secrecy::Secret);
+        commit.write(&files.key_pem, key_pem.as_bytes(), Secrecy::Secret);
         commit.write(&files.cert_der, cert.der().to_vec(), Secrecy::Public);
         commit.apply(self.path())?;
         Ok(files)
     }
 
-    /// Loads the CA of this folder and checks that its key belongs to its certificate.
+    /// Loads the CA of this folder and checks that its key belongs to its certificate. Refuses a key file others
+    /// can read; an encrypted key asks for its passphrase (`$CERTGEN_CA_PASSPHRASE` or the terminal).
     pub fn load_ca(&self) -> Result<LoadedCa, Error> {
+        self.recover()?;
         let files = self.ca_files();
         match (files.cert_pem.exists(), files.key_pem.exists()) {
             (false, false) => {
@@ -345,14 +363,23 @@ impl CertsDir {
             ));
         }
         let constraints = Constraints::from_certificate(&x509).map_err(|r| bad_file(&files.cert_pem, &r))?;
-        let key_pem = String::from_utf8(store::read(&files.key_pem)?)
-            .map_err(|_| bad_file(&files.key_pem, "not a PEM private key"))?;
-        let key = KeyPair::from_pem(&key_pem).map_err(|_| {
+        let key_bytes = secret::read_private_key(&files.key_pem)?;
+        let unsupported = || {
             bad_file(
                 &files.key_pem,
                 "not a PKCS#8 PEM private key (ECDSA, Ed25519 or RSA)",
             )
-        })?;
+        };
+        let key = if secret::is_encrypted(&key_bytes) {
+            let passphrase = secret::passphrase(&files.key_pem, false)?;
+            let der = secret::decrypt(&files.key_pem, &key_bytes, &passphrase)?;
+            KeyPair::try_from(der.as_slice()).map_err(|_| unsupported())?
+        } else {
+            std::str::from_utf8(&key_bytes)
+                .ok()
+                .and_then(|pem| KeyPair::from_pem(pem).ok())
+                .ok_or_else(unsupported)?
+        };
         if key.subject_public_key_info() != x509.tbs_certificate.subject_pki.raw {
             return Err(Error::KeyMismatch {
                 cert: files.cert_pem,
@@ -391,6 +418,7 @@ impl CertsDir {
     /// A self-signed CA:FALSE certificate (trusted directly, no CA involved).
     pub fn self_signed(&self, names: &[String], opts: &LeafOptions) -> Result<LeafFiles, Error> {
         let plan = LeafPlan::new(names, opts)?;
+        self.recover()?;
         let files = self.leaf_files(&plan.stem, opts.p12);
         plan.refuse_existing(self)?;
         let key = opts.key.generate()?;

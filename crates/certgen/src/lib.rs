@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod issue;
 pub mod names;
 pub mod renew;
+pub mod secret;
 pub mod store;
 pub mod trust;
 
