@@ -153,7 +153,9 @@ enum Step {
 /// What [`CertsDir::recover`] found and finished.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Recovered {
-    /// Renames and removals of an interrupted command that were completed from its journal.
+    /// A journal was found: a command was killed while applying a decided change, which is now finished.
+    pub finished_change: bool,
+    /// Renames and removals that change still owed, now done.
     pub completed: usize,
     /// Temporary files of a command killed before its change was decided, deleted.
     pub removed_temps: usize,
@@ -167,11 +169,22 @@ impl Recovered {
 
 impl std::fmt::Display for Recovered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "finished {} step(s) of an interrupted change and deleted {} temporary file(s) it left",
-            self.completed, self.removed_temps
-        )
+        if self.finished_change {
+            write!(
+                f,
+                "finished a change an interrupted certgen run had begun ({} rename(s) or removal(s) were left)",
+                self.completed
+            )?;
+        }
+        if self.removed_temps > 0 {
+            let and = if self.finished_change { "; " } else { "" };
+            write!(
+                f,
+                "{and}deleted {} temporary file(s) of an interrupted certgen run",
+                self.removed_temps
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -202,6 +215,7 @@ fn recover_locked(dir: &Path) -> Result<Recovered, Error> {
             reason: "is not a certgen journal; delete it, then check the certificates with `certgen lint`"
                 .into(),
         })?;
+        recovered.finished_change = true;
         recovered.completed = roll_forward(dir, &steps, true, &mut FaultHook::off())?;
     }
     for temp in temp_files(dir) {
@@ -352,7 +366,7 @@ fn parse_journal(text: &str) -> Option<Vec<Step>> {
 
 /// Phase 3, also run by recovery: each rename whose temporary file still exists (the others already happened),
 /// each removal, then the journal's deletion. A live commit (`recovering == false`) insists its temporary files
-/// exist. Returns the number of steps done.
+/// exist. Returns the number of renames and removals that still had to be done.
 fn roll_forward(dir: &Path, steps: &[Step], recovering: bool, fault: &mut FaultHook) -> Result<usize, Error> {
     let mut done = 0;
     for step in steps {
@@ -365,10 +379,8 @@ fn roll_forward(dir: &Path, steps: &[Step], recovering: bool, fault: &mut FaultH
                 fs::rename(&temp, dir.join(target)).map_err(|e| Error::io("write", dir.join(target), e))
             }
             Step::Remove { target } => match fs::remove_file(dir.join(target)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(Error::io("remove", dir.join(target), e))
-                }
-                _ => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && recovering => continue,
+                result => result.map_err(|e| Error::io("remove", dir.join(target), e)),
             },
         };
         result?;
@@ -541,6 +553,7 @@ mod tests {
         assert_eq!(
             recovered,
             Recovered {
+                finished_change: true,
                 completed: 2,
                 removed_temps: 1
             }
