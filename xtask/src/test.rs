@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// `cargo xtask up` in a fresh clone compiles the workspace crates before it serves; this bounds that.
 const UP_START_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long `cargo xtask up` may take to shut down gracefully before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     cargo(root, &["fmt", "--all", "--check"])?;
@@ -114,12 +116,25 @@ impl ProcessGroup {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        // SIGTERM lets the server close its connections with 1001; the wait below reaps cargo.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(format!("-{}", self.0.id()))
-            .status();
+        // SIGTERM lets the server close its connections with 1001; SIGKILL if it has not exited in time.
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + STOP_TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.signal("KILL");
         let _ = self.0.wait();
+    }
+}
+
+impl ProcessGroup {
+    fn signal(&self, name: &str) {
+        // `--`: a negative number after it is a process group, not an option.
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-s", name, "--", &group]).status();
     }
 }
 
