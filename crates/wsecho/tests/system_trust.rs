@@ -1,0 +1,81 @@
+//! The OS store, for real: `certgen trust install --store system` (the library behind it) makes plain `curl`
+//! (no `--cacert`) trust `wsecho serve`'s certificate, and `uninstall` takes that away again.
+//!
+//! It changes the machine's trust store, so it runs only as root with `LOCALTLS_SYSTEM_TRUST_TESTS=1` (CI sets
+//! both) and always uninstalls, even when an assertion fails.
+
+#[allow(dead_code)] // each test binary uses its own part of the harness
+mod harness;
+
+use certgen::trust::{self, CaCert, Host, StoreKind};
+use harness::{Server, TestCerts, run};
+use std::process::Command;
+use std::time::Duration;
+
+/// `update-ca-certificates` also runs Debian's Java hook: seconds, not milliseconds.
+const CURL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Uninstalls the CA from the system store when dropped, so a failed assertion leaves the machine as it was.
+struct Installed<'a>(&'a CaCert);
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        let report = trust::uninstall(self.0, &Host::current(), &[StoreKind::System], false);
+        if let Some(problems) = report.problems() {
+            eprintln!("could not restore the system store: {problems}");
+        }
+    }
+}
+
+fn curl_healthz(port: u16) -> harness::Finished {
+    // Only the system store: no --cacert, and no CURL_CA_BUNDLE/SSL_CERT_FILE pointing elsewhere.
+    run(
+        Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "10"])
+            .arg(format!("https://localhost:{port}/healthz"))
+            .env_remove("CURL_CA_BUNDLE")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR"),
+        CURL_TIMEOUT,
+    )
+}
+
+#[test]
+fn system_store_install_makes_curl_trust_wsecho_and_uninstall_undoes_it() {
+    if std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
+        eprintln!(
+            "SKIP system store: set LOCALTLS_SYSTEM_TRUST_TESTS=1 (as root) to let this test change it"
+        );
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = Server::ws_and_wss(&certs);
+    let port = server.wss_port.expect("wss port");
+    let ca = CaCert::load(&certs.ca_pem).expect("test CA");
+
+    let before = curl_healthz(port);
+    assert!(
+        !before.status.success(),
+        "curl trusted a brand-new CA before install: {}",
+        before.output()
+    );
+
+    let installed = Installed(&ca);
+    let report = trust::install(installed.0, &Host::current(), &[StoreKind::System], false);
+    assert!(report.problems().is_none(), "install: {report}");
+    let trusted = curl_healthz(port);
+    assert!(
+        trusted.status.success(),
+        "curl after install: {}",
+        trusted.output()
+    );
+
+    drop(installed);
+    let after = curl_healthz(port);
+    assert_eq!(
+        after.status.code(),
+        Some(60),
+        "curl after uninstall must fail verification: {}",
+        after.output()
+    );
+}
