@@ -111,22 +111,14 @@ pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
 pub fn trust(root: &Path, args: &TrustArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::install(&ca, &Host::current(), &stores(args.system), args.dry_run);
-    print!("{report}");
-    match report.problems() {
-        Some(problems) => bail!("{problems}"),
-        None => Ok(()),
-    }
+    finish(&report, report.problems())
 }
 
 /// Removes the CA from the stores `trust` (with the same `--system`) put it in; only our entries are touched.
 pub fn untrust(root: &Path, args: &TrustArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::uninstall(&ca, &Host::current(), &stores(args.system), args.dry_run);
-    print!("{report}");
-    match report.problems() {
-        Some(problems) => bail!("{problems}"),
-        None => Ok(()),
-    }
+    finish(&report, report.problems())
 }
 
 pub fn status(root: &Path, args: &StatusArgs) -> anyhow::Result<()> {
@@ -137,11 +129,7 @@ pub fn status(root: &Path, args: &StatusArgs) -> anyhow::Result<()> {
         &stores(args.system),
         certs_dir(root).path(),
     );
-    print!("{report}");
-    match report.problems() {
-        Some(problems) => bail!("{problems}"),
-        None => Ok(()),
-    }
+    finish(&report, report.problems())
 }
 
 pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
@@ -242,6 +230,15 @@ fn is_link_local(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// Prints a trust report; its problems, if any, become the task's error (and exit code 1).
+fn finish(report: &dyn std::fmt::Display, problems: Option<String>) -> anyhow::Result<()> {
+    print!("{report}");
+    match problems {
+        Some(problems) => bail!("{problems}"),
+        None => Ok(()),
     }
 }
 

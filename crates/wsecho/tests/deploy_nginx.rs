@@ -26,18 +26,9 @@ fn nginx_terminates_tls_and_spreads_websockets_over_two_wsecho_instances() {
         );
         return;
     }
-    let python = harness::python();
-    if !Command::new(&python)
-        .args(["-c", "import websockets"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        skip_or_fail(
-            "nginx deploy",
-            "Python `websockets` is not installed (run `cargo xtask test`)",
-        );
+    let Some(python) = harness::python_websockets("nginx deploy") else {
         return;
-    }
+    };
     let certs = TestCerts::new();
     let upstreams = [Server::ws(&[]), Server::ws(&[])];
     let port = free_port();

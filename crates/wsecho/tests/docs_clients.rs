@@ -55,18 +55,9 @@ fn assert_echoed(cmd: &mut Command) {
 
 #[test]
 fn python_block_echoes() {
-    let python = harness::python();
-    if !Command::new(&python)
-        .args(["-c", "import websockets"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        skip_or_fail(
-            "docs python block",
-            "Python `websockets` is not installed (run `cargo xtask test`)",
-        );
+    let Some(python) = harness::python_websockets("docs python block") else {
         return;
-    }
+    };
     let certs = TestCerts::new();
     let server = Server::ws_and_wss(&certs);
     let script = certs.dir.path().join("client.py");

@@ -36,14 +36,9 @@ fn run_client(mut cmd: Command, url: &str, ca: Option<&PathBuf>, expect_ok: bool
 
 #[test]
 fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
-    let python = harness::python();
-    let probe = Command::new(&python).args(["-c", "import websockets"]).status();
-    if !probe.is_ok_and(|s| s.success()) {
-        return skip_or_fail(
-            "python peer",
-            &format!("{} cannot import websockets", python.display()),
-        );
-    }
+    let Some(python) = harness::python_websockets("python peer") else {
+        return;
+    };
     let certs = TestCerts::new();
     let server = Server::ws_and_wss(&certs);
     let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));

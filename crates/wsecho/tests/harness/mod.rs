@@ -58,6 +58,23 @@ pub fn python() -> PathBuf {
     if venv.exists() { venv } else { "python3".into() }
 }
 
+/// The Python that can `import websockets`, or `None` after [`skip_or_fail`] said why not.
+pub fn python_websockets(test: &str) -> Option<PathBuf> {
+    let python = python();
+    let probe = Command::new(&python).args(["-c", "import websockets"]).status();
+    if probe.is_ok_and(|s| s.success()) {
+        return Some(python);
+    }
+    skip_or_fail(
+        test,
+        &format!(
+            "{} cannot import websockets (run `cargo xtask test`)",
+            python.display()
+        ),
+    );
+    None
+}
+
 /// The workspace root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
