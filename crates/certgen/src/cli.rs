@@ -268,6 +268,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
         let json = serde_json::json!({
             "cert_pem": files.cert_pem,
             "key_pem": files.key_pem,
+            "key_encrypted": args.encrypt,
             "cert_der": files.cert_der,
             "summary": summary_json(&summary),
         });

@@ -467,14 +467,14 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
         let key = dir.join("ca-key.pem");
         let shown = certgen_ok(
             dir,
-            &["ca", "--encrypt", "--key", key_kind],
+            &["ca", "--encrypt", "--key", key_kind, "--json"],
             &[(PASS_ENV, passphrase)],
         );
         assert!(
             !shown.contains(passphrase),
             "the passphrase is never printed: {shown}"
         );
-        assert!(shown.contains("encrypted"), "{shown}");
+        assert!(shown.contains("\"key_encrypted\": true"), "{shown}");
         let pem = fs::read_to_string(&key).expect("key");
         assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{pem}");
         #[cfg(unix)]
