@@ -504,6 +504,32 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
             path_str(&dir.join("localhost.pem")),
         ]);
 
+        // `sign` uses the CA key too: a CSR made by openssl, signed with the passphrase.
+        let csr_dir = tempfile::tempdir().expect("tempdir");
+        let csr = csr_dir.path().join("req.csr");
+        openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            path_str(&csr_dir.path().join("req-key.pem")),
+            "-subj",
+            "/CN=signed.localhost",
+            "-out",
+            path_str(&csr),
+        ]);
+        certgen_ok(dir, &["sign", "--csr", path_str(&csr)], &[(PASS_ENV, passphrase)]);
+        openssl(&[
+            "verify",
+            "-CAfile",
+            path_str(&dir.join("ca.pem")),
+            path_str(&dir.join("signed.localhost.pem")),
+        ]);
+
         let before = snapshot(dir);
         let out = certgen(dir, &["issue", "app.localhost"], &[(PASS_ENV, "not it")]);
         let err = text(&out.stderr);
