@@ -302,9 +302,10 @@ impl CertTool {
 
     pub fn keys(self) -> &'static str {
         match self {
-            CertTool::Certgen | CertTool::Openssl => "CA ECDSA P-256, leaf ECDSA P-256",
+            CertTool::Certgen | CertTool::MkcertEcdsa | CertTool::Openssl => {
+                "CA ECDSA P-256, leaf ECDSA P-256"
+            }
             CertTool::CertgenRsa | CertTool::Mkcert => "CA RSA-3072, leaf RSA-2048",
-            CertTool::MkcertEcdsa => "CA RSA-3072, leaf ECDSA P-256",
         }
     }
 

@@ -80,8 +80,9 @@ pub struct Results {
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let profile = if args.quick { QUICK } else { FULL };
     let programs = prepare(root)?;
-    // Many idle connections: this process and the servers it starts (they inherit the limit) need the descriptors.
-    wsecho::bench::raise_open_files_limit(2 * profile.idle_connections)
+    // Many idle connections: the servers and load generators started from here inherit this process's limit,
+    // and each of them holds one descriptor per connection.
+    wsecho::bench::raise_open_files_limit(profile.idle_connections)
         .context("raising the open-files limit for the idle-connection measurement")?;
     let scratch = Scratch::new()?;
     let tls = make_certificate(&scratch.0)?;

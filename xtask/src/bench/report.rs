@@ -386,6 +386,12 @@ fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
         "- CPU: {cpu}, {cores} cores (nproc); memory {memory_gib:.1} GiB; Linux {}",
         kernel.trim()
     )?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    writeln!(
+        md,
+        "- load average (1, 5, 15 min) when the run ended: {} (above the core count means other work shared the CPU)",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(", ")
+    )?;
     writeln!(md, "- {}", first_line(Path::new("rustc"), &["--version"]))?;
     writeln!(md, "- {}", first_line(&programs.websocat, &["--version"]))?;
     writeln!(md, "- {}", first_line(&programs.bomb, &["--version"]))?;
