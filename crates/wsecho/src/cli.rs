@@ -74,7 +74,8 @@ struct ServeArgs {
     /// Seconds from TCP accept until the WebSocket upgrade is done, TLS included
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
     handshake_timeout: Duration,
-    /// Seconds without any frame from a client before it is closed with 1001; 0 never closes
+    /// Seconds without any frame from a client before it is closed with 1001, and that an echo may wait for a
+    /// client that does not read before it is dropped; 0 never closes
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "300")]
     idle_timeout: Duration,
     /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close

@@ -63,7 +63,17 @@ pub(crate) async fn run<S>(
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
-                if let Err(e) = send_fragmented(&mut ws, message).await {
+                let sent = match settings.idle_timeout {
+                    // A client that does not read blocks the echo; after the idle timeout it is dropped, so it
+                    // cannot hold its buffers and connection slot forever.
+                    Some(limit) => match tokio::time::timeout(limit, send_fragmented(&mut ws, message)).await
+                    {
+                        Ok(sent) => sent,
+                        Err(_) => break Ending::Stalled(limit),
+                    },
+                    None => send_fragmented(&mut ws, message).await,
+                };
+                if let Err(e) = sent {
                     break ending_for(e);
                 }
                 conn.sent(len);
@@ -81,6 +91,9 @@ pub(crate) async fn run<S>(
     match ending {
         Ending::Gone => tracing::info!("{peer} disconnected"),
         Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
+        Ending::Stalled(limit) => {
+            tracing::info!("{peer} dropped: it read none of its echo for {limit:?} (idle timeout)")
+        }
         Ending::ServerClose(code, reason) => {
             tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
             close_and_wait(&mut ws, code, reason).await;
@@ -141,6 +154,9 @@ enum Ending {
     Gone,
     /// The transport failed; nothing more can be sent.
     Failed(WsError),
+    /// The client stopped reading: an echo could not be written within the idle timeout. Nothing more can be
+    /// sent (not even a close frame), so the connection is dropped.
+    Stalled(Duration),
     /// The server ends the connection with this close code.
     ServerClose(CloseCode, &'static str),
 }
