@@ -18,7 +18,8 @@ use std::process::Command;
 /// Knobs of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// One short round and 500 idle connections: checks that everything runs (CI), figures are rough.
+    /// One short round and 500 idle connections: checks that everything runs (CI); figures are rough, so the
+    /// report goes to TARGET_DIR/bench-quick/ instead of docs/.
     #[arg(long)]
     pub quick: bool,
 }
@@ -149,7 +150,12 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     idle_memory(&programs, &profile, &scratch.0, &tls, &ca, &mut results)?;
     cert_setup(&programs, &profile, &scratch.0, &mut results)?;
 
-    let docs = root.join("docs");
+    // A quick run only checks that everything works: it must not replace the real table in docs/.
+    let docs = if args.quick {
+        target_dir(root).join("bench-quick")
+    } else {
+        root.join("docs")
+    };
     report::write(&docs, &profile, args.quick, &programs, &results)?;
     eprintln!(
         "xtask bench: wrote {} and {}",
@@ -323,8 +329,7 @@ fn prepare(root: &Path) -> anyhow::Result<Programs> {
         "--bin",
         "certgen",
     ]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let release = target.join("release");
+    let release = target_dir(root).join("release");
     for tool in ["mkcert", "openssl"] {
         if Command::new(tool).arg("-help").output().is_err() {
             bail!("{tool} is not installed: apt-get install {tool}");
@@ -339,6 +344,10 @@ fn prepare(root: &Path) -> anyhow::Result<Programs> {
         python: python_with_websockets(root)?,
         python_echo: root.join("tests/peers/echo_server.py"),
     })
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// A crates.io tool installed under .ci-cache/cargo (installed there on first use).
