@@ -4,6 +4,7 @@
 mod bench;
 mod local;
 mod peers;
+mod scratch;
 mod soak;
 mod test;
 

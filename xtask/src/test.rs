@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest; `cargo xtask e2e`: the browser part.
 
 use crate::peers;
+use crate::scratch::Scratch;
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -135,24 +136,6 @@ impl ProcessGroup {
         // `--`: a negative number after it is a process group, not an option.
         let group = format!("-{}", self.0.id());
         let _ = Command::new("kill").args(["-s", name, "--", &group]).status();
-    }
-}
-
-/// A folder under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!("localtls-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Scratch(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -8,6 +8,7 @@ mod measure;
 mod report;
 mod servers;
 
+use crate::scratch::Scratch;
 use crate::test::status;
 use anyhow::{Context, bail};
 use measure::{Bomb, CertTool, Echo, Idle, Workload};
@@ -85,7 +86,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     // and each of them holds one descriptor per connection.
     wsecho::bench::raise_open_files_limit(profile.idle_connections)
         .context("raising the open-files limit for the idle-connection measurement")?;
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new("bench")?;
     let tls = make_certificate(&scratch.0)?;
     let ca = tls.ca.clone();
     let mut results = Results::default();
@@ -400,21 +401,4 @@ fn make_certificate(dir: &Path) -> anyhow::Result<TlsFiles> {
         fullchain: leaf.fullchain_pem,
         key: leaf.key_pem,
     })
-}
-
-/// Scratch folder for certificates and server logs, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
