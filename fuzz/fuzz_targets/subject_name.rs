@@ -10,14 +10,20 @@ fuzz_target!(|input: &str| {
     if let Ok(name) = SubjectName::parse(input) {
         let canonical = name.to_string();
         match SubjectName::parse(&canonical) {
-            Ok(again) => assert_eq!(again, name, "canonical {canonical:?} of {input:?} parses differently"),
+            Ok(again) => assert_eq!(
+                again, name,
+                "canonical {canonical:?} of {input:?} parses differently"
+            ),
             Err(e) => panic!("canonical {canonical:?} of accepted name {input:?} is refused: {e}"),
         }
     }
     if let Ok(permit) = Permit::parse(input) {
         let canonical = permit.to_string();
         match Permit::parse(&canonical) {
-            Ok(again) => assert_eq!(again, permit, "canonical {canonical:?} of {input:?} parses differently"),
+            Ok(again) => assert_eq!(
+                again, permit,
+                "canonical {canonical:?} of {input:?} parses differently"
+            ),
             Err(e) => panic!("canonical {canonical:?} of accepted permit {input:?} is refused: {e}"),
         }
     }
