@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::scratch::Scratch;
 use crate::test::status;
 
 /// Knobs of `cargo xtask soak`.
@@ -63,7 +64,7 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     let total = Duration::from_secs_f64(args.minutes * 60.0);
     let warmup = (total / 5).min(Duration::from_secs(60));
     let wsecho = build_wsecho(root)?;
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new("soak")?;
     let certs = certgen::CertsDir::new(scratch.0.clone());
     let ca = certs.create_ca(&certgen::CaOptions::default())?;
     let leaf = certs.issue(
@@ -228,23 +229,6 @@ fn build_wsecho(root: &Path) -> anyhow::Result<PathBuf> {
         None => root.join("target"),
     };
     Ok(target.join("release").join("wsecho"))
-}
-
-/// A scratch folder for the test certificates and the server log, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("wsecho-soak-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The spawned server; killed on drop.
