@@ -655,7 +655,11 @@ async fn never_reading(server: &Server, baseline: u64) -> Outcome {
     let outcomes: Vec<(usize, Option<Duration>)> = results.into_iter().collect::<Result<_, _>>()?;
     let pushed_mib = outcomes.iter().map(|(bytes, _)| bytes).sum::<usize>() as f64 / (1 << 20) as f64;
     let still_open = outcomes.iter().filter(|(_, cut)| cut.is_none()).count();
-    let slowest = outcomes.iter().filter_map(|(_, cut)| *cut).max();
+    let slowest = outcomes
+        .iter()
+        .filter_map(|(_, cut)| *cut)
+        .max()
+        .unwrap_or_default();
     let observed = format!(
         "{CLIENTS} clients pushed {pushed_mib:.1} MiB in total (kernel buffers included) before their writes stalled; \
          server RSS peak {peak} KiB (baseline {baseline} KiB)"
