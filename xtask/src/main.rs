@@ -10,6 +10,7 @@ mod test;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +46,18 @@ enum Task {
     Bench(bench::BenchArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line with its causes; no backtrace even when RUST_BACKTRACE is set.
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let root = workspace_root();
     match Cli::parse().task {
         Task::Up(args) => local::up(&root, &args),
