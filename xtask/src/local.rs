@@ -142,18 +142,11 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
             dir.path().display()
         );
     }
+    // --lan: every IPv4 interface (binding [::] as well would collide with 0.0.0.0 on dual-stack Linux).
     let (ws, wss) = if args.lan {
         (
-            dual_stack(
-                Ipv4Addr::UNSPECIFIED.into(),
-                Ipv6Addr::UNSPECIFIED.into(),
-                WS_PORT,
-            ),
-            dual_stack(
-                Ipv4Addr::UNSPECIFIED.into(),
-                Ipv6Addr::UNSPECIFIED.into(),
-                WSS_PORT,
-            ),
+            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, WS_PORT))],
+            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, WSS_PORT))],
         )
     } else {
         (
@@ -178,9 +171,13 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
         let running = start_dual_stack(config).await?;
         print!("{}", running.banner());
         println!("CA fingerprint (SHA-256): {}", load_ca(root)?.sha256_colons());
-        println!(
-            "other devices: download ca.cer from the page's /ca.cer and see docs/browsers.md to import it"
-        );
+        if args.lan {
+            for ip in lan_addresses()? {
+                println!("other devices: import http://{ip}:{WS_PORT}/ca.cer (docs/browsers.md), then open https://{ip}:{WSS_PORT}/");
+            }
+        } else {
+            println!("other devices: run with --lan, or import certs/ca.cer by hand (docs/browsers.md)");
+        }
         let signal = signals.recv().await;
         println!("{signal}: stopping");
         running.shutdown().await;
@@ -210,27 +207,22 @@ fn dual_stack(v4: IpAddr, v6: IpAddr, port: u16) -> Vec<SocketAddr> {
     vec![SocketAddr::new(v4, port), SocketAddr::new(v6, port)]
 }
 
-/// This machine's addresses other devices can reach: not loopback, not link-local.
+/// This machine's IPv4 addresses other devices can reach (not loopback, not link-local): what `--lan` serves on.
 fn lan_addresses() -> anyhow::Result<Vec<IpAddr>> {
     let mut found: Vec<IpAddr> = if_addrs::get_if_addrs()
         .context("cannot list network interfaces")?
         .into_iter()
-        .map(|iface| iface.ip())
-        .filter(|ip| !ip.is_loopback() && !is_link_local(ip))
+        .filter_map(|iface| match iface.ip() {
+            IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local() => Some(IpAddr::V4(v4)),
+            _ => None,
+        })
         .collect();
     found.sort();
     found.dedup();
     if found.is_empty() {
-        bail!("--lan: this machine has no LAN address (only loopback)");
+        bail!("--lan: this machine has no IPv4 LAN address (only loopback)");
     }
     Ok(found)
-}
-
-fn is_link_local(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
-    }
 }
 
 /// Prints a trust report; its problems, if any, become the task's error (and exit code 1).
