@@ -4,60 +4,19 @@
 //! skips these tests with a message.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const CERTGEN: &str = env!("CARGO_BIN_EXE_certgen");
+#[allow(dead_code)]
+mod common;
 
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .env_remove("CERTGEN_DIR")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{CERTGEN, assert_success, have_openssl, openssl_ok, run, text};
 
 /// Runs certgen and returns stdout, failing the test with its stderr when it fails.
 fn certgen_ok(args: &[&str]) -> String {
-    let out = run(CERTGEN, args);
-    assert!(
-        out.status.success(),
-        "certgen {args:?} failed: {}",
-        text(&out.stderr)
-    );
+    let out = run(CERTGEN, args, &[]);
+    assert_success("certgen", args, &out);
     text(&out.stdout)
-}
-
-fn openssl_ok(args: &[&str]) -> String {
-    let out = run("openssl", args);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// True when openssl can run; otherwise skips (or fails under LOCALTLS_REQUIRE_PEERS=1).
-fn have_openssl(test: &str) -> bool {
-    if Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    assert!(
-        std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "{test}: openssl is required (LOCALTLS_REQUIRE_PEERS=1) but cannot run"
-    );
-    eprintln!("skipping {test}: openssl not found (install it, e.g. `apt-get install openssl`)");
-    false
 }
 
 /// A certs folder made by `certgen ca` and `certgen issue localhost 127.0.0.1 ::1`.
@@ -308,6 +267,7 @@ fn inspect_names_a_file_that_is_not_a_certificate() {
     let out = run(
         CERTGEN,
         &["inspect", &certs.file("localhost.pem"), &certs.file("ca-key.pem")],
+        &[],
     );
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
@@ -319,7 +279,7 @@ fn inspect_names_a_file_that_is_not_a_certificate() {
     assert!(!stderr.contains("BEGIN"), "a key must never be printed: {stderr}");
     assert!(out.stdout.is_empty(), "nothing is printed when one file is bad");
 
-    let missing = run(CERTGEN, &["inspect", &certs.file("nope.pem")]);
+    let missing = run(CERTGEN, &["inspect", &certs.file("nope.pem")], &[]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
         text(&missing.stderr).contains("nope.pem: cannot read it"),
@@ -503,8 +463,8 @@ fn verify_agrees_with_openssl() {
             ours.push("--client");
         }
         theirs.push(&case.cert);
-        let ours_out = run(CERTGEN, &ours);
-        let theirs_out = run("openssl", &theirs);
+        let ours_out = run(CERTGEN, &ours, &[]);
+        let theirs_out = run("openssl", &theirs, &[]);
         let (stdout, stderr) = (text(&ours_out.stdout), text(&ours_out.stderr));
         eprintln!(
             "{}:\n  certgen exit {:?}: {}{}  openssl exit {:?}: {}",
@@ -546,7 +506,7 @@ fn verify_tells_the_fix_for_a_constraint_violation() {
     }
     let certs = Certs::new(&[]);
     let evil = certs.openssl_leaf("evil", "DNS:evil.example", "ec", "sha256");
-    let out = run(CERTGEN, &["verify", "--ca", &certs.file("ca.pem"), &evil]);
+    let out = run(CERTGEN, &["verify", "--ca", &certs.file("ca.pem"), &evil], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -580,7 +540,7 @@ fn verify_bad_input_exits_2() {
             "invalid name `not a name`",
         ),
     ] {
-        let out = run(CERTGEN, &args);
+        let out = run(CERTGEN, &args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
     }
@@ -590,7 +550,7 @@ fn verify_bad_input_exits_2() {
 fn lint(args: &[&str]) -> (Option<i32>, Vec<(String, String)>) {
     let mut all = vec!["lint", "--json"];
     all.extend_from_slice(args);
-    let out = run(CERTGEN, &all);
+    let out = run(CERTGEN, &all, &[]);
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("lint {args:?}: {e}: {}{}", text(&out.stdout), text(&out.stderr)));
     let rules = report["rules"]
@@ -643,6 +603,7 @@ fn lint_passes_certgen_leaves_and_finds_their_key() {
             "--key",
             &other.file("localhost-key.pem"),
         ],
+        &[],
     );
     let shown = text(&human.stdout);
     assert!(
@@ -672,7 +633,7 @@ fn lint_fails_what_openssl_lets_through() {
     }
     // rustls clients and browsers refuse SHA-1 signatures; so does verify (openssl 3.0 at its default
     // security level accepts them, which is why lint exists).
-    let out = run(CERTGEN, &["verify", "--ca", &ca, &sha1]);
+    let out = run(CERTGEN, &["verify", "--ca", &ca, &sha1], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("SHA-1"), "{}", text(&out.stderr));
     let text_report = certgen_ok(&["inspect", &rsa1024]);

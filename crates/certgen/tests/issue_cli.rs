@@ -4,43 +4,14 @@
 //!
 //! openssl is a required peer in CI (`LOCALTLS_REQUIRE_PEERS=1`); elsewhere a missing openssl skips these tests.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
-const CERTGEN: &str = env!("CARGO_BIN_EXE_certgen");
+#[allow(dead_code)]
+mod common;
 
-fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(program)
-        .args(args)
-        .env_remove("CERTGEN_DIR")
-        .env_remove("CERTGEN_P12_PASSWORD")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// True when openssl can run; otherwise skips (or fails under LOCALTLS_REQUIRE_PEERS=1).
-fn have_openssl(test: &str) -> bool {
-    if Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    assert!(
-        std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "{test}: openssl is required (LOCALTLS_REQUIRE_PEERS=1) but cannot run"
-    );
-    eprintln!("skipping {test}: openssl not found (install it, e.g. `apt-get install openssl`)");
-    false
-}
+use common::{CERTGEN, assert_success, certgen, have_openssl, mode, openssl_ok, run, snapshot, text};
 
 /// A temporary certs folder and the commands run in it.
 struct Certs {
@@ -61,10 +32,6 @@ impl Certs {
         certs
     }
 
-    fn dir(&self) -> &str {
-        self.tmp.path().to_str().expect("utf-8 temp path")
-    }
-
     fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -74,9 +41,7 @@ impl Certs {
     }
 
     fn certgen_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut all = args.to_vec();
-        all.extend(["--dir", self.dir()]);
-        run(CERTGEN, &all, env)
+        certgen(self.tmp.path(), args, env)
     }
 
     fn certgen(&self, args: &[&str]) -> Output {
@@ -86,11 +51,7 @@ impl Certs {
     /// Runs certgen in this folder and returns stdout; fails the test with stderr when it fails.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.certgen(args);
-        assert!(
-            out.status.success(),
-            "certgen {args:?} failed: {}",
-            text(&out.stderr)
-        );
+        assert_success("certgen", args, &out);
         text(&out.stdout)
     }
 
@@ -133,41 +94,6 @@ impl Certs {
     fn x509_text(&self, pem: &str) -> String {
         openssl_ok(&["x509", "-in", &self.file(pem), "-noout", "-text"])
     }
-}
-
-fn openssl_ok(args: &[&str]) -> String {
-    let out = run("openssl", args, &[]);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Every file of a folder with its content, to prove a command changed nothing.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| {
-                    (
-                        e.file_name().to_string_lossy().into_owned(),
-                        fs::read(e.path()).unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o777)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The PEM blocks of a file, each normalised to its base64 body.

@@ -14,103 +14,22 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CERTGEN: &str = env!("CARGO_BIN_EXE_certgen");
-const PASS_ENV: &str = "CERTGEN_CA_PASSPHRASE";
+#[allow(dead_code)]
+mod common;
 
-fn command(program: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .env_remove("CERTGEN_DIR")
-        .env_remove(PASS_ENV)
-        .env_remove("CERTGEN_FAULT_AFTER")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    command(program, args, env)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{
+    CERTGEN, PASS_ENV, assert_success, certgen, command, have, mode, openssl_bytes, openssl_ok, path_str,
+    run, snapshot, text,
+};
 
 /// `certgen ARGS --dir DIR`, which must succeed; returns stdout + stderr.
 fn certgen_ok(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = certgen(dir, args, env);
-    assert!(
-        out.status.success(),
-        "certgen {args:?} failed: {}",
-        text(&out.stderr)
-    );
+    assert_success("certgen", args, &out);
     text(&out.stdout) + &text(&out.stderr)
-}
-
-fn certgen(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut all = args.to_vec();
-    all.extend(["--dir", dir.to_str().expect("utf-8 temp path")]);
-    run(CERTGEN, &all, env)
-}
-
-/// True when `tool` runs; otherwise skips (or fails under LOCALTLS_REQUIRE_PEERS=1).
-fn have(tool: &str, version_arg: &str, test: &str) -> bool {
-    if Command::new(tool)
-        .arg(version_arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    assert!(
-        std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "{test}: {tool} is required (LOCALTLS_REQUIRE_PEERS=1) but cannot run"
-    );
-    eprintln!("skipping {test}: {tool} not found");
-    false
-}
-
-fn openssl(args: &[&str]) -> String {
-    let out = run("openssl", args, &[]);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn openssl_bytes(args: &[&str]) -> Vec<u8> {
-    let out = run("openssl", args, &[]);
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    out.stdout
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-/// Every file of a folder with its content.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .expect("read folder")
-        .filter_map(Result::ok)
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap_or_default(),
-            )
-        })
-        .collect()
 }
 
 fn copy_folder(from: &Path, to: &Path) {
@@ -122,14 +41,6 @@ fn copy_folder(from: &Path, to: &Path) {
 }
 
 #[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o777)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
@@ -137,13 +48,13 @@ fn set_mode(path: &Path, mode: u32) {
 
 /// The public key (PEM) of a certificate and of a private key, per openssl: equal when they belong together.
 fn cert_and_key_match(cert: &Path, key: &Path, passphrase: Option<&str>) -> bool {
-    let cert_pub = openssl(&["x509", "-in", path_str(cert), "-noout", "-pubkey"]);
+    let cert_pub = openssl_ok(&["x509", "-in", path_str(cert), "-noout", "-pubkey"]);
     let pass = passphrase.map(|p| format!("pass:{p}"));
     let mut args = vec!["pkey", "-in", path_str(key), "-pubout"];
     if let Some(pass) = &pass {
         args.extend(["-passin", pass.as_str()]);
     }
-    cert_pub == openssl(&args)
+    cert_pub == openssl_ok(&args)
 }
 
 /// What a folder holds after an interrupted command and the recovery of the next one.
@@ -214,7 +125,7 @@ impl Scenario {
                     "DER",
                 ]);
                 assert_eq!(new["localhost.cer"], der, "localhost.cer is the same certificate");
-                openssl(&[
+                openssl_ok(&[
                     "verify",
                     "-CAfile",
                     path_str(&dir.join("ca.pem")),
@@ -480,7 +391,7 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
         #[cfg(unix)]
         assert_eq!(mode(&key), 0o600);
         // The format: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, as openssl sees it.
-        let asn1 = openssl(&["asn1parse", "-in", path_str(&key)]);
+        let asn1 = openssl_ok(&["asn1parse", "-in", path_str(&key)]);
         for part in ["PBES2", "PBKDF2", "hmacWithSHA256", "aes-256-cbc"] {
             assert!(asn1.contains(part), "{key_kind}: no {part} in {asn1}");
         }
@@ -497,7 +408,7 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
 
         let shown = certgen_ok(dir, &["issue", "localhost"], &[(PASS_ENV, passphrase)]);
         assert!(!shown.contains(passphrase), "{shown}");
-        openssl(&[
+        openssl_ok(&[
             "verify",
             "-CAfile",
             path_str(&dir.join("ca.pem")),
@@ -507,7 +418,7 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
         // `sign` uses the CA key too: a CSR made by openssl, signed with the passphrase.
         let csr_dir = tempfile::tempdir().expect("tempdir");
         let csr = csr_dir.path().join("req.csr");
-        openssl(&[
+        openssl_ok(&[
             "req",
             "-new",
             "-newkey",
@@ -523,7 +434,7 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
             path_str(&csr),
         ]);
         certgen_ok(dir, &["sign", "--csr", path_str(&csr)], &[(PASS_ENV, passphrase)]);
-        openssl(&[
+        openssl_ok(&[
             "verify",
             "-CAfile",
             path_str(&dir.join("ca.pem")),
@@ -575,12 +486,12 @@ fn keys_openssl_encrypted_load_with_their_passphrase() {
         ];
         args.extend(extra);
         args.extend(["-passout", "pass:from openssl"]);
-        openssl(&args);
+        openssl_ok(&args);
         fs::rename(&encrypted, &key).expect("replace the key");
         #[cfg(unix)]
         set_mode(&key, 0o600);
         certgen_ok(dir, &["issue", "localhost"], &[(PASS_ENV, "from openssl")]);
-        openssl(&[
+        openssl_ok(&[
             "verify",
             "-CAfile",
             path_str(&dir.join("ca.pem")),
@@ -638,7 +549,7 @@ fn without_the_variable_a_terminal_prompt_asks_for_the_passphrase() {
 
     let out = in_terminal(dir, "issue localhost", "typed secret");
     assert!(out.status.success(), "{}", text(&out.stdout));
-    openssl(&[
+    openssl_ok(&[
         "verify",
         "-CAfile",
         path_str(&dir.join("ca.pem")),

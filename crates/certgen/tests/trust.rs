@@ -7,6 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[allow(dead_code)]
+mod common;
+
+use common::{path_str, text};
+
 /// A temporary HOME plus certs folders, each with its own CA, made by `certgen ca`.
 struct World {
     tmp: tempfile::TempDir,
@@ -70,16 +75,12 @@ impl World {
     }
 }
 
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp path")
-}
-
 fn nss_arg(db: &Path) -> String {
     format!("sql:{}", db.display())
 }
 
 fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    text(&out.stdout)
 }
 
 fn describe(out: &Output) -> String {
@@ -87,7 +88,7 @@ fn describe(out: &Output) -> String {
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         out.status,
         stdout(out),
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stderr)
     )
 }
 
@@ -105,7 +106,7 @@ fn fails(out: &Output, code: i32) -> String {
         "expected exit {code}, got {}",
         describe(out)
     );
-    format!("{}{}", stdout(out), String::from_utf8_lossy(&out.stderr))
+    format!("{}{}", stdout(out), text(&out.stderr))
 }
 
 /// Runs a peer tool and returns its stdout, failing the test on a non-zero exit.
