@@ -50,18 +50,8 @@ async fn chromium_with_our_ca_passes_the_self_check() {
     let server = Server::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     import_ca(home.path(), &certs.ca_pem);
-    let browser = Chromium::launch(home.path());
-    let mut page = browser.new_page().await;
-
     let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
-    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
-    assert!(
-        navigated.get("errorText").is_none(),
-        "{url} did not load although our CA is imported: {navigated}"
-    );
-
-    let result = page.wait_for_self_check().await;
-    assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
+    let (_browser, mut page, result) = open_passing_page(home.path(), &url).await;
     let title = result["title"].as_str().unwrap_or_default();
     assert!(title.starts_with("PASS"), "title {title:?}: {result}");
     assert!(result["latency_median_ms"].is_string(), "{result}");
@@ -80,19 +70,8 @@ async fn chromium_without_our_ca_refuses_the_page_and_the_page_explains_why() {
     let certs = TestCerts::new();
     let server = Server::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
-    let browser = Chromium::launch(home.path());
-    let mut page = browser.new_page().await;
-
     let https = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
-    let navigated = page.call("Page.navigate", json!({ "url": https })).await;
-    assert_eq!(
-        navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
-        "{https} without our CA: {navigated}"
-    );
-    let status = page
-        .evaluate("document.querySelector('#selftest')?.dataset.status ?? 'no page'")
-        .await;
-    assert_eq!(status, "no page", "the test page must not have loaded");
+    let (_browser, mut page) = open_refused_page(home.path(), &https).await;
 
     // Over plain http the page checks ws:// and passes; its console's wss:// attempt then fails on trust, and
     // the page must say why and offer the CA.
@@ -175,27 +154,11 @@ async fn certgen_trust_install_makes_chromium_pass_and_uninstall_undoes_it() {
 
     let installed = trust::install(&ca, &host, &[trust::StoreKind::Nss], false);
     assert!(installed.problems().is_none(), "install: {installed}");
-    {
-        let browser = Chromium::launch(home.path());
-        let mut page = browser.new_page().await;
-        let navigated = page.call("Page.navigate", json!({ "url": url })).await;
-        assert!(
-            navigated.get("errorText").is_none(),
-            "{url} after install: {navigated}"
-        );
-        let result = page.wait_for_self_check().await;
-        assert_eq!(result["status"], "pass", "self-check after install: {result}");
-    }
+    drop(open_passing_page(home.path(), &url).await);
 
     let removed = trust::uninstall(&ca, &host, &[trust::StoreKind::Nss], false);
     assert!(removed.problems().is_none(), "uninstall: {removed}");
-    let browser = Chromium::launch(home.path());
-    let mut page = browser.new_page().await;
-    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
-    assert_eq!(
-        navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
-        "{url} after uninstall: {navigated}"
-    );
+    open_refused_page(home.path(), &url).await;
 }
 
 /// docs/clients.md's browser block, run as written in a page whose origin trusts our CA.
@@ -246,16 +209,39 @@ async fn xtask_up_page_passes() {
     ) else {
         panic!("set LOCALTLS_UP_PAGE and LOCALTLS_UP_HOME (cargo xtask e2e does)");
     };
-    let url = url.to_string_lossy().into_owned();
-    let browser = Chromium::launch(Path::new(&home));
+    open_passing_page(Path::new(&home), &url.to_string_lossy()).await;
+}
+
+/// Chromium with `home` opens `url`: the page must load (its certificate trusted) and its self-check pass.
+/// Returns the browser and page (for more checks) and the self-check result.
+async fn open_passing_page(home: &Path, url: &str) -> (Chromium, Page, Value) {
+    let browser = Chromium::launch(home);
     let mut page = browser.new_page().await;
     let navigated = page.call("Page.navigate", json!({ "url": url })).await;
     assert!(
         navigated.get("errorText").is_none(),
-        "{url} from `cargo xtask up`: {navigated}"
+        "{url} did not load (is our CA trusted in {}?): {navigated}",
+        home.display()
     );
     let result = page.wait_for_self_check().await;
     assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
+    (browser, page, result)
+}
+
+/// Chromium with `home` opens `url`: the certificate must be refused as untrusted and no page load.
+async fn open_refused_page(home: &Path, url: &str) -> (Chromium, Page) {
+    let browser = Chromium::launch(home);
+    let mut page = browser.new_page().await;
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert_eq!(
+        navigated["errorText"], "net::ERR_CERT_AUTHORITY_INVALID",
+        "{url} must be refused without our CA: {navigated}"
+    );
+    let status = page
+        .evaluate("document.querySelector('#selftest')?.dataset.status ?? 'no page'")
+        .await;
+    assert_eq!(status, "no page", "the test page must not have loaded");
+    (browser, page)
 }
 
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
