@@ -3,11 +3,13 @@
 //! tungstenite answers pings and echoes the client's close frame (code and reason) by itself; this loop adds the
 //! limits (1009 for oversized messages, the idle timeout) and the 1001 on shutdown.
 
+use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -22,7 +24,9 @@ const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 /// Largest frame the server writes. tungstenite's write buffer keeps its capacity for the life of the connection,
 /// so a message written as one frame would leave every connection that ever echoed a big message holding that
 /// much memory; fragments keep it at this size.
-const MAX_WRITE_FRAME: usize = 64 * 1024;
+pub(crate) const MAX_WRITE_FRAME: usize = 64 * 1024;
+/// Echoes queued before tungstenite writes them out without waiting for the flush (its write buffer size).
+pub(crate) const WRITE_BATCH: usize = 16 * 1024;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
@@ -32,8 +36,16 @@ pub(crate) struct EchoSettings {
     pub(crate) log_messages: bool,
 }
 
+/// Most echoes queued before the loop stops to flush them and look at shutdown and the idle timer, so that a
+/// client that never pauses cannot delay either.
+const MAX_BATCH: usize = 64;
+
 /// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
 /// `peer` names the connection in log lines.
+///
+/// Echoes of messages that are already readable are queued and written out together once nothing more is, as
+/// `StreamExt::forward` does: a client with many messages in flight gets one write (and under TLS, fewer records)
+/// for many echoes, and a client with one in flight gets one write per echo as before.
 pub(crate) async fn run<S>(
     mut ws: WebSocketStream<S>,
     conn: OpenConnection,
@@ -43,40 +55,51 @@ pub(crate) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let stopped = super::shutdown::stopped(&mut shutdown);
+    tokio::pin!(stopped);
+    let mut idle = IdleClock::new(settings.idle_timeout);
+    let mut unflushed = Tally::default();
     let ending = loop {
-        let next = tokio::select! {
-            next = next_with_idle_timeout(&mut ws, settings.idle_timeout) => next,
-            _ = super::shutdown::stopped(&mut shutdown) => {
-                break Ending::ServerClose(CloseCode::Away, "server shutting down");
+        let ready = if unflushed.messages < MAX_BATCH {
+            ws.next().now_or_never()
+        } else {
+            None
+        };
+        let next = match ready {
+            Some(next) => next,
+            None => {
+                if unflushed.messages > 0 {
+                    match within(settings.idle_timeout, ws.flush()).await {
+                        Ok(Ok(())) => unflushed.publish(&conn),
+                        Ok(Err(e)) => break ending_for(e),
+                        Err(limit) => break Ending::Stalled(limit),
+                    }
+                }
+                tokio::select! {
+                    biased;
+                    () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
+                    () = idle.expired() => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
+                    next = ws.next() => next,
+                }
             }
         };
         let message = match next {
-            Next::Message(message) => message,
-            Next::Idle => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
-            Next::End => break Ending::Gone,
-            Next::Error(e) => break ending_for(e),
+            Some(Ok(message)) => message,
+            Some(Err(e)) => break ending_for(e),
+            None => break Ending::Gone,
         };
+        idle.touch();
         match message {
             Message::Text(_) | Message::Binary(_) => {
                 let len = message.len();
-                conn.received(len);
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
-                let sent = match settings.idle_timeout {
-                    // A client that does not read blocks the echo; after the idle timeout it is dropped, so it
-                    // cannot hold its buffers and connection slot forever.
-                    Some(limit) => match tokio::time::timeout(limit, send_fragmented(&mut ws, message)).await
-                    {
-                        Ok(sent) => sent,
-                        Err(_) => break Ending::Stalled(limit),
-                    },
-                    None => send_fragmented(&mut ws, message).await,
-                };
-                if let Err(e) = sent {
-                    break ending_for(e);
+                match within(settings.idle_timeout, feed_fragmented(&mut ws, message)).await {
+                    Ok(Ok(())) => unflushed.add(len),
+                    Ok(Err(e)) => break ending_for(e),
+                    Err(limit) => break Ending::Stalled(limit),
                 }
-                conn.sent(len);
             }
             Message::Close(frame) => {
                 // tungstenite queued the same frame as our reply; the next read flushes it and ends the stream.
@@ -88,6 +111,8 @@ pub(crate) async fn run<S>(
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
     };
+    // Messages whose echo was queued count as received even when the connection ended before the flush.
+    conn.received(unflushed.messages, unflushed.bytes);
     match ending {
         Ending::Gone => tracing::info!("{peer} disconnected"),
         Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
@@ -101,52 +126,97 @@ pub(crate) async fn run<S>(
     }
 }
 
-/// Sends a data message, as fragments of at most [`MAX_WRITE_FRAME`] bytes when it is bigger (RFC 6455 5.4: the
-/// receiver reassembles the same message; a text fragment may end inside a UTF-8 sequence).
-async fn send_fragmented<S>(ws: &mut WebSocketStream<S>, message: Message) -> Result<(), WsError>
+/// Runs a write, giving up after the idle timeout: a client that does not read blocks its echo, and is dropped
+/// then so that it cannot hold its buffers and connection slot forever. A write that completes at once costs no
+/// timer.
+async fn within<T>(limit: Option<Duration>, write: impl Future<Output = T>) -> Result<T, Duration> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, write).await.map_err(|_| limit),
+        None => Ok(write.await),
+    }
+}
+
+/// Echoes queued but not yet flushed, counted in `/stats` once they are written.
+#[derive(Default)]
+struct Tally {
+    messages: usize,
+    bytes: usize,
+}
+
+impl Tally {
+    fn add(&mut self, bytes: usize) {
+        self.messages += 1;
+        self.bytes += bytes;
+    }
+
+    fn publish(&mut self, conn: &OpenConnection) {
+        conn.received(self.messages, self.bytes);
+        conn.sent(self.messages, self.bytes);
+        *self = Tally::default();
+    }
+}
+
+/// The idle timeout with one timer per connection instead of one per message: a message only records the time,
+/// and when the timer fires early it is moved to the last message plus the limit.
+struct IdleClock {
+    limit: Option<Duration>,
+    last_message: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl IdleClock {
+    fn new(limit: Option<Duration>) -> Self {
+        IdleClock {
+            limit,
+            last_message: Instant::now(),
+            timer: limit.map(|limit| Box::pin(tokio::time::sleep(limit))),
+        }
+    }
+
+    fn touch(&mut self) {
+        if self.limit.is_some() {
+            self.last_message = Instant::now();
+        }
+    }
+
+    /// Resolves once no message has arrived for the limit; never without one.
+    async fn expired(&mut self) {
+        let (Some(limit), Some(timer)) = (self.limit, self.timer.as_mut()) else {
+            return std::future::pending().await;
+        };
+        loop {
+            timer.as_mut().await;
+            let deadline = self.last_message + limit;
+            if deadline <= Instant::now() {
+                return;
+            }
+            timer.as_mut().reset(deadline);
+        }
+    }
+}
+
+/// Queues a data message, as fragments of at most [`MAX_WRITE_FRAME`] bytes when it is bigger (RFC 6455 5.4: the
+/// receiver reassembles the same message; a text fragment may end inside a UTF-8 sequence). tungstenite writes
+/// the queue out once it holds more than the write buffer size, or on flush.
+async fn feed_fragmented<S>(ws: &mut WebSocketStream<S>, message: Message) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (kind, payload): (Data, Bytes) = match message {
         Message::Text(text) if text.len() > MAX_WRITE_FRAME => (Data::Text, text.into()),
         Message::Binary(bytes) if bytes.len() > MAX_WRITE_FRAME => (Data::Binary, bytes),
-        small => return ws.send(small).await,
+        small => return ws.feed(small).await,
     };
     let mut opcode = OpCode::Data(kind);
     let mut start = 0;
     while start < payload.len() {
         let end = (start + MAX_WRITE_FRAME).min(payload.len());
         let frame = Frame::message(payload.slice(start..end), opcode, end == payload.len());
-        ws.send(Message::Frame(frame)).await?;
+        ws.feed(Message::Frame(frame)).await?;
         opcode = OpCode::Data(Data::Continue);
         start = end;
     }
     Ok(())
-}
-
-enum Next {
-    Message(Message),
-    Idle,
-    End,
-    Error(WsError),
-}
-
-async fn next_with_idle_timeout<S>(ws: &mut WebSocketStream<S>, idle: Option<Duration>) -> Next
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let next = match idle {
-        Some(limit) => match tokio::time::timeout(limit, ws.next()).await {
-            Ok(next) => next,
-            Err(_) => return Next::Idle,
-        },
-        None => ws.next().await,
-    };
-    match next {
-        Some(Ok(message)) => Next::Message(message),
-        Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => Next::End,
-        Some(Err(e)) => Next::Error(e),
-    }
 }
 
 enum Ending {

@@ -76,7 +76,7 @@ impl Default for Limits {
 const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Read buffer of each WebSocket connection; small because memory per idle connection matters.
 const READ_BUFFER_SIZE: usize = 4 * 1024;
-/// Room in the write buffer beyond one maximal message, for control frames queued behind it.
+/// Room in the write buffer beyond a batch of echoes and one frame, for control frames queued behind them.
 const WRITE_BUFFER_SLACK: usize = 4 * 1024;
 
 /// Everything `wsecho serve` can be told.
@@ -169,8 +169,8 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let limits = &config.limits;
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
-        .write_buffer_size(0)
-        .max_write_buffer_size(limits.max_message_size.saturating_add(WRITE_BUFFER_SLACK))
+        .write_buffer_size(echo::WRITE_BATCH)
+        .max_write_buffer_size(echo::WRITE_BATCH + echo::MAX_WRITE_FRAME + WRITE_BUFFER_SLACK)
         .max_message_size(Some(limits.max_message_size))
         .max_frame_size(Some(limits.max_frame_size));
     let (shutdown, alive) = shutdown::Shutdown::new();

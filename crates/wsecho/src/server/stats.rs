@@ -189,13 +189,19 @@ pub(crate) struct OpenConnection {
 }
 
 impl OpenConnection {
-    pub(crate) fn received(&self, bytes: usize) {
-        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+    pub(crate) fn received(&self, messages: usize, bytes: usize) {
+        if messages > 0 {
+            self.counters
+                .messages_in
+                .fetch_add(messages as u64, Ordering::Relaxed);
+            self.counters.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
     }
 
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.counters.messages_out.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn sent(&self, messages: usize, bytes: usize) {
+        self.counters
+            .messages_out
+            .fetch_add(messages as u64, Ordering::Relaxed);
         self.counters.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }
