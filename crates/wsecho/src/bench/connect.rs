@@ -65,11 +65,7 @@ impl Target {
         } else {
             None
         };
-        // Idle connections exist to measure memory: keep our own side small too (tungstenite defaults to 128 KiB).
-        let config = match opts.load {
-            Load::Idle => WebSocketConfig::default().read_buffer_size(4096),
-            _ => WebSocketConfig::default(),
-        };
+        let config = WebSocketConfig::default().read_buffer_size(read_buffer_size(opts));
         Ok(Target {
             url: opts.url.clone(),
             addr,
@@ -153,4 +149,18 @@ fn client_tls_config(tls: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Erro
         );
     }
     tls_config(tls)
+}
+
+/// The read buffer of each connection. tungstenite zero-fills its whole read buffer before every read, so its
+/// 128 KiB default would cost the load generator more CPU than many servers spend per echo. One echo fits:
+/// the payload and the largest frame header, at least 4 KiB. Idle connections exist to measure memory, so
+/// they keep 4 KiB too.
+fn read_buffer_size(opts: &Options) -> usize {
+    const MAX_FRAME_HEADER: usize = 14;
+    const SMALLEST: usize = 4 * 1024;
+    const LARGEST: usize = 128 * 1024;
+    match opts.load {
+        Load::Idle => SMALLEST,
+        Load::ClosedLoop | Load::Rate(_) => (opts.size + MAX_FRAME_HEADER).clamp(SMALLEST, LARGEST),
+    }
 }
