@@ -1,4 +1,5 @@
-//! `cargo xtask test`: everything CI checks, in the order that fails fastest; `cargo xtask e2e`: the browser part.
+//! `cargo xtask test`: everything CI checks (tests, then a one-round `cargo xtask bench --quick`), in the order
+//! that fails fastest; `cargo xtask e2e`: the browser part.
 
 use crate::peers;
 use crate::scratch::Scratch;
@@ -28,6 +29,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     peers.apply(&mut test);
     status(&mut test)?;
     cargo(root, &["test", "--workspace", "--doc"])?;
+    // Every server, load generator and certificate tool of the benchmark runs once; no figure is checked.
+    crate::bench::run(root, &crate::bench::BenchArgs { quick: true })?;
     up_from_a_clean_clone(root)
 }
 

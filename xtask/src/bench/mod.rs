@@ -340,8 +340,8 @@ fn prepare(root: &Path) -> anyhow::Result<Programs> {
         wsecho: release.join("wsecho"),
         baseline: release.join("examples/baseline_echo"),
         certgen: release.join("certgen"),
-        websocat: cargo_tool(root, "websocat")?,
-        bomb: cargo_tool(root, "bomb")?,
+        websocat: cargo_tool(root, "websocat", "1.14.1")?,
+        bomb: cargo_tool(root, "bomb", "0.1.0")?,
         python: python_with_websockets(root)?,
         python_echo: root.join("tests/peers/echo_server.py"),
     })
@@ -351,14 +351,14 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// A crates.io tool installed under .ci-cache/cargo (installed there on first use).
-fn cargo_tool(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+/// A crates.io tool at a pinned version (with its own lock file), installed under .ci-cache/cargo on first use.
+fn cargo_tool(root: &Path, name: &str, version: &str) -> anyhow::Result<PathBuf> {
     let prefix = root.join(".ci-cache/cargo");
     let binary = prefix.join("bin").join(name);
     if !binary.exists() {
         status(
             Command::new(env!("CARGO"))
-                .args(["install", name, "--root"])
+                .args(["install", "--locked", &format!("{name}@{version}"), "--root"])
                 .arg(&prefix),
         )?;
     }
