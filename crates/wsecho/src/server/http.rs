@@ -10,17 +10,14 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::assets;
 use super::echo::{self, EchoSettings};
-use super::stats::{Counters, OpenConnection, Stats};
+use super::stats::{Counters, Stats};
 use super::tls::PeerTls;
 
 type Body = Full<Bytes>;
@@ -190,35 +187,14 @@ fn upgrade(mut request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Bo
             }
         };
         tracing::info!("{description}");
-        // hyper hands the connection back type-erased; the echo loop runs on the concrete TCP or TLS stream
-        // again, so that every read and write skips hyper's trait object and adapter layers.
-        let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => return echo_on(parts.io.into_inner(), parts.read_buf, slot, &ctx).await,
-            Err(upgraded) => upgraded,
-        };
-        match upgraded.downcast::<TokioIo<TlsStream<TcpStream>>>() {
-            Ok(parts) => echo_on(parts.io.into_inner(), parts.read_buf, slot, &ctx).await,
-            Err(upgraded) => echo_on(TokioIo::new(upgraded), Bytes::new(), slot, &ctx).await,
-        }
+        let shared = &ctx.shared;
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(shared.ws_config))
+                .await;
+        let peer = ctx.peer.to_string();
+        echo::run(ws, slot, &shared.echo, &peer, shared.shutdown.clone()).await;
     });
     response
-}
-
-/// Runs the echo loop on an upgraded stream; `read_ahead` is what the client sent after its upgrade request
-/// and hyper had already read.
-async fn echo_on<S>(stream: S, read_ahead: Bytes, slot: OpenConnection, ctx: &ConnContext)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let shared = &ctx.shared;
-    let config = Some(shared.ws_config);
-    let ws = if read_ahead.is_empty() {
-        WebSocketStream::from_raw_socket(stream, Role::Server, config).await
-    } else {
-        WebSocketStream::from_partially_read(stream, read_ahead.into(), Role::Server, config).await
-    };
-    let peer = ctx.peer.to_string();
-    echo::run(ws, slot, &shared.echo, &peer, shared.shutdown.clone()).await;
 }
 
 fn describe_tls(tls: &PeerTls) -> String {
