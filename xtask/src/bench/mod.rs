@@ -36,7 +36,7 @@ pub struct Profile {
 }
 
 const FULL: Profile = Profile {
-    rounds: 3,
+    rounds: 5,
     warmup: 1.0,
     duration: 5.0,
     idle_connections: 10_000,
@@ -50,6 +50,12 @@ const QUICK: Profile = Profile {
     idle_connections: 500,
     cert_runs: 3,
 };
+
+/// websocat, an echo server compared against, from crates.io at this version.
+pub const WEBSOCAT_VERSION: &str = "1.14.1";
+/// bomb, the second load generator, from crates.io at this version (0.1.0 is yanked; 0.1.4 still says
+/// "bomb 0.1.0" to `--version`, so the report names this constant instead).
+pub const BOMB_VERSION: &str = "0.1.4";
 
 pub const SMALL: Workload = Workload {
     connections: 100,
@@ -340,8 +346,8 @@ fn prepare(root: &Path) -> anyhow::Result<Programs> {
         wsecho: release.join("wsecho"),
         baseline: release.join("examples/baseline_echo"),
         certgen: release.join("certgen"),
-        websocat: cargo_tool(root, "websocat", "1.14.1")?,
-        bomb: cargo_tool(root, "bomb", "0.1.0")?,
+        websocat: cargo_tool(root, "websocat", WEBSOCAT_VERSION)?,
+        bomb: cargo_tool(root, "bomb", BOMB_VERSION)?,
         python: python_with_websockets(root)?,
         python_echo: root.join("tests/peers/echo_server.py"),
     })
@@ -351,18 +357,22 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
-/// A crates.io tool at a pinned version (with its own lock file), installed under .ci-cache/cargo on first use.
+/// A crates.io tool at a pinned version (with its own lock file), installed under .ci-cache/cargo. `cargo install`
+/// runs every time: it returns at once when that version is already there, and replaces any other version.
 fn cargo_tool(root: &Path, name: &str, version: &str) -> anyhow::Result<PathBuf> {
     let prefix = root.join(".ci-cache/cargo");
-    let binary = prefix.join("bin").join(name);
-    if !binary.exists() {
-        status(
-            Command::new(env!("CARGO"))
-                .args(["install", "--locked", &format!("{name}@{version}"), "--root"])
-                .arg(&prefix),
-        )?;
-    }
-    Ok(binary)
+    status(
+        Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "--quiet",
+                "--locked",
+                &format!("{name}@{version}"),
+                "--root",
+            ])
+            .arg(&prefix),
+    )?;
+    Ok(prefix.join("bin").join(name))
 }
 
 /// The Python of the peers venv (`cargo xtask test` installs it; installed here too when missing).

@@ -394,7 +394,7 @@ fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
     )?;
     writeln!(md, "- {}", first_line(Path::new("rustc"), &["--version"]))?;
     writeln!(md, "- {}", first_line(&programs.websocat, &["--version"]))?;
-    writeln!(md, "- {}", first_line(&programs.bomb, &["--version"]))?;
+    writeln!(md, "- bomb {} (crates.io)", super::BOMB_VERSION)?;
     writeln!(
         md,
         "- Python {}",
