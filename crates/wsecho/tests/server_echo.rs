@@ -253,3 +253,36 @@ async fn big_messages_go_out_in_64_kib_fragments_that_reassemble_to_the_same_byt
         payload
     );
 }
+
+#[tokio::test]
+async fn pipelined_messages_come_back_in_order_and_are_counted_once_written() {
+    // A client that sends many messages before reading any: the server queues their echoes and writes them
+    // out in batches (at most 64 messages or 16 KiB each); order, kind and bytes must survive that.
+    const MESSAGES: usize = 500;
+    let pki = Pki::new();
+    let server = start(config(Some(&pki))).await;
+    let sent: Vec<Message> = (0..MESSAGES)
+        .map(|i| match i % 3 {
+            0 => Message::text(format!("message {i}")),
+            1 => Message::binary(vec![(i % 251) as u8; i * 7]),
+            _ => Message::binary(vec![7u8; 20_000 + i]),
+        })
+        .collect();
+    for tls in [false, true] {
+        let mut ws = connect(&url(&server, tls), Some(&pki)).await;
+        for message in &sent {
+            within(ws.feed(message.clone())).await.expect("queue a message");
+        }
+        within(ws.flush()).await.expect("send the queue");
+        for (i, message) in sent.iter().enumerate() {
+            assert_eq!(&next_message(&mut ws).await, message, "echo {i} over tls={tls}");
+        }
+    }
+    let bytes: u64 = sent.iter().map(|message| message.len() as u64).sum();
+    let totals = server.stats().totals;
+    assert_eq!(
+        (totals.messages_in, totals.messages_out),
+        (2 * MESSAGES as u64, 2 * MESSAGES as u64)
+    );
+    assert_eq!((totals.bytes_in, totals.bytes_out), (2 * bytes, 2 * bytes));
+}

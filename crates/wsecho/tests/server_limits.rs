@@ -211,6 +211,34 @@ async fn idle_connections_are_closed_with_1001() {
 }
 
 #[tokio::test]
+async fn messages_keep_a_connection_open_past_the_idle_timeout() {
+    // The idle timer is not restarted per message: it fires, sees the recent message and moves to the last
+    // message plus the limit. Three timeouts' worth of traffic must keep the connection, and the close must
+    // still come one timeout after the last message.
+    let idle = Duration::from_millis(300);
+    let mut settings = config(None);
+    settings.limits.idle_timeout = Some(idle);
+    let server = start(settings).await;
+    let mut ws = connect(&url(&server, false), None).await;
+    let started = Instant::now();
+    let mut i = 0;
+    while started.elapsed() < 3 * idle {
+        let message = Message::text(format!("keep-alive {i}"));
+        within(ws.send(message.clone())).await.expect("send");
+        assert_eq!(next_message(&mut ws).await, message, "echo {i}");
+        tokio::time::sleep(idle / 3).await;
+        i += 1;
+    }
+    let last_message = Instant::now();
+    assert_eq!(close_code(&mut ws).await, CloseCode::Away);
+    let quiet = last_message.elapsed();
+    assert!(
+        quiet >= idle - Duration::from_millis(150),
+        "closed {quiet:?} after the last message"
+    );
+}
+
+#[tokio::test]
 async fn shutdown_sends_1001_to_every_client_and_stops_accepting() {
     let pki = Pki::new();
     let server = start(config(Some(&pki))).await;
