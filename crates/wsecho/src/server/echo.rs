@@ -159,34 +159,33 @@ impl Tally {
 /// The idle timeout with one timer per connection instead of one per message: a message only records the time,
 /// and when the timer fires early it is moved to the last message plus the limit.
 struct IdleClock {
-    limit: Option<Duration>,
     last_message: Instant,
-    timer: Option<Pin<Box<Sleep>>>,
+    /// The limit and its timer; `None` when connections may stay idle forever.
+    timer: Option<(Duration, Pin<Box<Sleep>>)>,
 }
 
 impl IdleClock {
     fn new(limit: Option<Duration>) -> Self {
         IdleClock {
-            limit,
             last_message: Instant::now(),
-            timer: limit.map(|limit| Box::pin(tokio::time::sleep(limit))),
+            timer: limit.map(|limit| (limit, Box::pin(tokio::time::sleep(limit)))),
         }
     }
 
     fn touch(&mut self) {
-        if self.limit.is_some() {
+        if self.timer.is_some() {
             self.last_message = Instant::now();
         }
     }
 
     /// Resolves once no message has arrived for the limit; never without one.
     async fn expired(&mut self) {
-        let (Some(limit), Some(timer)) = (self.limit, self.timer.as_mut()) else {
+        let Some((limit, timer)) = self.timer.as_mut() else {
             return std::future::pending().await;
         };
         loop {
             timer.as_mut().await;
-            let deadline = self.last_message + limit;
+            let deadline = self.last_message + *limit;
             if deadline <= Instant::now() {
                 return;
             }
