@@ -69,11 +69,10 @@ pub(crate) async fn run<S>(
             Some(next) => next,
             None => {
                 if unflushed.messages > 0 {
-                    match within(settings.idle_timeout, ws.flush()).await {
-                        Ok(Ok(())) => unflushed.publish(&conn),
-                        Ok(Err(e)) => break ending_for(e),
-                        Err(limit) => break Ending::Stalled(limit),
+                    if let Err(ending) = write_within(settings.idle_timeout, ws.flush()).await {
+                        break ending;
                     }
+                    unflushed.publish(&conn);
                 }
                 tokio::select! {
                     biased;
@@ -95,11 +94,12 @@ pub(crate) async fn run<S>(
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
-                match within(settings.idle_timeout, feed_fragmented(&mut ws, message)).await {
-                    Ok(Ok(())) => unflushed.add(len),
-                    Ok(Err(e)) => break ending_for(e),
-                    Err(limit) => break Ending::Stalled(limit),
+                if let Err(ending) =
+                    write_within(settings.idle_timeout, feed_fragmented(&mut ws, message)).await
+                {
+                    break ending;
                 }
+                unflushed.add(len);
             }
             Message::Close(frame) => {
                 // tungstenite queued the same frame as our reply; the next read flushes it and ends the stream.
@@ -128,12 +128,18 @@ pub(crate) async fn run<S>(
 
 /// Runs a write, giving up after the idle timeout: a client that does not read blocks its echo, and is dropped
 /// then so that it cannot hold its buffers and connection slot forever. A write that completes at once costs no
-/// timer.
-async fn within<T>(limit: Option<Duration>, write: impl Future<Output = T>) -> Result<T, Duration> {
-    match limit {
-        Some(limit) => tokio::time::timeout(limit, write).await.map_err(|_| limit),
-        None => Ok(write.await),
-    }
+/// timer. Fails with how the connection ends.
+async fn write_within(
+    limit: Option<Duration>,
+    write: impl Future<Output = Result<(), WsError>>,
+) -> Result<(), Ending> {
+    let written = match limit {
+        Some(limit) => tokio::time::timeout(limit, write)
+            .await
+            .map_err(|_| Ending::Stalled(limit))?,
+        None => write.await,
+    };
+    written.map_err(ending_for)
 }
 
 /// Echoes queued but not yet flushed, counted in `/stats` once they are written.
