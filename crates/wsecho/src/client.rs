@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -320,28 +320,21 @@ impl ServerCertVerifier for AcceptAnyServerCert {
     }
 }
 
-/// Sends each text and checks that the same text comes back, each within `timeout`; then closes normally.
-/// Prints every echo to stdout.
-pub async fn send_and_check(ws: &mut ClientStream, texts: &[String], timeout: Duration) -> Result<(), Error> {
-    for text in texts {
-        ws.send(Message::text(text.as_str()))
-            .await
-            .map_err(|e| Error::Echo(format!("sending {text:?} failed: {e}")))?;
-        let echo = tokio::time::timeout(timeout, next_data(ws))
-            .await
-            .map_err(|_| Error::Echo(format!("no echo of {text:?} within {timeout:?}")))??;
-        match echo {
-            Message::Text(got) if got.as_str() == text => println!("{got}"),
-            other => {
-                return Err(Error::Echo(format!(
-                    "echo differs: sent text {text:?}, got {}",
-                    describe(&other)
-                )));
-            }
-        }
+/// Sends `text` and checks that the same text comes back within `timeout`.
+pub async fn check_echo(ws: &mut ClientStream, text: &str, timeout: Duration) -> Result<(), Error> {
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| Error::Echo(format!("sending {text:?} failed: {e}")))?;
+    let echo = tokio::time::timeout(timeout, next_data(ws))
+        .await
+        .map_err(|_| Error::Echo(format!("no echo of {text:?} within {timeout:?}")))??;
+    match echo {
+        Message::Text(got) if got.as_str() == text => Ok(()),
+        other => Err(Error::Echo(format!(
+            "echo differs: sent text {text:?}, got {}",
+            describe(&other)
+        ))),
     }
-    close(ws, timeout).await;
-    Ok(())
 }
 
 /// The next text or binary message; a close or error ends the wait with an error.
@@ -372,17 +365,32 @@ fn normal_close() -> CloseFrame {
 }
 
 /// Sends close 1000 and waits (bounded) for the server's reply.
-async fn close(ws: &mut ClientStream, timeout: Duration) {
+pub async fn close(ws: &mut ClientStream, timeout: Duration) {
     if ws.close(Some(normal_close())).await.is_ok() {
         let drain = async { while let Some(Ok(_)) = ws.next().await {} };
         let _ = tokio::time::timeout(timeout, drain).await;
     }
 }
 
-/// Relays stdin lines as text messages and prints every message that arrives, until the server closes or stdin
-/// ends; then it closes normally, still printing the echoes in flight until the server's close reply (bounded).
-pub async fn interactive(mut ws: ClientStream, timeout: Duration) -> Result<(), Error> {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+/// What the server sent during [`relay`], as text for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A text message as it is, a binary one as `<binary N bytes>`.
+    Message(String),
+    /// The server started the closing handshake: its close code and reason.
+    ServerClosed(String),
+}
+
+/// Sends each line of `input` as a text message and passes every message that arrives to `show`, until the
+/// server closes or `input` ends; then it closes normally, still passing on the echoes in flight until the
+/// server's close reply (bounded by `timeout`). `input` is stdin for `wsecho client`, as its error says.
+pub async fn relay(
+    mut ws: ClientStream,
+    input: impl AsyncBufRead + Unpin,
+    timeout: Duration,
+    mut show: impl FnMut(Incoming),
+) -> Result<(), Error> {
+    let mut lines = input.lines();
     let mut closing_since: Option<tokio::time::Instant> = None;
     loop {
         let close_deadline = closing_since.map_or_else(tokio::time::Instant::now, |since| since + timeout);
@@ -403,10 +411,10 @@ pub async fn interactive(mut ws: ClientStream, timeout: Duration) -> Result<(), 
             message = ws.next() => match message {
                 Some(Ok(Message::Close(frame))) => {
                     if closing_since.is_none() {
-                        eprintln!("server closed: {}", close_text(frame.as_ref()));
+                        show(Incoming::ServerClosed(close_text(frame.as_ref())));
                     }
                 }
-                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => println!("{}", describe(&message)),
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => show(Incoming::Message(describe(&message))),
                 Some(Ok(_)) => {}
                 Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => return Ok(()),
                 Some(Err(e)) => return Err(Error::Echo(format!("connection failed: {e}"))),

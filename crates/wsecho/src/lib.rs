@@ -1,7 +1,9 @@
 //! A ws + wss echo server with a browser self-check page, a client and a load generator.
 //!
 //! [`server::start`] runs the echo server from a [`server::Config`]; [`client::connect`] opens a client
-//! connection that trusts only the CA it is given. The `wsecho` binary is a thin command-line shell over both.
+//! connection that trusts only the CA it is given; [`bench::run`] measures an echo server and returns a
+//! [`bench::Report`]. The library neither parses flags nor prints: the `wsecho` binary's `cli/` modules, declared
+//! by `main.rs` and not by this file, do both.
 
 pub mod bench;
 pub mod client;

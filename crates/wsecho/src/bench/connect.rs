@@ -1,9 +1,8 @@
 //! Opening the bench connections: URL -> address, TLS trust, bounded-concurrency handshakes with timeouts.
 
-use super::{Load, Options};
+use super::{Load, Options, Progress};
 use crate::Error;
-use crate::client::{TlsOptions, tls_config};
-use indicatif::ProgressBar;
+use crate::client::tls_config;
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +31,7 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub(crate) async fn new(opts: &Options) -> Result<Target, Error> {
+    pub(crate) async fn new(opts: &Options, progress: &dyn Progress) -> Result<Target, Error> {
         let bad_url = |why: &str| Error::Usage(format!("URL {}: {why}", opts.url));
         let request = opts
             .url
@@ -61,7 +60,10 @@ impl Target {
         let tls = if secure {
             let name = ServerName::try_from(host.clone())
                 .map_err(|e| bad_url(&format!("host {host} is not a valid TLS server name: {e}")))?;
-            Some((TlsConnector::from(client_tls_config(&opts.tls)?), name))
+            if opts.tls.insecure {
+                progress.tls_unverified();
+            }
+            Some((TlsConnector::from(tls_config(&opts.tls)?), name))
         } else {
             None
         };
@@ -111,7 +113,7 @@ pub(crate) async fn open_all(
     count: usize,
     concurrency: usize,
     timeout: Duration,
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> (Vec<Conn>, Vec<String>) {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut attempts = JoinSet::new();
@@ -136,19 +138,9 @@ pub(crate) async fn open_all(
             Ok(Err(e)) => errors.push(e),
             Err(join) => errors.push(format!("connect task ended abnormally: {join}")),
         }
-        bar.inc(1);
+        progress.connection_attempted();
     }
     (open, errors)
-}
-
-/// The rustls configuration for `wss://`, built once for all connections by the client's own builder.
-fn client_tls_config(tls: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Error> {
-    if tls.insecure {
-        eprintln!(
-            "wsecho bench: WARNING --insecure: the server certificate is NOT verified; these figures say nothing about trust"
-        );
-    }
-    tls_config(tls)
 }
 
 /// The read buffer of each connection. tungstenite zero-fills its whole read buffer before every read, so its

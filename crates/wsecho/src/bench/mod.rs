@@ -6,26 +6,25 @@
 //! Every echo is checked against what was sent, content and kind; a mismatch ends that connection and counts as an
 //! error. The idle mode only holds the connections open, to measure a server's memory per connection.
 
-mod args;
 mod connect;
 mod drive;
+mod progress;
 mod report;
 
-pub use args::{BenchArgs, command};
+pub use progress::Progress;
 pub use report::{Latency, Report};
 
 use crate::Error;
 use crate::client::TlsOptions;
 use connect::Target;
 use drive::{Outcome, Plan};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// The kind of WebSocket message sent (and expected back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Text,
@@ -59,30 +58,33 @@ pub struct Options {
     pub connect_timeout: Duration,
     /// How many handshakes may be in flight at once.
     pub connect_concurrency: usize,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
 }
 
 /// How long a connection may still wait for its last echoes (and close) after the measured window ends.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs one benchmark and returns its report; errors are only returned when no measurement was possible.
-pub async fn run(opts: Options) -> Result<Report, Error> {
-    validate(&opts)?;
-    raise_open_files_limit(opts.connections)?;
-    let target = Arc::new(Target::new(&opts).await?);
+/// Runs one benchmark, telling `progress` how it goes, and returns its report; errors are only returned when no
+/// measurement was possible.
+pub async fn run(opts: Options, progress: Arc<dyn Progress>) -> Result<Report, Error> {
+    let result = measure(&opts, &progress).await;
+    progress.finished();
+    result
+}
 
-    let bar = progress_bar(opts.progress, opts.connections as u64, "connecting");
+async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report, Error> {
+    validate(opts)?;
+    raise_open_files_limit(opts.connections)?;
+    let target = Arc::new(Target::new(opts, progress.as_ref()).await?);
+
     let (connections, mut errors) = connect::open_all(
         &target,
         opts.connections,
         opts.connect_concurrency,
         opts.connect_timeout,
-        &bar,
+        progress.as_ref(),
     )
     .await;
     if connections.is_empty() {
-        bar.finish_and_clear();
         let first = errors.first().map(String::as_str).unwrap_or("no error recorded");
         return Err(Error::Connect {
             url: opts.url.clone(),
@@ -91,26 +93,15 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     }
 
     let start = Instant::now();
-    let plan = Arc::new(Plan::new(&opts, connections.len(), start));
-    if opts.load == Load::Idle {
-        eprintln!(
-            "wsecho bench: {} connections open, holding them for {:.1} s",
-            connections.len(),
-            (opts.warmup + opts.duration).as_secs_f64()
-        );
-    }
+    let plan = Arc::new(Plan::new(opts, connections.len(), start));
+    progress.running(connections.len(), opts.warmup + opts.duration);
     let done = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = connections
         .into_iter()
         .enumerate()
         .map(|(index, conn)| tokio::spawn(drive::drive(conn, plan.clone(), index, done.clone())))
         .collect();
-    let ticker = tokio::spawn(show_progress(
-        bar.clone(),
-        start,
-        opts.warmup + opts.duration,
-        done.clone(),
-    ));
+    let ticker = tokio::spawn(progress::tick(progress.clone(), start, done));
 
     let mut total = Outcome::new();
     for task in tasks {
@@ -120,9 +111,8 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
         }
     }
     ticker.abort();
-    bar.finish_and_clear();
     errors.append(&mut total.errors);
-    Ok(Report::new(&opts, plan.connections, total, errors))
+    Ok(Report::new(opts, plan.connections, total, errors))
 }
 
 fn validate(opts: &Options) -> Result<(), Error> {
@@ -171,39 +161,4 @@ pub fn raise_open_files_limit(connections: usize) -> Result<(), Error> {
             "-c {connections} needs about {needed} open files; raising the limit failed: {e} (try ulimit -n {needed})"
         ))
     })
-}
-
-fn progress_bar(shown: bool, len: u64, phase: &'static str) -> ProgressBar {
-    if !shown {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(phase);
-    bar
-}
-
-/// Updates the bar every 200 ms with elapsed time and the live message rate.
-async fn show_progress(bar: ProgressBar, start: Instant, total: Duration, done: Arc<AtomicU64>) {
-    if bar.is_hidden() {
-        return;
-    }
-    bar.reset();
-    bar.set_length(total.as_secs());
-    bar.set_prefix("running");
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let (mut last_count, mut last_at) = (0, Instant::now());
-    loop {
-        tick.tick().await;
-        let count = done.load(Ordering::Relaxed);
-        let now = Instant::now();
-        let rate = (count - last_count) as f64 / (now - last_at).as_secs_f64().max(1e-3);
-        (last_count, last_at) = (count, now);
-        bar.set_position((now - start).as_secs().min(total.as_secs()));
-        bar.set_message(format!("s  {count} echoes, {rate:.0} msg/s"));
-    }
 }

@@ -27,7 +27,7 @@ pub struct TlsFiles {
 }
 
 /// Whether a client certificate is demanded when `--client-ca` is given.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ClientAuth {
     /// Handshakes without a certificate signed by the client CA fail.
     #[default]

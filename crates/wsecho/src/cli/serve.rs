@@ -1,0 +1,129 @@
+//! `wsecho serve`: the server's flags, turned into a [`Config`], and running it until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use wsecho::Error;
+use wsecho::server::{self, ClientAuth, Config, Limits, StopSignals, TlsFiles};
+
+use super::values::{parse_addr, parse_secs, parse_size};
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Plain ws:// + http:// listener, IP:PORT (repeatable; port 0 picks a free port) [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    ws: Vec<SocketAddr>,
+    /// TLS wss:// + https:// listener, IP:PORT (repeatable) [default with --cert: 127.0.0.1:8443]
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    wss: Vec<SocketAddr>,
+    /// Server certificate chain, PEM (e.g. certs/localhost-fullchain.pem); reloaded when it changes or on SIGHUP
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key of --cert, PEM (e.g. certs/localhost-key.pem)
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// CA certificate (PEM or DER) offered for download at /ca.cer (e.g. certs/ca.cer)
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Require client certificates issued by this CA (PEM) on wss (mutual TLS)
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Whether --client-ca makes a client certificate mandatory
+    #[arg(long, value_enum, default_value_t = ClientAuthArg::Required, requires = "client_ca")]
+    client_auth: ClientAuthArg,
+    /// Subprotocol this server speaks (repeatable); the first one the client offers is chosen.
+    /// Without it the client's first offer is echoed back.
+    #[arg(long, value_name = "NAME")]
+    protocol: Vec<String>,
+    /// Origin allowed to open WebSockets, e.g. https://localhost:8443 (repeatable; others get 403).
+    /// Without it any origin is allowed. Requests without an Origin header (non-browser clients) are allowed.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+    /// Largest message; bigger ones are closed with 1009. Accepts KiB/MiB suffixes
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "16MiB")]
+    max_message_size: usize,
+    /// Largest frame payload; bigger ones are closed with 1009. Accepts KiB/MiB suffixes
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "16MiB")]
+    max_frame_size: usize,
+    /// WebSocket connections open at once; further upgrades get HTTP 503
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds from TCP accept until the WebSocket upgrade is done, TLS included
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
+    handshake_timeout: Duration,
+    /// Seconds without any frame from a client before it is closed with 1001, and that an echo may wait for a
+    /// client that does not read before it is dropped; 0 never closes
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "300")]
+    idle_timeout: Duration,
+    /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "5")]
+    shutdown_timeout: Duration,
+    /// Log every message (truncated)
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+/// `--client-auth`: the flag's spelling of [`ClientAuth`].
+#[derive(Clone, Copy, ValueEnum)]
+enum ClientAuthArg {
+    /// Handshakes without a certificate signed by the client CA fail.
+    Required,
+    /// A client may send no certificate; one that is sent must verify.
+    Optional,
+}
+
+impl From<ClientAuthArg> for ClientAuth {
+    fn from(arg: ClientAuthArg) -> ClientAuth {
+        match arg {
+            ClientAuthArg::Required => ClientAuth::Required,
+            ClientAuthArg::Optional => ClientAuth::Optional,
+        }
+    }
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
+    let tls = args.cert.zip(args.key).map(|(cert, key)| TlsFiles { cert, key });
+    let mut ws = args.ws;
+    let mut wss = args.wss;
+    if ws.is_empty() && wss.is_empty() {
+        ws.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)));
+    }
+    if tls.is_some() && wss.is_empty() {
+        wss.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)));
+    }
+    let config = Config {
+        ws,
+        wss,
+        tls,
+        client_ca: args.client_ca,
+        client_auth: args.client_auth.into(),
+        ca_download: args.ca,
+        protocols: args.protocol,
+        allowed_origins: args.allow_origin,
+        limits: Limits {
+            max_message_size: args.max_message_size,
+            max_frame_size: args.max_frame_size,
+            max_connections: args.max_connections,
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
+            shutdown_timeout: args.shutdown_timeout,
+        },
+        log_messages: args.verbose,
+        ..Config::default()
+    };
+    let mut signals =
+        StopSignals::register().map_err(|e| Error::Runtime(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
+    let running = server::start(config).await?;
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(running.banner().as_bytes())
+        .and_then(|()| out.flush());
+    drop(out);
+    let signal = signals.recv().await;
+    tracing::info!("{signal}: stopping; closing connections with 1001");
+    running.shutdown().await;
+    Ok(())
+}
