@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -18,8 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::Error;
-use crate::server::{load_certs, load_key};
+use crate::{Error, pem, tls};
 
 /// Whom to trust and who to be on wss:// connections.
 #[derive(Debug, Clone, Default)]
@@ -126,11 +125,7 @@ async fn connect_unbounded(url: &str, options: &ConnectOptions) -> Result<(Clien
             .connect(name, tcp)
             .await
             .map_err(|e| fail(format!("TLS handshake failed: {e}{}", tls_hint(&e))))?;
-        let version = tls
-            .get_ref()
-            .1
-            .protocol_version()
-            .map(crate::server::tls_version_name);
+        let version = tls.get_ref().1.protocol_version().map(tls::version_name);
         (Box::new(tls), version)
     } else {
         (Box::new(tcp), None)
@@ -183,10 +178,10 @@ impl Target {
 /// The rustls client configuration for `options`: only the given CA is trusted (or nothing is checked with
 /// `insecure`), an optional client certificate, ALPN http/1.1, the ring provider.
 pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = tls::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Runtime(format!("TLS setup failed: {e}")))?;
+        .with_protocol_versions(tls::VERSIONS)
+        .map_err(tls::setup_failed)?;
     let builder = if options.insecure {
         builder
             .dangerous()
@@ -197,19 +192,11 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
                 "wss:// needs --ca FILE (the CA that issued the server certificate, e.g. certs/ca.pem) or, for debugging only, --insecure".into(),
             ));
         };
-        let mut roots = RootCertStore::empty();
-        for cert in load_certs("CA certificate (--ca)", ca)? {
-            roots.add(cert).map_err(|e| Error::BadFile {
-                what: "CA certificate (--ca)",
-                path: ca.clone(),
-                detail: format!("is not a usable CA certificate ({e})"),
-            })?;
-        }
-        builder.with_root_certificates(roots)
+        builder.with_root_certificates(pem::read_roots("CA certificate (--ca)", ca)?)
     };
     let mut config = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => builder
-            .with_client_auth_cert(load_certs("client certificate", cert)?, load_key(key)?)
+            .with_client_auth_cert(pem::read_certs("client certificate", cert)?, pem::read_key(key)?)
             .map_err(|e| Error::BadFile {
                 what: "client certificate",
                 path: cert.clone(),
@@ -222,7 +209,7 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
             ));
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = tls::alpn();
     Ok(Arc::new(config))
 }
 

@@ -8,7 +8,9 @@
 pub mod bench;
 pub mod client;
 mod error;
+mod pem;
 pub mod server;
+mod tls;
 
 pub use error::Error;
 

@@ -22,21 +22,19 @@ mod stats;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Bytes;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
-pub use tls::{ClientAuth, TlsFiles, load_certs, load_key, tls_version_name};
+pub use tls::{ClientAuth, TlsFiles};
 
-use crate::Error;
+use crate::{Error, pem};
 use echo::EchoSettings;
 use http::Shared;
 use listeners::{ConnectionSetup, Listener};
@@ -165,7 +163,10 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         }
         None => None,
     };
-    let ca_cer = config.ca_download.as_deref().map(load_ca_download).transpose()?;
+    let ca_cer = match &config.ca_download {
+        Some(path) => Some(Bytes::from(pem::read_cert_der("CA certificate (--ca)", path)?)),
+        None => None,
+    };
     let limits = &config.limits;
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
@@ -298,27 +299,6 @@ fn check(config: &Config) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// The DER bytes of the CA offered at `/ca.cer`, from a PEM or DER file.
-fn load_ca_download(path: &Path) -> Result<Bytes, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
-        what: "CA certificate (--ca)",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let der = match CertificateDer::from_pem_slice(&bytes) {
-        Ok(cert) => cert.as_ref().to_vec(),
-        Err(_) => bytes,
-    };
-    if x509_parser::parse_x509_certificate(&der).is_err() {
-        return Err(Error::BadFile {
-            what: "CA certificate (--ca)",
-            path: path.to_path_buf(),
-            detail: "is neither a PEM nor a DER certificate; pass certgen's ca.cer or ca.pem".into(),
-        });
-    }
-    Ok(Bytes::from(der))
 }
 
 /// The URLs to announce for a bound address. wss uses `localhost` for IPv4 loopback and wildcard addresses

@@ -1,21 +1,19 @@
-//! TLS for the wss listeners: PEM loading, the rustls `ServerConfig` (ring provider, TLS 1.2 + 1.3, ALPN
-//! http/1.1, optional client certificates), hot reload of the certificate pair, and what a handshake tells us
-//! about the peer.
+//! TLS for the wss listeners: the rustls `ServerConfig` (the shared provider, versions and ALPN of
+//! [`crate::tls`], optional client certificates), hot reload of the certificate pair, and what a handshake tells
+//! us about the peer.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
-use rustls::{RootCertStore, ServerConfig, ServerConnection};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection};
+use rustls_pki_types::CertificateDer;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::Error;
+use crate::{Error, pem, tls};
 
 /// The certificate chain and key files of the wss listeners.
 #[derive(Debug, Clone)]
@@ -36,50 +34,6 @@ pub enum ClientAuth {
     Optional,
 }
 
-/// The one crypto provider of this crate, installed explicitly on every config.
-pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::ReadFile {
-        what,
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Reads every certificate of a PEM file; an empty file is an error.
-pub fn load_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let pem = read(what, path)?;
-    let bad = |detail: String| Error::BadFile {
-        what,
-        path: path.to_path_buf(),
-        detail,
-    };
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("not valid PEM ({e})")))?;
-    if certs.is_empty() {
-        return Err(bad(
-            "holds no CERTIFICATE block (expected a PEM certificate, e.g. certgen's *-fullchain.pem or ca.pem)"
-                .into(),
-        ));
-    }
-    Ok(certs)
-}
-
-/// Reads the first private key of a PEM file.
-pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
-    let what = "private key";
-    let pem = read(what, path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| Error::BadFile {
-        what,
-        path: path.to_path_buf(),
-        detail: format!("holds no usable PRIVATE KEY block ({e}); expected e.g. certgen's *-key.pem"),
-    })
-}
-
 /// Builds the client-certificate verifier for `--client-ca`.
 pub(crate) fn client_verifier(
     client_ca: Option<&Path>,
@@ -88,15 +42,8 @@ pub(crate) fn client_verifier(
     let Some(path) = client_ca else {
         return Ok(WebPkiClientVerifier::no_client_auth());
     };
-    let mut roots = RootCertStore::empty();
-    for cert in load_certs("client CA", path)? {
-        roots.add(cert).map_err(|e| Error::BadFile {
-            what: "client CA",
-            path: path.to_path_buf(),
-            detail: format!("is not a usable CA certificate ({e})"),
-        })?;
-    }
-    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+    let roots = pem::read_roots("client CA", path)?;
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), tls::provider());
     let builder = match auth {
         ClientAuth::Required => builder,
         ClientAuth::Optional => builder.allow_unauthenticated(),
@@ -161,11 +108,11 @@ impl TlsState {
 }
 
 fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, Error> {
-    let chain = load_certs("certificate", &files.cert)?;
-    let key = load_key(&files.key)?;
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Runtime(format!("TLS setup failed: {e}")))?
+    let chain = pem::read_certs("certificate", &files.cert)?;
+    let key = pem::read_key(&files.key)?;
+    let mut config = ServerConfig::builder_with_provider(tls::provider())
+        .with_protocol_versions(tls::VERSIONS)
+        .map_err(tls::setup_failed)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .map_err(|e| Error::BadFile {
@@ -176,13 +123,13 @@ fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Resu
                 files.key.display()
             ),
         })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = tls::alpn();
     Ok(config)
 }
 
 /// Subject and serial of the first certificate in `path`, for log lines.
 fn describe_leaf(path: &Path) -> String {
-    load_certs("certificate", path)
+    pem::read_certs("certificate", path)
         .ok()
         .and_then(|certs| certs.into_iter().next())
         .map(|leaf| describe_cert(&leaf))
@@ -255,15 +202,6 @@ async fn recv_hangup(_: &mut Hangup) -> Option<()> {
     std::future::pending().await
 }
 
-/// `TLS1.3` / `TLS1.2`, as shown in logs and by the client.
-pub fn tls_version_name(version: rustls::ProtocolVersion) -> String {
-    match version {
-        rustls::ProtocolVersion::TLSv1_3 => "TLS1.3".into(),
-        rustls::ProtocolVersion::TLSv1_2 => "TLS1.2".into(),
-        other => format!("{other:?}"),
-    }
-}
-
 /// What the TLS handshake established, for log lines.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PeerTls {
@@ -274,7 +212,7 @@ pub(crate) struct PeerTls {
 impl PeerTls {
     pub(crate) fn of(conn: &ServerConnection) -> Self {
         PeerTls {
-            version: conn.protocol_version().map(tls_version_name),
+            version: conn.protocol_version().map(tls::version_name),
             client_cert: conn
                 .peer_certificates()
                 .and_then(|chain| chain.first())
