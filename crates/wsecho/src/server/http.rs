@@ -1,5 +1,5 @@
 //! HTTP on every listener (hyper, HTTP/1.1): the page and its assets, `/ca.cer`, `/healthz`, `/stats`, and the
-//! WebSocket upgrade on any path.
+//! WebSocket upgrade on any path: handshake.rs checks it, [`accept`] answers 101 and starts the echo loop.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::assets;
 use super::echo::{self, EchoSettings};
-use super::stats::{Counters, Stats};
+use super::handshake::{self, Accepted, Refusal, has_token};
+use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::PeerTls;
 
 type Body = Full<Bytes>;
@@ -101,69 +101,53 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
     }
 }
 
-/// Validates a WebSocket handshake (RFC 6455 section 4.2), answers 101 and spawns the echo loop.
-fn upgrade(mut request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Body> {
-    let headers = request.headers();
-    let peer = ctx.peer;
-    let refuse = |status: StatusCode, why: &str| {
-        tracing::info!("{peer} upgrade refused with {}: {why}", status.as_u16());
-        text(status, &format!("{why}\n"))
+/// Answers a WebSocket upgrade request: checks it, takes a connection slot, then accepts it.
+fn upgrade(request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Body> {
+    let shared = &ctx.shared;
+    let checked = handshake::check(
+        request.method(),
+        request.headers(),
+        &shared.protocols,
+        &shared.allowed_origins,
+    );
+    let accepted = match checked {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refuse(ctx.peer, &refusal),
     };
-    if request.method() != Method::GET {
-        return refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a WebSocket handshake must be a GET",
-        );
+    match shared.stats.try_open(&ctx.counters) {
+        Some(slot) => accept(request, ctx, accepted, slot),
+        None => refuse(ctx.peer, &Refusal::TooManyConnections),
     }
-    if !has_token(headers, header::CONNECTION, "upgrade") {
-        return refuse(StatusCode::BAD_REQUEST, "Connection header lacks \"Upgrade\"");
-    }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .is_none_or(|v| v.as_bytes() != b"13")
-    {
-        let mut response = refuse(
-            StatusCode::UPGRADE_REQUIRED,
-            "only Sec-WebSocket-Version 13 is supported",
-        );
+}
+
+/// The HTTP error for a refused upgrade, logged with the peer.
+fn refuse(peer: SocketAddr, refusal: &Refusal) -> Response<Body> {
+    let status = refusal.status();
+    tracing::info!("{peer} upgrade refused with {}: {refusal}", status.as_u16());
+    let mut response = text(status, &format!("{refusal}\n"));
+    if *refusal == Refusal::UnsupportedVersion {
         response
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return response;
     }
-    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
-    let key = match (keys.next(), keys.next()) {
-        (Some(key), None) if is_valid_key(key.as_bytes()) => key.as_bytes().to_vec(),
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Sec-WebSocket-Key must be present once and be 16 bytes in base64",
-            );
-        }
-    };
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if let Some(origin) = &origin
-        && !origin_allowed(&ctx.shared.allowed_origins, origin)
-    {
-        return refuse(StatusCode::FORBIDDEN, &format!("origin {origin} is not allowed"));
-    }
-    let protocol = select_protocol(headers, &ctx.shared.protocols);
-    let Some(slot) = ctx.shared.stats.try_open(&ctx.counters) else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many connections (--max-connections reached); try again later",
-        );
-    };
+    response
+}
 
+/// Answers 101 for an accepted handshake and hands the upgraded connection, with its slot, to the echo loop.
+fn accept(
+    mut request: Request<Incoming>,
+    ctx: Arc<ConnContext>,
+    accepted: Accepted,
+    slot: OpenConnection,
+) -> Response<Body> {
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let path = request.uri().path().to_string();
     let description = format!(
-        "{peer} connected to {}{path} origin {} subprotocol {} {}",
+        "{} connected to {}{} origin {} subprotocol {} {}",
+        ctx.peer,
         ctx.listener_url,
-        origin.as_deref().unwrap_or("(none)"),
-        protocol.as_deref().unwrap_or("(none)"),
+        request.uri().path(),
+        accepted.origin.as_deref().unwrap_or("(none)"),
+        accepted.protocol.as_deref().unwrap_or("(none)"),
         describe_tls(&ctx.tls),
     );
     let mut response = Response::new(Body::default());
@@ -171,10 +155,10 @@ fn upgrade(mut request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Bo
     let response_headers = response.headers_mut();
     response_headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     response_headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(&key)) {
+    if let Ok(accept) = HeaderValue::from_str(&accepted.accept_key) {
         response_headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
-    if let Some(protocol) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
+    if let Some(protocol) = accepted.protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response_headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
 
@@ -202,48 +186,6 @@ fn describe_tls(tls: &PeerTls) -> String {
         (None, _) => "plain".into(),
         (Some(version), None) => version.clone(),
         (Some(version), Some(cert)) => format!("{version} client certificate {cert}"),
-    }
-}
-
-/// True when a comma-separated header (any of its occurrences) contains `token`, ignoring case.
-fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value
-            .to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
-}
-
-fn is_valid_key(key: &[u8]) -> bool {
-    data_encoding::BASE64
-        .decode(key)
-        .is_ok_and(|decoded| decoded.len() == 16)
-}
-
-/// Lower-cased and without a trailing slash, so `https://LOCALHOST:8443/` matches `https://localhost:8443`.
-pub(crate) fn normalize_origin(origin: &str) -> String {
-    origin.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-fn origin_allowed(allowed: &[String], origin: &str) -> bool {
-    allowed.is_empty() || allowed.contains(&normalize_origin(origin))
-}
-
-/// The first client-offered subprotocol that is configured, or without configuration the client's first offer.
-fn select_protocol(headers: &HeaderMap, configured: &[String]) -> Option<String> {
-    let mut offered = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    if configured.is_empty() {
-        offered.next().map(str::to_string)
-    } else {
-        offered
-            .find(|p| configured.iter().any(|c| c == p))
-            .map(str::to_string)
     }
 }
 

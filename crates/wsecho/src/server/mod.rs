@@ -15,6 +15,7 @@
 
 mod assets;
 mod echo;
+mod handshake;
 mod http;
 mod listeners;
 mod shutdown;
@@ -186,7 +187,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         allowed_origins: config
             .allowed_origins
             .iter()
-            .map(|o| http::normalize_origin(o))
+            .map(|o| handshake::normalize_origin(o))
             .collect(),
         ca_cer,
         shutdown: shutdown.watcher(),
