@@ -10,7 +10,7 @@ use wsecho::server::ClientAuth;
 
 #[tokio::test]
 async fn scripted_sends_exit_0_when_every_echo_matches_over_ws_and_wss() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let ca = pki.ca_pem.to_str().expect("path");
     let plain = run_wsecho(
@@ -35,8 +35,8 @@ async fn scripted_sends_exit_0_when_every_echo_matches_over_ws_and_wss() {
 
 #[tokio::test]
 async fn wss_without_a_ca_is_bad_usage_and_a_foreign_ca_fails_verification() {
-    let pki = Pki::new();
-    let foreign = Pki::new();
+    let pki = TestCerts::new();
+    let foreign = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let url = url(&server, true);
     let missing = run_wsecho(&["client", &url, "--send", "x"], "").await;
@@ -63,7 +63,7 @@ async fn wss_without_a_ca_is_bad_usage_and_a_foreign_ca_fails_verification() {
 
 #[tokio::test]
 async fn client_certificate_flags_pass_mutual_tls() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.client_ca = Some(pki.ca_pem.clone());
     settings.client_auth = ClientAuth::Required;

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
 async fn banner_lists_every_listener_and_page_and_the_urls_work() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
     let (cert, key, ca) = (path(&pki.server_chain), path(&pki.server_key), path(&pki.ca_cer));
     let serve = ServeProcess::start(&[
@@ -26,8 +26,7 @@ async fn banner_lists_every_listener_and_page_and_the_urls_work() {
         &key,
         "--ca",
         &ca,
-    ])
-    .await;
+    ]);
     let listening: Vec<&String> = serve
         .banner
         .iter()
@@ -73,12 +72,12 @@ async fn banner_lists_every_listener_and_page_and_the_urls_work() {
 
 #[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
-    let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]).await;
+    let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]);
     let mut ws = connect(&serve.url("ws"), None).await;
     within(ws.send(Message::text("still here"))).await.expect("send");
     assert_eq!(next_message(&mut ws).await, Message::text("still here"));
 
-    let pid = serve.child.id().expect("pid").to_string();
+    let pid = serve.pid().to_string();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -89,13 +88,13 @@ async fn sigterm_closes_clients_with_1001_and_exits_0() {
         other => panic!("expected close 1001, got {other:?}"),
     }
     drop(ws);
-    let status = within(serve.child.wait()).await.expect("wait");
+    let status = serve.wait_within(WAIT);
     assert_eq!(status.code(), Some(0));
 }
 
 #[tokio::test]
 async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let key = pki.server_key.to_str().expect("path");
     let chain = pki.server_chain.to_str().expect("path");
     let cases: [(&[&str], &str); 7] = [

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 #[tokio::test]
 async fn text_binary_and_one_mib_come_back_unchanged_over_ws_and_wss() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let big_text: String = "0123456789abcdef€".chars().cycle().take(1 << 20).collect();
     let big_binary: Vec<u8> = (0..(1 << 20)).map(|i: u32| (i % 251) as u8).collect();
@@ -34,7 +34,7 @@ async fn text_binary_and_one_mib_come_back_unchanged_over_ws_and_wss() {
 
 #[tokio::test]
 async fn ping_is_answered_with_a_pong_carrying_the_same_payload() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     for tls in [false, true] {
         let mut ws = connect(&url(&server, tls), Some(&pki)).await;
@@ -51,7 +51,7 @@ async fn ping_is_answered_with_a_pong_carrying_the_same_payload() {
 
 #[tokio::test]
 async fn close_code_and_reason_are_echoed() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     for (tls, code, reason) in [
         (false, 1000, "bye"),
@@ -124,7 +124,7 @@ async fn subprotocol_default_echoes_the_first_offer_and_configured_ones_pick_the
 
 #[tokio::test]
 async fn page_health_and_unknown_paths() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let page = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/index.html")).expect("asset");
     for tls in [false, true] {
@@ -146,7 +146,7 @@ async fn page_health_and_unknown_paths() {
 
 #[tokio::test]
 async fn ca_download_serves_the_der_certificate_or_a_hint() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let without = start(config(Some(&pki))).await;
     let HttpResponse { status, body, .. } = http_get(&url(&without, false), "/ca.cer", None).await;
     assert_eq!(status, 404);
@@ -176,7 +176,7 @@ async fn ca_download_serves_the_der_certificate_or_a_hint() {
 
 #[tokio::test]
 async fn stats_count_connections_messages_and_bytes_per_listener() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let mut plain = connect(&url(&server, false), Some(&pki)).await;
     let mut secure = connect(&url(&server, true), Some(&pki)).await;
@@ -259,7 +259,7 @@ async fn pipelined_messages_come_back_in_order_and_are_counted_once_written() {
     // A client that sends many messages before reading any: the server queues their echoes and writes them
     // out in batches (at most 64 messages or 16 KiB each); order, kind and bytes must survive that.
     const MESSAGES: usize = 500;
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let sent: Vec<Message> = (0..MESSAGES)
         .map(|i| match i % 3 {

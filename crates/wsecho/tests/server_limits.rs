@@ -25,7 +25,7 @@ async fn close_code(ws: &mut Ws) -> CloseCode {
 async fn messages_and_frames_above_the_limits_are_closed_with_1009() {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.limits.max_message_size = 1024;
     settings.limits.max_frame_size = 512;
@@ -70,7 +70,7 @@ async fn messages_and_frames_above_the_limits_are_closed_with_1009() {
 
 #[tokio::test]
 async fn upgrades_above_the_connection_limit_get_503_and_the_slot_frees_on_close() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.limits.max_connections = 1;
     let server = start(settings).await;
@@ -107,7 +107,7 @@ async fn upgrades_above_the_connection_limit_get_503_and_the_slot_frees_on_close
 
 #[tokio::test]
 async fn origins_outside_the_allow_list_get_403() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.allowed_origins = vec!["https://app.example:8443/".into()];
     let server = start(settings).await;
@@ -169,7 +169,7 @@ async fn malformed_handshakes_are_refused_with_the_rfc_6455_status() {
 
 #[tokio::test]
 async fn connections_that_do_not_finish_the_handshake_in_time_are_dropped() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.limits.handshake_timeout = Duration::from_millis(300);
     let server = start(settings).await;
@@ -240,7 +240,7 @@ async fn messages_keep_a_connection_open_past_the_idle_timeout() {
 
 #[tokio::test]
 async fn shutdown_sends_1001_to_every_client_and_stops_accepting() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let (ws_url, wss_url) = (url(&server, false), url(&server, true));
     let mut clients = vec![

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsecho::server::ClientAuth;
 
 /// A server demanding (or, with `Optional`, accepting) client certificates from `pki`'s CA.
-async fn mtls_server(pki: &Pki, auth: ClientAuth) -> wsecho::server::RunningServer {
+async fn mtls_server(pki: &TestCerts, auth: ClientAuth) -> wsecho::server::RunningServer {
     let mut settings = config(Some(pki));
     settings.client_ca = Some(pki.ca_pem.clone());
     settings.client_auth = auth;
@@ -39,8 +39,8 @@ async fn echo_works(url: &str, tls: Arc<ClientConfig>) -> bool {
 
 #[tokio::test]
 async fn required_client_certificates_admit_our_ca_and_refuse_none_or_foreign() {
-    let pki = Pki::new();
-    let foreign = Pki::new();
+    let pki = TestCerts::new();
+    let foreign = TestCerts::new();
     let server = mtls_server(&pki, ClientAuth::Required).await;
     let url = url(&server, true);
 
@@ -63,8 +63,8 @@ async fn required_client_certificates_admit_our_ca_and_refuse_none_or_foreign() 
 
 #[tokio::test]
 async fn optional_client_certificates_admit_none_but_still_refuse_foreign() {
-    let pki = Pki::new();
-    let foreign = Pki::new();
+    let pki = TestCerts::new();
+    let foreign = TestCerts::new();
     let server = mtls_server(&pki, ClientAuth::Optional).await;
     let url = url(&server, true);
     assert!(echo_works(&url, client_tls(&pki.ca_pem, None)).await);
@@ -90,14 +90,14 @@ async fn tls_handshake(
 }
 
 /// The serial of the certificate a fresh TLS handshake is shown.
-async fn served_serial(server: &wsecho::server::RunningServer, pki: &Pki) -> String {
+async fn served_serial(server: &wsecho::server::RunningServer, pki: &TestCerts) -> String {
     let tls = tls_handshake(server, client_tls(&pki.ca_pem, None)).await;
     serial_of(&tls.get_ref().1.peer_certificates().expect("server certificate")[0])
 }
 
 #[tokio::test]
 async fn rewritten_certificate_files_are_used_for_new_handshakes_while_open_connections_keep_echoing() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let mut settings = config(Some(&pki));
     settings.reload_interval = Duration::from_millis(100);
     let server = start(settings).await;
@@ -123,7 +123,7 @@ async fn rewritten_certificate_files_are_used_for_new_handshakes_while_open_conn
     assert_eq!(next_message(&mut open).await, Message::text("after reload"));
 
     // A broken pair is refused: the key of another certificate. New handshakes keep the working one.
-    let foreign = Pki::new();
+    let foreign = TestCerts::new();
     std::fs::copy(&foreign.server_key, &pki.server_key).expect("overwrite key");
     assert!(server.reload_tls().is_err(), "a mismatched key is refused");
     tokio::time::sleep(Duration::from_millis(400)).await; // several polls of the watcher
@@ -136,7 +136,7 @@ async fn rewritten_certificate_files_are_used_for_new_handshakes_while_open_conn
 
 #[tokio::test]
 async fn tls_1_2_and_alpn_http_1_1_work() {
-    let pki = Pki::new();
+    let pki = TestCerts::new();
     let server = start(config(Some(&pki))).await;
     let url = url(&server, true);
     let mut roots = rustls::RootCertStore::empty();

@@ -2,15 +2,14 @@
 //! echo (a server that is not ours), and against a broken echo that it must catch. Correctness only: no test
 //! asserts a time or a rate.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
-use harness::{Finished, KillOnDrop, Server, TestCerts, run, skip_or_fail};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::{Finished, KillOnDrop, ServeProcess, TestCerts, run, skip_or_fail};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A bench of one second plus connecting and closing.
@@ -46,7 +45,7 @@ fn assert_clean(finished: &Finished, report: &Value, connections: u64) {
 
 #[test]
 fn closed_loop_text_against_wsecho_serve() {
-    let server = Server::ws(&[]);
+    let server = ServeProcess::ws(&[]);
     let url = format!("ws://127.0.0.1:{}/", server.ws_port);
     let (finished, report) = bench(&url, &["-c", "8", "--size", "32"]);
     assert_clean(&finished, &report, 8);
@@ -57,7 +56,7 @@ fn closed_loop_text_against_wsecho_serve() {
 #[test]
 fn fixed_rate_binary_over_wss_trusting_only_our_ca() {
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let port = server.wss_port.expect("wss listener");
     let url = format!("wss://localhost:{port}/");
     let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
@@ -94,7 +93,7 @@ fn fixed_rate_binary_over_wss_trusting_only_our_ca() {
 
 #[test]
 fn idle_connections_are_held_and_counted() {
-    let server = Server::ws(&[]);
+    let server = ServeProcess::ws(&[]);
     let url = format!("ws://127.0.0.1:{}/", server.ws_port);
     let (finished, report) = bench(&url, &["-c", "50", "--idle"]);
     assert!(finished.status.success(), "{}", finished.output());
@@ -109,7 +108,7 @@ fn idle_connections_are_held_and_counted() {
 
 #[test]
 fn against_python_websockets_echo() {
-    let python = harness::python();
+    let python = support::python();
     if !Command::new(&python)
         .args(["-c", "import websockets"])
         .status()
@@ -121,7 +120,7 @@ fn against_python_websockets_echo() {
         );
     }
     let mut child = Command::new(&python)
-        .arg(harness::repo_root().join("tests/peers/echo_server.py"))
+        .arg(support::repo_root().join("tests/peers/echo_server.py"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

@@ -3,12 +3,11 @@
 //! must be byte-for-byte `examples/rust-client/src/main.rs`, which runs too. (The browser block runs in Chromium
 //! in `browser.rs`.)
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
-use harness::{Server, TestCerts, run, skip_or_fail};
 use std::process::Command;
 use std::time::Duration;
+use support::{ServeProcess, TestCerts, run, skip_or_fail};
 
 /// Cold `cargo run` of the Rust example may compile it first.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -18,7 +17,7 @@ const DOC_CA: &str = "certs/ca.pem";
 
 /// The fenced blocks of `lang` in docs/clients.md, in order.
 fn blocks(lang: &str) -> Vec<String> {
-    let doc = std::fs::read_to_string(harness::repo_root().join("docs/clients.md")).expect("docs/clients.md");
+    let doc = std::fs::read_to_string(support::repo_root().join("docs/clients.md")).expect("docs/clients.md");
     let fence = format!("```{lang}\n");
     doc.split(&fence)
         .skip(1)
@@ -43,7 +42,7 @@ fn block(lang: &str, marker: &str, url: &str, certs: &TestCerts) -> String {
         .replace(DOC_CA, &certs.ca_pem.display().to_string())
 }
 
-fn wss_url(server: &Server) -> String {
+fn wss_url(server: &ServeProcess) -> String {
     format!("wss://localhost:{}/", server.wss_port.expect("wss listener"))
 }
 
@@ -55,11 +54,11 @@ fn assert_echoed(cmd: &mut Command) {
 
 #[test]
 fn python_block_echoes() {
-    let Some(python) = harness::python_websockets("docs python block") else {
+    let Some(python) = support::python_websockets("docs python block") else {
         return;
     };
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let script = certs.dir.path().join("client.py");
     std::fs::write(&script, block("python", "websockets", &wss_url(&server), &certs)).expect("write script");
     assert_echoed(Command::new(python).arg(&script));
@@ -79,7 +78,7 @@ fn node_block_echoes() {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let script = certs.dir.path().join("client.js");
     std::fs::write(&script, block("js", "require(\"ws\")", &wss_url(&server), &certs)).expect("write script");
     assert_echoed(Command::new("node").arg(&script));
@@ -87,7 +86,7 @@ fn node_block_echoes() {
 
 #[test]
 fn rust_block_is_the_example_and_echoes() {
-    let example = harness::repo_root().join("examples/rust-client/src/main.rs");
+    let example = support::repo_root().join("examples/rust-client/src/main.rs");
     let source = std::fs::read_to_string(&example).expect("examples/rust-client/src/main.rs");
     let rust = blocks("rust");
     assert_eq!(rust.len(), 1, "docs/clients.md has one ```rust block");
@@ -99,9 +98,9 @@ fn rust_block_is_the_example_and_echoes() {
     );
 
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = harness::repo_root().join("Cargo.toml");
+    let manifest = support::repo_root().join("Cargo.toml");
     assert_echoed(
         Command::new(cargo)
             .args(["run", "--quiet", "--package", "rust-client", "--manifest-path"])

@@ -6,17 +6,16 @@
 //! test polls the page's `#selftest` status with a deadline: `--dump-dom` would snapshot before the result.
 //! With `LOCALTLS_SCREENSHOT=1` the passing page is saved to `docs/images/selftest-pass.png`.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
 use certgen::trust;
 use data_encoding::BASE64;
 use futures_util::{SinkExt, StreamExt};
-use harness::{KillOnDrop, Server, TestCerts, run, skip_or_fail};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{KillOnDrop, ServeProcess, TestCerts, run, skip_or_fail};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -47,7 +46,7 @@ async fn chromium_with_our_ca_passes_the_self_check() {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     import_ca(home.path(), &certs.ca_pem);
     let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
@@ -57,7 +56,7 @@ async fn chromium_with_our_ca_passes_the_self_check() {
     assert!(result["latency_median_ms"].is_string(), "{result}");
 
     if std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1") {
-        page.save_screenshot(&harness::repo_root().join("docs/images/selftest-pass.png"))
+        page.save_screenshot(&support::repo_root().join("docs/images/selftest-pass.png"))
             .await;
     }
 }
@@ -68,7 +67,7 @@ async fn chromium_without_our_ca_refuses_the_page_and_the_page_explains_why() {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     let https = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
     let (_browser, mut page) = open_refused_page(home.path(), &https).await;
@@ -110,7 +109,7 @@ async fn self_check_fails_visibly_when_an_echo_breaks() {
         return;
     }
     // The server refuses the 1 MiB message (close 1009): the page must name that step, not hang or pass.
-    let server = Server::ws(&["--max-message-size", "512KiB"]);
+    let server = ServeProcess::ws(&["--max-message-size", "512KiB"]);
     let home = tempfile::tempdir().expect("temporary HOME");
     let browser = Chromium::launch(home.path());
     let mut page = browser.new_page().await;
@@ -141,7 +140,7 @@ async fn certgen_trust_install_makes_chromium_pass_and_uninstall_undoes_it() {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     let host = trust::Host {
         home: Some(home.path().to_path_buf()),
@@ -168,7 +167,7 @@ async fn docs_browser_block_echoes() {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     import_ca(home.path(), &certs.ca_pem);
     let browser = Chromium::launch(home.path());
@@ -180,7 +179,7 @@ async fn docs_browser_block_echoes() {
     )
     .await;
 
-    let doc = std::fs::read_to_string(harness::repo_root().join("docs/clients.md")).expect("docs/clients.md");
+    let doc = std::fs::read_to_string(support::repo_root().join("docs/clients.md")).expect("docs/clients.md");
     let block = doc
         .split("```js\n")
         .skip(1)
@@ -253,7 +252,7 @@ fn browser_installed(test: &str) -> bool {
         );
         return false;
     }
-    if !harness::installed("certutil", "-H") {
+    if !support::installed("certutil", "-H") {
         skip_or_fail(
             test,
             "`certutil` is not installed (Debian package `libnss3-tools`)",

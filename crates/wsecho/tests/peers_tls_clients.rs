@@ -2,19 +2,18 @@
 //! listener when they trust only our CA, and refuse it when they do not.
 //! The client scripts live in `tests/peers/` at the workspace root.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
-use harness::{Server, TestCerts, run, skip_or_fail};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
+use support::{ServeProcess, TestCerts, run, skip_or_fail};
 
 /// A client run covers connect, three echoes (one of 1 MiB) and the close handshake.
 const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn peer_script(name: &str) -> PathBuf {
-    harness::repo_root().join("tests/peers").join(name)
+    support::repo_root().join("tests/peers").join(name)
 }
 
 /// Runs `program script URL [--ca CA]` and returns what it printed, asserting the exit status.
@@ -36,11 +35,11 @@ fn run_client(mut cmd: Command, url: &str, ca: Option<&PathBuf>, expect_ok: bool
 
 #[test]
 fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
-    let Some(python) = harness::python_websockets("python peer") else {
+    let Some(python) = support::python_websockets("python peer") else {
         return;
     };
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));
     let client = || {
         let mut cmd = Command::new(&python);
@@ -61,14 +60,14 @@ fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
     let untrusted = run_client(client(), &wss, None, false);
     assert!(untrusted.contains("CERTIFICATE_VERIFY_FAILED"), "{untrusted}");
     // Trusting the server certificate instead of the CA is the classic mistake; it must not work either.
-    let leaf_only = run_client(client(), &wss, Some(&certs.leaf_pem), false);
+    let leaf_only = run_client(client(), &wss, Some(&certs.server_leaf), false);
     assert!(leaf_only.contains("CERTIFICATE_VERIFY_FAILED"), "{leaf_only}");
 }
 
 #[test]
 fn node_ws_echoes_over_wss_trusting_only_our_ca() {
     let node_modules = std::env::var_os("NODE_PATH")
-        .unwrap_or_else(|| harness::repo_root().join(".ci-cache/node/node_modules").into());
+        .unwrap_or_else(|| support::repo_root().join(".ci-cache/node/node_modules").into());
     let node = || {
         let mut cmd = Command::new("node");
         cmd.env("NODE_PATH", &node_modules);
@@ -82,7 +81,7 @@ fn node_ws_echoes_over_wss_trusting_only_our_ca() {
         );
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));
     let client = || {
         let mut cmd = node();
@@ -110,11 +109,11 @@ fn node_ws_echoes_over_wss_trusting_only_our_ca() {
 
 #[test]
 fn openssl_s_client_verifies_the_chain_to_our_ca() {
-    if !harness::installed("openssl", "version") {
+    if !support::installed("openssl", "version") {
         return skip_or_fail("openssl peer", "`openssl` is not installed");
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let connect = format!("127.0.0.1:{}", server.wss_port.expect("wss port"));
     let s_client = |hostname: &str, ca: Option<&PathBuf>| {
         let mut cmd = Command::new("openssl");

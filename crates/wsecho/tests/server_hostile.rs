@@ -3,13 +3,12 @@
 //! client must still echo on both listeners within a bounded wait, and at the end the server's memory must be back
 //! near its warm baseline. Loopback only; each wait is bounded, so the whole suite ends in well under a minute.
 //!
-//! Run alone with `cargo test -p wsecho --test hostile -- --nocapture` to see the observed outcome of every case.
+//! Run alone with `cargo test -p wsecho --test server_hostile -- --nocapture` to see the observed outcome of every case.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
-#[path = "hostile/server.rs"]
+#[path = "server_hostile/server.rs"]
 mod server;
-#[path = "hostile/wire.rs"]
+mod support;
+#[path = "server_hostile/wire.rs"]
 mod wire;
 
 use std::future::Future;

@@ -2,15 +2,15 @@
 //! (no `--cacert`) trust `wsecho serve`'s certificate, and `uninstall` takes that away again.
 //!
 //! It changes the machine's trust store, so it runs only as root with `LOCALTLS_SYSTEM_TRUST_TESTS=1` (CI sets
-//! both) and always uninstalls, even when an assertion fails.
+//! both; under `LOCALTLS_REQUIRE_PEERS=1` a missing one is a failure) and always uninstalls, even when an
+//! assertion fails.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
 use certgen::trust::{self, CaCert, Host, StoreKind};
-use harness::{Server, TestCerts, run};
 use std::process::Command;
 use std::time::Duration;
+use support::{ServeProcess, TestCerts, run, system_trust_allowed};
 
 /// `update-ca-certificates` also runs Debian's Java hook: seconds, not milliseconds.
 const CURL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,7 +27,7 @@ impl Drop for Installed<'_> {
     }
 }
 
-fn curl_healthz(port: u16) -> harness::Finished {
+fn curl_healthz(port: u16) -> support::Finished {
     // Only the system store: no --cacert, and no CURL_CA_BUNDLE/SSL_CERT_FILE pointing elsewhere.
     run(
         Command::new("curl")
@@ -42,14 +42,11 @@ fn curl_healthz(port: u16) -> harness::Finished {
 
 #[test]
 fn system_store_install_makes_curl_trust_wsecho_and_uninstall_undoes_it() {
-    if std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
-        eprintln!(
-            "SKIP system store: set LOCALTLS_SYSTEM_TRUST_TESTS=1 (as root) to let this test change it"
-        );
+    if !system_trust_allowed("system store") {
         return;
     }
     let certs = TestCerts::new();
-    let server = Server::ws_and_wss(&certs);
+    let server = ServeProcess::ws_and_wss(&certs);
     let port = server.wss_port.expect("wss port");
     let ca = CaCert::load(&certs.ca_pem).expect("test CA");
 

@@ -2,14 +2,13 @@
 //! upgrades to two `wsecho serve` instances. The nginx site config is the documented file itself
 //! (`docs/deploy/nginx-wsecho.conf`), with only its ports and certificate paths filled in.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
-use harness::{KillOnDrop, Server, TestCerts, run, skip_or_fail};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{KillOnDrop, ServeProcess, TestCerts, run, skip_or_fail};
 
 const NGINX: &str = "/usr/sbin/nginx";
 const NGINX_START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -26,15 +25,15 @@ fn nginx_terminates_tls_and_spreads_websockets_over_two_wsecho_instances() {
         );
         return;
     }
-    let Some(python) = harness::python_websockets("nginx deploy") else {
+    let Some(python) = support::python_websockets("nginx deploy") else {
         return;
     };
     let certs = TestCerts::new();
-    let upstreams = [Server::ws(&[]), Server::ws(&[])];
+    let upstreams = [ServeProcess::ws(&[]), ServeProcess::ws(&[])];
     let port = free_port();
     let _nginx = start_nginx(&certs, port, &upstreams);
 
-    let script = harness::repo_root().join("tests/peers/echo_client.py");
+    let script = support::repo_root().join("tests/peers/echo_client.py");
     for _ in 0..CONNECTIONS {
         let finished = run(
             Command::new(&python)
@@ -61,14 +60,14 @@ fn nginx_terminates_tls_and_spreads_websockets_over_two_wsecho_instances() {
 }
 
 /// Writes a minimal main config around the documented site config and runs nginx in the foreground.
-fn start_nginx(certs: &TestCerts, port: u16, upstreams: &[Server; 2]) -> KillOnDrop {
+fn start_nginx(certs: &TestCerts, port: u16, upstreams: &[ServeProcess; 2]) -> KillOnDrop {
     let prefix = certs.dir.path().join("nginx");
     std::fs::create_dir_all(&prefix).expect("nginx prefix");
-    let site = std::fs::read_to_string(harness::repo_root().join("docs/deploy/nginx-wsecho.conf"))
+    let site = std::fs::read_to_string(support::repo_root().join("docs/deploy/nginx-wsecho.conf"))
         .expect("docs/deploy/nginx-wsecho.conf")
         .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
-        .replace("@CERT@", &certs.fullchain.display().to_string())
-        .replace("@KEY@", &certs.key.display().to_string())
+        .replace("@CERT@", &certs.server_chain.display().to_string())
+        .replace("@KEY@", &certs.server_key.display().to_string())
         .replace("127.0.0.1:8081", &format!("127.0.0.1:{}", upstreams[0].ws_port))
         .replace("127.0.0.1:8082", &format!("127.0.0.1:{}", upstreams[1].ws_port));
     std::fs::write(prefix.join("site.conf"), site).expect("site.conf");

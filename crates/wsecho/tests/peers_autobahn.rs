@@ -4,15 +4,14 @@
 //!
 //! Cases 12 and 13 test permessage-deflate, which tungstenite does not implement, so they are excluded.
 
-#[allow(dead_code)] // each test binary uses its own part of the harness
-mod harness;
+mod support;
 
-use harness::{Server, run, skip_or_fail};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{ServeProcess, run, skip_or_fail};
 
 /// About 250 cases on 4 lanes; the 16 MiB cases of section 9 dominate.
 const SUITE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -24,7 +23,7 @@ fn expected_file() -> PathBuf {
 
 /// `kosoku` from the same venv as the Python peer, else from PATH.
 fn kosoku() -> PathBuf {
-    let python = harness::python();
+    let python = support::python();
     match python.parent() {
         Some(bin) if !bin.as_os_str().is_empty() => bin.join("kosoku"),
         _ => "kosoku".into(),
@@ -34,14 +33,14 @@ fn kosoku() -> PathBuf {
 #[test]
 fn autobahn_cases_1_to_11_conform_and_match_the_expected_results() {
     let kosoku = kosoku();
-    if !harness::installed(kosoku.to_str().unwrap_or("kosoku"), "--help") {
+    if !support::installed(kosoku.to_str().unwrap_or("kosoku"), "--help") {
         return skip_or_fail(
             "autobahn",
             &format!("{} is not installed (pip install kosoku)", kosoku.display()),
         );
     }
     // The default limits (16 MiB messages and frames) must carry section 9's largest cases as shipped.
-    let server = Server::ws(&[]);
+    let server = ServeProcess::ws(&[]);
     let reports = tempfile::tempdir().expect("report directory");
     let target = format!("127.0.0.1:{}", server.ws_port);
     let mut cmd = Command::new(&kosoku);

@@ -1,0 +1,79 @@
+//! Real peers (Python, Node, browsers, system tools) and the skip-or-fail rule for a missing one: a skip line
+//! normally, a failure under `LOCALTLS_REQUIRE_PEERS=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// True when CI demands every real peer (`LOCALTLS_REQUIRE_PEERS=1`): a missing tool is then a failure.
+pub fn peers_required() -> bool {
+    std::env::var("LOCALTLS_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Reports a missing external tool: panics under `LOCALTLS_REQUIRE_PEERS=1`, otherwise prints a skip line.
+/// The caller returns from the test after this.
+pub fn skip_or_fail(test: &str, why: &str) {
+    if peers_required() {
+        panic!("{test}: {why} (LOCALTLS_REQUIRE_PEERS=1, so this is a failure; run `cargo xtask test`)");
+    }
+    eprintln!("SKIP {test}: {why} (set LOCALTLS_REQUIRE_PEERS=1 to make this a failure)");
+}
+
+/// Whether `program` can be started at all (with a harmless argument such as `version`); its exit status does
+/// not matter, since some tools (certutil) exit non-zero on their help text.
+pub fn installed(program: &str, harmless_arg: &str) -> bool {
+    Command::new(program)
+        .arg(harmless_arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// The Python with the test peers installed: `LOCALTLS_PYTHON`, else the repo's venv, else `python3`.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("LOCALTLS_PYTHON") {
+        return python.into();
+    }
+    let venv = repo_root().join(".ci-cache/venv/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
+}
+
+/// The Python that can `import websockets`, or `None` after [`skip_or_fail`] said why not.
+pub fn python_websockets(test: &str) -> Option<PathBuf> {
+    let python = python();
+    let probe = Command::new(&python).args(["-c", "import websockets"]).status();
+    if probe.is_ok_and(|s| s.success()) {
+        return Some(python);
+    }
+    skip_or_fail(
+        test,
+        &format!(
+            "{} cannot import websockets (run `cargo xtask test`)",
+            python.display()
+        ),
+    );
+    None
+}
+
+/// The workspace root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether a test that changes the machine's system trust store may run: only with
+/// `LOCALTLS_SYSTEM_TRUST_TESTS=1`, as root. Without the variable it is [`skip_or_fail`]ed; with it but not as
+/// root it fails, since the store cannot be changed.
+pub fn system_trust_allowed(test: &str) -> bool {
+    if std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
+        skip_or_fail(
+            test,
+            "set LOCALTLS_SYSTEM_TRUST_TESTS=1 (as root) to let this test change it",
+        );
+        return false;
+    }
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "{test}: LOCALTLS_SYSTEM_TRUST_TESTS=1 is set but this is not root; run the test as root or unset it"
+    );
+    true
+}

@@ -1,0 +1,109 @@
+//! Child processes of the tests: killed when dropped, every run bounded in time, and the `wsecho` binary run
+//! to completion.
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::WAIT;
+
+/// A child process that is killed (and reaped) when dropped.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a finished external command printed.
+pub struct Finished {
+    pub status: ExitStatus,
+    /// `status.code()`: the exit code, `None` when a signal ended the command.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Both streams, for assertion messages and pattern checks.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs a command to completion with stdin closed, killing it and panicking if it outlives `timeout`.
+pub fn run(cmd: &mut Command, timeout: Duration) -> Finished {
+    run_with_input(cmd, "", timeout)
+}
+
+/// Runs a command to completion with `input` as its stdin, killing it and panicking if it outlives `timeout`.
+pub fn run_with_input(cmd: &mut Command, input: &str, timeout: Duration) -> Finished {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_string();
+        // A writer thread: a child that does not read must not block this one past the timeout.
+        thread::spawn(move || stdin.write_all(input.as_bytes()));
+    }
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
+    let mut child = KillOnDrop(child);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            drop(child);
+            panic!(
+                "{shown} did not finish within {timeout:?}; stdout: {}; stderr: {}",
+                stdout.join().unwrap_or_default(),
+                stderr.join().unwrap_or_default()
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Finished {
+        status,
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+fn collect(stream: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut stream) = stream {
+            let mut bytes = Vec::new();
+            let _ = stream.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        text
+    })
+}
+
+/// The `wsecho` binary built for these tests.
+pub const WSECHO: &str = env!("CARGO_BIN_EXE_wsecho");
+
+/// Runs `wsecho ARGS` with `stdin` as its input, bounded by [`WAIT`] (killed if it hangs). Async, so that a
+/// server in the same test process keeps running meanwhile.
+pub async fn run_wsecho(args: &[&str], stdin: &str) -> Finished {
+    let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+    let stdin = stdin.to_string();
+    tokio::task::spawn_blocking(move || run_with_input(Command::new(WSECHO).args(&args), &stdin, WAIT))
+        .await
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+}
