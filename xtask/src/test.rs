@@ -37,7 +37,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 pub fn e2e(root: &Path) -> anyhow::Result<()> {
     let mut test = Command::new(env!("CARGO"));
     test.current_dir(root)
-        .args(["test", "--package", "wsecho", "--test", "browser"])
+        .args(["test", "--package", "wsecho", "--test", "peers_browser"])
         .env("LOCALTLS_REQUIRE_PEERS", "1");
     status(&mut test)?;
     up_from_a_clean_clone(root)
@@ -81,7 +81,7 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
             "--package",
             "wsecho",
             "--test",
-            "browser",
+            "peers_browser",
             "--",
             "--ignored",
             "--exact",
