@@ -1,6 +1,7 @@
 //! Opening the bench connections: URL -> address, TLS trust, bounded-concurrency handshakes with timeouts.
 
-use super::{Load, Options, Progress};
+use super::options::{Load, Options};
+use super::progress::Progress;
 use crate::Error;
 use crate::client::tls_config;
 use rustls::pki_types::ServerName;

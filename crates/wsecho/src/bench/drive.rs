@@ -1,7 +1,7 @@
 //! Driving one connection: closed loop, fixed rate or idle; every echo is checked against what was sent.
 
 use super::connect::Conn;
-use super::{DRAIN_GRACE, Kind, Load, Options};
+use super::options::{Kind, Load, Options};
 use futures_util::{SinkExt, Stream, StreamExt};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
@@ -11,6 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
+
+/// How long a connection may still wait for its last echoes (and close) after the measured window ends.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// The shared schedule of one run.
 pub(crate) struct Plan {

@@ -8,60 +8,20 @@
 
 mod connect;
 mod drive;
+mod options;
 mod progress;
 mod report;
 
+pub use options::{Kind, Load, Options};
 pub use progress::Progress;
 pub use report::{Latency, Report};
 
 use crate::Error;
-use crate::client::TlsOptions;
 use connect::Target;
 use drive::{Outcome, Plan};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 use tokio::time::Instant;
-
-/// The kind of WebSocket message sent (and expected back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Text,
-    Binary,
-}
-
-/// How the connections are driven.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Load {
-    /// Each connection sends, waits for the echo, and sends again: measures saturation throughput.
-    ClosedLoop,
-    /// A fixed total number of messages per second, spread evenly over the connections.
-    Rate(f64),
-    /// Connections are opened and held without traffic: measures the server's memory per connection.
-    Idle,
-}
-
-/// Everything one bench run needs.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub url: String,
-    pub connections: usize,
-    pub size: usize,
-    pub kind: Kind,
-    pub load: Load,
-    pub warmup: Duration,
-    pub duration: Duration,
-    /// Trust for `wss://` (`--ca`, or `--insecure`); the client's own TLS set-up.
-    pub tls: TlsOptions,
-    /// Limit for one connection's TCP + TLS + WebSocket handshake.
-    pub connect_timeout: Duration,
-    /// How many handshakes may be in flight at once.
-    pub connect_concurrency: usize,
-}
-
-/// How long a connection may still wait for its last echoes (and close) after the measured window ends.
-const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs one benchmark, telling `progress` how it goes, and returns its report; errors are only returned when no
 /// measurement was possible.

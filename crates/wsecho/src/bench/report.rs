@@ -1,7 +1,7 @@
 //! The result of a bench run, as text for people and JSON for scripts.
 
 use super::drive::Outcome;
-use super::{Kind, Load, Options};
+use super::options::{Kind, Load, Options};
 use serde::Serialize;
 use std::fmt;
 

@@ -1,0 +1,41 @@
+//! What one bench run is asked to do.
+
+use crate::client::TlsOptions;
+use std::time::Duration;
+
+/// The kind of WebSocket message sent (and expected back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Text,
+    Binary,
+}
+
+/// How the connections are driven.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Load {
+    /// Each connection sends, waits for the echo, and sends again: measures saturation throughput.
+    ClosedLoop,
+    /// A fixed total number of messages per second, spread evenly over the connections.
+    Rate(f64),
+    /// Connections are opened and held without traffic: measures the server's memory per connection.
+    Idle,
+}
+
+/// Everything one bench run needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub url: String,
+    pub connections: usize,
+    pub size: usize,
+    pub kind: Kind,
+    pub load: Load,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Trust for `wss://` (`--ca`, or `--insecure`); the client's own TLS set-up.
+    pub tls: TlsOptions,
+    /// Limit for one connection's TCP + TLS + WebSocket handshake.
+    pub connect_timeout: Duration,
+    /// How many handshakes may be in flight at once.
+    pub connect_concurrency: usize,
+}
