@@ -232,7 +232,7 @@ async fn big_messages_go_out_in_64_kib_fragments_that_reassemble_to_the_same_byt
     let server = start(config(None)).await;
     let mut raw = raw_websocket(&url(&server, false)).await;
     let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
-    within(raw.write_all(&client_frame(0x2, &payload)))
+    within(raw.write_all(&data(OP_BINARY, &payload)))
         .await
         .expect("send");
     let mut frames = Vec::new();

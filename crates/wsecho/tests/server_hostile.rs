@@ -8,8 +8,6 @@
 #[path = "server_hostile/server.rs"]
 mod server;
 mod support;
-#[path = "server_hostile/wire.rs"]
-mod wire;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -20,10 +18,10 @@ use tokio::net::TcpSocket;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
-use server::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, MAX_MESSAGE, Server};
-use wire::{
-    Ending, HeaderOverride, IO_WAIT, Io, Listener, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT,
-    data, frame, frame_header, read_ending, read_head, upgrade, upgrade_request, wait_disconnect, write,
+use server::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, Listener, MAX_CONNECTIONS, MAX_MESSAGE, Server};
+use support::{
+    Ending, HeaderOverride, IO_WAIT, Io, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT, data, frame,
+    frame_header, read_ending, read_head, upgrade, upgrade_request, wait_disconnect, write,
 };
 
 /// What a case observed when it passed, or why it failed.

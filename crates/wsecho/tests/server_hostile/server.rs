@@ -4,12 +4,18 @@
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 
+use super::support::{IO_WAIT, Io, upgrade};
 use super::support::{ServeProcess, TestCerts, client_tls};
-use super::wire::{IO_WAIT, Listener};
 
 /// The limits the suite runs the server with; the cases are built around them.
 pub const MAX_MESSAGE: usize = 64 * 1024;
@@ -132,5 +138,52 @@ impl Server {
 
     pub fn still_running(&mut self) -> bool {
         self.process.still_running()
+    }
+}
+
+/// One of the server's listeners.
+#[derive(Clone)]
+pub struct Listener {
+    pub addr: SocketAddr,
+    /// `Some` for the wss listener: the client config that trusts the test CA.
+    pub tls: Option<Arc<ClientConfig>>,
+}
+
+impl Listener {
+    pub fn name(&self) -> &'static str {
+        if self.tls.is_some() { "wss" } else { "ws" }
+    }
+
+    /// A TCP connection, with TLS completed on the wss listener.
+    pub async fn connect(&self) -> Result<Io, String> {
+        self.wrap(self.connect_tcp().await?).await
+    }
+
+    /// A bare TCP connection, even on the wss listener.
+    pub async fn connect_tcp(&self) -> Result<TcpStream, String> {
+        let tcp = timeout(IO_WAIT, TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| format!("connect to {} timed out", self.addr))?
+            .map_err(|e| format!("connect to {}: {e}", self.addr))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(tcp)
+    }
+
+    /// Completes TLS over `tcp` on the wss listener; passes it through on the ws listener.
+    pub async fn wrap(&self, tcp: TcpStream) -> Result<Io, String> {
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        let tls = timeout(IO_WAIT, TlsConnector::from(config.clone()).connect(name, tcp))
+            .await
+            .map_err(|_| "TLS handshake timed out".to_string())?
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        Ok(Box::new(tls))
+    }
+
+    /// A connection that completed a valid WebSocket upgrade (101).
+    pub async fn upgraded(&self) -> Result<Io, String> {
+        upgrade(self.connect().await?).await
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::certs::TestCerts;
+use super::wire::Io;
 use super::within;
 
 /// Client TLS trusting only `ca`, optionally presenting a client certificate.
@@ -43,13 +44,10 @@ pub fn client_tls(ca: &Path, identity: Option<(&Path, &Path)>) -> Arc<ClientConf
     Arc::new(config)
 }
 
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-pub type Ws = WebSocketStream<Box<dyn Io>>;
+pub type Ws = WebSocketStream<Io>;
 
 /// Opens a TCP (and, with `tls`, TLS) stream to the host and port of `url`.
-pub async fn open_stream(url: &str, tls: Option<Arc<ClientConfig>>) -> std::io::Result<Box<dyn Io>> {
+pub async fn open_stream(url: &str, tls: Option<Arc<ClientConfig>>) -> std::io::Result<Io> {
     let uri: tokio_tungstenite::tungstenite::http::Uri = url.parse().expect("URL");
     let host = uri
         .host()

@@ -1,24 +1,24 @@
 //! Shared by every wsecho integration test, one concept per file: the certificate fixture ([`certs`]), the
 //! server in this process ([`in_process`]) or as a `wsecho serve` child ([`serve`]), an independent client
-//! ([`client`]) and raw frames ([`frames`]), bounded child processes ([`process`]) and real peers with the
+//! ([`client`]) and hand-written bytes ([`wire`]), bounded child processes ([`process`]) and real peers with the
 //! skip-or-fail rule ([`peers`]). Every wait is bounded.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
 pub mod certs;
 pub mod client;
-pub mod frames;
 pub mod in_process;
 pub mod peers;
 pub mod process;
 pub mod serve;
+pub mod wire;
 
 pub use certs::*;
 pub use client::*;
-pub use frames::*;
 pub use in_process::*;
 pub use peers::*;
 pub use process::*;
 pub use serve::*;
+pub use wire::*;
 
 use std::future::Future;
 use std::time::Duration;

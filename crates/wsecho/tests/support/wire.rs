@@ -1,68 +1,19 @@
-//! Hand-written bytes for the hostile suite: raw TCP/TLS connections, upgrade requests and WebSocket frames that a
-//! well-behaved library such as tungstenite would refuse to send, and readers for what the server answers.
+//! Hand-written bytes: upgrade requests and WebSocket frames that a well-behaved library such as tungstenite
+//! would refuse to send or would hide, and readers for what the server answers. The fallible helpers return
+//! `Err(why)` for the hostile suite's case reports; [`raw_websocket`] and [`read_frame`] panic instead.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::ClientConfig;
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_rustls::TlsConnector;
+
+use super::client::open_stream;
+use super::within;
 
 /// Any byte stream to the server: plain TCP or TLS.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub type Io = Box<dyn Stream>;
-
-/// One of the server's listeners.
-#[derive(Clone)]
-pub struct Listener {
-    pub addr: SocketAddr,
-    /// `Some` for the wss listener: the client config that trusts the test CA.
-    pub tls: Option<Arc<ClientConfig>>,
-}
-
-impl Listener {
-    pub fn name(&self) -> &'static str {
-        if self.tls.is_some() { "wss" } else { "ws" }
-    }
-
-    /// A TCP connection, with TLS completed on the wss listener.
-    pub async fn connect(&self) -> Result<Io, String> {
-        self.wrap(self.connect_tcp().await?).await
-    }
-
-    /// A bare TCP connection, even on the wss listener.
-    pub async fn connect_tcp(&self) -> Result<TcpStream, String> {
-        let tcp = timeout(IO_WAIT, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| format!("connect to {} timed out", self.addr))?
-            .map_err(|e| format!("connect to {}: {e}", self.addr))?;
-        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-        Ok(tcp)
-    }
-
-    /// Completes TLS over `tcp` on the wss listener; passes it through on the ws listener.
-    pub async fn wrap(&self, tcp: TcpStream) -> Result<Io, String> {
-        let Some(config) = &self.tls else {
-            return Ok(Box::new(tcp));
-        };
-        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-        let tls = timeout(IO_WAIT, TlsConnector::from(config.clone()).connect(name, tcp))
-            .await
-            .map_err(|_| "TLS handshake timed out".to_string())?
-            .map_err(|e| format!("TLS handshake failed: {e}"))?;
-        Ok(Box::new(tls))
-    }
-
-    /// A connection that completed a valid WebSocket upgrade (101).
-    pub async fn upgraded(&self) -> Result<Io, String> {
-        upgrade(self.connect().await?).await
-    }
-}
 
 /// Sends a valid upgrade request over `io` and expects 101.
 pub async fn upgrade(mut io: Io) -> Result<Io, String> {
@@ -229,35 +180,10 @@ pub enum Ending {
 pub async fn read_ending(io: &mut Io, within: Duration) -> Result<Ending, String> {
     timeout(within, async {
         loop {
-            let mut head = [0u8; 2];
-            if io.read_exact(&mut head).await.is_err() {
-                return Ending::Dropped;
-            }
-            let opcode = head[0] & 0xf;
-            let len = match head[1] & 0x7f {
-                126 => {
-                    let mut ext = [0u8; 2];
-                    if io.read_exact(&mut ext).await.is_err() {
-                        return Ending::Dropped;
-                    }
-                    u64::from(u16::from_be_bytes(ext))
-                }
-                127 => {
-                    let mut ext = [0u8; 8];
-                    if io.read_exact(&mut ext).await.is_err() {
-                        return Ending::Dropped;
-                    }
-                    u64::from_be_bytes(ext)
-                }
-                short => u64::from(short),
-            };
-            let mut payload = vec![0u8; len.min(1 << 20) as usize];
-            if io.read_exact(&mut payload).await.is_err() {
-                return Ending::Dropped;
-            }
-            if opcode == OP_CLOSE {
-                let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                return Ending::Close(code);
+            match next_frame(io).await {
+                Err(_) => return Ending::Dropped,
+                Ok(frame) if frame.opcode == OP_CLOSE => return Ending::Close(close_code_of(&frame)),
+                Ok(_) => {}
             }
         }
     })
@@ -281,4 +207,59 @@ pub async fn wait_disconnect(io: &mut Io, within: Duration) -> Result<(Duration,
     .await
     .map_err(|_| format!("still connected after {within:?} ({seen} bytes received)"))?;
     Ok((start.elapsed(), seen))
+}
+
+/// One server frame as sent: FIN, opcode and the (unmasked) payload.
+pub struct RawFrame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+/// Longest payload read into memory; a bogus length from a broken server cannot make a test allocate more.
+const MAX_READ_PAYLOAD: u64 = 1 << 20;
+
+/// The next frame the server sends; an I/O error once the connection ends.
+pub async fn next_frame(io: &mut Io) -> std::io::Result<RawFrame> {
+    let mut head = [0u8; 2];
+    io.read_exact(&mut head).await?;
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut ext = [0u8; 2];
+            io.read_exact(&mut ext).await?;
+            u64::from(u16::from_be_bytes(ext))
+        }
+        127 => {
+            let mut ext = [0u8; 8];
+            io.read_exact(&mut ext).await?;
+            u64::from_be_bytes(ext)
+        }
+        short => u64::from(short),
+    };
+    let mut payload = vec![0u8; len.min(MAX_READ_PAYLOAD) as usize];
+    io.read_exact(&mut payload).await?;
+    Ok(RawFrame {
+        fin: head[0] & 0x80 != 0,
+        opcode: head[0] & 0x0f,
+        payload,
+    })
+}
+
+/// The close code of a close frame.
+pub fn close_code_of(frame: &RawFrame) -> Option<u16> {
+    (frame.opcode == OP_CLOSE && frame.payload.len() >= 2)
+        .then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]))
+}
+
+/// A plain connection to `url` whose WebSocket handshake was done by hand (panics unless it gets 101).
+pub async fn raw_websocket(url: &str) -> Io {
+    let stream = within(open_stream(url, None)).await.expect("connect");
+    upgrade(stream)
+        .await
+        .unwrap_or_else(|why| panic!("handshake with {url}: {why}"))
+}
+
+/// The next server frame (panics when the connection ends first).
+pub async fn read_frame(io: &mut Io) -> RawFrame {
+    within(next_frame(io)).await.expect("a server frame")
 }
