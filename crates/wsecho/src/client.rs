@@ -1,5 +1,5 @@
-//! `wsecho client`: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you name), then either
-//! echo-check scripted messages or relay stdin lines and print what arrives.
+//! `wsecho client`'s library side: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you
+//! name), then check echoes ([`check_echo`]) or relay lines of input ([`relay`]). Printing is the caller's job.
 
 use std::path::PathBuf;
 use std::sync::Arc;
