@@ -35,6 +35,7 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
     validate(opts)?;
     raise_open_files_limit(opts.connections)?;
     let target = Arc::new(Target::new(opts, progress.as_ref()).await?);
+    progress.connecting(opts.connections);
 
     let (connections, mut errors) = connect::open_all(
         &target,

@@ -11,7 +11,9 @@ pub trait Progress: Send + Sync {
     /// `wss://` without verifying the server certificate was asked for (`TlsOptions::insecure`); called once,
     /// before the first connection.
     fn tls_unverified(&self) {}
-    /// One more of the `Options::connections` attempts finished, opened or failed.
+    /// The target is resolved and connecting starts: `attempts` connections will be tried.
+    fn connecting(&self, _attempts: usize) {}
+    /// One more of the connection attempts finished, opened or failed.
     fn connection_attempted(&self) {}
     /// Connecting is over: `open` connections are now driven (or held) for `window`, warm-up included.
     fn running(&self, _open: usize, _window: Duration) {}

@@ -139,17 +139,10 @@ struct Display {
 }
 
 impl Display {
+    /// A bar that draws nothing until [`Progress::connecting`] names its first phase.
     fn new(shown: bool, options: &Options) -> Display {
         let bar = if shown {
-            let bar =
-                ProgressBar::with_draw_target(Some(options.connections as u64), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix("connecting");
-            bar
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
         };
@@ -166,6 +159,19 @@ impl Progress for Display {
         eprintln!(
             "wsecho bench: WARNING --insecure: the server certificate is NOT verified; these figures say nothing about trust"
         );
+    }
+
+    fn connecting(&self, attempts: usize) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        self.bar.set_length(attempts as u64);
+        self.bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        self.bar.set_prefix("connecting");
     }
 
     fn connection_attempted(&self) {
