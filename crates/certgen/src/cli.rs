@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
-use certgen::issue::format_date;
+use certgen::validity::format_date;
 use certgen::{CaOptions, CertSummary, CertsDir, Error, KeyKind, LeafFiles, LeafKind, LeafOptions};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
@@ -153,7 +153,7 @@ pub struct LeafArgs {
     #[arg(long)]
     cn: Option<String>,
     /// Validity in days (Apple devices reject server certificates valid for more than 825).
-    #[arg(long, default_value_t = certgen::issue::DEFAULT_LEAF_DAYS)]
+    #[arg(long, default_value_t = certgen::validity::DEFAULT_LEAF_DAYS)]
     days: u32,
     /// Allow --days over 825.
     #[arg(long)]
@@ -188,7 +188,7 @@ impl LeafArgs {
             not_before: self
                 .not_before
                 .as_deref()
-                .map(certgen::issue::parse_not_before)
+                .map(certgen::validity::parse_not_before)
                 .transpose()?,
             key: self.key.as_deref().map_or(Ok(KeyKind::default()), str::parse)?,
             kind,

@@ -8,17 +8,26 @@
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod ca;
+pub mod cert;
+pub mod csr;
 pub mod error;
 pub mod export;
 pub mod inspect;
-pub mod issue;
+pub mod key;
+pub mod leaf;
 pub mod names;
+mod params;
 pub mod renew;
 pub mod secret;
 pub mod store;
 pub mod trust;
+pub mod validity;
 
+pub use ca::{CaOptions, LoadedCa};
+pub use cert::CertSummary;
 pub use error::Error;
-pub use issue::{CaOptions, CertSummary, KeyKind, LeafKind, LeafOptions, LoadedCa};
+pub use key::KeyKind;
+pub use leaf::{LeafKind, LeafOptions};
 pub use names::{Constraints, Permit, SubjectName};
 pub use store::{CaFiles, CertsDir, LeafFiles};
