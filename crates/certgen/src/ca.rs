@@ -5,13 +5,10 @@ use std::fmt;
 use rcgen::{
     BasicConstraints, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PublicKeyData,
 };
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
-use time::OffsetDateTime;
-use x509_parser::prelude::{FromDer, X509Certificate};
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::cert::{Cert, Issued};
 use crate::key::KeyKind;
 use crate::names::{Constraints, Permit};
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
@@ -53,12 +50,11 @@ impl Default for CaOptions {
 /// A CA loaded from a certs folder, its key checked against its certificate.
 pub struct LoadedCa {
     pub files: CaFiles,
+    pub cert: Cert,
+    /// `ca.pem` as read, for the full chains of the leaves it signs.
     pub cert_pem: String,
-    pub cert_der: CertificateDer<'static>,
     /// `None` for an unconstrained CA.
     pub constraints: Option<Constraints>,
-    /// End of the CA's validity; no certificate it signs may outlive it.
-    pub not_after: OffsetDateTime,
     key: KeyPair,
 }
 
@@ -73,7 +69,7 @@ impl fmt::Debug for LoadedCa {
 
 impl CertsDir {
     /// Creates `ca.pem`, `ca-key.pem` and `ca.cer`; refuses an existing CA unless `opts.force`.
-    pub fn create_ca(&self, opts: &CaOptions) -> Result<CaFiles, Error> {
+    pub fn create_ca(&self, opts: &CaOptions) -> Result<Issued<CaFiles>, Error> {
         if opts.unconstrained && !opts.permit.is_empty() {
             return Err(Error::BadInput(
                 "--permit and --unconstrained contradict each other; an unconstrained CA permits every name"
@@ -138,6 +134,7 @@ impl CertsDir {
             None => Zeroizing::new(key.serialize_pem()),
         };
 
+        let issued = Cert::from_rcgen(&cert)?;
         let mut commit = Commit::default();
         if opts.force {
             let stamp = backup_stamp();
@@ -149,7 +146,7 @@ impl CertsDir {
         commit.write(&files.key_pem, key_pem.as_bytes(), Secrecy::Secret);
         commit.write(&files.cert_der, cert.der().to_vec(), Secrecy::Public);
         commit.apply(self.path())?;
-        Ok(files)
+        Ok(Issued { files, cert: issued })
     }
 
     /// Loads the CA of this folder and checks that its key belongs to its certificate. Refuses a key file others
@@ -184,17 +181,17 @@ impl CertsDir {
             reason: reason.into(),
         };
         let pem_bytes = store::read(&files.cert_pem)?;
-        let cert_der = CertificateDer::from_pem_slice(&pem_bytes)
-            .map_err(|_| bad_file(&files.cert_pem, "not a PEM certificate"))?;
-        let (_, x509) = X509Certificate::from_der(&cert_der)
-            .map_err(|_| bad_file(&files.cert_pem, "not a valid X.509 certificate"))?;
-        if !x509.is_ca() {
+        let cert = Cert::from_pem(&pem_bytes, &files.cert_pem)?;
+        if !cert.is_ca() {
             return Err(bad_file(
                 &files.cert_pem,
                 "not a CA certificate (basic constraints CA:FALSE or missing)",
             ));
         }
-        let constraints = Constraints::from_certificate(&x509).map_err(|r| bad_file(&files.cert_pem, &r))?;
+        let constraints = cert
+            .name_constraints()
+            .map_err(|r| bad_file(&files.cert_pem, r))?
+            .cloned();
         let key_bytes = secret::read_private_key(&files.key_pem)?;
         let unsupported = || {
             bad_file(
@@ -212,20 +209,17 @@ impl CertsDir {
                 .and_then(|pem| KeyPair::from_pem(pem).ok())
                 .ok_or_else(unsupported)?
         };
-        if key.subject_public_key_info() != x509.tbs_certificate.subject_pki.raw {
+        if key.subject_public_key_info() != cert.x509().tbs_certificate.subject_pki.raw {
             return Err(Error::KeyMismatch {
                 cert: files.cert_pem,
                 key: files.key_pem,
             });
         }
-        let cert_pem = String::from_utf8_lossy(&pem_bytes).into_owned();
-        let not_after = x509.validity().not_after.to_datetime();
         Ok(LoadedCa {
             files,
-            cert_pem,
-            cert_der: cert_der.into_owned(),
+            cert,
+            cert_pem: String::from_utf8_lossy(&pem_bytes).into_owned(),
             constraints,
-            not_after,
             key,
         })
     }
@@ -234,7 +228,7 @@ impl CertsDir {
 impl LoadedCa {
     /// The CA as rcgen's signer of new certificates.
     pub(crate) fn issuer(&self) -> Result<Issuer<'static, &KeyPair>, Error> {
-        Issuer::from_ca_cert_der(&self.cert_der, &self.key)
+        Issuer::from_ca_cert_der(self.cert.der(), &self.key)
             .map_err(|e| Error::crypto("reading the CA certificate", e))
     }
 }

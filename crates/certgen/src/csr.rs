@@ -5,6 +5,7 @@ use rustls_pki_types::pem::PemObject;
 use x509_parser::prelude::{FromDer, ParsedExtension, X509CertificationRequest};
 
 use crate::Error;
+use crate::cert::{Issued, common_name};
 use crate::leaf::{LeafOptions, LeafPlan, write_leaf};
 use crate::names::SubjectName;
 use crate::store::{CertsDir, LeafFiles};
@@ -12,7 +13,7 @@ use crate::store::{CertsDir, LeafFiles};
 impl CertsDir {
     /// (subjectAltNames, or the CN when it has none); everything else follows `opts`, exactly as for [`Self::issue`].
     /// No key file is written (`LeafFiles::key_pem` is empty): the key stays on the requesting host.
-    pub fn sign_csr(&self, csr: &[u8], opts: &LeafOptions) -> Result<LeafFiles, Error> {
+    pub fn sign_csr(&self, csr: &[u8], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         self.sign_parsed_csr(
             ParsedCsr::parse(csr).map_err(|reason| Error::BadInput(format!("the CSR {reason}")))?,
             opts,
@@ -20,7 +21,11 @@ impl CertsDir {
     }
 
     /// [`Self::sign_csr`] for a request in a file; errors about the request name the file.
-    pub fn sign_csr_file(&self, csr: &std::path::Path, opts: &LeafOptions) -> Result<LeafFiles, Error> {
+    pub fn sign_csr_file(
+        &self,
+        csr: &std::path::Path,
+        opts: &LeafOptions,
+    ) -> Result<Issued<LeafFiles>, Error> {
         let bad = |reason: String| Error::BadFile {
             path: csr.to_path_buf(),
             reason,
@@ -35,7 +40,7 @@ impl CertsDir {
         )
     }
 
-    fn sign_parsed_csr(&self, request: ParsedCsr, opts: &LeafOptions) -> Result<LeafFiles, Error> {
+    fn sign_parsed_csr(&self, request: ParsedCsr, opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         if opts.p12 {
             return Err(Error::BadInput(
                 "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there".into(),
@@ -52,8 +57,7 @@ impl CertsDir {
             .params(request.is_rsa, true)?
             .signed_by(&request.public_key, &issuer)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
-        write_leaf(self, &files, &cert, Some(&ca), None, opts)?;
-        Ok(files)
+        write_leaf(self, files, &cert, Some(&ca), None, opts)
     }
 }
 
@@ -91,12 +95,7 @@ impl ParsedCsr {
             }
         }
         if names.is_empty() {
-            let cn = info
-                .subject
-                .iter_common_name()
-                .next()
-                .and_then(|cn| cn.as_str().ok());
-            names.extend(cn.map(str::to_string));
+            names.extend(common_name(&info.subject).map(str::to_string));
         }
         if names.is_empty() {
             return Err(bad(

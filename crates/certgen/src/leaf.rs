@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::ca::LoadedCa;
+use crate::cert::{Cert, Issued};
 use crate::export;
 use crate::key::{KeyKind, is_rsa};
 use crate::names::SubjectName;
@@ -65,7 +66,7 @@ impl Default for LeafOptions {
 
 impl CertsDir {
     /// A leaf certificate for `names`, signed by this folder's CA.
-    pub fn issue(&self, names: &[String], opts: &LeafOptions) -> Result<LeafFiles, Error> {
+    pub fn issue(&self, names: &[String], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         let plan = LeafPlan::new(names, opts)?;
         let ca = self.load_ca()?;
         plan.check_against_ca(&ca)?;
@@ -77,12 +78,11 @@ impl CertsDir {
             .params(is_rsa(&key), true)?
             .signed_by(&key, &issuer)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
-        write_leaf(self, &files, &cert, Some(&ca), Some(&key), opts)?;
-        Ok(files)
+        write_leaf(self, files, &cert, Some(&ca), Some(&key), opts)
     }
 
     /// A self-signed CA:FALSE certificate (trusted directly, no CA involved).
-    pub fn self_signed(&self, names: &[String], opts: &LeafOptions) -> Result<LeafFiles, Error> {
+    pub fn self_signed(&self, names: &[String], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         let plan = LeafPlan::new(names, opts)?;
         self.recover()?;
         let files = self.leaf_files(&plan.stem, opts.p12);
@@ -92,8 +92,7 @@ impl CertsDir {
             .params(is_rsa(&key), false)?
             .self_signed(&key)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
-        write_leaf(self, &files, &cert, None, Some(&key), opts)?;
-        Ok(files)
+        write_leaf(self, files, &cert, None, Some(&key), opts)
     }
 }
 
@@ -162,14 +161,14 @@ impl LeafPlan {
         if let Some(constraints) = &ca.constraints {
             self.sans.iter().try_for_each(|name| constraints.check(name))?;
         }
-        let ca_end = format_date(ca.not_after);
-        if ca.not_after <= now() {
+        let ca_end = format_date(ca.cert.not_after());
+        if ca.cert.not_after() <= now() {
             return Err(Error::BadInput(format!(
                 "the CA in {} expired on {ca_end}; make a new one with `certgen ca --force`",
                 ca.files.cert_pem.display()
             )));
         }
-        if self.not_after > ca.not_after {
+        if self.not_after > ca.cert.not_after() {
             return Err(Error::BadInput(format!(
                 "the certificate would end on {}, after its CA ({ca_end}), and clients stop trusting it then; use \
                  fewer --days or make a new CA",
@@ -271,12 +270,13 @@ fn leaf_validity(opts: &LeafOptions) -> Result<(OffsetDateTime, OffsetDateTime),
 
 pub(crate) fn write_leaf(
     dir: &CertsDir,
-    files: &LeafFiles,
+    files: LeafFiles,
     cert: &rcgen::Certificate,
     ca: Option<&LoadedCa>,
     key: Option<&KeyPair>,
     opts: &LeafOptions,
-) -> Result<(), Error> {
+) -> Result<Issued<LeafFiles>, Error> {
+    let issued = Cert::from_rcgen(cert)?;
     let leaf_pem = cert.pem();
     let mut commit = Commit::default();
     let stem = files
@@ -295,7 +295,7 @@ pub(crate) fn write_leaf(
         commit.write(&files.key_pem, key.serialize_pem(), Secrecy::Secret);
         if let Some(p12_path) = &files.p12 {
             let mut chain: Vec<&[u8]> = vec![cert.der()];
-            chain.extend(ca.map(|c| c.cert_der.as_ref()));
+            chain.extend(ca.map(|c| c.cert.der().as_ref()));
             let password = opts
                 .p12_password
                 .as_deref()
@@ -309,5 +309,6 @@ pub(crate) fn write_leaf(
         }
     }
     commit.remove_stale(dir.leaf_files(&stem, true).all());
-    commit.apply(dir.path())
+    commit.apply(dir.path())?;
+    Ok(Issued { files, cert: issued })
 }

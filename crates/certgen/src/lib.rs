@@ -4,7 +4,7 @@
 //! let dir = certgen::CertsDir::new("certs");
 //! dir.create_ca(&certgen::CaOptions::default())?;
 //! let leaf = dir.issue(&["localhost".into(), "127.0.0.1".into(), "::1".into()], &Default::default())?;
-//! println!("serve {} with key {}", leaf.fullchain_pem.display(), leaf.key_pem.display());
+//! println!("serve {} with key {}", leaf.files.fullchain_pem.display(), leaf.files.key_pem.display());
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
@@ -25,7 +25,7 @@ pub mod trust;
 pub mod validity;
 
 pub use ca::{CaOptions, LoadedCa};
-pub use cert::CertSummary;
+pub use cert::{Cert, Issued};
 pub use error::Error;
 pub use key::KeyKind;
 pub use leaf::{LeafKind, LeafOptions};

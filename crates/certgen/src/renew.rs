@@ -4,8 +4,9 @@
 use ipnet::IpNet;
 use time::{Duration, OffsetDateTime};
 
+use crate::cert::{Cert, Issued};
 use crate::inspect::{Usage, verify_files};
-use crate::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
+use crate::{CaOptions, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
 
 /// What [`CertsDir::ensure_ca`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,53 +72,53 @@ impl CertsDir {
         names: &[String],
         opts: &LeafOptions,
         renew_within: Duration,
-    ) -> Result<(LeafFiles, LeafState), Error> {
+    ) -> Result<(Issued<LeafFiles>, LeafState), Error> {
         let stem = match &opts.out {
             Some(out) => out.clone(),
             None => SubjectName::parse(names.first().map_or("", String::as_str))?.file_stem(),
         };
         let files = self.leaf_files(&stem, opts.p12);
-        let reason = match self.stale_reason(&files, names, renew_within)? {
-            None => {
-                let days_left =
-                    (CertSummary::read(&files.cert_pem)?.not_after - OffsetDateTime::now_utc()).whole_days();
-                return Ok((files, LeafState::Reused { days_left }));
+        let reason = match self.keepable(&files, names, renew_within)? {
+            Ok(cert) => {
+                let days_left = (cert.not_after() - OffsetDateTime::now_utc()).whole_days();
+                return Ok((Issued { files, cert }, LeafState::Reused { days_left }));
             }
-            Some(reason) => reason,
+            Err(reason) => reason,
         };
         let opts = LeafOptions {
             force: true,
             ..opts.clone()
         };
-        let files = self.issue(names, &opts)?;
-        Ok((files, LeafState::Issued { reason }))
+        let issued = self.issue(names, &opts)?;
+        Ok((issued, LeafState::Issued { reason }))
     }
 
-    /// Why the leaf in `files` cannot be kept, or `None` when it can.
-    fn stale_reason(
+    /// The certificate in `files` when it can be kept, otherwise why not.
+    fn keepable(
         &self,
         files: &LeafFiles,
         names: &[String],
         renew_within: Duration,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Result<Cert, String>, Error> {
         if !files.all().all(|p| p.exists()) {
-            return Ok(Some(format!("{} is missing", files.cert_pem.display())));
+            return Ok(Err(format!("{} is missing", files.cert_pem.display())));
         }
-        let summary = match CertSummary::read(&files.cert_pem) {
-            Ok(summary) => summary,
-            Err(err) => return Ok(Some(format!("the existing certificate is unreadable ({err})"))),
+        let cert = match Cert::from_pem_file(&files.cert_pem) {
+            Ok(cert) => cert,
+            Err(err) => return Ok(Err(format!("the existing certificate is unreadable ({err})"))),
         };
         let wanted = canonical(names)?;
-        if canonical(&summary.names)? != wanted {
-            return Ok(Some(format!(
+        let have: Vec<String> = cert.names().iter().map(ToString::to_string).collect();
+        if canonical(&have)? != wanted {
+            return Ok(Err(format!(
                 "its names changed ({} -> {})",
-                summary.names.join(", "),
+                have.join(", "),
                 wanted.join(", ")
             )));
         }
-        let left = summary.not_after - OffsetDateTime::now_utc();
+        let left = cert.not_after() - OffsetDateTime::now_utc();
         if left <= renew_within {
-            return Ok(Some(format!("it expires in {} days", left.whole_days())));
+            return Ok(Err(format!("it expires in {} days", left.whole_days())));
         }
         if let Err(err) = verify_files(
             &self.ca_files().cert_pem,
@@ -125,9 +126,9 @@ impl CertsDir {
             None,
             Usage::Server,
         ) {
-            return Ok(Some(format!("it does not verify against this CA ({err})")));
+            return Ok(Err(format!("it does not verify against this CA ({err})")));
         }
-        Ok(None)
+        Ok(Ok(cert))
     }
 }
 
@@ -187,7 +188,7 @@ mod tests {
         );
         let (files, state) = dir.ensure_leaf(&local, &opts, MONTH).unwrap();
         assert!(matches!(state, LeafState::Issued { .. }), "{state:?}");
-        let key = std::fs::read(&files.key_pem).unwrap();
+        let key = std::fs::read(&files.files.key_pem).unwrap();
 
         assert_eq!(
             dir.ensure_ca(&local, &CaOptions::default()).unwrap(),
@@ -199,7 +200,7 @@ mod tests {
             matches!(state, LeafState::Reused { days_left } if days_left > 390),
             "{state:?}"
         );
-        assert_eq!(std::fs::read(&again.key_pem).unwrap(), key);
+        assert_eq!(std::fs::read(&again.files.key_pem).unwrap(), key);
     }
 
     #[test]
