@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
 use certgen::validity::format_date;
-use certgen::{CaOptions, Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, LeafKind, LeafOptions};
+use certgen::{
+    CaOptions, Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, LeafKind, LeafOptions, SubjectName,
+};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
 #[derive(Debug, Parser)]
@@ -301,19 +303,22 @@ fn ca(args: CaArgs) -> Result<(), Error> {
 
 fn issue(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
-    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
     report_leaf("Issued", &issued, &args.leaf)
 }
 
 fn client(args: ClientArgs) -> Result<(), Error> {
     let opts = args.leaf.options(LeafKind::Client)?;
-    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
     report_leaf("Issued client certificate", &issued, &args.leaf)
 }
 
 fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
-    let issued = CertsDir::new(&args.leaf.dir.dir).self_signed(&args.names, &opts)?;
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).self_signed(&names, &opts)?;
     report_leaf("Created self-signed", &issued, &args.leaf)
 }
 

@@ -46,7 +46,7 @@ impl CertsDir {
                 "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there".into(),
             ));
         }
-        let plan = LeafPlan::new(&request.names, opts)?;
+        let plan = LeafPlan::new(&request.names()?, opts)?;
         let ca = self.load_ca()?;
         plan.check_against_ca(&ca)?;
         let mut files = self.leaf_files(&plan.stem, false);
@@ -63,7 +63,10 @@ impl CertsDir {
 
 /// What the pre-issue checks need from a certificate signing request.
 struct ParsedCsr {
-    names: Vec<String>,
+    /// The subjectAltNames, already validated.
+    sans: Vec<SubjectName>,
+    /// The subject CN, which names the certificate when there are no subjectAltNames.
+    common_name: Option<String>,
     public_key: rcgen::SubjectPublicKeyInfo,
     is_rsa: bool,
 }
@@ -82,22 +85,19 @@ impl ParsedCsr {
         csr.verify_signature()
             .map_err(|_| bad("signature does not verify (the request was altered or is broken)"))?;
         let info = &csr.certification_request_info;
-        let mut names = Vec::new();
+        let mut sans = Vec::new();
         for ext in csr.requested_extensions().into_iter().flatten() {
             if let ParsedExtension::SubjectAlternativeName(san) = ext {
                 for general in &san.general_names {
-                    names.push(
+                    sans.push(
                         SubjectName::from_general_name(general)
-                            .map_err(|e| format!("has a bad name: {e}"))?
-                            .to_string(),
+                            .map_err(|e| format!("has a bad name: {e}"))?,
                     );
                 }
             }
         }
-        if names.is_empty() {
-            names.extend(common_name(&info.subject).map(str::to_string));
-        }
-        if names.is_empty() {
+        let common_name = common_name(&info.subject).map(str::to_string);
+        if sans.is_empty() && common_name.is_none() {
             return Err(bad(
                 "has neither subjectAltNames nor a CN; put the host names in it (`-addext subjectAltName=DNS:host`)",
             ));
@@ -107,9 +107,18 @@ impl ParsedCsr {
         let is_rsa =
             info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
         Ok(ParsedCsr {
-            names,
+            sans,
+            common_name,
             public_key,
             is_rsa,
         })
+    }
+
+    /// The names to issue for: the subjectAltNames, or else the CN, which must then be a valid name itself.
+    fn names(&self) -> Result<Vec<SubjectName>, Error> {
+        match (&self.sans[..], &self.common_name) {
+            ([], Some(cn)) => Ok(vec![SubjectName::parse(cn)?]),
+            (sans, _) => Ok(sans.to_vec()),
+        }
     }
 }

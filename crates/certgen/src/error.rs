@@ -24,6 +24,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// A certificate was asked for without any name.
+    #[error("give at least one name, e.g. `certgen issue localhost 127.0.0.1 ::1`")]
+    NoNames,
+
     /// Any other bad option value or combination (days, dates, key kinds, ...).
     #[error("{0}")]
     BadInput(String),
@@ -84,6 +88,7 @@ impl Error {
             Error::InvalidName { .. }
             | Error::InvalidPermit { .. }
             | Error::OutsideConstraints { .. }
+            | Error::NoNames
             | Error::BadInput(_)
             | Error::AlreadyExists { .. }
             | Error::NoCa { .. }

@@ -66,7 +66,7 @@ impl Default for LeafOptions {
 
 impl CertsDir {
     /// A leaf certificate for `names`, signed by this folder's CA.
-    pub fn issue(&self, names: &[String], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
+    pub fn issue(&self, names: &[SubjectName], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         let plan = LeafPlan::new(names, opts)?;
         let ca = self.load_ca()?;
         plan.check_against_ca(&ca)?;
@@ -82,7 +82,7 @@ impl CertsDir {
     }
 
     /// A self-signed CA:FALSE certificate (trusted directly, no CA involved).
-    pub fn self_signed(&self, names: &[String], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
+    pub fn self_signed(&self, names: &[SubjectName], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         let plan = LeafPlan::new(names, opts)?;
         self.recover()?;
         let files = self.leaf_files(&plan.stem, opts.p12);
@@ -110,17 +110,14 @@ pub(crate) struct LeafPlan {
 }
 
 impl LeafPlan {
-    pub(crate) fn new(names: &[String], opts: &LeafOptions) -> Result<Self, Error> {
+    pub(crate) fn new(names: &[SubjectName], opts: &LeafOptions) -> Result<Self, Error> {
         let mut parsed: Vec<SubjectName> = Vec::new();
         for name in names {
-            let name = SubjectName::parse(name)?;
-            if !parsed.contains(&name) {
-                parsed.push(name);
+            if !parsed.contains(name) {
+                parsed.push(name.clone());
             }
         }
-        let first = parsed.first().cloned().ok_or_else(|| {
-            Error::BadInput("give at least one name, e.g. `certgen issue localhost 127.0.0.1 ::1`".into())
-        })?;
+        let first = parsed.first().cloned().ok_or(Error::NoNames)?;
         // A client certificate named by a bare word (`alice`) carries it as CN only: it identifies a person or
         // device, not a host, so it gets no DNS subjectAltName and name constraints do not apply to it.
         let (cn_only, sans): (Vec<SubjectName>, Vec<SubjectName>) = parsed.into_iter().partition(|n| {

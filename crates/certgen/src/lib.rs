@@ -3,8 +3,10 @@
 //! ```no_run
 //! let dir = certgen::CertsDir::new("certs");
 //! dir.create_ca(&certgen::CaOptions::default())?;
-//! let leaf = dir.issue(&["localhost".into(), "127.0.0.1".into(), "::1".into()], &Default::default())?;
+//! let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1"])?;
+//! let leaf = dir.issue(&names, &Default::default())?;
 //! println!("serve {} with key {}", leaf.files.fullchain_pem.display(), leaf.files.key_pem.display());
+//! println!("valid until {}, SHA-256 {}", leaf.cert.not_after(), leaf.cert.sha256_colons());
 //! # Ok::<(), certgen::Error>(())
 //! ```
 

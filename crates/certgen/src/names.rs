@@ -80,6 +80,14 @@ impl SubjectName {
         dns_name(input).map(SubjectName::Dns).map_err(|r| bad(&r))
     }
 
+    /// Parses every input in order; the first bad one is the error.
+    pub fn parse_all<S: AsRef<str>>(inputs: impl IntoIterator<Item = S>) -> Result<Vec<Self>, Error> {
+        inputs
+            .into_iter()
+            .map(|input| Self::parse(input.as_ref()))
+            .collect()
+    }
+
     /// Converts a subjectAltName entry read from a certificate or CSR back into a validated name.
     pub fn from_general_name(name: &GeneralName<'_>) -> Result<Self, Error> {
         match name {

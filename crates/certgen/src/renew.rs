@@ -34,14 +34,10 @@ pub enum LeafState {
 impl CertsDir {
     /// Reuses this folder's CA when its name constraints cover every one of `names`; otherwise creates a CA (or
     /// replaces the existing one, keeping a backup) that also permits exactly those names.
-    pub fn ensure_ca(&self, names: &[String], opts: &CaOptions) -> Result<CaState, Error> {
-        let parsed = names
-            .iter()
-            .map(|n| SubjectName::parse(n))
-            .collect::<Result<Vec<_>, _>>()?;
+    pub fn ensure_ca(&self, names: &[SubjectName], opts: &CaOptions) -> Result<CaState, Error> {
         let mut opts = opts.clone();
         opts.permit
-            .extend(parsed.iter().filter_map(permit_for).map(|p| p.to_string()));
+            .extend(names.iter().filter_map(permit_for).map(|p| p.to_string()));
         opts.permit.sort();
         opts.permit.dedup();
 
@@ -54,7 +50,7 @@ impl CertsDir {
             Ok(ca) => match ca
                 .constraints
                 .as_ref()
-                .and_then(|c| parsed.iter().find(|n| !c.allows(n)))
+                .and_then(|c| names.iter().find(|n| !c.allows(n)))
             {
                 None => return Ok(CaState::Reused),
                 Some(name) => format!("its name constraints do not permit {name}"),
@@ -69,13 +65,14 @@ impl CertsDir {
     /// `names`, and is valid for more than `renew_within`; otherwise issues it anew (replacing the old files).
     pub fn ensure_leaf(
         &self,
-        names: &[String],
+        names: &[SubjectName],
         opts: &LeafOptions,
         renew_within: Duration,
     ) -> Result<(Issued<LeafFiles>, LeafState), Error> {
-        let stem = match &opts.out {
-            Some(out) => out.clone(),
-            None => SubjectName::parse(names.first().map_or("", String::as_str))?.file_stem(),
+        let stem = match (&opts.out, names.first()) {
+            (Some(out), _) => out.clone(),
+            (None, Some(first)) => first.file_stem(),
+            (None, None) => return Err(Error::NoNames),
         };
         let files = self.leaf_files(&stem, opts.p12);
         let reason = match self.keepable(&files, names, renew_within)? {
@@ -97,7 +94,7 @@ impl CertsDir {
     fn keepable(
         &self,
         files: &LeafFiles,
-        names: &[String],
+        names: &[SubjectName],
         renew_within: Duration,
     ) -> Result<Result<Cert, String>, Error> {
         if !files.all().all(|p| p.exists()) {
@@ -107,9 +104,9 @@ impl CertsDir {
             Ok(cert) => cert,
             Err(err) => return Ok(Err(format!("the existing certificate is unreadable ({err})"))),
         };
-        let wanted = canonical(names)?;
-        let have: Vec<String> = cert.names().iter().map(ToString::to_string).collect();
-        if canonical(&have)? != wanted {
+        let wanted = canonical(names);
+        if canonical(cert.names()) != wanted {
+            let have: Vec<String> = cert.names().iter().map(ToString::to_string).collect();
             return Ok(Err(format!(
                 "its names changed ({} -> {})",
                 have.join(", "),
@@ -133,14 +130,11 @@ impl CertsDir {
 }
 
 /// The names in canonical form, sorted, so that order and spelling (`[::1]` vs `::1`) do not count as a change.
-fn canonical(names: &[String]) -> Result<Vec<String>, Error> {
-    let mut out = names
-        .iter()
-        .map(|n| SubjectName::parse(n).map(|n| n.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
+fn canonical(names: &[SubjectName]) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().map(ToString::to_string).collect();
     out.sort();
     out.dedup();
-    Ok(out)
+    out
 }
 
 fn default_constraints() -> crate::Constraints {
@@ -167,8 +161,8 @@ fn permit_for(name: &SubjectName) -> Option<Permit> {
 mod tests {
     use super::*;
 
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|n| n.to_string()).collect()
+    fn names(list: &[&str]) -> Vec<SubjectName> {
+        SubjectName::parse_all(list).unwrap()
     }
 
     const MONTH: Duration = Duration::days(30);

@@ -28,7 +28,8 @@ fn seeds() -> &'static Seeds {
         let ca = certs
             .create_ca(&certgen::CaOptions::default())
             .expect("certgen CA");
-        let names = ["localhost", "127.0.0.1", "::1", "*.app.localhost"].map(String::from);
+        let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1", "*.app.localhost"])
+            .expect("names");
         let leaf = certs
             .issue(&names, &certgen::LeafOptions::default())
             .expect("certgen leaf");
