@@ -95,11 +95,15 @@ impl TestCerts {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let certs = certgen::CertsDir::new(dir.path());
-        let ca = certs.create_ca(&certgen::CaOptions::default()).expect("test CA");
-        let names = ["localhost", "127.0.0.1", "::1"].map(String::from);
+        let ca = certs
+            .create_ca(&certgen::CaOptions::default())
+            .expect("test CA")
+            .files;
+        let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1"]).expect("names");
         let leaf = certs
             .issue(&names, &certgen::LeafOptions::default())
-            .expect("localhost certificate");
+            .expect("localhost certificate")
+            .files;
         TestCerts {
             ca_pem: ca.cert_pem,
             ca_cer: ca.cert_der,
