@@ -71,9 +71,8 @@ impl CertsDir {
     /// Creates `ca.pem`, `ca-key.pem` and `ca.cer`; refuses an existing CA unless `opts.force`.
     pub fn create_ca(&self, opts: &CaOptions) -> Result<Issued<CaFiles>, Error> {
         if opts.unconstrained && !opts.permit.is_empty() {
-            return Err(Error::BadInput(
-                "--permit and --unconstrained contradict each other; an unconstrained CA permits every name"
-                    .into(),
+            return Err(Error::ConflictingOptions(
+                "--permit and --unconstrained contradict each other; an unconstrained CA permits every name",
             ));
         }
         let permits = opts
@@ -82,9 +81,7 @@ impl CertsDir {
             .map(|p| Permit::parse(p))
             .collect::<Result<Vec<_>, _>>()?;
         if opts.days == 0 {
-            return Err(Error::BadInput(
-                "--days 0: a CA must be valid for at least one day".into(),
-            ));
+            return Err(Error::ZeroDays { what: "CA" });
         }
         self.recover()?;
         let files = self.ca_files();

@@ -324,9 +324,8 @@ fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
 
 fn sign(args: SignArgs) -> Result<(), Error> {
     if args.leaf.key.is_some() {
-        return Err(Error::BadInput(
-            "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host"
-                .into(),
+        return Err(Error::ConflictingOptions(
+            "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host",
         ));
     }
     let opts = args.leaf.options(server_kind(args.client))?;
@@ -508,8 +507,7 @@ fn lint(args: LintArgs) -> Result<(), Error> {
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
-    let json = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::BadInput(format!("cannot encode JSON: {e}")))?;
+    let json = serde_json::to_string_pretty(value).map_err(|e| Error::Json(e.to_string()))?;
     println!("{json}");
     Ok(())
 }

@@ -15,7 +15,7 @@ impl CertsDir {
     /// No key file is written (`LeafFiles::key_pem` is empty): the key stays on the requesting host.
     pub fn sign_csr(&self, csr: &[u8], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         self.sign_parsed_csr(
-            ParsedCsr::parse(csr).map_err(|reason| Error::BadInput(format!("the CSR {reason}")))?,
+            ParsedCsr::parse(csr).map_err(|reason| Error::BadCsr { reason })?,
             opts,
         )
     }
@@ -42,8 +42,8 @@ impl CertsDir {
 
     fn sign_parsed_csr(&self, request: ParsedCsr, opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         if opts.p12 {
-            return Err(Error::BadInput(
-                "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there".into(),
+            return Err(Error::ConflictingOptions(
+                "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there",
             ));
         }
         let plan = LeafPlan::new(&request.names()?, opts)?;

@@ -109,9 +109,9 @@ impl FromStr for KeyKind {
         KeyKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let all = KeyKind::ALL.map(KeyKind::name).join(", ");
-                Error::BadInput(format!("unknown key kind `{s}`; use one of {all}"))
+            .ok_or_else(|| Error::UnknownKeyKind {
+                input: s.to_string(),
+                known: KeyKind::ALL.map(KeyKind::name).join(", "),
             })
     }
 }

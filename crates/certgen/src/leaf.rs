@@ -124,14 +124,10 @@ impl LeafPlan {
             opts.kind == LeafKind::Client && matches!(n, SubjectName::Dns(d) if !d.contains('.'))
         });
         if cn_only.len() > 1 {
-            return Err(Error::BadInput(format!(
-                "a client certificate has one plain name (its CN), got {}; add the others as email or DNS names",
-                cn_only
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            let names: Vec<String> = cn_only.iter().map(ToString::to_string).collect();
+            return Err(Error::SeveralPlainNames {
+                names: names.join(", "),
+            });
         }
         let cn = match &opts.cn {
             Some(cn) => Some(checked_cn(cn)?),
@@ -155,22 +151,23 @@ impl LeafPlan {
 
     /// Can `ca` sign this: every name inside its constraints, and the validity inside the CA's?
     pub(crate) fn check_against_ca(&self, ca: &LoadedCa) -> Result<(), Error> {
-        if let Some(constraints) = &ca.constraints {
-            self.sans.iter().try_for_each(|name| constraints.check(name))?;
+        if let Some(constraints) = &ca.constraints
+            && let Some(violation) = self.sans.iter().find_map(|name| constraints.check(name))
+        {
+            return Err(violation.into());
         }
         let ca_end = format_date(ca.cert.not_after());
         if ca.cert.not_after() <= now() {
-            return Err(Error::BadInput(format!(
-                "the CA in {} expired on {ca_end}; make a new one with `certgen ca --force`",
-                ca.files.cert_pem.display()
-            )));
+            return Err(Error::CaExpired {
+                path: ca.files.cert_pem.clone(),
+                end: ca_end,
+            });
         }
         if self.not_after > ca.cert.not_after() {
-            return Err(Error::BadInput(format!(
-                "the certificate would end on {}, after its CA ({ca_end}), and clients stop trusting it then; use \
-                 fewer --days or make a new CA",
-                format_date(self.not_after)
-            )));
+            return Err(Error::OutlivesCa {
+                end: format_date(self.not_after),
+                ca_end,
+            });
         }
         Ok(())
     }
@@ -240,26 +237,19 @@ fn valid_stem(out: &str) -> Result<String, Error> {
     if ok {
         Ok(out.to_string())
     } else {
-        Err(Error::BadInput(format!(
-            "--out `{out}`: use a plain file stem (letters, digits, `.`, `-`, `_`, not starting with `.`); files go \
-             into --dir"
-        )))
+        Err(Error::BadStem { out: out.to_string() })
     }
 }
 
 fn leaf_validity(opts: &LeafOptions) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
     if opts.days == 0 {
-        return Err(Error::BadInput(
-            "--days 0: a certificate must be valid for at least one day".into(),
-        ));
+        return Err(Error::ZeroDays { what: "certificate" });
     }
     if opts.days > MAX_APPLE_DAYS && !opts.allow_long {
-        return Err(Error::BadInput(format!(
-            "--days {}: macOS and iOS reject TLS server certificates valid for more than {MAX_APPLE_DAYS} days, even \
-             from a CA you trust yourself; use --days {MAX_APPLE_DAYS} or less, or add --allow-long if no Apple \
-             device will see this certificate",
-            opts.days
-        )));
+        return Err(Error::LongerThanApple {
+            days: opts.days,
+            max: MAX_APPLE_DAYS,
+        });
     }
     let not_before = opts.not_before.unwrap_or_else(now);
     Ok((not_before, add_days(not_before, opts.days)?))

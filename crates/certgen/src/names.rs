@@ -99,11 +99,11 @@ impl SubjectName {
                 16 => Ok(SubjectName::Ip(IpAddr::from(
                     <[u8; 16]>::try_from(*bytes).unwrap_or_default(),
                 ))),
-                n => Err(Error::BadInput(format!(
+                n => Err(Error::UnsupportedName(format!(
                     "an IP address entry has {n} bytes; expected 4 or 16"
                 ))),
             },
-            other => Err(Error::BadInput(format!(
+            other => Err(Error::UnsupportedName(format!(
                 "unsupported subjectAltName entry {other}; only DNS, IP, email and URI names are supported"
             ))),
         }
@@ -432,10 +432,10 @@ impl Constraints {
         permitted && !self.excluded.iter().any(|p| p.covers(name))
     }
 
-    /// Refuses a name outside the constraints with the `--permit` the CA would need.
-    pub fn check(&self, name: &SubjectName) -> Result<(), Error> {
+    /// `None` when `name` is inside the constraints; otherwise what is wrong, with the `--permit` the CA would need.
+    pub fn check(&self, name: &SubjectName) -> Option<Violation> {
         if self.allows(name) {
-            return Ok(());
+            return None;
         }
         let hint = match name {
             SubjectName::Dns(n) => format!("--permit {n}"),
@@ -464,11 +464,31 @@ impl Constraints {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        Err(Error::OutsideConstraints {
+        Some(Violation {
             name: name.to_string(),
             permitted,
             hint,
         })
+    }
+}
+
+/// A name a CA's name constraints do not cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub name: String,
+    /// The permitted subtrees, comma-separated.
+    pub permitted: String,
+    /// The `--permit ...` (or `--unconstrained`) the CA would need.
+    pub hint: String,
+}
+
+impl From<Violation> for Error {
+    fn from(violation: Violation) -> Self {
+        Error::OutsideConstraints {
+            name: violation.name,
+            permitted: violation.permitted,
+            hint: violation.hint,
+        }
     }
 }
 
@@ -707,7 +727,7 @@ mod tests {
             ("fd00::5", "--permit fd00::/64"),
         ] {
             let name = SubjectName::parse(input).unwrap_or_else(|e| panic!("{e}"));
-            let err = default.check(&name).expect_err(input).to_string();
+            let err = Error::from(default.check(&name).expect(input)).to_string();
             assert!(err.contains(input) && err.contains(hint), "{err}");
         }
     }

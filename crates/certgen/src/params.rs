@@ -25,9 +25,10 @@ pub(crate) fn random_serial() -> SerialNumber {
 /// A `--cn` value as given, refused when empty, too long or holding control characters.
 pub(crate) fn checked_cn(cn: &str) -> Result<String, Error> {
     if cn.is_empty() || cn.len() > MAX_CN_LEN || cn.chars().any(char::is_control) {
-        return Err(Error::BadInput(format!(
-            "--cn `{cn}`: the CN must be printable text of 1 to {MAX_CN_LEN} characters"
-        )));
+        return Err(Error::BadCn {
+            cn: cn.to_string(),
+            max: MAX_CN_LEN,
+        });
     }
     Ok(cn.to_string())
 }

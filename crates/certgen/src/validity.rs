@@ -15,10 +15,8 @@ pub fn parse_not_before(input: &str) -> Result<OffsetDateTime, Error> {
     let date_only = time::macros::format_description!("[year]-[month]-[day]");
     OffsetDateTime::parse(input, &time::format_description::well_known::Rfc3339)
         .or_else(|_| time::Date::parse(input, &date_only).map(|d| d.midnight().assume_utc()))
-        .map_err(|_| {
-            Error::BadInput(format!(
-                "--not-before `{input}`: expected a date like 2024-01-31 or a date-time like 2024-01-31T12:00:00Z"
-            ))
+        .map_err(|_| Error::BadNotBefore {
+            input: input.to_string(),
         })
 }
 
@@ -39,9 +37,5 @@ pub(crate) fn add_days(start: OffsetDateTime, days: u32) -> Result<OffsetDateTim
     start
         .checked_add(Duration::days(i64::from(days)))
         .filter(|end| end.year() <= 9999)
-        .ok_or_else(|| {
-            Error::BadInput(format!(
-                "--days {days}: the certificate would end after the year 9999"
-            ))
-        })
+        .ok_or(Error::DaysPastYear9999 { days })
 }

@@ -3,8 +3,7 @@
 
 use x509_parser::certificate::X509Certificate;
 
-use crate::Error;
-use crate::names::{Constraints, SubjectName};
+use crate::names::{Constraints, SubjectName, Violation};
 
 /// One leaf name a CA's constraints do not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +47,7 @@ pub(crate) fn check_names<'a>(
             Err(reason) => return Err(format!("the name constraints of {ca}: {reason}")),
         };
         for name in &names {
-            if let Err(Error::OutsideConstraints {
+            if let Some(Violation {
                 name,
                 permitted,
                 hint,

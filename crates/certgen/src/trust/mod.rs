@@ -24,30 +24,19 @@ use serde::Serialize;
 
 pub use command::Cmd;
 
+use crate::Error;
 use crate::cert::Cert;
 pub use status::{CertCheck, StatusReport, StoreStatus, status};
 
-/// What went wrong while reading the CA or talking to a trust store.
+/// What went wrong while talking to a trust store.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot use {path} as the CA certificate: {reason}")]
-    BadCa { path: PathBuf, reason: String },
     #[error("{tool} not found: {fix}")]
     ToolMissing { tool: &'static str, fix: String },
     #[error("`{command}` failed: {detail}")]
     CommandFailed { command: String, detail: String },
     #[error("no {kind} trust store here: {reason}")]
     NoStore { kind: StoreKind, reason: String },
-}
-
-impl TrustError {
-    /// 2 when the user's input is at fault (the `--ca` file), 1 for everything else.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            TrustError::BadCa { .. } => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// The kinds of store `--store` selects.
@@ -85,8 +74,8 @@ pub struct CaCert {
 
 impl CaCert {
     /// Reads a PEM file holding exactly one CA certificate (`ca.pem`).
-    pub fn load(path: &Path) -> Result<CaCert, TrustError> {
-        let bad = |reason: String| TrustError::BadCa {
+    pub fn load(path: &Path) -> Result<CaCert, Error> {
+        let bad = |reason: String| Error::BadCa {
             path: path.to_owned(),
             reason,
         };
