@@ -5,28 +5,26 @@
 //! The body of the `subject_name` fuzz target, also run over `fuzz/seeds/subject_name` by certgen's `fuzz_seeds`
 //! test.
 
-use certgen::{Permit, SubjectName};
+use std::fmt::{Debug, Display};
+
+use certgen::{Error, Permit, SubjectName};
 
 /// One fuzz input.
 pub fn body(input: &str) {
-    if let Ok(name) = SubjectName::parse(input) {
-        let canonical = name.to_string();
-        match SubjectName::parse(&canonical) {
+    round_trips(input, SubjectName::parse, "name");
+    round_trips(input, Permit::parse, "permit");
+}
+
+/// When `parse` accepts `input`, its canonical form (`Display`) must parse back to the same value.
+fn round_trips<T: Display + PartialEq + Debug>(input: &str, parse: fn(&str) -> Result<T, Error>, what: &str) {
+    if let Ok(value) = parse(input) {
+        let canonical = value.to_string();
+        match parse(&canonical) {
             Ok(again) => assert_eq!(
-                again, name,
+                again, value,
                 "canonical {canonical:?} of {input:?} parses differently"
             ),
-            Err(e) => panic!("canonical {canonical:?} of accepted name {input:?} is refused: {e}"),
-        }
-    }
-    if let Ok(permit) = Permit::parse(input) {
-        let canonical = permit.to_string();
-        match Permit::parse(&canonical) {
-            Ok(again) => assert_eq!(
-                again, permit,
-                "canonical {canonical:?} of {input:?} parses differently"
-            ),
-            Err(e) => panic!("canonical {canonical:?} of accepted permit {input:?} is refused: {e}"),
+            Err(e) => panic!("canonical {canonical:?} of accepted {what} {input:?} is refused: {e}"),
         }
     }
 }

@@ -37,8 +37,8 @@ fn the_inspect_fuzz_body_survives_its_seeds() {
 #[test]
 fn the_subject_name_fuzz_body_holds_on_its_seeds() {
     for (path, bytes) in seeds("subject_name") {
-        let text = std::str::from_utf8(&bytes)
-            .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()));
+        let text =
+            std::str::from_utf8(&bytes).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()));
         subject_name_body::body(text);
     }
 }
