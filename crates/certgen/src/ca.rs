@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::cert::{Cert, Issued};
+use crate::constraints::{Constraints, Permit};
 use crate::key::KeyKind;
-use crate::names::{Constraints, Permit};
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
 use crate::secret;
 use crate::store::{self, CaFiles, CertsDir, Commit, Secrecy, backup_path, backup_stamp};

@@ -17,7 +17,8 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::x509::X509Name;
 
 use crate::Error;
-use crate::names::{Constraints, SubjectName};
+use crate::constraints::Constraints;
+use crate::names::SubjectName;
 use crate::store;
 
 /// A parsed X.509 certificate. Construction checks that the DER parses, so every accessor is infallible.

@@ -12,6 +12,7 @@
 
 pub mod ca;
 pub mod cert;
+pub mod constraints;
 pub mod csr;
 pub mod error;
 pub mod export;
@@ -28,8 +29,9 @@ pub mod validity;
 
 pub use ca::{CaOptions, LoadedCa};
 pub use cert::{Cert, Issued};
+pub use constraints::{Constraints, Permit, Violation};
 pub use error::Error;
 pub use key::KeyKind;
 pub use leaf::{LeafKind, LeafOptions};
-pub use names::{Constraints, Permit, SubjectName};
+pub use names::SubjectName;
 pub use store::{CaFiles, CertsDir, LeafFiles};

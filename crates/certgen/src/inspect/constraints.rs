@@ -1,9 +1,10 @@
 //! Which of a leaf's names fall outside its issuers' name constraints, using the same rules
-//! `certgen issue` checks before signing ([`crate::names::Constraints`]).
+//! `certgen issue` checks before signing ([`crate::constraints::Constraints`]).
 
 use x509_parser::certificate::X509Certificate;
 
-use crate::names::{Constraints, SubjectName, Violation};
+use crate::constraints::{Constraints, Violation};
+use crate::names::SubjectName;
 
 /// One leaf name a CA's constraints do not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
