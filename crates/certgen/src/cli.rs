@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
-use certgen::validity::format_date;
+use certgen::validity::{format_date, rfc3339};
 use certgen::{
     CaOptions, Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, LeafKind, LeafOptions, SubjectName,
 };
@@ -404,11 +404,6 @@ fn print_summary(cert: &Cert) {
 
 fn print_file(path: &Path, what: &str) {
     println!("  {:<34} {what}", path.display());
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {

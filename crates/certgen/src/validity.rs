@@ -25,6 +25,13 @@ pub fn format_date(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
+/// RFC 3339 in UTC (`2027-01-31T12:00:00Z`), the date format of every `--json` output.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// The current time in whole seconds (certificates carry no fractions).
 pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()

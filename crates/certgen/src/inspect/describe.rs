@@ -7,7 +7,6 @@ use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use x509_parser::asn1_rs::Oid;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::certification_request::X509CertificationRequest;
@@ -20,12 +19,12 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, oid_registry, oid2sn};
 use x509_parser::public_key::PublicKey;
-use x509_parser::time::ASN1Time;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 use super::{ObjectKind, load_objects, malformed, shown};
 use crate::Error;
 use crate::cert::{Cert, SubjectAltName, colon_hex, ip_from_bytes};
+use crate::validity::rfc3339;
 
 /// Everything `inspect` shows about one certificate or CSR. Field names are the `--json` schema.
 #[derive(Debug, Clone, Serialize)]
@@ -125,7 +124,6 @@ pub fn describe_file(path: &Path) -> Result<Vec<Description>, Error> {
 
 pub(crate) fn describe_certificate(cert: &Cert, now: OffsetDateTime) -> Description {
     let x509 = cert.x509();
-    let validity = x509.validity();
     let (not_before, not_after) = (cert.not_before(), cert.not_after());
     let extensions = Extensions::of(&x509);
     Description {
@@ -135,8 +133,8 @@ pub(crate) fn describe_certificate(cert: &Cert, now: OffsetDateTime) -> Descript
         subject: x509.subject().to_string(),
         issuer: Some(x509.issuer().to_string()),
         serial: Some(serial_hex(x509.raw_serial())),
-        not_before: Some(rfc3339(&validity.not_before)),
-        not_after: Some(rfc3339(&validity.not_after)),
+        not_before: Some(rfc3339(not_before)),
+        not_after: Some(rfc3339(not_after)),
         days_left: Some((not_after - now).whole_seconds().div_euclid(86_400)),
         subject_alt_names: extensions.subject_alt_names,
         key: key_info(x509.public_key()),
@@ -363,12 +361,6 @@ fn serial_hex(raw: &[u8]) -> String {
         None => &[0u8][..],
     };
     hex::encode_upper(magnitude)
-}
-
-fn rfc3339(time: &ASN1Time) -> String {
-    time.to_datetime()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| time.to_string())
 }
 
 /// `2027-12-27 12:00:00 UTC`.

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::cert::{Cert, SubjectAltName};
 use crate::inspect;
+use crate::validity::rfc3339;
 
 use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
 
@@ -98,7 +99,7 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
             name: ca.name(),
             common_name: ca.cert().subject_cn().to_owned(),
             sha256: ca.cert().sha256_colons(),
-            not_after: date(ca.cert().not_after()),
+            not_after: rfc3339(ca.cert().not_after()),
             expired,
         },
         stores,
@@ -201,7 +202,7 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         path: path.to_owned(),
         names,
         client: client_only,
-        not_after: Some(date(not_after)),
+        not_after: Some(rfc3339(not_after)),
         ok: problem.is_none(),
         detail,
     })
@@ -222,13 +223,6 @@ fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Res
         usage,
     )
     .map(|_| ())
-}
-
-/// RFC 3339 in UTC, for people and scripts alike.
-fn date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 impl fmt::Display for StatusReport {
