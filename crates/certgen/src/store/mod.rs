@@ -1,4 +1,5 @@
-//! The on-disk layout of a certs folder and how files get there.
+//! A certs folder: where its files live (`layout.rs`: [`CertsDir`], the file sets, backup names) and how they get
+//! there, crash-safely (this file).
 //!
 //! Every command that writes changes several files at once (a certificate and its key, the CA's three files and
 //! their backups), and a kill at any moment must leave either all the old files or all the new ones. A `Commit`
