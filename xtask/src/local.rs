@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use certgen::renew::{CaState, LeafState};
 use certgen::trust::{self, CaCert, Host, StoreKind};
-use certgen::{CaOptions, CertsDir, LeafFiles, LeafOptions};
+use certgen::{CaOptions, CertsDir, Issued, LeafFiles, LeafOptions, SubjectName};
 
 /// A server certificate is renewed this long before it expires.
 const RENEW_WITHIN_DAYS: i64 = 30;
@@ -80,7 +80,8 @@ pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
     if args.lan {
         names.extend(lan_addresses()?.iter().map(IpAddr::to_string));
     }
-    match dir.ensure_ca(&names, &CaOptions::default())? {
+    let parsed = SubjectName::parse_all(&names)?;
+    match dir.ensure_ca(&parsed, &CaOptions::default())? {
         CaState::Created => println!("CA: created {}", dir.ca_files().cert_pem.display()),
         CaState::Reused => println!("CA: reusing {}", dir.ca_files().cert_pem.display()),
         CaState::Replaced { reason } => println!(
@@ -92,7 +93,7 @@ pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
         ..LeafOptions::default()
     };
     let renew_within = time::Duration::days(RENEW_WITHIN_DAYS);
-    let (files, state) = dir.ensure_leaf(&names, &opts, renew_within)?;
+    let (Issued { files, .. }, state) = dir.ensure_leaf(&parsed, &opts, renew_within)?;
     match state {
         LeafState::Reused { days_left } => println!(
             "server certificate: reusing {} ({days_left} days left) for {}",
@@ -170,7 +171,7 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
         let mut signals = wsecho::server::StopSignals::register().context("cannot handle SIGINT/SIGTERM")?;
         let running = start_dual_stack(config).await?;
         print!("{}", running.banner());
-        println!("CA fingerprint (SHA-256): {}", load_ca(root)?.sha256_colons());
+        println!("CA fingerprint (SHA-256): {}", load_ca(root)?.cert().sha256_colons());
         if args.lan {
             for ip in lan_addresses()? {
                 println!("other devices: import http://{ip}:{WS_PORT}/ca.cer (docs/browsers.md), then open https://{ip}:{WSS_PORT}/");

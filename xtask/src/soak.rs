@@ -66,11 +66,13 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     let wsecho = build_wsecho(root)?;
     let scratch = Scratch::new("soak")?;
     let certs = certgen::CertsDir::new(scratch.0.clone());
-    let ca = certs.create_ca(&certgen::CaOptions::default())?;
-    let leaf = certs.issue(
-        &["localhost".into(), "127.0.0.1".into()],
-        &certgen::LeafOptions::default(),
-    )?;
+    let ca = certs.create_ca(&certgen::CaOptions::default())?.files;
+    let leaf = certs
+        .issue(
+            &certgen::SubjectName::parse_all(["localhost", "127.0.0.1"])?,
+            &certgen::LeafOptions::default(),
+        )?
+        .files;
 
     let server = Server::spawn(
         &wsecho,

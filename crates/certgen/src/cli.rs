@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
-use certgen::issue::format_date;
-use certgen::{CaOptions, CertSummary, CertsDir, Error, KeyKind, LeafFiles, LeafKind, LeafOptions};
+use certgen::validity::{format_date, rfc3339};
+use certgen::{
+    CaOptions, Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, LeafKind, LeafOptions, SubjectName,
+};
 
 /// Local TLS certificates that browsers, phones and programs accept: a name-constrained local CA and what it signs.
 #[derive(Debug, Parser)]
@@ -153,7 +155,7 @@ pub struct LeafArgs {
     #[arg(long)]
     cn: Option<String>,
     /// Validity in days (Apple devices reject server certificates valid for more than 825).
-    #[arg(long, default_value_t = certgen::issue::DEFAULT_LEAF_DAYS)]
+    #[arg(long, default_value_t = certgen::validity::DEFAULT_LEAF_DAYS)]
     days: u32,
     /// Allow --days over 825.
     #[arg(long)]
@@ -188,7 +190,7 @@ impl LeafArgs {
             not_before: self
                 .not_before
                 .as_deref()
-                .map(certgen::issue::parse_not_before)
+                .map(certgen::validity::parse_not_before)
                 .transpose()?,
             key: self.key.as_deref().map_or(Ok(KeyKind::default()), str::parse)?,
             kind,
@@ -262,23 +264,22 @@ fn ca(args: CaArgs) -> Result<(), Error> {
         force: args.force,
         encrypt: args.encrypt,
     };
-    let files = dir.create_ca(&opts)?;
-    let summary = CertSummary::read(&files.cert_pem)?;
+    let Issued { files, cert } = dir.create_ca(&opts)?;
+    let permitted = permitted(&cert, &files.cert_pem)?;
     if args.json {
         let json = serde_json::json!({
             "cert_pem": files.cert_pem,
             "key_pem": files.key_pem,
             "key_encrypted": args.encrypt,
             "cert_der": files.cert_der,
-            "summary": summary_json(&summary),
+            "summary": summary_json(&cert, &permitted),
         });
         println!("{json:#}");
         return Ok(());
     }
     println!("Created a local CA in {}", dir.path().display());
-    print_summary(&summary);
-    let permits = summary
-        .permitted
+    print_summary(&cert);
+    let permits = permitted
         .as_ref()
         .map_or("any name (unconstrained)".into(), |p| p.join(", "));
     println!("  may sign   {permits}");
@@ -302,36 +303,39 @@ fn ca(args: CaArgs) -> Result<(), Error> {
 
 fn issue(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
-    let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
-    report_leaf("Issued", &files, &args.leaf)
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
+    report_leaf("Issued", &issued, &args.leaf)
 }
 
 fn client(args: ClientArgs) -> Result<(), Error> {
     let opts = args.leaf.options(LeafKind::Client)?;
-    let files = CertsDir::new(&args.leaf.dir.dir).issue(&args.names, &opts)?;
-    report_leaf("Issued client certificate", &files, &args.leaf)
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
+    report_leaf("Issued client certificate", &issued, &args.leaf)
 }
 
 fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
-    let files = CertsDir::new(&args.leaf.dir.dir).self_signed(&args.names, &opts)?;
-    report_leaf("Created self-signed", &files, &args.leaf)
+    let names = SubjectName::parse_all(&args.names)?;
+    let issued = CertsDir::new(&args.leaf.dir.dir).self_signed(&names, &opts)?;
+    report_leaf("Created self-signed", &issued, &args.leaf)
 }
 
 fn sign(args: SignArgs) -> Result<(), Error> {
     if args.leaf.key.is_some() {
-        return Err(Error::BadInput(
-            "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host"
-                .into(),
+        return Err(Error::ConflictingOptions(
+            "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host",
         ));
     }
     let opts = args.leaf.options(server_kind(args.client))?;
-    let files = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
-    report_leaf("Signed", &files, &args.leaf)
+    let issued = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
+    report_leaf("Signed", &issued, &args.leaf)
 }
 
-fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Error> {
-    let summary = CertSummary::read(&files.cert_pem)?;
+fn report_leaf(what: &str, issued: &Issued<LeafFiles>, args: &LeafArgs) -> Result<(), Error> {
+    let Issued { files, cert } = issued;
+    let permitted = permitted(cert, &files.cert_pem)?;
     let written = |p: &Path| (!p.as_os_str().is_empty()).then(|| p.to_path_buf());
     if args.json {
         let json = serde_json::json!({
@@ -340,17 +344,17 @@ fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Err
             "fullchain_pem": files.fullchain_pem,
             "cert_der": files.cert_der,
             "p12": files.p12,
-            "summary": summary_json(&summary),
+            "summary": summary_json(cert, &permitted),
         });
         println!("{json:#}");
         return Ok(());
     }
-    let title = summary
-        .names
+    let title = cert
+        .names()
         .first()
-        .map_or(summary.subject_cn.as_str(), String::as_str);
+        .map_or_else(|| cert.subject_cn().to_string(), ToString::to_string);
     println!("{what} {title}");
-    print_summary(&summary);
+    print_summary(cert);
     print_file(&files.cert_pem, "certificate (PEM)");
     if let Some(key) = written(&files.key_pem) {
         print_file(&key, "private key (mode 0600)");
@@ -371,36 +375,45 @@ fn report_leaf(what: &str, files: &LeafFiles, args: &LeafArgs) -> Result<(), Err
     Ok(())
 }
 
-fn print_summary(summary: &CertSummary) {
-    if !summary.names.is_empty() {
-        println!("  names      {}", summary.names.join(", "));
+/// The certificate's names in canonical form, as the CLI prints them.
+fn name_texts(cert: &Cert) -> Vec<String> {
+    cert.names().iter().map(ToString::to_string).collect()
+}
+
+/// The permitted name-constraint subtrees of a certificate just written to `path`; `None` without constraints.
+fn permitted(cert: &Cert, path: &Path) -> Result<Option<Vec<String>>, Error> {
+    let constraints = cert.name_constraints().map_err(|reason| Error::BadFile {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    })?;
+    Ok(constraints.map(|c| c.permitted.iter().map(ToString::to_string).collect()))
+}
+
+fn print_summary(cert: &Cert) {
+    if !cert.names().is_empty() {
+        println!("  names      {}", name_texts(cert).join(", "));
     }
-    let days_left = (summary.not_after - OffsetDateTime::now_utc()).whole_days();
+    let days_left = (cert.not_after() - OffsetDateTime::now_utc()).whole_days();
     println!(
         "  valid      {} to {} ({days_left} days left)",
-        format_date(summary.not_before),
-        format_date(summary.not_after)
+        format_date(cert.not_before()),
+        format_date(cert.not_after())
     );
-    println!("  sha256     {}", summary.sha256);
+    println!("  sha256     {}", cert.sha256_colons());
 }
 
 fn print_file(path: &Path, what: &str) {
     println!("  {:<34} {what}", path.display());
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-fn summary_json(summary: &CertSummary) -> serde_json::Value {
+fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {
     serde_json::json!({
-        "subject_cn": summary.subject_cn,
-        "names": summary.names,
-        "not_before": rfc3339(summary.not_before),
-        "not_after": rfc3339(summary.not_after),
-        "sha256": summary.sha256,
-        "permitted": summary.permitted,
+        "subject_cn": cert.subject_cn(),
+        "names": name_texts(cert),
+        "not_before": rfc3339(cert.not_before()),
+        "not_after": rfc3339(cert.not_after()),
+        "sha256": cert.sha256_colons(),
+        "permitted": permitted,
     })
 }
 
@@ -489,8 +502,7 @@ fn lint(args: LintArgs) -> Result<(), Error> {
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
-    let json = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::BadInput(format!("cannot encode JSON: {e}")))?;
+    let json = serde_json::to_string_pretty(value).map_err(|e| Error::Json(e.to_string()))?;
     println!("{json}");
     Ok(())
 }

@@ -24,9 +24,90 @@ pub enum Error {
         hint: String,
     },
 
-    /// Any other bad option value or combination (days, dates, key kinds, ...).
+    /// A certificate was asked for without any name.
+    #[error("give at least one name, e.g. `certgen issue localhost 127.0.0.1 ::1`")]
+    NoNames,
+
+    /// `certgen client` got more than one plain (CN-only) name.
+    #[error(
+        "a client certificate has one plain name (its CN), got {names}; add the others as email or DNS names"
+    )]
+    SeveralPlainNames { names: String },
+
+    /// A subjectAltName entry (read from a CSR or certificate) that certgen cannot issue for.
     #[error("{0}")]
-    BadInput(String),
+    UnsupportedName(String),
+
+    /// `--key` names no key kind certgen knows.
+    #[error("unknown key kind `{input}`; use one of {known}")]
+    UnknownKeyKind { input: String, known: String },
+
+    /// `--cn` is empty, too long or not printable.
+    #[error("--cn `{cn}`: the CN must be printable text of 1 to {max} characters")]
+    BadCn { cn: String, max: usize },
+
+    /// `--out` is not a plain file stem.
+    #[error(
+        "--out `{out}`: use a plain file stem (letters, digits, `.`, `-`, `_`, not starting with `.`); files go \
+         into --dir"
+    )]
+    BadStem { out: String },
+
+    /// `--not-before` is neither a date nor an RFC 3339 date-time.
+    #[error(
+        "--not-before `{input}`: expected a date like 2024-01-31 or a date-time like 2024-01-31T12:00:00Z"
+    )]
+    BadNotBefore { input: String },
+
+    /// `--days 0`; `what` is "CA" or "certificate".
+    #[error("--days 0: a {what} must be valid for at least one day")]
+    ZeroDays { what: &'static str },
+
+    /// `--days` would end the certificate after 9999, which X.509 time cannot express.
+    #[error("--days {days}: the certificate would end after the year 9999")]
+    DaysPastYear9999 { days: u32 },
+
+    /// `--days` over Apple's limit without `--allow-long`.
+    #[error(
+        "--days {days}: macOS and iOS reject TLS server certificates valid for more than {max} days, even \
+         from a CA you trust yourself; use --days {max} or less, or add --allow-long if no Apple \
+         device will see this certificate"
+    )]
+    LongerThanApple { days: u32, max: u32 },
+
+    /// Options that cannot go together; the message says why.
+    #[error("{0}")]
+    ConflictingOptions(&'static str),
+
+    /// The CA has expired, so nothing it signs would be trusted.
+    #[error("the CA in {} expired on {end}; make a new one with `certgen ca --force`", path.display())]
+    CaExpired { path: PathBuf, end: String },
+
+    /// The certificate would outlive its CA.
+    #[error(
+        "the certificate would end on {end}, after its CA ({ca_end}), and clients stop trusting it then; use \
+         fewer --days or make a new CA"
+    )]
+    OutlivesCa { end: String, ca_end: String },
+
+    /// A CSR given as bytes (not a file) is unusable; `reason` says why (`the CSR {reason}`).
+    #[error("the CSR {reason}")]
+    BadCsr { reason: String },
+
+    /// The passphrase does not decrypt the key.
+    #[error(
+        "wrong passphrase for {} (from {env} or the prompt), or the file is damaged",
+        path.display()
+    )]
+    WrongPassphrase { path: PathBuf, env: &'static str },
+
+    /// No usable passphrase (empty, not UTF-8, no terminal to ask, two that differ); the message says which.
+    #[error("{0}")]
+    Passphrase(String),
+
+    /// The `--ca` file of `certgen trust` is not one CA certificate in PEM.
+    #[error("cannot use {} as the CA certificate: {reason}", path.display())]
+    BadCa { path: PathBuf, reason: String },
 
     /// A file we would write exists and `--force` was not given.
     #[error("{} already exists; {hint}", path.display())]
@@ -72,9 +153,9 @@ pub enum Error {
     #[error("{0}")]
     CheckFailed(String),
 
-    /// Reading the CA for, or changing, a trust store failed (see `trust::TrustError`).
-    #[error(transparent)]
-    Trust(#[from] crate::trust::TrustError),
+    /// Printing `--json` output failed.
+    #[error("cannot encode JSON: {0}")]
+    Json(String),
 }
 
 impl Error {
@@ -84,14 +165,29 @@ impl Error {
             Error::InvalidName { .. }
             | Error::InvalidPermit { .. }
             | Error::OutsideConstraints { .. }
-            | Error::BadInput(_)
+            | Error::NoNames
+            | Error::SeveralPlainNames { .. }
+            | Error::UnsupportedName(_)
+            | Error::UnknownKeyKind { .. }
+            | Error::BadCn { .. }
+            | Error::BadStem { .. }
+            | Error::BadNotBefore { .. }
+            | Error::ZeroDays { .. }
+            | Error::DaysPastYear9999 { .. }
+            | Error::LongerThanApple { .. }
+            | Error::ConflictingOptions(_)
+            | Error::CaExpired { .. }
+            | Error::OutlivesCa { .. }
+            | Error::BadCsr { .. }
+            | Error::WrongPassphrase { .. }
+            | Error::Passphrase(_)
+            | Error::BadCa { .. }
             | Error::AlreadyExists { .. }
             | Error::NoCa { .. }
             | Error::BadFile { .. }
             | Error::KeyMismatch { .. }
             | Error::KeyPermissions { .. } => 2,
-            Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) => 1,
-            Error::Trust(err) => err.exit_code(),
+            Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) | Error::Json(_) => 1,
         }
     }
 

@@ -3,22 +3,35 @@
 //! ```no_run
 //! let dir = certgen::CertsDir::new("certs");
 //! dir.create_ca(&certgen::CaOptions::default())?;
-//! let leaf = dir.issue(&["localhost".into(), "127.0.0.1".into(), "::1".into()], &Default::default())?;
-//! println!("serve {} with key {}", leaf.fullchain_pem.display(), leaf.key_pem.display());
+//! let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1"])?;
+//! let leaf = dir.issue(&names, &Default::default())?;
+//! println!("serve {} with key {}", leaf.files.fullchain_pem.display(), leaf.files.key_pem.display());
+//! println!("valid until {}, SHA-256 {}", leaf.cert.not_after(), leaf.cert.sha256_colons());
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod ca;
+pub mod cert;
+pub mod constraints;
+pub mod csr;
 pub mod error;
 pub mod export;
 pub mod inspect;
-pub mod issue;
+pub mod key;
+pub mod leaf;
 pub mod names;
+mod params;
 pub mod renew;
 pub mod secret;
 pub mod store;
 pub mod trust;
+pub mod validity;
 
+pub use ca::{CaOptions, LoadedCa};
+pub use cert::{Cert, Issued};
+pub use constraints::{Constraints, Permit, Violation};
 pub use error::Error;
-pub use issue::{CaOptions, CertSummary, KeyKind, LeafKind, LeafOptions, LoadedCa};
-pub use names::{Constraints, Permit, SubjectName};
+pub use key::KeyKind;
+pub use leaf::{LeafKind, LeafOptions};
+pub use names::SubjectName;
 pub use store::{CaFiles, CertsDir, LeafFiles};

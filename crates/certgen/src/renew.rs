@@ -4,8 +4,9 @@
 use ipnet::IpNet;
 use time::{Duration, OffsetDateTime};
 
+use crate::cert::{Cert, Issued};
 use crate::inspect::{Usage, verify_files};
-use crate::{CaOptions, CertSummary, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
+use crate::{CaOptions, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
 
 /// What [`CertsDir::ensure_ca`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +34,10 @@ pub enum LeafState {
 impl CertsDir {
     /// Reuses this folder's CA when its name constraints cover every one of `names`; otherwise creates a CA (or
     /// replaces the existing one, keeping a backup) that also permits exactly those names.
-    pub fn ensure_ca(&self, names: &[String], opts: &CaOptions) -> Result<CaState, Error> {
-        let parsed = names
-            .iter()
-            .map(|n| SubjectName::parse(n))
-            .collect::<Result<Vec<_>, _>>()?;
+    pub fn ensure_ca(&self, names: &[SubjectName], opts: &CaOptions) -> Result<CaState, Error> {
         let mut opts = opts.clone();
         opts.permit
-            .extend(parsed.iter().filter_map(permit_for).map(|p| p.to_string()));
+            .extend(names.iter().filter_map(permit_for).map(|p| p.to_string()));
         opts.permit.sort();
         opts.permit.dedup();
 
@@ -53,7 +50,7 @@ impl CertsDir {
             Ok(ca) => match ca
                 .constraints
                 .as_ref()
-                .and_then(|c| parsed.iter().find(|n| !c.allows(n)))
+                .and_then(|c| names.iter().find(|n| !c.allows(n)))
             {
                 None => return Ok(CaState::Reused),
                 Some(name) => format!("its name constraints do not permit {name}"),
@@ -68,56 +65,57 @@ impl CertsDir {
     /// `names`, and is valid for more than `renew_within`; otherwise issues it anew (replacing the old files).
     pub fn ensure_leaf(
         &self,
-        names: &[String],
+        names: &[SubjectName],
         opts: &LeafOptions,
         renew_within: Duration,
-    ) -> Result<(LeafFiles, LeafState), Error> {
-        let stem = match &opts.out {
-            Some(out) => out.clone(),
-            None => SubjectName::parse(names.first().map_or("", String::as_str))?.file_stem(),
+    ) -> Result<(Issued<LeafFiles>, LeafState), Error> {
+        let stem = match (&opts.out, names.first()) {
+            (Some(out), _) => out.clone(),
+            (None, Some(first)) => first.file_stem(),
+            (None, None) => return Err(Error::NoNames),
         };
         let files = self.leaf_files(&stem, opts.p12);
-        let reason = match self.stale_reason(&files, names, renew_within)? {
-            None => {
-                let days_left =
-                    (CertSummary::read(&files.cert_pem)?.not_after - OffsetDateTime::now_utc()).whole_days();
-                return Ok((files, LeafState::Reused { days_left }));
+        let reason = match self.keepable(&files, names, renew_within)? {
+            Ok(cert) => {
+                let days_left = (cert.not_after() - OffsetDateTime::now_utc()).whole_days();
+                return Ok((Issued { files, cert }, LeafState::Reused { days_left }));
             }
-            Some(reason) => reason,
+            Err(reason) => reason,
         };
         let opts = LeafOptions {
             force: true,
             ..opts.clone()
         };
-        let files = self.issue(names, &opts)?;
-        Ok((files, LeafState::Issued { reason }))
+        let issued = self.issue(names, &opts)?;
+        Ok((issued, LeafState::Issued { reason }))
     }
 
-    /// Why the leaf in `files` cannot be kept, or `None` when it can.
-    fn stale_reason(
+    /// The certificate in `files` when it can be kept, otherwise why not.
+    fn keepable(
         &self,
         files: &LeafFiles,
-        names: &[String],
+        names: &[SubjectName],
         renew_within: Duration,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Result<Cert, String>, Error> {
         if !files.all().all(|p| p.exists()) {
-            return Ok(Some(format!("{} is missing", files.cert_pem.display())));
+            return Ok(Err(format!("{} is missing", files.cert_pem.display())));
         }
-        let summary = match CertSummary::read(&files.cert_pem) {
-            Ok(summary) => summary,
-            Err(err) => return Ok(Some(format!("the existing certificate is unreadable ({err})"))),
+        let cert = match Cert::from_pem_file(&files.cert_pem) {
+            Ok(cert) => cert,
+            Err(err) => return Ok(Err(format!("the existing certificate is unreadable ({err})"))),
         };
-        let wanted = canonical(names)?;
-        if canonical(&summary.names)? != wanted {
-            return Ok(Some(format!(
+        let wanted = canonical(names);
+        if canonical(cert.names()) != wanted {
+            let have: Vec<String> = cert.names().iter().map(ToString::to_string).collect();
+            return Ok(Err(format!(
                 "its names changed ({} -> {})",
-                summary.names.join(", "),
+                have.join(", "),
                 wanted.join(", ")
             )));
         }
-        let left = summary.not_after - OffsetDateTime::now_utc();
+        let left = cert.not_after() - OffsetDateTime::now_utc();
         if left <= renew_within {
-            return Ok(Some(format!("it expires in {} days", left.whole_days())));
+            return Ok(Err(format!("it expires in {} days", left.whole_days())));
         }
         if let Err(err) = verify_files(
             &self.ca_files().cert_pem,
@@ -125,21 +123,18 @@ impl CertsDir {
             None,
             Usage::Server,
         ) {
-            return Ok(Some(format!("it does not verify against this CA ({err})")));
+            return Ok(Err(format!("it does not verify against this CA ({err})")));
         }
-        Ok(None)
+        Ok(Ok(cert))
     }
 }
 
 /// The names in canonical form, sorted, so that order and spelling (`[::1]` vs `::1`) do not count as a change.
-fn canonical(names: &[String]) -> Result<Vec<String>, Error> {
-    let mut out = names
-        .iter()
-        .map(|n| SubjectName::parse(n).map(|n| n.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
+fn canonical(names: &[SubjectName]) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().map(ToString::to_string).collect();
     out.sort();
     out.dedup();
-    Ok(out)
+    out
 }
 
 fn default_constraints() -> crate::Constraints {
@@ -166,8 +161,8 @@ fn permit_for(name: &SubjectName) -> Option<Permit> {
 mod tests {
     use super::*;
 
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|n| n.to_string()).collect()
+    fn names(list: &[&str]) -> Vec<SubjectName> {
+        SubjectName::parse_all(list).unwrap()
     }
 
     const MONTH: Duration = Duration::days(30);
@@ -187,7 +182,7 @@ mod tests {
         );
         let (files, state) = dir.ensure_leaf(&local, &opts, MONTH).unwrap();
         assert!(matches!(state, LeafState::Issued { .. }), "{state:?}");
-        let key = std::fs::read(&files.key_pem).unwrap();
+        let key = std::fs::read(&files.files.key_pem).unwrap();
 
         assert_eq!(
             dir.ensure_ca(&local, &CaOptions::default()).unwrap(),
@@ -199,7 +194,7 @@ mod tests {
             matches!(state, LeafState::Reused { days_left } if days_left > 390),
             "{state:?}"
         );
-        assert_eq!(std::fs::read(&again.key_pem).unwrap(), key);
+        assert_eq!(std::fs::read(&again.files.key_pem).unwrap(), key);
     }
 
     #[test]

@@ -85,12 +85,12 @@ pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroi
         .filter(|_| label == ENCRYPTED_LABEL)
         .ok_or_else(|| bad_file("not a PKCS#8 encrypted private key"))?;
     // A wrong passphrase shows as bad padding or, rarely, as plaintext that is not a key: both mean the same here.
-    let key = info.decrypt(passphrase.as_bytes()).map_err(|_| {
-        Error::BadInput(format!(
-            "wrong passphrase for {} (from {CA_PASSPHRASE_ENV} or the prompt), or the file is damaged",
-            path.display()
-        ))
-    })?;
+    let key = info
+        .decrypt(passphrase.as_bytes())
+        .map_err(|_| Error::WrongPassphrase {
+            path: path.to_path_buf(),
+            env: CA_PASSPHRASE_ENV,
+        })?;
     Ok(Zeroizing::new(key.as_bytes().to_vec()))
 }
 
@@ -98,21 +98,21 @@ pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroi
 /// `confirm`, for a new key). Never printed.
 pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>, Error> {
     let empty = || {
-        Error::BadInput(format!(
+        Error::Passphrase(format!(
             "the passphrase for {} is empty; choose a non-empty one",
             key.display()
         ))
     };
     if let Some(value) = std::env::var_os(CA_PASSPHRASE_ENV) {
         let value = Zeroizing::new(value.into_string().map_err(|_| {
-            Error::BadInput(format!(
+            Error::Passphrase(format!(
                 "{CA_PASSPHRASE_ENV} is not valid UTF-8; use a UTF-8 passphrase"
             ))
         })?);
         return if value.is_empty() { Err(empty()) } else { Ok(value) };
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::BadInput(format!(
+        return Err(Error::Passphrase(format!(
             "{} is encrypted and there is no terminal to ask for its passphrase; set {CA_PASSPHRASE_ENV}",
             key.display()
         )));
@@ -127,7 +127,7 @@ pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>,
         return Err(empty());
     }
     if confirm && *ask("Repeat the passphrase: ".into())? != *first {
-        return Err(Error::BadInput(
+        return Err(Error::Passphrase(
             "the two passphrases differ; run the command again".into(),
         ));
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 #[allow(dead_code)]
 mod common;
 
-use common::{CERTGEN, assert_success, have_openssl, openssl_ok, run, text};
+use common::{CERTGEN, assert_success, have_openssl, openssl_csr, openssl_ok, openssl_sign, run, text};
 
 /// Runs certgen and returns stdout, failing the test with its stderr when it fails.
 fn certgen_ok(args: &[&str]) -> String {
@@ -57,35 +57,19 @@ impl Certs {
             self.path(&format!("{name}.ext")),
         );
         let key_file = self.file(&format!("{name}.key"));
-        let mut req = vec!["req", "-new", "-nodes", "-newkey", key];
-        if key.starts_with("ec") {
-            req.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
-        }
-        req.extend(["-keyout", &key_file, "-out", &csr, "-subj", "/CN=openssl-leaf"]);
-        openssl_ok(&req);
+        openssl_csr(key, &key_file, &csr, "/CN=openssl-leaf", &[]);
         std::fs::write(
             &ext,
             format!("subjectAltName={san}\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"),
         )
         .expect("write extfile");
-        openssl_ok(&[
-            "x509",
-            "-req",
-            "-in",
+        openssl_sign(
+            self.dir.path(),
             &csr,
-            "-CA",
-            &self.file("ca.pem"),
-            "-CAkey",
-            &self.file("ca-key.pem"),
-            "-CAcreateserial",
-            "-days",
-            "30",
-            &format!("-{digest}"),
-            "-extfile",
-            ext.to_str().expect("utf-8"),
-            "-out",
+            &ext,
             &cert,
-        ]);
+            &["-CAcreateserial", &format!("-{digest}")],
+        );
         cert
     }
 }
@@ -222,21 +206,13 @@ fn inspect_reads_an_openssl_csr_in_pem_and_der() {
         dir.path().join("host.key"),
     );
     let path = |p: &Path| p.display().to_string();
-    openssl_ok(&[
-        "req",
-        "-new",
-        "-nodes",
-        "-newkey",
+    openssl_csr(
         "rsa:2048",
-        "-keyout",
         &path(&key),
-        "-out",
         &path(&pem),
-        "-subj",
         "/CN=csr.test",
-        "-addext",
-        "subjectAltName=DNS:csr.test,IP:192.168.1.20",
-    ]);
+        &["-addext", "subjectAltName=DNS:csr.test,IP:192.168.1.20"],
+    );
     openssl_ok(&["req", "-in", &path(&pem), "-outform", "DER", "-out", &path(&der)]);
     let digest = openssl_ok(&["dgst", "-sha256", "-r", &path(&der)]);
     let expected_sha256 = digest

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{
-    CERTGEN, PASS_ENV, assert_success, certgen, command, have, mode, openssl_bytes, openssl_ok, path_str,
-    run, snapshot, text,
+    CERTGEN, PASS_ENV, assert_success, can_run, certgen, command, have, mode, openssl_bytes, openssl_csr,
+    openssl_ok, path_str, run, snapshot, text,
 };
 
 /// `certgen ARGS --dir DIR`, which must succeed; returns stdout + stderr.
@@ -254,8 +254,12 @@ fn an_abort_at_every_step_leaves_the_old_files_or_the_complete_new_set() {
     ) {
         return;
     }
-    if !cfg!(debug_assertions) {
-        eprintln!("skipping: the fault hook exists only in debug builds");
+    if !can_run(
+        cfg!(debug_assertions),
+        "an_abort_at_every_step_leaves_the_old_files_or_the_complete_new_set",
+        "the fault hook exists only in debug builds",
+        "run the tests without --release",
+    ) {
         return;
     }
     for scenario in [Scenario::issue(), Scenario::ca()] {
@@ -418,21 +422,13 @@ fn an_encrypted_ca_key_is_pkcs8_that_openssl_reads_and_issue_asks_for_it() {
         // `sign` uses the CA key too: a CSR made by openssl, signed with the passphrase.
         let csr_dir = tempfile::tempdir().expect("tempdir");
         let csr = csr_dir.path().join("req.csr");
-        openssl_ok(&[
-            "req",
-            "-new",
-            "-newkey",
+        openssl_csr(
             "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
             path_str(&csr_dir.path().join("req-key.pem")),
-            "-subj",
-            "/CN=signed.localhost",
-            "-out",
             path_str(&csr),
-        ]);
+            "/CN=signed.localhost",
+            &[],
+        );
         certgen_ok(dir, &["sign", "--csr", path_str(&csr)], &[(PASS_ENV, passphrase)]);
         openssl_ok(&[
             "verify",

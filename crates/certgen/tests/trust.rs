@@ -1,7 +1,8 @@
 //! `certgen trust` against the real tools: NSS `certutil`, the JDK's `keytool`, Debian's `update-ca-certificates`
 //! and `openssl verify`. Every test runs the binary with HOME set to a temporary directory, so the user's own
 //! browser databases are never touched; the system-store test runs only as root with
-//! LOCALTLS_SYSTEM_TRUST_TESTS=1 and restores the system store whatever happens.
+//! LOCALTLS_SYSTEM_TRUST_TESTS=1 (under LOCALTLS_REQUIRE_PEERS=1 it fails without them) and restores the system
+//! store whatever happens.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::process::{Command, Output};
 #[allow(dead_code)]
 mod common;
 
-use common::{path_str, text};
+use common::{can_run, path_str, starts, text};
 
 /// A temporary HOME plus certs folders, each with its own CA, made by `certgen ca`.
 struct World {
@@ -117,19 +118,6 @@ fn run(cmd: &mut Command) -> String {
     stdout(&out)
 }
 
-/// Whether `tool` can run here; without it the test is skipped, or fails when LOCALTLS_REQUIRE_PEERS=1.
-fn have(tool: &str, version_arg: &str) -> bool {
-    if Command::new(tool).arg(version_arg).output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "{tool} is required but missing"
-    );
-    eprintln!("skipped: {tool} not found");
-    false
-}
-
 /// The nickname `install` must use, computed from OpenSSL's fingerprint of the CA, not from certgen's code.
 fn expected_name(certs: &Path, cn_slug: &str) -> String {
     let fp = run(Command::new("openssl")
@@ -158,7 +146,15 @@ fn nss_trusts(db: &Path, nickname: &str) -> bool {
 
 #[test]
 fn nss_install_is_idempotent_and_uninstall_removes_exactly_ours() {
-    if !have("certutil", "-H") || !have("openssl", "version") {
+    if !starts(
+        "certutil",
+        "-H",
+        "nss_install_is_idempotent_and_uninstall_removes_exactly_ours",
+    ) || !starts(
+        "openssl",
+        "version",
+        "nss_install_is_idempotent_and_uninstall_removes_exactly_ours",
+    ) {
         return;
     }
     let world = World::new();
@@ -239,7 +235,11 @@ fn nss_install_is_idempotent_and_uninstall_removes_exactly_ours() {
 
 #[test]
 fn a_ca_imported_by_hand_is_reported_but_left_alone() {
-    if !have("certutil", "-H") {
+    if !starts(
+        "certutil",
+        "-H",
+        "a_ca_imported_by_hand_is_reported_but_left_alone",
+    ) {
         return;
     }
     let world = World::new();
@@ -266,7 +266,11 @@ fn a_ca_imported_by_hand_is_reported_but_left_alone() {
 
 #[test]
 fn dry_run_prints_the_commands_and_changes_nothing() {
-    if !have("certutil", "-H") {
+    if !starts(
+        "certutil",
+        "-H",
+        "dry_run_prints_the_commands_and_changes_nothing",
+    ) {
         return;
     }
     let world = World::new();
@@ -300,7 +304,11 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
 
 #[test]
 fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
-    if !have("certutil", "-H") {
+    if !starts(
+        "certutil",
+        "-H",
+        "status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json",
+    ) {
         return;
     }
     let world = World::new();
@@ -442,7 +450,11 @@ fn fake_java_home(world: &World, other: &Path) -> Option<PathBuf> {
 
 #[test]
 fn java_keystore_install_and_uninstall_touch_only_our_alias() {
-    if !have("keytool", "-help") {
+    if !starts(
+        "keytool",
+        "-help",
+        "java_keystore_install_and_uninstall_touch_only_our_alias",
+    ) {
         return;
     }
     let world = World::new();
@@ -488,8 +500,12 @@ fn is_root() -> bool {
 #[test]
 fn without_privileges_the_system_store_prints_the_sudo_commands() {
     let anchors = Path::new("/usr/local/share/ca-certificates");
-    if !anchors.is_dir() {
-        eprintln!("skipped: not a Debian-family system store");
+    if !can_run(
+        anchors.is_dir(),
+        "without_privileges_the_system_store_prints_the_sudo_commands",
+        "not a Debian-family system store",
+        "run it on Debian or Ubuntu",
+    ) {
         return;
     }
     let world = World::new();
@@ -534,8 +550,12 @@ fn without_privileges_the_system_store_prints_the_sudo_commands() {
 
 #[test]
 fn under_sudo_the_users_browser_databases_are_left_to_the_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root to give HOME to another user");
+    if !can_run(
+        is_root(),
+        "under_sudo_the_users_browser_databases_are_left_to_the_user",
+        "needs root to give HOME to another user",
+        "run the tests as root",
+    ) {
         return;
     }
     let world = World::new();
@@ -578,8 +598,12 @@ impl Drop for SystemGuard<'_> {
 
 #[test]
 fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
-    if !is_root() || std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: needs root and LOCALTLS_SYSTEM_TRUST_TESTS=1 (it changes the system store)");
+    if !can_run(
+        is_root() && std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() == Ok("1"),
+        "system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it",
+        "needs root and LOCALTLS_SYSTEM_TRUST_TESTS=1 (it changes the system store, and restores it)",
+        "run the tests as root with LOCALTLS_SYSTEM_TRUST_TESTS=1",
+    ) {
         return;
     }
     let world = World::new();

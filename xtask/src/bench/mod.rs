@@ -401,11 +401,13 @@ fn python_with_websockets(root: &Path) -> anyhow::Result<PathBuf> {
 /// A CA and a localhost certificate for the wss measurements, made with the certgen library.
 fn make_certificate(dir: &Path) -> anyhow::Result<TlsFiles> {
     let certs = certgen::CertsDir::new(dir.to_path_buf());
-    let ca = certs.create_ca(&certgen::CaOptions::default())?;
-    let leaf = certs.issue(
-        &["localhost".into(), "127.0.0.1".into()],
-        &certgen::LeafOptions::default(),
-    )?;
+    let ca = certs.create_ca(&certgen::CaOptions::default())?.files;
+    let leaf = certs
+        .issue(
+            &certgen::SubjectName::parse_all(["localhost", "127.0.0.1"])?,
+            &certgen::LeafOptions::default(),
+        )?
+        .files;
     Ok(TlsFiles {
         ca: ca.cert_pem,
         fullchain: leaf.fullchain_pem,

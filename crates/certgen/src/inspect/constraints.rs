@@ -1,10 +1,10 @@
 //! Which of a leaf's names fall outside its issuers' name constraints, using the same rules
-//! `certgen issue` checks before signing ([`crate::names::Constraints`]).
+//! `certgen issue` checks before signing ([`crate::constraints::Constraints`]).
 
 use x509_parser::certificate::X509Certificate;
 
-use crate::Error;
-use crate::names::{Constraints, SubjectName};
+use crate::constraints::{Constraints, Violation};
+use crate::names::SubjectName;
 
 /// One leaf name a CA's constraints do not cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub(crate) fn check_names<'a>(
             Err(reason) => return Err(format!("the name constraints of {ca}: {reason}")),
         };
         for name in &names {
-            if let Err(Error::OutsideConstraints {
+            if let Some(Violation {
                 name,
                 permitted,
                 hint,

@@ -1,14 +1,12 @@
 //! `certgen inspect`: what a certificate or CSR says, in the terms users compare with openssl.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use x509_parser::asn1_rs::Oid;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::certification_request::X509CertificationRequest;
@@ -21,11 +19,12 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, oid_registry, oid2sn};
 use x509_parser::public_key::PublicKey;
-use x509_parser::time::ASN1Time;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 use super::{ObjectKind, load_objects, malformed, shown};
 use crate::Error;
+use crate::cert::{Cert, SubjectAltName, colon_hex, ip_from_bytes};
+use crate::validity::rfc3339;
 
 /// Everything `inspect` shows about one certificate or CSR. Field names are the `--json` schema.
 #[derive(Debug, Clone, Serialize)]
@@ -107,8 +106,8 @@ pub fn describe_file(path: &Path) -> Result<Vec<Description>, Error> {
         .map(|(i, object)| {
             let what = format!("{} #{}", object.kind, i + 1);
             let described = match object.kind {
-                ObjectKind::Certificate => x509_parser::parse_x509_certificate(&object.der)
-                    .map(|(_, cert)| describe_certificate(&cert, now))
+                ObjectKind::Certificate => Cert::from_der(object.der.clone())
+                    .map(|cert| describe_certificate(&cert, now))
                     .map_err(|e| malformed(path, &what, e)),
                 ObjectKind::Csr => X509CertificationRequest::from_der(&object.der)
                     .map(|(_, csr)| describe_csr(&csr))
@@ -123,31 +122,29 @@ pub fn describe_file(path: &Path) -> Result<Vec<Description>, Error> {
         .collect()
 }
 
-pub(crate) fn describe_certificate(cert: &X509Certificate<'_>, now: OffsetDateTime) -> Description {
-    let der = cert.as_raw();
-    let validity = cert.validity();
-    let not_before = validity.not_before.to_datetime();
-    let not_after = validity.not_after.to_datetime();
-    let extensions = Extensions::of(cert);
+pub(crate) fn describe_certificate(cert: &Cert, now: OffsetDateTime) -> Description {
+    let x509 = cert.x509();
+    let (not_before, not_after) = (cert.not_before(), cert.not_after());
+    let extensions = Extensions::of(&x509);
     Description {
         file: String::new(),
         index: 0,
         kind: ObjectKind::Certificate,
-        subject: cert.subject().to_string(),
-        issuer: Some(cert.issuer().to_string()),
-        serial: Some(serial_hex(cert.raw_serial())),
-        not_before: Some(rfc3339(&validity.not_before)),
-        not_after: Some(rfc3339(&validity.not_after)),
+        subject: x509.subject().to_string(),
+        issuer: Some(x509.issuer().to_string()),
+        serial: Some(serial_hex(x509.raw_serial())),
+        not_before: Some(rfc3339(not_before)),
+        not_after: Some(rfc3339(not_after)),
         days_left: Some((not_after - now).whole_seconds().div_euclid(86_400)),
         subject_alt_names: extensions.subject_alt_names,
-        key: key_info(cert.public_key()),
-        signature_algorithm: algorithm_name(&cert.signature_algorithm),
+        key: key_info(x509.public_key()),
+        signature_algorithm: algorithm_name(&x509.signature_algorithm),
         key_usage: extensions.key_usage,
         extended_key_usage: extensions.extended_key_usage,
         basic_constraints: extensions.basic_constraints,
         name_constraints: extensions.name_constraints,
-        sha256_fingerprint: colon_hex(&Sha256::digest(der)),
-        sha1_fingerprint: colon_hex(&Sha1::digest(der)),
+        sha256_fingerprint: cert.sha256_colons(),
+        sha1_fingerprint: cert.sha1_colons(),
         validity: Some((not_before, not_after)),
     }
 }
@@ -218,52 +215,6 @@ impl Extensions {
             }
         }
         found
-    }
-}
-
-/// One subject alternative name as written in the certificate (not normalised or validated).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", content = "value", rename_all = "lowercase")]
-pub enum SubjectAltName {
-    Dns(String),
-    Ip(IpAddr),
-    Email(String),
-    Uri(String),
-    /// A name type TLS does not use (directory name, other name, ...), in x509-parser's notation.
-    Other(String),
-}
-
-impl SubjectAltName {
-    fn from_general_name(name: &GeneralName<'_>) -> Self {
-        match name {
-            GeneralName::DNSName(dns) => Self::Dns(dns.to_string()),
-            GeneralName::RFC822Name(email) => Self::Email(email.to_string()),
-            GeneralName::URI(uri) => Self::Uri(uri.to_string()),
-            GeneralName::IPAddress(bytes) => {
-                ip_from_bytes(bytes).map_or_else(|| Self::Other(name.to_string()), Self::Ip)
-            }
-            other => Self::Other(other.to_string()),
-        }
-    }
-}
-
-impl fmt::Display for SubjectAltName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Dns(name) => write!(f, "DNS:{name}"),
-            Self::Ip(ip) => write!(f, "IP:{ip}"),
-            Self::Email(email) => write!(f, "email:{email}"),
-            Self::Uri(uri) => write!(f, "URI:{uri}"),
-            Self::Other(other) => f.write_str(other),
-        }
-    }
-}
-
-fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
-        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
-        _ => None,
     }
 }
 
@@ -410,17 +361,6 @@ fn serial_hex(raw: &[u8]) -> String {
         None => &[0u8][..],
     };
     hex::encode_upper(magnitude)
-}
-
-fn colon_hex(bytes: &[u8]) -> String {
-    let pairs: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
-    pairs.join(":")
-}
-
-fn rfc3339(time: &ASN1Time) -> String {
-    time.to_datetime()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| time.to_string())
 }
 
 /// `2027-12-27 12:00:00 UTC`.

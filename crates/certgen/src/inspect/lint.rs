@@ -17,9 +17,10 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::constraints::check_names;
-use super::describe::{Extensions, SubjectAltName, algorithm_name, key_info, validity_summary};
+use super::describe::{Extensions, algorithm_name, key_info, validity_summary};
 use super::{load_certificates, parse_certificate, read_file, shown, sibling_key_path};
 use crate::Error;
+use crate::cert::SubjectAltName;
 
 /// Apple's limit for certificates from locally trusted roots (and the most any browser accepts).
 pub const MAX_VALIDITY_DAYS: i64 = 825;

@@ -18,13 +18,12 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
 
-pub use describe::{
-    BasicConstraintsInfo, Description, KeyInfo, NameConstraintsInfo, SubjectAltName, describe_file,
-};
+pub use describe::{BasicConstraintsInfo, Description, KeyInfo, NameConstraintsInfo, describe_file};
 pub use lint::{LintReport, LintRule, LintStatus, lint_file};
 pub use verify::{Usage, Verified, verify_chain, verify_files};
 
 use crate::Error;
+pub use crate::cert::SubjectAltName;
 
 /// The two kinds of object `inspect` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

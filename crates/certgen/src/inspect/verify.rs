@@ -10,9 +10,10 @@ use webpki::{EndEntityCert, KeyUsage};
 use x509_parser::certificate::X509Certificate;
 
 use super::constraints::{Outside, check_names};
-use super::describe::{Extensions, SubjectAltName, validity_summary};
+use super::describe::{Extensions, validity_summary};
 use super::load_certificates;
 use crate::Error;
+use crate::cert::SubjectAltName;
 
 /// The signature algorithms rustls accepts with its ring provider (rustls `crypto::ring`).
 static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[

@@ -73,11 +73,13 @@ impl TrustStore for JavaKeystore {
 
     fn presence(&self, ca: &CaCert) -> Result<Presence, TrustError> {
         let listing = self.keytool("-list").output()?;
-        Ok(match alias_with_fingerprint(&listing, &ca.sha256_colons()) {
-            Some(alias) if alias == ca.name() => Presence::Ours,
-            Some(alias) => Presence::Foreign(format!("alias '{alias}'")),
-            None => Presence::Absent,
-        })
+        Ok(
+            match alias_with_fingerprint(&listing, &ca.cert().sha256_colons()) {
+                Some(alias) if alias == ca.name() => Presence::Ours,
+                Some(alias) => Presence::Foreign(format!("alias '{alias}'")),
+                None => Presence::Absent,
+            },
+        )
     }
 
     fn install_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError> {

@@ -21,7 +21,7 @@ impl TrustStore for SystemKeychain {
         let listing = Cmd::new("security")
             .args(["find-certificate", "-a", "-Z", SYSTEM_KEYCHAIN])
             .output()?;
-        let hash = format!("SHA-1 hash: {}", ca.sha1_hex_upper());
+        let hash = format!("SHA-1 hash: {}", ca.cert().sha1_hex_upper());
         Ok(if listing.lines().any(|line| line.trim() == hash) {
             Presence::Ours
         } else {
@@ -44,7 +44,7 @@ impl TrustStore for SystemKeychain {
                 .arg(ca.path()),
             Cmd::new("security")
                 .args(["delete-certificate", "-Z"])
-                .arg(ca.sha1_hex_upper())
+                .arg(ca.cert().sha1_hex_upper())
                 .arg(SYSTEM_KEYCHAIN),
         ])
     }

@@ -21,34 +21,22 @@ use std::path::{Path, PathBuf};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 pub use command::Cmd;
+
+use crate::Error;
+use crate::cert::Cert;
 pub use status::{CertCheck, StatusReport, StoreStatus, status};
 
-/// What went wrong while reading the CA or talking to a trust store.
+/// What went wrong while talking to a trust store.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot use {path} as the CA certificate: {reason}")]
-    BadCa { path: PathBuf, reason: String },
     #[error("{tool} not found: {fix}")]
     ToolMissing { tool: &'static str, fix: String },
     #[error("`{command}` failed: {detail}")]
     CommandFailed { command: String, detail: String },
     #[error("no {kind} trust store here: {reason}")]
     NoStore { kind: StoreKind, reason: String },
-}
-
-impl TrustError {
-    /// 2 when the user's input is at fault (the `--ca` file), 1 for everything else.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            TrustError::BadCa { .. } => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// The kinds of store `--store` selects.
@@ -81,17 +69,13 @@ impl fmt::Display for StoreKind {
 #[derive(Debug, Clone)]
 pub struct CaCert {
     path: PathBuf,
-    der: Vec<u8>,
-    sha256: [u8; 32],
-    sha1: [u8; 20],
-    common_name: String,
-    not_after: OffsetDateTime,
+    cert: Cert,
 }
 
 impl CaCert {
     /// Reads a PEM file holding exactly one CA certificate (`ca.pem`).
-    pub fn load(path: &Path) -> Result<CaCert, TrustError> {
-        let bad = |reason: String| TrustError::BadCa {
+    pub fn load(path: &Path) -> Result<CaCert, Error> {
+        let bad = |reason: String| Error::BadCa {
             path: path.to_owned(),
             reason,
         };
@@ -103,7 +87,7 @@ impl CaCert {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("invalid PEM: {e}")))?;
         let der = match certs.as_slice() {
-            [one] => one.as_ref().to_vec(),
+            [one] => one.clone().into_owned(),
             [] if bytes.first() == Some(&0x30) => {
                 return Err(bad("this is DER (.cer); pass the PEM file, e.g. ca.pem".into()));
             }
@@ -115,30 +99,14 @@ impl CaCert {
                 )));
             }
         };
-        let (_, cert) = x509_parser::parse_x509_certificate(&der)
-            .map_err(|e| bad(format!("not a valid certificate: {e}")))?;
+        let cert = Cert::from_der(der).map_err(|e| bad(format!("not a valid certificate: {e}")))?;
         if !cert.is_ca() {
             return Err(bad(
                 "it is not a CA certificate (CA:FALSE); pass the CA's ca.pem".into()
             ));
         }
-        let common_name = cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let not_after = cert.validity().not_after.to_datetime();
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        Ok(CaCert {
-            path,
-            sha256: Sha256::digest(&der).into(),
-            sha1: Sha1::digest(&der).into(),
-            der,
-            common_name,
-            not_after,
-        })
+        Ok(CaCert { path, cert })
     }
 
     /// The absolute path of the PEM file (commands refer to it).
@@ -146,47 +114,25 @@ impl CaCert {
         &self.path
     }
 
-    pub fn der(&self) -> &[u8] {
-        &self.der
-    }
-
-    pub fn common_name(&self) -> &str {
-        &self.common_name
-    }
-
-    pub fn not_after(&self) -> OffsetDateTime {
-        self.not_after
-    }
-
-    /// The SHA-256 fingerprint in lowercase hex.
-    pub fn sha256_hex(&self) -> String {
-        hex::encode(self.sha256)
-    }
-
-    /// The SHA-256 fingerprint as `AB:CD:...`, the way `certgen ca`, OpenSSL and keytool show it.
-    pub fn sha256_colons(&self) -> String {
-        self.sha256
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":")
-    }
-
-    /// The SHA-1 thumbprint in uppercase hex, the identity Windows and macOS tools use.
-    pub fn sha1_hex_upper(&self) -> String {
-        hex::encode_upper(self.sha1)
+    /// The certificate: its DER, CN, validity and fingerprints.
+    pub fn cert(&self) -> &Cert {
+        &self.cert
     }
 
     /// The name of every entry certgen adds (NSS nickname, file name, Java alias):
     /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`, e.g.
     /// `certgen-ca-dev-laptop-dab363f5c52aba5e` for the CN "certgen CA dev@laptop".
     pub fn name(&self) -> String {
-        format!("certgen-{}-{}", slug(&self.common_name), &self.sha256_hex()[..16])
+        format!(
+            "certgen-{}-{}",
+            slug(self.cert.subject_cn()),
+            &self.cert.sha256_hex()[..16]
+        )
     }
 
     /// Whether `der` is this very certificate.
     pub fn is(&self, der: &[u8]) -> bool {
-        self.der == der
+        self.cert.der().as_ref() == der
     }
 
     /// Whether any certificate in `pem` text is this one.
@@ -595,7 +541,11 @@ mod tests {
     fn other_systems_get_their_documented_commands() {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = test_ca(dir.path());
-        let (path, name, sha1) = (ca.path().display().to_string(), ca.name(), ca.sha1_hex_upper());
+        let (path, name, sha1) = (
+            ca.path().display().to_string(),
+            ca.name(),
+            ca.cert().sha1_hex_upper(),
+        );
 
         let mac = macos::SystemKeychain;
         assert_eq!(
@@ -646,7 +596,7 @@ mod tests {
         let ca = test_ca(dir.path());
         let pem = std::fs::read_to_string(ca.path()).expect("read");
         let cases = [
-            ("ca.cer", ca.der().to_vec(), "this is DER"),
+            ("ca.cer", ca.cert().der().to_vec(), "this is DER"),
             (
                 "two.pem",
                 format!("{pem}{pem}").into_bytes(),

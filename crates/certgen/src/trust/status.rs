@@ -7,9 +7,10 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
-use x509_parser::extensions::GeneralName;
 
+use crate::cert::{Cert, SubjectAltName};
 use crate::inspect;
+use crate::validity::rfc3339;
 
 use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
 
@@ -86,7 +87,7 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
         .iter()
         .filter_map(|p| check_leaf(ca, p, now))
         .collect();
-    let expired = ca.not_after() < now;
+    let expired = ca.cert().not_after() < now;
     let ok = !expired
         && stores
             .iter()
@@ -96,9 +97,9 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
         ca: CaSummary {
             path: ca.path().to_owned(),
             name: ca.name(),
-            common_name: ca.common_name().to_owned(),
-            sha256: ca.sha256_colons(),
-            not_after: date(ca.not_after()),
+            common_name: ca.cert().subject_cn().to_owned(),
+            sha256: ca.cert().sha256_colons(),
+            not_after: rfc3339(ca.cert().not_after()),
             expired,
         },
         stores,
@@ -163,23 +164,23 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         Ok(der) => der,
         Err(e) => return Some(failed(format!("invalid PEM: {e}"))),
     };
-    let cert = match x509_parser::parse_x509_certificate(der.as_ref()) {
-        Ok((_, cert)) => cert,
+    let cert = match Cert::from_der(der) {
+        Ok(cert) => cert,
         Err(e) => return Some(failed(format!("not a valid certificate: {e}"))),
     };
+    let x509 = cert.x509();
     // CAs are not leaves; self-signed certificates (`certgen self-signed`) are trusted on their own, not via the CA.
-    if cert.is_ca() || cert.subject().as_raw() == cert.issuer().as_raw() {
+    if cert.is_ca() || x509.subject().as_raw() == x509.issuer().as_raw() {
         return None;
     }
     let names: Vec<String> = cert
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|san| san.value.general_names.iter().map(show_name).collect())
-        .unwrap_or_default();
-    let not_after = cert.validity().not_after.to_datetime();
+        .subject_alt_names()
+        .iter()
+        .map(SubjectAltName::value)
+        .collect();
+    let not_after = cert.not_after();
     // A certificate without EKU, or with serverAuth, is checked as a server's; one with only clientAuth as a client's.
-    let client_only = cert
+    let client_only = x509
         .extended_key_usage()
         .ok()
         .flatten()
@@ -190,7 +191,7 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
                 .to_owned(),
         )
     } else {
-        verify_leaf(ca, &der, client_only).err()
+        verify_leaf(ca, cert.der(), client_only).err()
     };
     let days_left = (not_after - now).whole_days();
     let detail = problem.clone().or_else(|| {
@@ -201,7 +202,7 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         path: path.to_owned(),
         names,
         client: client_only,
-        not_after: Some(date(not_after)),
+        not_after: Some(rfc3339(not_after)),
         ok: problem.is_none(),
         detail,
     })
@@ -216,35 +217,12 @@ fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Res
         inspect::Usage::Server
     };
     inspect::verify_chain(
-        &[CertificateDer::from(ca.der())],
+        std::slice::from_ref(ca.cert().der()),
         std::slice::from_ref(leaf),
         None,
         usage,
     )
     .map(|_| ())
-}
-
-fn show_name(name: &GeneralName<'_>) -> String {
-    match name {
-        GeneralName::DNSName(dns) => (*dns).to_owned(),
-        GeneralName::RFC822Name(email) => (*email).to_owned(),
-        GeneralName::URI(uri) => (*uri).to_owned(),
-        GeneralName::IPAddress(bytes) => match <[u8; 4]>::try_from(*bytes) {
-            Ok(v4) => std::net::Ipv4Addr::from(v4).to_string(),
-            Err(_) => match <[u8; 16]>::try_from(*bytes) {
-                Ok(v6) => std::net::Ipv6Addr::from(v6).to_string(),
-                Err(_) => hex::encode(bytes),
-            },
-        },
-        other => other.to_string(),
-    }
-}
-
-/// RFC 3339 in UTC, for people and scripts alike.
-fn date(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 impl fmt::Display for StatusReport {

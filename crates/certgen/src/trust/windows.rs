@@ -64,7 +64,7 @@ impl TrustStore for WindowsRoot {
         let found = self
             .certutil()
             .args(["-store", "Root"])
-            .arg(ca.sha1_hex_upper())
+            .arg(ca.cert().sha1_hex_upper())
             .succeeds()?;
         Ok(if found { Presence::Ours } else { Presence::Absent })
     }
@@ -80,7 +80,7 @@ impl TrustStore for WindowsRoot {
         Ok(vec![
             self.certutil()
                 .args(["-delstore", "Root"])
-                .arg(ca.sha1_hex_upper()),
+                .arg(ca.cert().sha1_hex_upper()),
         ])
     }
 }

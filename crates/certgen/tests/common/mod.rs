@@ -49,7 +49,7 @@ pub fn certgen(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     run(CERTGEN, &all, env)
 }
 
-/// True when `tool` runs; otherwise skips (or fails under LOCALTLS_REQUIRE_PEERS=1).
+/// True when `tool VERSION_ARG` exits 0; otherwise skips (or fails under LOCALTLS_REQUIRE_PEERS=1).
 pub fn have(tool: &str, version_arg: &str, test: &str) -> bool {
     have_or_skip(tool, version_arg, test, "")
 }
@@ -64,20 +64,80 @@ pub fn have_openssl(test: &str) -> bool {
     )
 }
 
+/// True when `tool ARG` starts at all, whatever its exit code (`certutil -H` exits 1); otherwise skips (or fails
+/// under LOCALTLS_REQUIRE_PEERS=1).
+pub fn starts(tool: &str, arg: &str, test: &str) -> bool {
+    let started = Command::new(tool).arg(arg).output().is_ok();
+    can_run(
+        started,
+        test,
+        &format!("{tool} not found"),
+        &format!("install {tool}"),
+    )
+}
+
 fn have_or_skip(tool: &str, version_arg: &str, test: &str, install_hint: &str) -> bool {
-    if Command::new(tool)
+    let runs = Command::new(tool)
         .arg(version_arg)
         .output()
-        .is_ok_and(|o| o.status.success())
-    {
+        .is_ok_and(|o| o.status.success());
+    can_run(
+        runs,
+        test,
+        &format!("{tool} not found{install_hint}"),
+        &format!("{tool} must run"),
+    )
+}
+
+/// Whether a test whose precondition is `available` runs. When it is not, the test is skipped with `missing` as the
+/// reason, except under `LOCALTLS_REQUIRE_PEERS=1` (CI), where every skip is a failure that says `fix`.
+pub fn can_run(available: bool, test: &str, missing: &str, fix: &str) -> bool {
+    if available {
         return true;
     }
     assert!(
         std::env::var("LOCALTLS_REQUIRE_PEERS").as_deref() != Ok("1"),
-        "{test}: {tool} is required (LOCALTLS_REQUIRE_PEERS=1) but cannot run"
+        "{test}: {missing}; LOCALTLS_REQUIRE_PEERS=1 forbids skipping: {fix}"
     );
-    eprintln!("skipping {test}: {tool} not found{install_hint}");
+    eprintln!("skipping {test}: {missing}");
     false
+}
+
+/// Makes a certificate signing request as another host would: `openssl req -new -nodes` with a fresh key (`key` is
+/// `-newkey`'s argument; `ec` means P-256), the key written to `key_out` and the request to `out`. `extra` adds
+/// flags such as `-addext subjectAltName=DNS:host` or `-outform DER`.
+pub fn openssl_csr(key: &str, key_out: &str, out: &str, subject: &str, extra: &[&str]) {
+    let mut args = vec!["req", "-new", "-nodes", "-newkey", key];
+    if key == "ec" {
+        args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
+    }
+    args.extend(["-keyout", key_out, "-out", out, "-subj", subject]);
+    args.extend(extra);
+    openssl_ok(&args);
+}
+
+/// Signs the request `csr` with the CA in `dir` (`ca.pem`, `ca-key.pem`) the way openssl does, bypassing certgen's
+/// checks: 30 days, the extensions of the extfile `ext`, written to `out`. `extra` picks the serial and digest.
+pub fn openssl_sign(dir: &Path, csr: &str, ext: &Path, out: &str, extra: &[&str]) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+    let mut args = vec![
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        path_str(&ca),
+        "-CAkey",
+        path_str(&ca_key),
+        "-days",
+        "30",
+        "-extfile",
+        path_str(ext),
+        "-out",
+        out,
+    ];
+    args.extend(extra);
+    openssl_ok(&args);
 }
 
 /// `openssl ARGS`, which must succeed; returns stdout.

@@ -11,7 +11,10 @@ use std::process::Output;
 #[allow(dead_code)]
 mod common;
 
-use common::{CERTGEN, assert_success, certgen, have_openssl, mode, openssl_ok, run, snapshot, text};
+use common::{
+    CERTGEN, assert_success, certgen, have_openssl, mode, openssl_csr, openssl_ok, openssl_sign, run,
+    snapshot, text,
+};
 
 /// A temporary certs folder and the commands run in it.
 struct Certs {
@@ -477,40 +480,14 @@ fn a_leaf_openssl_signs_outside_the_constraints_is_rejected_by_openssl_and_certg
             certs.file(&format!("{stem}-key.pem")),
             certs.file(&format!("{stem}.csr")),
         );
-        openssl_ok(&[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
+        openssl_csr("ec", &key, &csr, &format!("/CN={stem}"), &[]);
+        openssl_sign(
+            certs.tmp.path(),
             &csr,
-            "-subj",
-            &format!("/CN={stem}"),
-        ]);
-        openssl_ok(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &certs.file("ca.pem"),
-            "-CAkey",
-            &certs.file("ca-key.pem"),
-            "-set_serial",
-            "4242",
-            "-days",
-            "30",
-            "-sha256",
-            "-extfile",
-            ext.to_str().unwrap_or_default(),
-            "-out",
+            &ext,
             &certs.file(&format!("{stem}.pem")),
-        ]);
+            &["-set_serial", "4242", "-sha256"],
+        );
     }
     assert!(certs.openssl_verify("ca.pem", "inside.pem", "sslserver").is_ok());
     let rejected = certs.openssl_verify("ca.pem", "evil.pem", "sslserver");
@@ -587,21 +564,7 @@ fn force_replaces_the_whole_set_and_removes_stale_siblings() {
         return;
     }
     let csr = certs.file("web.csr");
-    openssl_ok(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &certs.file("elsewhere-key.pem"),
-        "-out",
-        &csr,
-        "-subj",
-        "/CN=localhost",
-    ]);
+    openssl_csr("ec", &certs.file("elsewhere-key.pem"), &csr, "/CN=localhost", &[]);
     certs.ok(&["sign", "--csr", &csr, "--out", "web", "--force"]);
     assert!(!certs.path("web-key.pem").exists(), "stale key removed");
     assert!(certs.path("web.pem").exists() && certs.path("web-fullchain.pem").exists());
@@ -706,23 +669,18 @@ fn sign_keeps_the_requesters_key_and_names_and_applies_the_same_rules() {
     }
     let certs = Certs::with_ca();
     let (key, csr) = (certs.file("api-key.pem"), certs.file("api.csr"));
-    openssl_ok(&[
-        "req",
-        "-new",
-        "-newkey",
+    openssl_csr(
         "rsa:2048",
-        "-nodes",
-        "-keyout",
         &key,
-        "-out",
         &csr,
-        "-subj",
         "/CN=ignored",
-        "-addext",
-        "subjectAltName=DNS:api.localhost,IP:127.0.0.3",
-        "-addext",
-        "keyUsage=digitalSignature",
-    ]);
+        &[
+            "-addext",
+            "subjectAltName=DNS:api.localhost,IP:127.0.0.3",
+            "-addext",
+            "keyUsage=digitalSignature",
+        ],
+    );
     certs.ok(&["sign", "--csr", &csr]);
     assert!(
         !certs.path("api.localhost-key.pem").exists(),
@@ -747,23 +705,13 @@ fn sign_keeps_the_requesters_key_and_names_and_applies_the_same_rules() {
 
     // DER request with only a CN: the CN becomes the name.
     let der = certs.file("cn.der");
-    openssl_ok(&[
-        "req",
-        "-new",
-        "-newkey",
+    openssl_csr(
         "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
         &certs.file("cn-key.pem"),
-        "-outform",
-        "DER",
-        "-out",
         &der,
-        "-subj",
         "/CN=cn.localhost",
-    ]);
+        &["-outform", "DER"],
+    );
     certs.ok(&["sign", "--csr", &der, "--client"]);
     assert!(
         certs
@@ -773,23 +721,13 @@ fn sign_keeps_the_requesters_key_and_names_and_applies_the_same_rules() {
     assert!(certs.x509_text("cn.localhost.pem").contains("DNS:cn.localhost"));
 
     let evil = certs.file("evil.csr");
-    openssl_ok(&[
-        "req",
-        "-new",
-        "-newkey",
+    openssl_csr(
         "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
         &certs.file("evil-key.pem"),
-        "-out",
         &evil,
-        "-subj",
         "/CN=x",
-        "-addext",
-        "subjectAltName=DNS:evil.example",
-    ]);
+        &["-addext", "subjectAltName=DNS:evil.example"],
+    );
     certs.refused(&["sign", "--csr", &evil], "--permit evil.example");
     certs.refused(&["sign", "--csr", &csr, "--p12", "--out", "p12"], "--p12");
     certs.refused(

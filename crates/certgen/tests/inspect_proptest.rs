@@ -28,7 +28,8 @@ fn seeds() -> &'static Seeds {
         let ca = certs
             .create_ca(&certgen::CaOptions::default())
             .expect("certgen CA");
-        let names = ["localhost", "127.0.0.1", "::1", "*.app.localhost"].map(String::from);
+        let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1", "*.app.localhost"])
+            .expect("names");
         let leaf = certs
             .issue(&names, &certgen::LeafOptions::default())
             .expect("certgen leaf");
@@ -36,13 +37,13 @@ fn seeds() -> &'static Seeds {
         let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("CSR params");
         let csr = params.serialize_request(&key).expect("CSR");
         let ders = vec![
-            std::fs::read(&ca.cert_der).expect("ca.cer"),
-            std::fs::read(&leaf.cert_der).expect("leaf .cer"),
+            std::fs::read(&ca.files.cert_der).expect("ca.cer"),
+            std::fs::read(&leaf.files.cert_der).expect("leaf .cer"),
             csr.der().to_vec(),
         ];
         Seeds {
-            ca_pem: ca.cert_pem,
-            leaf_pem: leaf.cert_pem,
+            ca_pem: ca.files.cert_pem,
+            leaf_pem: leaf.files.cert_pem,
             ders,
             _dir: dir,
         }

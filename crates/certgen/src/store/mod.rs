@@ -1,4 +1,5 @@
-//! The on-disk layout of a certs folder and how files get there.
+//! A certs folder: where its files live (`layout.rs`: [`CertsDir`], the file sets, backup names) and how they get
+//! there, crash-safely (this file).
 //!
 //! Every command that writes changes several files at once (a certificate and its key, the CA's three files and
 //! their backups), and a kill at any moment must leave either all the old files or all the new ones. A `Commit`
@@ -21,99 +22,10 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-/// A folder holding a CA (`ca.pem`, `ca-key.pem`, `ca.cer`) and the certificates it issued.
-#[derive(Debug, Clone)]
-pub struct CertsDir {
-    path: PathBuf,
-}
+mod layout;
 
-/// Where a CA's files live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaFiles {
-    /// The CA certificate, PEM: give it to programs (`--cacert`, `ssl.create_default_context(cafile=...)`).
-    pub cert_pem: PathBuf,
-    /// The CA private key, PKCS#8 PEM, mode 0600. Never leaves this folder.
-    pub key_pem: PathBuf,
-    /// The CA certificate, DER: import it on phones, Windows, macOS and in browsers.
-    pub cert_der: PathBuf,
-}
-
-/// Where a leaf certificate's files live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafFiles {
-    pub cert_pem: PathBuf,
-    /// PKCS#8 PEM, mode 0600.
-    pub key_pem: PathBuf,
-    /// The leaf then the CA, PEM: what servers want as their certificate file.
-    pub fullchain_pem: PathBuf,
-    pub cert_der: PathBuf,
-    /// PKCS#12 with the key and the chain, only with `--p12`.
-    pub p12: Option<PathBuf>,
-}
-
-impl CertsDir {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        CertsDir { path: path.into() }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn ca_files(&self) -> CaFiles {
-        CaFiles {
-            cert_pem: self.path.join("ca.pem"),
-            key_pem: self.path.join("ca-key.pem"),
-            cert_der: self.path.join("ca.cer"),
-        }
-    }
-
-    /// Where `STEM.pem`, `STEM-key.pem`, `STEM-fullchain.pem`, `STEM.cer` and (optionally) `STEM.p12` go.
-    pub fn leaf_files(&self, stem: &str, p12: bool) -> LeafFiles {
-        let file = |suffix: &str| self.path.join(format!("{stem}{suffix}"));
-        LeafFiles {
-            cert_pem: file(".pem"),
-            key_pem: file("-key.pem"),
-            fullchain_pem: file("-fullchain.pem"),
-            cert_der: file(".cer"),
-            p12: p12.then(|| file(".p12")),
-        }
-    }
-}
-
-impl CaFiles {
-    pub(crate) fn all(&self) -> [&Path; 3] {
-        [&self.cert_pem, &self.key_pem, &self.cert_der]
-    }
-}
-
-impl LeafFiles {
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Path> {
-        [&self.cert_pem, &self.key_pem, &self.fullchain_pem, &self.cert_der]
-            .into_iter()
-            .chain(&self.p12)
-            .map(|p| &**p)
-    }
-}
-
-/// Refuses to overwrite any of `paths` unless `force`.
-pub(crate) fn refuse_existing<'a>(
-    paths: impl IntoIterator<Item = &'a Path>,
-    force: bool,
-    hint: &'static str,
-) -> Result<(), Error> {
-    match paths.into_iter().find(|p| p.exists()) {
-        Some(path) if !force => Err(Error::AlreadyExists {
-            path: path.to_path_buf(),
-            hint,
-        }),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    fs::read(path).map_err(|e| Error::io("read", path, e))
-}
+pub use layout::{CaFiles, CertsDir, LeafFiles};
+pub(crate) use layout::{backup_path, backup_stamp, read, refuse_existing};
 
 /// Is a file's content secret (created with mode 0600)?
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
