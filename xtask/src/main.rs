@@ -1,12 +1,16 @@
 //! Workspace automation in plain Rust (the rust-analyzer `xtask` pattern): each task is one function.
 //! Certificate and socket logic lives in the `certgen` and `wsecho` libraries, never here.
 
+mod banner;
 mod bench;
+mod cmd;
 mod local;
 mod peers;
 mod scratch;
 mod soak;
+mod steps;
 mod test;
+mod tls_files;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -4,17 +4,18 @@
 //! two long runs (ws and wss) for the steady load, and a loop of one-second runs for the churn, each of which opens
 //! its connections, echoes and closes them.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::banner;
+use crate::cmd::{self, KillOnDrop};
 use crate::scratch::Scratch;
-use crate::test::status;
+use crate::tls_files::TlsFiles;
 
 /// Knobs of `cargo xtask soak`.
 #[derive(Debug, clap::Args)]
@@ -63,21 +64,11 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     }
     let total = Duration::from_secs_f64(args.minutes * 60.0);
     let warmup = (total / 5).min(Duration::from_secs(60));
-    let wsecho = build_wsecho(root)?;
+    let wsecho = cmd::build_release(root, &["--package", "wsecho", "--bin", "wsecho"])?.join("wsecho");
     let scratch = Scratch::new("soak")?;
-    let certs = certgen::CertsDir::new(scratch.0.clone());
-    let ca = certs.create_ca(&certgen::CaOptions::default())?;
-    let leaf = certs.issue(
-        &["localhost".into(), "127.0.0.1".into()],
-        &certgen::LeafOptions::default(),
-    )?;
+    let tls = TlsFiles::create(&scratch.0)?;
 
-    let server = Server::spawn(
-        &wsecho,
-        &leaf.fullchain_pem,
-        &leaf.key_pem,
-        &scratch.0.join("server.log"),
-    )?;
+    let server = Server::spawn(&wsecho, &tls, &scratch.0.join("server.log"))?;
     let quiet_before = server.sample()?;
     eprintln!(
         "soak: server pid {} at {} and {}; {} steady connections at {} msg/s plus churn of {CHURN_CONNECTIONS} \
@@ -93,7 +84,7 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
 
     let bench = Bench {
         wsecho: wsecho.clone(),
-        ca: ca.cert_pem.clone(),
+        ca: tls.ca.clone(),
     };
     let half = args.connections / 2;
     let mut steady = Vec::new();
@@ -214,26 +205,9 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Builds the release `wsecho` and returns its path.
-fn build_wsecho(root: &Path) -> anyhow::Result<PathBuf> {
-    status(Command::new(env!("CARGO")).current_dir(root).args([
-        "build",
-        "--release",
-        "--package",
-        "wsecho",
-        "--bin",
-        "wsecho",
-    ]))?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    Ok(target.join("release").join("wsecho"))
-}
-
 /// The spawned server; killed on drop.
 struct Server {
-    child: Child,
+    child: KillOnDrop,
     ws_url: String,
     wss_url: String,
 }
@@ -245,51 +219,44 @@ struct Sample {
 }
 
 impl Server {
-    fn spawn(wsecho: &Path, cert: &Path, key: &Path, log: &Path) -> anyhow::Result<Server> {
+    fn spawn(wsecho: &Path, tls: &TlsFiles, log: &Path) -> anyhow::Result<Server> {
         let log_file =
             std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        let mut child = Command::new(wsecho)
-            .args(["serve", "--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0", "--cert"])
-            .arg(cert)
-            .arg("--key")
-            .arg(key)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("cannot start {}", wsecho.display()))?;
+        let mut child = KillOnDrop::spawn(
+            Command::new(wsecho)
+                .args(["serve", "--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0", "--cert"])
+                .arg(&tls.fullchain)
+                .arg("--key")
+                .arg(&tls.key)
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(log_file),
+        )
+        .with_context(|| format!("cannot start {}", wsecho.display()))?;
         let stdout = child.stdout.take().context("server stdout")?;
-        let mut server = Server {
-            child,
-            ws_url: String::new(),
-            wss_url: String::new(),
-        };
-        // The banner prints one `listening URL page URL` line per listener. Stdout is drained to the end by a
-        // thread so the server never writes into a closed pipe.
-        let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        while server.ws_url.is_empty() || server.wss_url.is_empty() {
-            let line = lines.recv_timeout(Duration::from_secs(30)).with_context(|| {
-                format!(
-                    "wsecho serve announced no ws and wss listeners within 30 s; see {}",
-                    log.display()
-                )
-            })?;
-            let url = line
-                .strip_prefix("listening ")
-                .and_then(|rest| rest.split_whitespace().next());
-            match url {
-                Some(url) if url.starts_with("ws://") => server.ws_url = url.to_string(),
-                Some(url) if url.starts_with("wss://") => server.wss_url = url.to_string(),
+        let lines = cmd::lines(stdout, None);
+        // The banner prints one `listening URL page URL` line per listener.
+        let (mut ws_url, mut wss_url) = (None, None);
+        cmd::wait_for_line(&lines, Duration::from_secs(30), |line| {
+            match banner::listening_url(line) {
+                Some(url) if url.starts_with("ws://") => ws_url = Some(url.to_string()),
+                Some(url) if url.starts_with("wss://") => wss_url = Some(url.to_string()),
                 _ => {}
             }
-        }
-        Ok(server)
+            ws_url.clone().zip(wss_url.clone())
+        })
+        .map(|(ws_url, wss_url)| Server {
+            child,
+            ws_url,
+            wss_url,
+        })
+        .with_context(|| {
+            format!(
+                "wsecho serve announced no ws and wss listeners within 30 s; see {}",
+                log.display()
+            )
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -297,25 +264,11 @@ impl Server {
     }
 
     fn sample(&self) -> anyhow::Result<Sample> {
-        let proc_dir = PathBuf::from(format!("/proc/{}", self.pid()));
-        let status = std::fs::read_to_string(proc_dir.join("status"))
-            .context("the server process is gone (read /proc/PID/status)")?;
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc/PID/status")?;
-        let fds = std::fs::read_dir(proc_dir.join("fd"))
+        let rss_kib = cmd::rss_kib(self.pid())?;
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
             .context("cannot list /proc/PID/fd")?
             .count();
         Ok(Sample { rss_kib, fds })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -334,7 +287,7 @@ impl Bench {
         rate: f64,
         duration: Duration,
         quiet: bool,
-    ) -> anyhow::Result<Child> {
+    ) -> anyhow::Result<KillOnDrop> {
         let mut cmd = Command::new(&self.wsecho);
         cmd.args(["bench", url, "--ca"])
             .arg(&self.ca)
@@ -346,8 +299,7 @@ impl Bench {
         if quiet {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
-        cmd.spawn()
-            .with_context(|| format!("cannot start {}", self.wsecho.display()))
+        KillOnDrop::spawn(&mut cmd).with_context(|| format!("cannot start {}", self.wsecho.display()))
     }
 }
 
