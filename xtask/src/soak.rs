@@ -43,25 +43,7 @@ const RSS_GROWTH_FRACTION: f64 = 0.20;
 const FD_GROWTH: i64 = 16;
 
 pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if !positive(args.minutes) {
-        bail!(
-            "--minutes {}: give a positive number of minutes, e.g. --minutes 10",
-            args.minutes
-        );
-    }
-    if !positive(args.rate) {
-        bail!(
-            "--rate {}: give a positive number of messages per second, e.g. --rate 2000",
-            args.rate
-        );
-    }
-    if args.connections < 2 {
-        bail!(
-            "--connections {}: need at least 2 (one ws, one wss)",
-            args.connections
-        );
-    }
+    check(args)?;
     let total = Duration::from_secs_f64(args.minutes * 60.0);
     let warmup = (total / 5).min(Duration::from_secs(60));
     let wsecho = cmd::build_release(root, &["--package", "wsecho", "--bin", "wsecho"])?.join("wsecho");
@@ -198,6 +180,30 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
         );
     }
     println!("soak passed");
+    Ok(())
+}
+
+/// Rejects knobs the run cannot use, before anything is built or started.
+fn check(args: &SoakArgs) -> anyhow::Result<()> {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(args.minutes) {
+        bail!(
+            "--minutes {}: give a positive number of minutes, e.g. --minutes 10",
+            args.minutes
+        );
+    }
+    if !positive(args.rate) {
+        bail!(
+            "--rate {}: give a positive number of messages per second, e.g. --rate 2000",
+            args.rate
+        );
+    }
+    if args.connections < 2 {
+        bail!(
+            "--connections {}: need at least 2 (one ws, one wss)",
+            args.connections
+        );
+    }
     Ok(())
 }
 
@@ -355,5 +361,41 @@ impl Churn {
         let counts = (self.runs, self.failed);
         let _ = self.thread.join();
         (counts.0.load(Ordering::Relaxed), counts.1.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(minutes: f64, connections: usize, rate: f64) -> SoakArgs {
+        SoakArgs {
+            minutes,
+            connections,
+            rate,
+        }
+    }
+
+    #[test]
+    fn knobs_are_checked_with_the_fix_in_the_message() {
+        check(&args(10.0, 32, 2000.0)).unwrap();
+        check(&args(0.1, 2, 1.0)).unwrap();
+        let message = |a: SoakArgs| check(&a).unwrap_err().to_string();
+        assert_eq!(
+            message(args(0.0, 32, 2000.0)),
+            "--minutes 0: give a positive number of minutes, e.g. --minutes 10"
+        );
+        assert_eq!(
+            message(args(f64::NAN, 32, 2000.0)),
+            "--minutes NaN: give a positive number of minutes, e.g. --minutes 10"
+        );
+        assert_eq!(
+            message(args(10.0, 32, -1.0)),
+            "--rate -1: give a positive number of messages per second, e.g. --rate 2000"
+        );
+        assert_eq!(
+            message(args(10.0, 1, 2000.0)),
+            "--connections 1: need at least 2 (one ws, one wss)"
+        );
     }
 }
