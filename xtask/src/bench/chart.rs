@@ -1,9 +1,8 @@
 //! docs/performance.svg: the report's headline figures as horizontal bars, plain SVG written by hand.
 
-use super::report::CertMedians;
+use super::plan::{LARGE, SMALL};
 use super::results::Results;
-use super::stats::median_of;
-use super::{LARGE, SMALL};
+use super::stats::{CertMedians, median_of};
 use std::fmt::Write as _;
 
 /// Four panels of horizontal bars, plain SVG.

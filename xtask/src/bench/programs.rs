@@ -1,7 +1,7 @@
 //! The programs the benchmark runs: the release builds of this workspace, the peers from crates.io (built on
 //! demand, pinned) and the Python peer of the tests.
 
-use super::servers::Peer;
+use super::peer::Peer;
 use crate::cmd;
 use anyhow::bail;
 use std::path::{Path, PathBuf};

@@ -3,11 +3,11 @@
 
 use super::chart;
 use super::measure::{BOMB_PAYLOAD, CertTool, Echo};
+use super::peer::Peer;
+use super::plan::{LARGE, Mode, Profile, SMALL};
 use super::programs::{BOMB_VERSION, Programs};
 use super::results::Results;
-use super::servers::Peer;
-use super::stats::{Summary, median_of, range, summary};
-use super::{LARGE, Mode, Profile, SMALL};
+use super::stats::{CertMedians, Summary, cert_medians, median_of, summary};
 use anyhow::Context;
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -16,9 +16,6 @@ use std::process::Command;
 /// Everything below this line in docs/performance.md is written by people and kept across runs.
 const NOTES_MARKER: &str =
     "<!-- Everything below this line is kept by `cargo xtask bench`; write analysis here. -->";
-
-/// Each certificate tool's median and range of set-up times, ms.
-pub type CertMedians = Vec<(CertTool, f64, String)>;
 
 /// Writes performance.md (keeping the notes below [`NOTES_MARKER`]) and performance.svg into `docs`.
 pub fn write(
@@ -33,11 +30,7 @@ pub fn write(
         .ok()
         .and_then(|old| old.split_once(NOTES_MARKER).map(|(_, notes)| notes.to_string()))
         .unwrap_or_else(|| "\n".into());
-    let certs: CertMedians = results
-        .certs
-        .iter()
-        .map(|(tool, t)| (*tool, median_of(t.iter().copied()), range(t.iter().copied())))
-        .collect();
+    let certs = cert_medians(&results.certs);
     let mut md = String::new();
     intro(&mut md, profile, mode)?;
     targets(&mut md, profile, results, &certs)?;

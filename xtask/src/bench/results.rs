@@ -2,7 +2,8 @@
 //! report is written.
 
 use super::measure::{Bomb, CertTool, Echo, Idle};
-use super::servers::{Peer, Server};
+use super::peer::Peer;
+use super::servers::Server;
 
 pub struct Results {
     /// The echo servers compared, in report order.

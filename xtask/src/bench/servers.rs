@@ -1,5 +1,6 @@
 //! The echo servers under test, each started on a loopback port and killed on drop.
 
+use super::peer::Peer;
 use super::programs::Programs;
 use crate::banner;
 use crate::cmd::{self, KillOnDrop};
@@ -12,38 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How long a server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The echo servers compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Peer {
-    Wsecho,
-    /// tokio-tungstenite's own echo-server example (`crates/wsecho/examples/baseline_echo.rs`).
-    Baseline,
-    Websocat,
-    Python,
-}
-
-impl Peer {
-    pub const ALL: [Peer; 4] = [Peer::Wsecho, Peer::Baseline, Peer::Websocat, Peer::Python];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Peer::Wsecho => "wsecho serve",
-            Peer::Baseline => "tokio-tungstenite echo (baseline)",
-            Peer::Websocat => "websocat mirror",
-            Peer::Python => "Python websockets",
-        }
-    }
-
-    pub fn short(self) -> &'static str {
-        match self {
-            Peer::Wsecho => "wsecho",
-            Peer::Baseline => "baseline",
-            Peer::Websocat => "websocat",
-            Peer::Python => "python",
-        }
-    }
-}
 
 /// How a server is started.
 pub struct Launch<'a> {

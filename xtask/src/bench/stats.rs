@@ -1,6 +1,6 @@
 //! Medians and ranges over a benchmark's rounds.
 
-use super::measure::Echo;
+use super::measure::{CertTool, Echo};
 
 pub fn median_of(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
@@ -21,6 +21,16 @@ pub fn range(values: impl Iterator<Item = f64> + Clone) -> String {
     let min = values.clone().fold(f64::INFINITY, f64::min);
     let max = values.fold(f64::NEG_INFINITY, f64::max);
     format!("{min:.0}–{max:.0}")
+}
+
+/// Each certificate tool's median and range of set-up times, ms.
+pub type CertMedians = Vec<(CertTool, f64, String)>;
+
+pub fn cert_medians(times: &[(CertTool, Vec<f64>)]) -> CertMedians {
+    times
+        .iter()
+        .map(|(tool, t)| (*tool, median_of(t.iter().copied()), range(t.iter().copied())))
+        .collect()
 }
 
 /// Medians of one server's samples for one workload.
