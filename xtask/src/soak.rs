@@ -39,6 +39,8 @@ const CHURN_CONNECTIONS: usize = 20;
 const RSS_GROWTH_MIB: f64 = 16.0;
 /// ...or by this fraction of the warm RSS, whichever is larger.
 const RSS_GROWTH_FRACTION: f64 = 0.20;
+/// How long a `wsecho bench` may take beyond its duration to finish (then it is killed and the soak fails).
+const EXIT_GRACE: Duration = Duration::from_secs(60);
 /// Open descriptors once the load has stopped may exceed those before it by at most this many.
 const FD_GROWTH: i64 = 16;
 
@@ -98,7 +100,8 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     let (churn_runs, churn_failed) = churn.stop();
     let mut steady_failures = Vec::new();
     for mut child in steady {
-        let exit = child.wait().context("waiting for a steady wsecho bench")?;
+        // The load ran for `total` while the samples were taken; it only has to close its connections now.
+        let exit = child.wait_within(EXIT_GRACE, "a steady wsecho bench")?;
         if !exit.success() {
             steady_failures.push(exit.to_string());
         }
@@ -331,7 +334,10 @@ impl Churn {
                     }
                     let ok = bench
                         .spawn(url, CHURN_CONNECTIONS, 100.0, Duration::from_secs(1), true)
-                        .and_then(|mut child| Ok(child.wait()?.success()))
+                        .and_then(|mut child| {
+                            let limit = Duration::from_secs(1) + EXIT_GRACE;
+                            Ok(child.wait_within(limit, "a churn wsecho bench")?.success())
+                        })
                         .unwrap_or(false);
                     runs.fetch_add(1, Ordering::Relaxed);
                     if !ok {
