@@ -59,13 +59,13 @@ pub struct UpArgs {
     system: bool,
 }
 
-pub fn up(root: &Path, args: &UpArgs) -> anyhow::Result<()> {
+pub fn up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<()> {
     certs(root, &args.names)?;
     let trust_args = TrustArgs {
         system: args.system,
         dry_run: false,
     };
-    if let Err(err) = trust(root, &trust_args) {
+    if let Err(err) = trust(root, host, &trust_args) {
         eprintln!("xtask: warning: {err:#}");
         eprintln!("xtask: import certs/ca.cer by hand (docs/browsers.md); the server starts anyway");
     }
@@ -74,13 +74,23 @@ pub fn up(root: &Path, args: &UpArgs) -> anyhow::Result<()> {
 
 /// Creates or reuses the CA and the server certificate; returns the server certificate's files.
 pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
-    let dir = certs_dir(root);
+    let lan = if args.lan { lan_addresses()? } else { Vec::new() };
+    ensure_certs(root, &server_names(&args.names, &lan))
+}
+
+/// The server certificate's names: loopback, then `--name`s, then the LAN addresses. The CA permits exactly
+/// these (certgen derives its name constraints from them).
+fn server_names(extra: &[String], lan: &[IpAddr]) -> Vec<String> {
     let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
-    names.extend(args.names.iter().cloned());
-    if args.lan {
-        names.extend(lan_addresses()?.iter().map(IpAddr::to_string));
-    }
-    let parsed = SubjectName::parse_all(&names)?;
+    names.extend(extra.iter().cloned());
+    names.extend(lan.iter().map(IpAddr::to_string));
+    names
+}
+
+/// Creates or reuses a CA that permits `names` and a server certificate for them.
+fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<LeafFiles> {
+    let dir = certs_dir(root);
+    let parsed = SubjectName::parse_all(names)?;
     match dir.ensure_ca(&parsed, &CaOptions::default())? {
         CaState::Created => println!("CA: created {}", dir.ca_files().cert_pem.display()),
         CaState::Reused => println!("CA: reusing {}", dir.ca_files().cert_pem.display()),
@@ -109,27 +119,22 @@ pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
     Ok(files)
 }
 
-pub fn trust(root: &Path, args: &TrustArgs) -> anyhow::Result<()> {
+pub fn trust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
-    let report = trust::install(&ca, &Host::current(), &stores(args.system), args.dry_run);
+    let report = trust::install(&ca, host, &stores(args.system), args.dry_run);
     finish(&report, report.problems())
 }
 
 /// Removes the CA from the stores `trust` (with the same `--system`) put it in; only our entries are touched.
-pub fn untrust(root: &Path, args: &TrustArgs) -> anyhow::Result<()> {
+pub fn untrust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
-    let report = trust::uninstall(&ca, &Host::current(), &stores(args.system), args.dry_run);
+    let report = trust::uninstall(&ca, host, &stores(args.system), args.dry_run);
     finish(&report, report.problems())
 }
 
-pub fn status(root: &Path, args: &StatusArgs) -> anyhow::Result<()> {
+pub fn status(root: &Path, host: &Host, args: &StatusArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
-    let report = trust::status(
-        &ca,
-        &Host::current(),
-        &stores(args.system),
-        certs_dir(root).path(),
-    );
+    let report = trust::status(&ca, host, &stores(args.system), certs_dir(root).path());
     finish(&report, report.problems())
 }
 
@@ -143,18 +148,7 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
             dir.path().display()
         );
     }
-    // --lan: every IPv4 interface (binding [::] as well would collide with 0.0.0.0 on dual-stack Linux).
-    let (ws, wss) = if args.lan {
-        (
-            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, WS_PORT))],
-            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, WSS_PORT))],
-        )
-    } else {
-        (
-            dual_stack(Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into(), WS_PORT),
-            dual_stack(Ipv4Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into(), WSS_PORT),
-        )
-    };
+    let (ws, wss) = listen_addresses(args.lan);
     let config = wsecho::server::Config {
         ws,
         wss,
@@ -204,19 +198,33 @@ async fn start_dual_stack(config: wsecho::server::Config) -> anyhow::Result<wsec
     }
 }
 
-fn dual_stack(v4: IpAddr, v6: IpAddr, port: u16) -> Vec<SocketAddr> {
-    vec![SocketAddr::new(v4, port), SocketAddr::new(v6, port)]
+/// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every IPv4 interface (binding [::] as well
+/// would collide with 0.0.0.0 on dual-stack Linux).
+fn listen_addresses(lan: bool) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
+    let on = |port: u16| -> Vec<SocketAddr> {
+        if lan {
+            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))]
+        } else {
+            vec![
+                SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+            ]
+        }
+    };
+    (on(WS_PORT), on(WSS_PORT))
 }
 
-/// This machine's IPv4 addresses other devices can reach (not loopback, not link-local): what `--lan` serves on.
+/// This machine's IPv4 addresses other devices can reach: what `--lan` serves on.
 fn lan_addresses() -> anyhow::Result<Vec<IpAddr>> {
-    let mut found: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .context("cannot list network interfaces")?
+    let interfaces = if_addrs::get_if_addrs().context("cannot list network interfaces")?;
+    reachable_ipv4(interfaces.iter().map(if_addrs::Interface::ip))
+}
+
+/// The IPv4 addresses among `addrs` that are neither loopback nor link-local, sorted, each once.
+fn reachable_ipv4(addrs: impl IntoIterator<Item = IpAddr>) -> anyhow::Result<Vec<IpAddr>> {
+    let mut found: Vec<IpAddr> = addrs
         .into_iter()
-        .filter_map(|iface| match iface.ip() {
-            IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local() => Some(IpAddr::V4(v4)),
-            _ => None,
-        })
+        .filter(|ip| matches!(ip, IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local()))
         .collect();
     found.sort();
     found.dedup();
@@ -254,4 +262,223 @@ fn load_ca(root: &Path) -> anyhow::Result<CaCert> {
         bail!("no CA in certs/: run `cargo xtask certs` (or `cargo xtask up`) first");
     }
     Ok(CaCert::load(&path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scratch::Scratch;
+    use certgen::trust::Os;
+    use std::process::Command;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    /// A user with an empty HOME, so the NSS stores are the test's own.
+    fn fresh_user(home: &Path) -> Host {
+        Host {
+            os: Os::Linux,
+            home: Some(home.to_path_buf()),
+            java_home: None,
+            wsl: false,
+            sudo_in_user_home: false,
+        }
+    }
+
+    /// Whether certutil is here; a missing one fails under LOCALTLS_REQUIRE_PEERS=1 instead of skipping.
+    fn certutil_present(test: &str) -> bool {
+        let present = Command::new("certutil").arg("-H").output().is_ok();
+        if !present {
+            assert!(
+                std::env::var_os("LOCALTLS_REQUIRE_PEERS").is_none(),
+                "{test}: certutil is not installed (Debian package libnss3-tools)"
+            );
+            eprintln!("SKIP {test}: certutil is not installed (Debian package libnss3-tools)");
+        }
+        present
+    }
+
+    fn nicknames(db: &Path) -> String {
+        let out = Command::new("certutil")
+            .arg("-L")
+            .arg("-d")
+            .arg(format!("sql:{}", db.display()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn lan_keeps_reachable_ipv4_addresses_sorted_once() {
+        let found = reachable_ipv4(
+            [
+                "127.0.0.1",
+                "192.168.1.20",
+                "169.254.7.1",
+                "10.0.0.5",
+                "::1",
+                "fe80::1",
+                "2001:db8::5",
+                "192.168.1.20",
+            ]
+            .map(ip),
+        )
+        .unwrap();
+        assert_eq!(found, vec![ip("10.0.0.5"), ip("192.168.1.20")]);
+    }
+
+    #[test]
+    fn lan_without_an_ipv4_address_is_an_error_that_says_so() {
+        let err = reachable_ipv4(["127.0.0.1", "::1", "169.254.0.9"].map(ip)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--lan: this machine has no IPv4 LAN address (only loopback)"
+        );
+    }
+
+    #[test]
+    fn server_names_are_loopback_then_extra_names_then_lan_addresses() {
+        let names = server_names(&["myhost.test".into()], &[ip("192.168.1.20")]);
+        assert_eq!(
+            names,
+            ["localhost", "127.0.0.1", "::1", "myhost.test", "192.168.1.20"]
+        );
+        assert_eq!(server_names(&[], &[]), ["localhost", "127.0.0.1", "::1"]);
+    }
+
+    #[test]
+    fn serve_listens_on_loopback_unless_lan() {
+        let (ws, wss) = listen_addresses(false);
+        assert_eq!(
+            ws,
+            ["127.0.0.1:8080".parse().unwrap(), "[::1]:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            wss,
+            ["127.0.0.1:8443".parse().unwrap(), "[::1]:8443".parse().unwrap()]
+        );
+        let (ws, wss) = listen_addresses(true);
+        assert_eq!(ws, ["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(wss, ["0.0.0.0:8443".parse::<SocketAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn the_os_store_is_used_only_when_asked() {
+        assert_eq!(stores(false), [StoreKind::Nss]);
+        assert_eq!(stores(true), [StoreKind::Nss, StoreKind::System]);
+    }
+
+    #[test]
+    fn lan_names_are_what_the_ca_permits_and_the_certificate_names() {
+        let scratch = Scratch::new("xtask-lan-certs").unwrap();
+        let names = server_names(&["myhost.test".into()], &[ip("192.168.1.20")]);
+        let leaf = ensure_certs(&scratch.0, &names).unwrap();
+        let text = |path: &Path| {
+            let out = Command::new("openssl")
+                .args(["x509", "-noout", "-text", "-in"])
+                .arg(path)
+                .output()
+                .expect("openssl");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // The CA permits loopback (always) and exactly the extra name and the LAN address, nothing wider.
+        let ca = text(&scratch.0.join("certs/ca.pem"));
+        let permitted: Vec<&str> = ca
+            .lines()
+            .skip_while(|line| line.trim() != "Permitted:")
+            .skip(1)
+            .map(str::trim)
+            .take_while(|line| line.starts_with("DNS:") || line.starts_with("IP:"))
+            .collect();
+        assert_eq!(
+            permitted,
+            [
+                "DNS:localhost",
+                "DNS:.localhost",
+                "IP:127.0.0.0/255.0.0.0",
+                "IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF",
+                "IP:192.168.1.20/255.255.255.255",
+                "DNS:myhost.test",
+            ],
+            "{ca}"
+        );
+        let leaf_text = text(&leaf.cert_pem);
+        for name in [
+            "DNS:localhost",
+            "DNS:myhost.test",
+            "IP Address:127.0.0.1",
+            "IP Address:192.168.1.20",
+        ] {
+            assert!(leaf_text.contains(name), "certificate lacks {name}:\n{leaf_text}");
+        }
+        // Run again with the same names: both are reused, not re-issued.
+        let again = ensure_certs(&scratch.0, &names).unwrap();
+        assert_eq!(
+            std::fs::read(&again.cert_pem).unwrap(),
+            std::fs::read(&leaf.cert_pem).unwrap()
+        );
+    }
+
+    #[test]
+    fn status_without_a_ca_fails_and_says_what_to_run() {
+        let scratch = Scratch::new("xtask-status-no-ca").unwrap();
+        let host = fresh_user(&scratch.0.join("home"));
+        let err = status(&scratch.0, &host, &StatusArgs { system: false }).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no CA in certs/: run `cargo xtask certs` (or `cargo xtask up`) first"
+        );
+    }
+
+    #[test]
+    fn status_fails_until_trust_and_again_after_untrust_which_removes_only_our_ca() {
+        if !certutil_present("status_fails_until_trust_and_again_after_untrust") {
+            return;
+        }
+        let scratch = Scratch::new("xtask-status-trust").unwrap();
+        let home = scratch.0.join("home");
+        let host = fresh_user(&home);
+        let (user, system) = (
+            TrustArgs {
+                system: false,
+                dry_run: false,
+            },
+            StatusArgs { system: false },
+        );
+        ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
+
+        assert!(
+            status(&scratch.0, &host, &system).is_err(),
+            "an untrusted CA is not all well"
+        );
+        trust(&scratch.0, &host, &user).unwrap();
+        status(&scratch.0, &host, &system).unwrap();
+
+        // Someone else's CA in the same database must survive `untrust`.
+        let db = home.join(".pki/nssdb");
+        let other = Scratch::new("xtask-status-other-ca").unwrap();
+        let other_ca = certgen::CertsDir::new(other.0.clone())
+            .create_ca(&CaOptions::default())
+            .unwrap();
+        let added = Command::new("certutil")
+            .args(["-A", "-n", "someone else's CA", "-t", "C,,", "-i"])
+            .arg(&other_ca.files.cert_pem)
+            .arg("-d")
+            .arg(format!("sql:{}", db.display()))
+            .status()
+            .unwrap();
+        assert!(added.success());
+        let before = nicknames(&db);
+
+        untrust(&scratch.0, &host, &user).unwrap();
+        assert!(
+            status(&scratch.0, &host, &system).is_err(),
+            "untrust leaves the CA untrusted"
+        );
+        let after = nicknames(&db);
+        assert!(after.contains("someone else's CA"), "{after}");
+        let removed: Vec<&str> = before.lines().filter(|line| !after.contains(*line)).collect();
+        assert_eq!(removed.len(), 1, "untrust removes exactly one entry: {removed:?}");
+    }
 }

@@ -1,13 +1,18 @@
 //! Workspace automation in plain Rust (the rust-analyzer `xtask` pattern): each task is one function.
 //! Certificate and socket logic lives in the `certgen` and `wsecho` libraries, never here.
 
+mod banner;
 mod bench;
+mod cmd;
 mod local;
 mod peers;
 mod scratch;
 mod soak;
+mod steps;
 mod test;
+mod tls_files;
 
+use certgen::trust::Host;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,12 +64,13 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let root = workspace_root();
+    let host = Host::current();
     match Cli::parse().task {
-        Task::Up(args) => local::up(&root, &args),
+        Task::Up(args) => local::up(&root, &host, &args),
         Task::Certs(args) => local::certs(&root, &args).map(drop),
-        Task::Trust(args) => local::trust(&root, &args),
-        Task::Untrust(args) => local::untrust(&root, &args),
-        Task::Status(args) => local::status(&root, &args),
+        Task::Trust(args) => local::trust(&root, &host, &args),
+        Task::Untrust(args) => local::untrust(&root, &host, &args),
+        Task::Status(args) => local::status(&root, &host, &args),
         Task::Serve(args) => local::serve(&root, &args),
         Task::Test => test::run(&root),
         Task::E2e => test::e2e(&root),
@@ -79,4 +85,64 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask has a parent folder")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Task, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied())).map(|cli| cli.task)
+    }
+
+    #[test]
+    fn every_task_parses_with_its_flags() {
+        assert!(matches!(
+            parse(&["up", "--lan", "--system", "--name", "a.test"]),
+            Ok(Task::Up(_))
+        ));
+        assert!(matches!(
+            parse(&["certs", "--name", "10.0.0.1", "--lan"]),
+            Ok(Task::Certs(_))
+        ));
+        assert!(matches!(
+            parse(&["trust", "--system", "--dry-run"]),
+            Ok(Task::Trust(_))
+        ));
+        assert!(matches!(parse(&["untrust", "--dry-run"]), Ok(Task::Untrust(_))));
+        assert!(matches!(parse(&["status", "--system"]), Ok(Task::Status(_))));
+        assert!(matches!(parse(&["serve", "--lan"]), Ok(Task::Serve(_))));
+        assert!(matches!(parse(&["test"]), Ok(Task::Test)));
+        assert!(matches!(parse(&["e2e"]), Ok(Task::E2e)));
+        assert!(matches!(parse(&["bench", "--smoke"]), Ok(Task::Bench(b)) if b.smoke && !b.quick));
+        assert!(matches!(
+            parse(&["soak", "--minutes", "0.5", "--connections", "4", "--rate", "100"]),
+            Ok(Task::Soak(s)) if s.minutes == 0.5 && s.connections == 4 && s.rate == 100.0
+        ));
+    }
+
+    #[test]
+    fn soak_defaults_are_ten_minutes_32_connections_2000_per_second() {
+        let Ok(Task::Soak(s)) = parse(&["soak"]) else {
+            panic!("soak parses")
+        };
+        assert_eq!((s.minutes, s.connections, s.rate), (10.0, 32, 2000.0));
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        let kind = |args: &[&str]| parse(args).err().map(|e| e.kind());
+        assert_eq!(kind(&["frobnicate"]), Some(ErrorKind::InvalidSubcommand));
+        assert_eq!(
+            kind(&["bench", "--quick", "--smoke"]),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert_eq!(kind(&["up", "--name"]), Some(ErrorKind::InvalidValue));
+        assert_eq!(kind(&["status", "--dry-run"]), Some(ErrorKind::UnknownArgument));
+        assert_eq!(
+            kind(&["soak", "--connections", "many"]),
+            Some(ErrorKind::ValueValidation)
+        );
+    }
 }

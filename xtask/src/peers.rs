@@ -1,10 +1,21 @@
 //! The real peers the tests talk to, installed into `.ci-cache/` so nothing lands outside the checkout:
 //! Python `websockets` and `kosoku` (Autobahn) in a venv, Node `ws` in a local `node_modules`.
 //! System tools (chromium, chromedriver, certutil, openssl) come from `.ci/run`'s apt step.
+//! Every install is bounded: a hung index or registry fails the step in minutes.
 
-use crate::test::status;
+use crate::cmd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+/// Creating the venv (no network).
+const VENV_TIMEOUT: Duration = Duration::from_secs(120);
+/// One `pip install` or `npm install`, downloads and retries included.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+/// pip: seconds a connection may stall, and how often each download is retried.
+const PIP_NETWORK: [&str; 4] = ["--timeout", "30", "--retries", "2"];
+/// npm: milliseconds a fetch may take, and how often it is retried.
+const NPM_NETWORK: [&str; 2] = ["--fetch-timeout=30000", "--fetch-retries=2"];
 
 /// Where the installed peers live; exported to the tests as environment variables.
 pub struct Peers {
@@ -19,28 +30,30 @@ pub fn ensure(root: &Path) -> anyhow::Result<Peers> {
     let venv = cache.join("venv");
     let python = venv.join("bin/python");
     if !python.exists() {
-        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        cmd::run_within(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            VENV_TIMEOUT,
+        )?;
     }
-    status(
+    cmd::run_within(
         Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PIP_NETWORK)
+            .arg("-r")
             .arg(spec.join("requirements.txt")),
+        INSTALL_TIMEOUT,
     )?;
 
     let node = cache.join("node");
     std::fs::create_dir_all(&node)?;
     std::fs::copy(spec.join("package.json"), node.join("package.json"))?;
-    status(
+    cmd::run_within(
         Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .args(NPM_NETWORK)
+            .arg("--prefix")
             .arg(&node),
+        INSTALL_TIMEOUT,
     )?;
 
     Ok(Peers {

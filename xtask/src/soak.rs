@@ -4,17 +4,18 @@
 //! two long runs (ws and wss) for the steady load, and a loop of one-second runs for the churn, each of which opens
 //! its connections, echoes and closes them.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::banner;
+use crate::cmd::{self, KillOnDrop};
 use crate::scratch::Scratch;
-use crate::test::status;
+use crate::tls_files::TlsFiles;
 
 /// Knobs of `cargo xtask soak`.
 #[derive(Debug, clap::Args)]
@@ -38,48 +39,20 @@ const CHURN_CONNECTIONS: usize = 20;
 const RSS_GROWTH_MIB: f64 = 16.0;
 /// ...or by this fraction of the warm RSS, whichever is larger.
 const RSS_GROWTH_FRACTION: f64 = 0.20;
+/// How long a `wsecho bench` may take beyond its duration to finish (then it is killed and the soak fails).
+const EXIT_GRACE: Duration = Duration::from_secs(60);
 /// Open descriptors once the load has stopped may exceed those before it by at most this many.
 const FD_GROWTH: i64 = 16;
 
 pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if !positive(args.minutes) {
-        bail!(
-            "--minutes {}: give a positive number of minutes, e.g. --minutes 10",
-            args.minutes
-        );
-    }
-    if !positive(args.rate) {
-        bail!(
-            "--rate {}: give a positive number of messages per second, e.g. --rate 2000",
-            args.rate
-        );
-    }
-    if args.connections < 2 {
-        bail!(
-            "--connections {}: need at least 2 (one ws, one wss)",
-            args.connections
-        );
-    }
+    check(args)?;
     let total = Duration::from_secs_f64(args.minutes * 60.0);
     let warmup = (total / 5).min(Duration::from_secs(60));
-    let wsecho = build_wsecho(root)?;
+    let wsecho = cmd::build_release(root, &["--package", "wsecho", "--bin", "wsecho"])?.join("wsecho");
     let scratch = Scratch::new("soak")?;
-    let certs = certgen::CertsDir::new(scratch.0.clone());
-    let ca = certs.create_ca(&certgen::CaOptions::default())?.files;
-    let leaf = certs
-        .issue(
-            &certgen::SubjectName::parse_all(["localhost", "127.0.0.1"])?,
-            &certgen::LeafOptions::default(),
-        )?
-        .files;
+    let tls = TlsFiles::create(&scratch.0)?;
 
-    let server = Server::spawn(
-        &wsecho,
-        &leaf.fullchain_pem,
-        &leaf.key_pem,
-        &scratch.0.join("server.log"),
-    )?;
+    let server = Server::spawn(&wsecho, &tls, &scratch.0.join("server.log"))?;
     let quiet_before = server.sample()?;
     eprintln!(
         "soak: server pid {} at {} and {}; {} steady connections at {} msg/s plus churn of {CHURN_CONNECTIONS} \
@@ -95,7 +68,7 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
 
     let bench = Bench {
         wsecho: wsecho.clone(),
-        ca: ca.cert_pem.clone(),
+        ca: tls.ca.clone(),
     };
     let half = args.connections / 2;
     let mut steady = Vec::new();
@@ -127,7 +100,8 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     let (churn_runs, churn_failed) = churn.stop();
     let mut steady_failures = Vec::new();
     for mut child in steady {
-        let exit = child.wait().context("waiting for a steady wsecho bench")?;
+        // The load ran for `total` while the samples were taken; it only has to close its connections now.
+        let exit = child.wait_within(EXIT_GRACE, "a steady wsecho bench")?;
         if !exit.success() {
             steady_failures.push(exit.to_string());
         }
@@ -212,30 +186,37 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Rejects knobs the run cannot use, before anything is built or started.
+fn check(args: &SoakArgs) -> anyhow::Result<()> {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(args.minutes) {
+        bail!(
+            "--minutes {}: give a positive number of minutes, e.g. --minutes 10",
+            args.minutes
+        );
+    }
+    if !positive(args.rate) {
+        bail!(
+            "--rate {}: give a positive number of messages per second, e.g. --rate 2000",
+            args.rate
+        );
+    }
+    if args.connections < 2 {
+        bail!(
+            "--connections {}: need at least 2 (one ws, one wss)",
+            args.connections
+        );
+    }
+    Ok(())
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Builds the release `wsecho` and returns its path.
-fn build_wsecho(root: &Path) -> anyhow::Result<PathBuf> {
-    status(Command::new(env!("CARGO")).current_dir(root).args([
-        "build",
-        "--release",
-        "--package",
-        "wsecho",
-        "--bin",
-        "wsecho",
-    ]))?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    Ok(target.join("release").join("wsecho"))
-}
-
 /// The spawned server; killed on drop.
 struct Server {
-    child: Child,
+    child: KillOnDrop,
     ws_url: String,
     wss_url: String,
 }
@@ -247,51 +228,44 @@ struct Sample {
 }
 
 impl Server {
-    fn spawn(wsecho: &Path, cert: &Path, key: &Path, log: &Path) -> anyhow::Result<Server> {
+    fn spawn(wsecho: &Path, tls: &TlsFiles, log: &Path) -> anyhow::Result<Server> {
         let log_file =
             std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        let mut child = Command::new(wsecho)
-            .args(["serve", "--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0", "--cert"])
-            .arg(cert)
-            .arg("--key")
-            .arg(key)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("cannot start {}", wsecho.display()))?;
+        let mut child = KillOnDrop::spawn(
+            Command::new(wsecho)
+                .args(["serve", "--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0", "--cert"])
+                .arg(&tls.fullchain)
+                .arg("--key")
+                .arg(&tls.key)
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(log_file),
+        )
+        .with_context(|| format!("cannot start {}", wsecho.display()))?;
         let stdout = child.stdout.take().context("server stdout")?;
-        let mut server = Server {
-            child,
-            ws_url: String::new(),
-            wss_url: String::new(),
-        };
-        // The banner prints one `listening URL page URL` line per listener. Stdout is drained to the end by a
-        // thread so the server never writes into a closed pipe.
-        let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        while server.ws_url.is_empty() || server.wss_url.is_empty() {
-            let line = lines.recv_timeout(Duration::from_secs(30)).with_context(|| {
-                format!(
-                    "wsecho serve announced no ws and wss listeners within 30 s; see {}",
-                    log.display()
-                )
-            })?;
-            let url = line
-                .strip_prefix("listening ")
-                .and_then(|rest| rest.split_whitespace().next());
-            match url {
-                Some(url) if url.starts_with("ws://") => server.ws_url = url.to_string(),
-                Some(url) if url.starts_with("wss://") => server.wss_url = url.to_string(),
+        let lines = cmd::lines(stdout, None);
+        // The banner prints one `listening URL page URL` line per listener.
+        let (mut ws_url, mut wss_url) = (None, None);
+        cmd::wait_for_line(&lines, Duration::from_secs(30), |line| {
+            match banner::listening_url(line) {
+                Some(url) if url.starts_with("ws://") => ws_url = Some(url.to_string()),
+                Some(url) if url.starts_with("wss://") => wss_url = Some(url.to_string()),
                 _ => {}
             }
-        }
-        Ok(server)
+            ws_url.clone().zip(wss_url.clone())
+        })
+        .map(|(ws_url, wss_url)| Server {
+            child,
+            ws_url,
+            wss_url,
+        })
+        .with_context(|| {
+            format!(
+                "wsecho serve announced no ws and wss listeners within 30 s; see {}",
+                log.display()
+            )
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -299,25 +273,11 @@ impl Server {
     }
 
     fn sample(&self) -> anyhow::Result<Sample> {
-        let proc_dir = PathBuf::from(format!("/proc/{}", self.pid()));
-        let status = std::fs::read_to_string(proc_dir.join("status"))
-            .context("the server process is gone (read /proc/PID/status)")?;
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc/PID/status")?;
-        let fds = std::fs::read_dir(proc_dir.join("fd"))
+        let rss_kib = cmd::rss_kib(self.pid())?;
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
             .context("cannot list /proc/PID/fd")?
             .count();
         Ok(Sample { rss_kib, fds })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -336,7 +296,7 @@ impl Bench {
         rate: f64,
         duration: Duration,
         quiet: bool,
-    ) -> anyhow::Result<Child> {
+    ) -> anyhow::Result<KillOnDrop> {
         let mut cmd = Command::new(&self.wsecho);
         cmd.args(["bench", url, "--ca"])
             .arg(&self.ca)
@@ -348,8 +308,7 @@ impl Bench {
         if quiet {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
-        cmd.spawn()
-            .with_context(|| format!("cannot start {}", self.wsecho.display()))
+        KillOnDrop::spawn(&mut cmd).with_context(|| format!("cannot start {}", self.wsecho.display()))
     }
 }
 
@@ -375,7 +334,10 @@ impl Churn {
                     }
                     let ok = bench
                         .spawn(url, CHURN_CONNECTIONS, 100.0, Duration::from_secs(1), true)
-                        .and_then(|mut child| Ok(child.wait()?.success()))
+                        .and_then(|mut child| {
+                            let limit = Duration::from_secs(1) + EXIT_GRACE;
+                            Ok(child.wait_within(limit, "a churn wsecho bench")?.success())
+                        })
                         .unwrap_or(false);
                     runs.fetch_add(1, Ordering::Relaxed);
                     if !ok {
@@ -405,5 +367,41 @@ impl Churn {
         let counts = (self.runs, self.failed);
         let _ = self.thread.join();
         (counts.0.load(Ordering::Relaxed), counts.1.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(minutes: f64, connections: usize, rate: f64) -> SoakArgs {
+        SoakArgs {
+            minutes,
+            connections,
+            rate,
+        }
+    }
+
+    #[test]
+    fn knobs_are_checked_with_the_fix_in_the_message() {
+        check(&args(10.0, 32, 2000.0)).unwrap();
+        check(&args(0.1, 2, 1.0)).unwrap();
+        let message = |a: SoakArgs| check(&a).unwrap_err().to_string();
+        assert_eq!(
+            message(args(0.0, 32, 2000.0)),
+            "--minutes 0: give a positive number of minutes, e.g. --minutes 10"
+        );
+        assert_eq!(
+            message(args(f64::NAN, 32, 2000.0)),
+            "--minutes NaN: give a positive number of minutes, e.g. --minutes 10"
+        );
+        assert_eq!(
+            message(args(10.0, 32, -1.0)),
+            "--rate -1: give a positive number of messages per second, e.g. --rate 2000"
+        );
+        assert_eq!(
+            message(args(10.0, 1, 2000.0)),
+            "--connections 1: need at least 2 (one ws, one wss)"
+        );
     }
 }

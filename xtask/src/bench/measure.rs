@@ -1,10 +1,12 @@
 //! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, certificate set-up time.
 
-use super::servers::{Programs, Server};
+use super::programs::Programs;
+use super::servers::Server;
+use crate::cmd::{self, KillOnDrop, output_within};
 use anyhow::{Context, bail};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One echo workload.
@@ -144,8 +146,8 @@ pub fn bomb_args(connections: usize, duration: f64) -> Vec<String> {
 }
 
 /// Runs `bomb -t URL ARGS` and reads received messages and test duration from its text report.
-pub fn bomb(programs: &Programs, server: &Server, args: &[String], duration: f64) -> anyhow::Result<Bomb> {
-    let mut cmd = Command::new(&programs.bomb);
+pub fn bomb(bomb: &Path, server: &Server, args: &[String], duration: f64) -> anyhow::Result<Bomb> {
+    let mut cmd = Command::new(bomb);
     cmd.arg("-t").arg(&server.url).args(args);
     let output = output_within(&mut cmd, Duration::from_secs_f64(duration + 60.0))?;
     let text = String::from_utf8_lossy(&output.stdout);
@@ -210,39 +212,29 @@ pub fn idle(
     if let Some(ca) = ca {
         cmd.arg("--ca").arg(ca);
     }
-    let mut bench = KillOnDrop(cmd.spawn().context("cannot start wsecho bench --idle")?);
-    let stderr = bench.0.stderr.take().context("bench stderr")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .with_context(|| {
-                format!(
-                    "wsecho bench --idle did not open {connections} connections to {}",
-                    server.shown
-                )
-            })?;
-        if line.contains("connections open") {
-            if !line.contains(&format!(" {connections} connections open")) {
-                bail!("wsecho bench --idle against {}: {line}", server.shown);
-            }
-            break;
-        }
+    let mut bench = KillOnDrop::spawn(&mut cmd).context("cannot start wsecho bench --idle")?;
+    let stderr = bench.stderr.take().context("bench stderr")?;
+    let lines = cmd::lines(stderr, None);
+    let opened = cmd::wait_for_line(&lines, Duration::from_secs(180), |line| {
+        line.contains("connections open").then(|| line.to_string())
+    })
+    .with_context(|| {
+        format!(
+            "wsecho bench --idle did not open {connections} connections to {}",
+            server.shown
+        )
+    })?;
+    if !opened.contains(&format!(" {connections} connections open")) {
+        bail!("wsecho bench --idle against {}: {opened}", server.shown);
     }
     // Let the last handshakes settle in the server before reading.
     std::thread::sleep(Duration::from_secs(2));
     let rss_after_kib = server.rss_kib()?;
     let mut stdout = String::new();
-    if let Some(mut out) = bench.0.stdout.take() {
+    if let Some(mut out) = bench.stdout.take() {
         out.read_to_string(&mut stdout)?;
     }
-    let status = bench.0.wait()?;
+    let status = bench.wait()?;
     if !status.success() {
         bail!(
             "wsecho bench --idle against {} failed ({status}): {stdout}",
@@ -406,49 +398,4 @@ pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usiz
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     std::fs::remove_dir_all(&dir)?;
     Ok(millis)
-}
-
-/// A child process that is killed if it is still running when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs a command to completion, killing it after `limit`; stdout and stderr are collected.
-pub fn output_within(cmd: &mut Command, limit: Duration) -> anyhow::Result<Output> {
-    let shown = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = KillOnDrop(cmd.spawn().with_context(|| format!("cannot start {shown}"))?);
-    let collect = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = collect(child.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = collect(child.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.0.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            bail!("{shown} still running after {} s; killed", limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ok(Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
 }

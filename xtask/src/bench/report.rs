@@ -1,10 +1,15 @@
-//! docs/performance.md (tables, targets, machine, commands) and docs/performance.svg (bars, written by hand).
+//! docs/performance.md: one function per section or table (targets, echo tables, memory, certificates, machine,
+//! commands), in the order the page shows them; the bars are in `chart.rs`.
 
-use super::measure::{CertTool, Echo};
-use super::servers::{Peer, Programs};
-use super::{LARGE, Profile, Results, SMALL};
+use super::chart;
+use super::measure::{BOMB_PAYLOAD, CertTool, Echo};
+use super::peer::Peer;
+use super::plan::{LARGE, Mode, Profile, SMALL};
+use super::programs::{BOMB_VERSION, Programs};
+use super::results::Results;
+use super::stats::{CertMedians, Summary, cert_medians, median_of, summary};
 use anyhow::Context;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 use std::process::Command;
 
@@ -12,24 +17,41 @@ use std::process::Command;
 const NOTES_MARKER: &str =
     "<!-- Everything below this line is kept by `cargo xtask bench`; write analysis here. -->";
 
-pub fn median_of(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
+/// Writes performance.md (keeping the notes below [`NOTES_MARKER`]) and performance.svg into `docs`.
+pub fn write(
+    docs: &Path,
+    profile: &Profile,
+    mode: Mode,
+    programs: &Programs,
+    results: &Results,
+) -> anyhow::Result<()> {
+    let md_path = docs.join("performance.md");
+    let notes = std::fs::read_to_string(&md_path)
+        .ok()
+        .and_then(|old| old.split_once(NOTES_MARKER).map(|(_, notes)| notes.to_string()))
+        .unwrap_or_else(|| "\n".into());
+    let certs = cert_medians(&results.certs);
+    let mut md = String::new();
+    intro(&mut md, profile, mode)?;
+    targets(&mut md, profile, results, &certs)?;
+    small_messages(&mut md, results)?;
+    large_messages(&mut md, results)?;
+    wss_versus_ws(&mut md, results)?;
+    half_rate(&mut md, results)?;
+    idle_memory(&mut md, results)?;
+    cert_setup(&mut md, profile, &certs)?;
+    writeln!(
+        md,
+        "\n![throughput, memory and certificate set-up bars](performance.svg)\n"
+    )?;
+    machine(&mut md, programs)?;
+    commands(&mut md, results)?;
+    writeln!(md, "{NOTES_MARKER}{notes}")?;
 
-fn range(values: impl Iterator<Item = f64> + Clone) -> String {
-    let min = values.clone().fold(f64::INFINITY, f64::min);
-    let max = values.fold(f64::NEG_INFINITY, f64::max);
-    format!("{min:.0}–{max:.0}")
+    std::fs::create_dir_all(docs)?;
+    std::fs::write(&md_path, md).with_context(|| format!("cannot write {}", md_path.display()))?;
+    let svg = chart::svg(results, &certs);
+    std::fs::write(docs.join("performance.svg"), svg).context("cannot write docs/performance.svg")
 }
 
 fn ratio(value: f64, base: f64) -> f64 {
@@ -40,120 +62,70 @@ fn verdict(met: bool) -> &'static str {
     if met { "**met**" } else { "**missed**" }
 }
 
-/// Medians of one server's samples for one workload.
-struct Summary {
-    msgs: f64,
-    mb: f64,
-    p50: f64,
-    p99: f64,
-    range: String,
+fn small(results: &Results, peer: Peer) -> Summary {
+    summary(&results.echo_samples(peer, 0))
 }
 
-fn summary(samples: &[Echo]) -> Summary {
-    let median = |f: fn(&Echo) -> f64| median_of(samples.iter().map(f));
-    Summary {
-        msgs: median(|e| e.messages_per_s),
-        mb: median(|e| e.mb_per_s),
-        p50: median(|e| e.p50_us),
-        p99: median(|e| e.p99_us),
-        range: range(samples.iter().map(|e| e.messages_per_s)),
-    }
+fn large(results: &Results, peer: Peer) -> Summary {
+    summary(&results.echo_samples(peer, 1))
 }
 
-pub fn write(
-    docs: &Path,
-    profile: &Profile,
-    quick: bool,
-    programs: &Programs,
-    results: &Results,
-) -> anyhow::Result<()> {
-    let md_path = docs.join("performance.md");
-    let notes = std::fs::read_to_string(&md_path)
-        .ok()
-        .and_then(|old| old.split_once(NOTES_MARKER).map(|(_, notes)| notes.to_string()))
-        .unwrap_or_else(|| "\n".into());
-    let mut md = String::new();
-    let small = |peer| summary(&results.echo_samples(peer, 0));
-    let large = |peer| summary(&results.echo_samples(peer, 1));
-    let bomb = |peer: Peer| {
-        let samples = results
-            .bomb
-            .iter()
-            .filter(|(p, _)| *p == peer)
-            .flat_map(|(_, s)| s);
-        (
-            median_of(samples.clone().map(|b| b.messages_per_s)),
-            median_of(samples.map(|b| b.mean_rtt_ms)),
-        )
-    };
-    let base_small = small(Peer::Baseline);
-    let base_large = large(Peer::Baseline);
-    let wss = summary(&results.wss_large);
-    let ws = large(Peer::Wsecho);
-    let certs: Vec<(CertTool, f64, String)> = results
-        .certs
+fn cert_median(certs: &CertMedians, tool: CertTool) -> f64 {
+    certs
         .iter()
-        .map(|(tool, t)| (*tool, median_of(t.iter().copied()), range(t.iter().copied())))
-        .collect();
-    let cert_median = |tool| {
-        certs
-            .iter()
-            .find(|(t, _, _)| *t == tool)
-            .map_or(0.0, |(_, m, _)| *m)
-    };
-    let idle = |label: &str| {
-        results
-            .idle
-            .iter()
-            .find(|(l, _)| *l == label)
-            .map(|(_, i)| i.kib_per_connection())
-    };
+        .find(|(t, _, _)| *t == tool)
+        .map_or(0.0, |(_, m, _)| *m)
+}
 
+fn intro(md: &mut String, profile: &Profile, mode: Mode) -> fmt::Result {
     writeln!(md, "# Performance\n")?;
     writeln!(
         md,
         "Generated by `cargo xtask bench{}`: {} round(s), servers alternated within each round, medians reported. \
          Every figure comes from one run on one machine; compare the ratios, which were measured side by side, \
          rather than the absolute numbers. The load generator and the server share the machine's cores.{}\n",
-        if quick { " --quick" } else { "" },
+        mode.flag(),
         profile.rounds,
-        if quick {
-            " **Quick run: short windows, rough figures; run `cargo xtask bench` for the real table.**"
-        } else {
+        if mode == Mode::Full {
             ""
+        } else {
+            " **Quick run: short windows, rough figures; run `cargo xtask bench` for the real table.**"
         }
-    )?;
+    )
+}
 
+/// The targets of issue 6, each with its measured figure and whether it was met.
+fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMedians) -> fmt::Result {
     writeln!(md, "## Targets (issue 6)\n")?;
     writeln!(md, "| target | measured | |\n|---|---|---|")?;
-    let wsecho_small = small(Peer::Wsecho);
-    let websocat_small = small(Peer::Websocat);
-    let r = ratio(wsecho_small.msgs, base_small.msgs);
-    writeln!(
+    let wsecho_small = small(results, Peer::Wsecho).msgs;
+    let base_small = small(results, Peer::Baseline).msgs;
+    throughput_target(
         md,
-        "| small-message throughput ≥ 1.1× the tokio-tungstenite baseline | {:.0} vs {:.0} msg/s = {r:.2}× | {} |",
-        wsecho_small.msgs,
-        base_small.msgs,
-        verdict(r >= 1.1)
+        "small-message throughput ≥ 1.1× the tokio-tungstenite baseline",
+        (wsecho_small, base_small),
+        |r| r >= 1.1,
     )?;
-    let r = ratio(wsecho_small.msgs, websocat_small.msgs);
-    writeln!(
+    if results.peers.contains(&Peer::Websocat) {
+        throughput_target(
+            md,
+            "small-message throughput above websocat",
+            (wsecho_small, small(results, Peer::Websocat).msgs),
+            |r| r > 1.0,
+        )?;
+    }
+    throughput_target(
         md,
-        "| small-message throughput above websocat | {:.0} vs {:.0} msg/s = {r:.2}× | {} |",
-        wsecho_small.msgs,
-        websocat_small.msgs,
-        verdict(r > 1.0)
-    )?;
-    let r = ratio(wss.msgs, ws.msgs);
-    writeln!(
-        md,
-        "| wss ≥ 0.8× ws throughput, 16 KiB messages | {:.0} vs {:.0} msg/s = {r:.2}× | {} |",
-        wss.msgs,
-        ws.msgs,
-        verdict(r >= 0.8)
+        "wss ≥ 0.8× ws throughput, 16 KiB messages",
+        (
+            summary(&results.wss_large).msgs,
+            large(results, Peer::Wsecho).msgs,
+        ),
+        |r| r >= 0.8,
     )?;
     for (label, limit) in [("wsecho serve, ws", 8.0), ("wsecho serve, wss", 16.0)] {
-        if let Some(kib) = idle(label) {
+        let idle = results.idle.iter().find(|(l, _)| *l == label);
+        if let Some(kib) = idle.map(|(_, i)| i.kib_per_connection()) {
             writeln!(
                 md,
                 "| ≤ {limit:.0} KiB per idle {} connection | {kib:.1} KiB ({} connections) | {} |",
@@ -172,14 +144,35 @@ pub fn write(
             verdict(p99 < 5000.0)
         )?;
     }
-    let (ours, theirs) = (cert_median(CertTool::Certgen), cert_median(CertTool::Mkcert));
+    let (ours, theirs) = (
+        cert_median(certs, CertTool::Certgen),
+        cert_median(certs, CertTool::Mkcert),
+    );
     writeln!(
         md,
         "| `certgen ca` + `issue` faster than mkcert | {ours:.1} vs {theirs:.1} ms = {:.2}× faster | {} |\n",
         ratio(theirs, ours),
         verdict(ours < theirs)
-    )?;
+    )
+}
 
+/// A target row comparing two throughputs; `met` judges their ratio.
+fn throughput_target(
+    md: &mut String,
+    target: &str,
+    (ours, theirs): (f64, f64),
+    met: fn(f64) -> bool,
+) -> fmt::Result {
+    let r = ratio(ours, theirs);
+    writeln!(
+        md,
+        "| {target} | {ours:.0} vs {theirs:.0} msg/s = {r:.2}× | {} |",
+        verdict(met(r))
+    )
+}
+
+/// Small messages: every server, with bomb's cross-check columns when bomb ran.
+fn small_messages(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(md, "## Echo throughput and latency\n")?;
     writeln!(
         md,
@@ -188,42 +181,68 @@ pub fn write(
          (the same amount comes back). Range = slowest–fastest round.\n"
     )?;
     writeln!(md, "### {} (closed loop)\n", SMALL.label())?;
-    writeln!(
-        md,
-        "| server | msg/s | range | × baseline | p50 µs | p99 µs | bomb msg/s | bomb × baseline | bomb mean RTT ms |"
-    )?;
-    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-    let (base_bomb, _) = bomb(Peer::Baseline);
-    for peer in Peer::ALL {
-        let s = small(peer);
-        let (b, rtt) = bomb(peer);
+    let with_bomb = !results.bomb.is_empty();
+    if with_bomb {
         writeln!(
             md,
-            "| {} | {:.0} | {} | {:.2} | {:.0} | {:.0} | {b:.0} | {:.2} | {rtt:.1} |",
+            "| server | msg/s | range | × baseline | p50 µs | p99 µs | bomb msg/s | bomb × baseline | bomb mean RTT ms |"
+        )?;
+        writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    } else {
+        writeln!(md, "| server | msg/s | range | × baseline | p50 µs | p99 µs |")?;
+        writeln!(md, "|---|---:|---:|---:|---:|---:|")?;
+    }
+    let bomb = |peer: Peer| {
+        let samples = results.bomb_samples(peer);
+        (
+            median_of(samples.iter().map(|b| b.messages_per_s)),
+            median_of(samples.iter().map(|b| b.mean_rtt_ms)),
+        )
+    };
+    let base = small(results, Peer::Baseline);
+    let (base_bomb, _) = bomb(Peer::Baseline);
+    for &peer in &results.peers {
+        let s = small(results, peer);
+        write!(
+            md,
+            "| {} | {:.0} | {} | {:.2} | {:.0} | {:.0} |",
             peer.name(),
             s.msgs,
             s.range,
-            ratio(s.msgs, base_small.msgs),
+            ratio(s.msgs, base.msgs),
             s.p50,
             s.p99,
-            ratio(b, base_bomb)
         )?;
+        if with_bomb {
+            let (b, rtt) = bomb(peer);
+            write!(md, " {b:.0} | {:.2} | {rtt:.1} |", ratio(b, base_bomb))?;
+        }
+        writeln!(md)?;
     }
-    writeln!(
-        md,
-        "\nbomb (crates.io) is an independent load generator: open loop, unlimited rate with up to 6000 messages \
-         in flight per connection, 45-byte JSON text messages (`{}`, a fresh UUID each) that it matches by id. Its \
-         round trips include its own queueing; read its column for the ranking, not for latency.\n",
-        super::measure::BOMB_PAYLOAD
-    )?;
+    if with_bomb {
+        writeln!(
+            md,
+            "\nbomb (crates.io) is an independent load generator: open loop, unlimited rate with up to 6000 messages \
+             in flight per connection, 45-byte JSON text messages (`{BOMB_PAYLOAD}`, a fresh UUID each) that it \
+             matches by id. Its round trips include its own queueing; read its column for the ranking, not for \
+             latency.\n"
+        )?;
+    } else {
+        writeln!(md)?;
+    }
+    Ok(())
+}
+
+fn large_messages(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(md, "### {} (closed loop)\n", LARGE.label())?;
     writeln!(
         md,
         "| server | msg/s | range | MB/s each way | × baseline | p50 µs | p99 µs |"
     )?;
     writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
-    for peer in Peer::ALL {
-        let s = large(peer);
+    let base = large(results, Peer::Baseline);
+    for &peer in &results.peers {
+        let s = large(results, peer);
         writeln!(
             md,
             "| {} | {:.0} | {} | {:.1} | {:.2} | {:.0} | {:.0} |",
@@ -231,16 +250,22 @@ pub fn write(
             s.msgs,
             s.range,
             s.mb,
-            ratio(s.msgs, base_large.msgs),
+            ratio(s.msgs, base.msgs),
             s.p50,
             s.p99
         )?;
     }
+    Ok(())
+}
+
+fn wss_versus_ws(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(md, "\n### wss versus ws, `wsecho serve`, {}\n", LARGE.label())?;
     writeln!(
         md,
         "| listener | msg/s | range | MB/s each way | p50 µs | p99 µs | × ws |\n|---|---:|---:|---:|---:|---:|---:|"
     )?;
+    let ws = large(results, Peer::Wsecho);
+    let wss = summary(&results.wss_large);
     for (name, s) in [("ws", &ws), ("wss (TLS 1.3, ECDSA P-256)", &wss)] {
         writeln!(
             md,
@@ -253,6 +278,10 @@ pub fn write(
             ratio(s.msgs, ws.msgs)
         )?;
     }
+    Ok(())
+}
+
+fn half_rate(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(
         md,
         "\n### Latency at half the saturation rate, {}\n",
@@ -280,7 +309,10 @@ pub fn write(
             m(|e| e.max_us)
         )?;
     }
+    Ok(())
+}
 
+fn idle_memory(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(md, "\n## Memory per idle connection\n")?;
     writeln!(
         md,
@@ -301,7 +333,10 @@ pub fn write(
             i.kib_per_connection()
         )?;
     }
+    Ok(())
+}
 
+fn cert_setup(md: &mut String, profile: &Profile, certs: &CertMedians) -> fmt::Result {
     writeln!(md, "\n## Certificate set-up\n")?;
     writeln!(
         md,
@@ -314,7 +349,8 @@ pub fn write(
         md,
         "| tool | keys | median ms | range ms | × certgen |\n|---|---|---:|---:|---:|"
     )?;
-    for (tool, median, range) in &certs {
+    let ours = cert_median(certs, CertTool::Certgen);
+    for (tool, median, range) in certs {
         writeln!(
             md,
             "| {} | {} | {median:.1} | {range} | {:.2} |",
@@ -323,19 +359,7 @@ pub fn write(
             ratio(*median, ours)
         )?;
     }
-
-    writeln!(
-        md,
-        "\n![throughput, memory and certificate set-up bars](performance.svg)\n"
-    )?;
-    machine(&mut md, programs)?;
-    commands(&mut md, results)?;
-    writeln!(md, "{NOTES_MARKER}{notes}")?;
-
-    std::fs::create_dir_all(docs)?;
-    std::fs::write(&md_path, md).with_context(|| format!("cannot write {}", md_path.display()))?;
-    let svg = chart(results, &certs);
-    std::fs::write(docs.join("performance.svg"), svg).context("cannot write docs/performance.svg")
+    Ok(())
 }
 
 fn first_line(program: &Path, args: &[&str]) -> String {
@@ -360,7 +384,7 @@ fn first_line(program: &Path, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
+fn machine(md: &mut String, programs: &Programs) -> fmt::Result {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -372,12 +396,8 @@ fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
         .unwrap_or_else(|| "unknown".into());
     let memory_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+        .and_then(|m| crate::cmd::kib_field(&m, "MemTotal:"))
+        .map_or(0.0, |kib| kib as f64 / 1024.0 / 1024.0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     writeln!(md, "## Machine and versions\n")?;
@@ -393,8 +413,12 @@ fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
         load.split_whitespace().take(3).collect::<Vec<_>>().join(", ")
     )?;
     writeln!(md, "- {}", first_line(Path::new("rustc"), &["--version"]))?;
-    writeln!(md, "- {}", first_line(&programs.websocat, &["--version"]))?;
-    writeln!(md, "- bomb {} (crates.io)", super::BOMB_VERSION)?;
+    if let Some(websocat) = &programs.websocat {
+        writeln!(md, "- {}", first_line(websocat, &["--version"]))?;
+    }
+    if programs.bomb.is_some() {
+        writeln!(md, "- bomb {BOMB_VERSION} (crates.io)")?;
+    }
     writeln!(
         md,
         "- Python {}",
@@ -407,11 +431,10 @@ fn machine(md: &mut String, programs: &Programs) -> anyhow::Result<()> {
         )
     )?;
     writeln!(md, "- mkcert {}", first_line(Path::new("mkcert"), &["-version"]))?;
-    writeln!(md, "- {}\n", first_line(Path::new("openssl"), &["version"]))?;
-    Ok(())
+    writeln!(md, "- {}\n", first_line(Path::new("openssl"), &["version"]))
 }
 
-fn commands(md: &mut String, results: &Results) -> anyhow::Result<()> {
+fn commands(md: &mut String, results: &Results) -> fmt::Result {
     writeln!(md, "## Commands\n")?;
     writeln!(
         md,
@@ -432,8 +455,7 @@ fn commands(md: &mut String, results: &Results) -> anyhow::Result<()> {
             )?;
         }
     }
-    writeln!(md, "```\n")?;
-    Ok(())
+    writeln!(md, "```\n")
 }
 
 fn shell_quote(arg: &str) -> String {
@@ -445,106 +467,4 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{arg}'")
     }
-}
-
-/// Four panels of horizontal bars, plain SVG.
-fn chart(results: &Results, certs: &[(CertTool, f64, String)]) -> String {
-    let median_msgs = |peer, workload| {
-        median_of(
-            results
-                .echo_samples(peer, workload)
-                .iter()
-                .map(|e| e.messages_per_s),
-        )
-    };
-    let median_mb = |peer| median_of(results.echo_samples(peer, 1).iter().map(|e| e.mb_per_s));
-    let mut panels: Vec<(String, Vec<(String, f64)>)> = vec![
-        (
-            format!("Echo throughput, {} (msg/s, higher is better)", SMALL.label()),
-            Peer::ALL
-                .iter()
-                .map(|&p| (p.short().to_string(), median_msgs(p, 0)))
-                .collect(),
-        ),
-        (
-            format!(
-                "Echo throughput, {} (MB/s each way, higher is better)",
-                LARGE.label()
-            ),
-            Peer::ALL
-                .iter()
-                .map(|&p| (p.short().to_string(), median_mb(p)))
-                .chain([(
-                    "wsecho wss".to_string(),
-                    median_of(results.wss_large.iter().map(|e| e.mb_per_s)),
-                )])
-                .collect(),
-        ),
-        (
-            "Server memory per idle connection (KiB, lower is better)".into(),
-            results
-                .idle
-                .iter()
-                .map(|(l, i)| (l.to_string(), i.kib_per_connection()))
-                .collect(),
-        ),
-        (
-            "CA + localhost certificate (ms, lower is better)".into(),
-            certs.iter().map(|(t, m, _)| (t.name().to_string(), *m)).collect(),
-        ),
-    ];
-    panels.retain(|(_, bars)| !bars.is_empty());
-    let (width, label_width, bar_height, gap) = (820.0, 300.0, 20.0, 6.0);
-    let mut y = 10.0;
-    let mut body = String::new();
-    for (title, bars) in &panels {
-        let _ = writeln!(
-            body,
-            r#"<text x="10" y="{}" font-weight="bold">{}</text>"#,
-            y + 14.0,
-            escape(title)
-        );
-        y += 24.0;
-        let max = bars.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1e-9);
-        for (label, value) in bars {
-            let length = (width - label_width - 110.0) * value / max;
-            let _ = writeln!(
-                body,
-                r##"<text x="{}" y="{}" text-anchor="end">{}</text><rect x="{label_width}" y="{y}" width="{length:.1}" height="{bar_height}" fill="{}"/><text x="{}" y="{}">{}</text>"##,
-                label_width - 8.0,
-                y + 15.0,
-                escape(label),
-                if label.starts_with("wsecho")
-                    || label.starts_with("certgen ca + issue") && !label.contains("RSA")
-                {
-                    "#2b6cb0"
-                } else {
-                    "#a0aec0"
-                },
-                label_width + length + 6.0,
-                y + 15.0,
-                format_value(*value)
-            );
-            y += bar_height + gap;
-        }
-        y += 14.0;
-    }
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\" \
-         font-family=\"sans-serif\" font-size=\"13\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n"
-    )
-}
-
-fn format_value(value: f64) -> String {
-    if value >= 100.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -26,15 +26,20 @@ impl TestCerts {
         let certs = certgen::CertsDir::new(dir.path());
         let ca = certs
             .create_ca(&certgen::CaOptions::default())
-            .expect("create CA");
+            .expect("create CA")
+            .files;
         let server = issue_server(&certs, false);
         let client_options = certgen::LeafOptions {
             kind: certgen::LeafKind::Client,
             ..Default::default()
         };
         let client = certs
-            .issue(&["alice".into()], &client_options)
-            .expect("issue client cert");
+            .issue(
+                &certgen::SubjectName::parse_all(["alice"]).expect("name"),
+                &client_options,
+            )
+            .expect("issue client cert")
+            .files;
         TestCerts {
             certs,
             ca_pem: ca.cert_pem,
@@ -56,12 +61,12 @@ impl TestCerts {
 }
 
 fn issue_server(certs: &certgen::CertsDir, force: bool) -> certgen::LeafFiles {
-    let names = ["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    let names = certgen::SubjectName::parse_all(["localhost", "127.0.0.1", "::1"]).expect("names");
     let options = certgen::LeafOptions {
         force,
         ..Default::default()
     };
-    certs.issue(&names, &options).expect("issue server cert")
+    certs.issue(&names, &options).expect("issue server cert").files
 }
 
 /// Serial number (hex, as x509-parser prints it) of the first certificate in a PEM file.

@@ -1,0 +1,34 @@
+//! Reading `wsecho serve`'s banner (also what `cargo xtask up` prints): one `listening URL page URL` line per
+//! listener.
+
+/// The listener URL of a banner line, e.g. `wss://localhost:8443/`.
+pub fn listening_url(line: &str) -> Option<&str> {
+    line.strip_prefix("listening ")?.split_whitespace().next()
+}
+
+/// The page URL of a banner line, e.g. `https://localhost:8443/`.
+pub fn page_url(line: &str) -> Option<&str> {
+    let (_, page) = line.strip_prefix("listening ")?.split_once(" page ")?;
+    Some(page.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_urls_of_a_listening_line() {
+        let line = "listening wss://localhost:8443/ page https://localhost:8443/";
+        assert_eq!(listening_url(line), Some("wss://localhost:8443/"));
+        assert_eq!(page_url(line), Some("https://localhost:8443/"));
+    }
+
+    #[test]
+    fn other_lines_have_no_urls() {
+        for line in ["CA fingerprint (SHA-256): AB:CD", "", "listening"] {
+            assert_eq!(listening_url(line), None, "{line:?}");
+            assert_eq!(page_url(line), None, "{line:?}");
+        }
+        assert_eq!(page_url("listening ws://127.0.0.1:1/"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! The programs the benchmark runs: the release builds of this workspace, the peers from crates.io (built on
+//! demand, pinned) and the Python peer of the tests.
+
+use super::peer::Peer;
+use crate::cmd;
+use anyhow::bail;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// websocat, an echo server compared against, from crates.io at this version.
+pub const WEBSOCAT_VERSION: &str = "1.14.1";
+/// bomb, the second load generator, from crates.io at this version (0.1.0 is yanked; 0.1.4 still says
+/// "bomb 0.1.0" to `--version`, so the report names this constant instead).
+pub const BOMB_VERSION: &str = "0.1.4";
+/// One `cargo install` of a pinned tool: a cold build of websocat takes several minutes on two cores.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(1200);
+
+pub struct Programs {
+    pub wsecho: PathBuf,
+    pub baseline: PathBuf,
+    pub certgen: PathBuf,
+    /// `None` when the run measures the in-tree servers only.
+    pub websocat: Option<PathBuf>,
+    /// `None` when the run measures the in-tree servers only.
+    pub bomb: Option<PathBuf>,
+    pub python: PathBuf,
+    pub python_echo: PathBuf,
+}
+
+impl Programs {
+    /// Builds the release binaries and finds the other servers and tools; with `external_peers` also installs
+    /// websocat and bomb.
+    pub fn prepare(root: &Path, external_peers: bool) -> anyhow::Result<Programs> {
+        let release = cmd::build_release(
+            root,
+            &[
+                "--package",
+                "wsecho",
+                "--bin",
+                "wsecho",
+                "--example",
+                "baseline_echo",
+                "--package",
+                "certgen",
+                "--bin",
+                "certgen",
+            ],
+        )?;
+        for tool in ["mkcert", "openssl"] {
+            if Command::new(tool).arg("-help").output().is_err() {
+                bail!("{tool} is not installed: apt-get install {tool}");
+            }
+        }
+        let (websocat, bomb) = if external_peers {
+            (
+                Some(cargo_tool(root, "websocat", WEBSOCAT_VERSION)?),
+                Some(cargo_tool(root, "bomb", BOMB_VERSION)?),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(Programs {
+            wsecho: release.join("wsecho"),
+            baseline: release.join("examples/baseline_echo"),
+            certgen: release.join("certgen"),
+            websocat,
+            bomb,
+            python: python_with_websockets(root)?,
+            python_echo: root.join("tests/peers/echo_server.py"),
+        })
+    }
+
+    /// The echo servers this run compares, in report order.
+    pub fn peers(&self) -> Vec<Peer> {
+        Peer::ALL
+            .into_iter()
+            .filter(|&peer| peer != Peer::Websocat || self.websocat.is_some())
+            .collect()
+    }
+}
+
+/// A crates.io tool at a pinned version (with its own lock file), installed under .ci-cache/cargo. `cargo install`
+/// runs every time: it returns at once when that version is already there, and replaces any other version.
+fn cargo_tool(root: &Path, name: &str, version: &str) -> anyhow::Result<PathBuf> {
+    let prefix = root.join(".ci-cache/cargo");
+    cmd::run_within(
+        Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "--quiet",
+                "--locked",
+                &format!("{name}@{version}"),
+                "--root",
+            ])
+            .arg(&prefix),
+        INSTALL_TIMEOUT,
+    )?;
+    Ok(prefix.join("bin").join(name))
+}
+
+/// The Python of the peers venv (`cargo xtask test` installs it; installed here too when missing).
+fn python_with_websockets(root: &Path) -> anyhow::Result<PathBuf> {
+    let python = std::env::var_os("LOCALTLS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".ci-cache/venv/bin/python"));
+    let has_websockets = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import websockets"])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if !has_websockets(&python) {
+        crate::peers::ensure(root)?;
+    }
+    if !has_websockets(&python) {
+        bail!(
+            "{} cannot import websockets; run cargo xtask test once to install the peers",
+            python.display()
+        );
+    }
+    Ok(python)
+}

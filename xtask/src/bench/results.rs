@@ -1,0 +1,101 @@
+//! Every figure of one benchmark run, and the command lines that produced them; medians are taken when the
+//! report is written.
+
+use super::measure::{Bomb, CertTool, Echo, Idle};
+use super::peer::Peer;
+use super::servers::Server;
+
+pub struct Results {
+    /// The echo servers compared, in report order.
+    pub peers: Vec<Peer>,
+    /// (peer, workload index 0 = small / 1 = large) -> one sample per round.
+    pub echo: Vec<((Peer, usize), Vec<Echo>)>,
+    /// Empty when bomb did not run (`--smoke`).
+    pub bomb: Vec<(Peer, Vec<Bomb>)>,
+    pub wss_large: Vec<Echo>,
+    /// (peer, rate, samples) at half of that peer's median saturation rate.
+    pub half_rate: Vec<(Peer, f64, Vec<Echo>)>,
+    /// (label, measurement).
+    pub idle: Vec<(&'static str, Idle)>,
+    pub certs: Vec<(CertTool, Vec<f64>)>,
+    /// Server command lines as run, for the report.
+    pub commands: Vec<(String, String)>,
+}
+
+impl Results {
+    pub fn new(peers: Vec<Peer>) -> Results {
+        Results {
+            peers,
+            echo: Vec::new(),
+            bomb: Vec::new(),
+            wss_large: Vec::new(),
+            half_rate: Vec::new(),
+            idle: Vec::new(),
+            certs: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    pub fn echo_samples(&self, peer: Peer, workload: usize) -> Vec<Echo> {
+        self.echo
+            .iter()
+            .filter(|(key, _)| *key == (peer, workload))
+            .flat_map(|(_, samples)| samples.iter().copied())
+            .collect()
+    }
+
+    pub fn bomb_samples(&self, peer: Peer) -> Vec<Bomb> {
+        self.bomb
+            .iter()
+            .filter(|(p, _)| *p == peer)
+            .flat_map(|(_, samples)| samples.iter().copied())
+            .collect()
+    }
+
+    /// Notes the server's command line and the `wsecho bench` one run against it.
+    pub fn remember(&mut self, server: &Server, bench_args: &[String]) {
+        let scheme = if server.url.starts_with("wss") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let bench = format!("wsecho bench {scheme}://127.0.0.1:PORT/ {}", bench_args.join(" "));
+        let bench = if scheme == "wss" {
+            bench + " --ca ca.pem"
+        } else {
+            bench
+        };
+        self.note((server.shown.clone(), bench));
+    }
+
+    pub fn remember_bomb(&mut self, bomb_args: &[String]) {
+        let shown: Vec<String> = bomb_args
+            .iter()
+            .map(|arg| {
+                if arg.contains('{') {
+                    format!("'{arg}'")
+                } else {
+                    arg.clone()
+                }
+            })
+            .collect();
+        self.note((
+            "(each server above)".to_string(),
+            format!("bomb -t ws://127.0.0.1:PORT/ {}", shown.join(" ")),
+        ));
+    }
+
+    fn note(&mut self, entry: (String, String)) {
+        if !self.commands.contains(&entry) {
+            self.commands.push(entry);
+        }
+    }
+}
+
+/// Appends `value` to the samples under `key`.
+pub fn push<K: PartialEq, V>(list: &mut Vec<(K, Vec<V>)>, key: K, value: V) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, values)) => values.push(value),
+        None => list.push((key, vec![value])),
+    }
+}
