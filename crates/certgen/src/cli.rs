@@ -29,7 +29,7 @@ pub enum Command {
     /// Issue a client certificate (clientAuth only) for mutual TLS.
     Client(ClientArgs),
     /// Make one self-signed certificate (CA:FALSE) to trust directly, without a CA.
-    SelfSigned(SelfSignedArgs),
+    SelfSigned(IssueArgs),
     /// Sign another host's certificate signing request, so its key never leaves that host.
     Sign(SignArgs),
     /// Show what certificates and CSRs say (PEM, DER, chains): names, validity, key, usages, fingerprints.
@@ -75,7 +75,7 @@ impl Command {
             Command::Ca(args) => vec![args.dir.dir.clone()],
             Command::Issue(IssueArgs { leaf, .. })
             | Command::Client(ClientArgs { leaf, .. })
-            | Command::SelfSigned(SelfSignedArgs { leaf, .. }) => vec![leaf.dir.dir.clone()],
+            | Command::SelfSigned(IssueArgs { leaf, .. }) => vec![leaf.dir.dir.clone()],
             Command::Sign(args) => vec![args.leaf.dir.dir.clone(), folder_of(&args.csr)],
             Command::Inspect(args) => args.files.iter().map(|f| folder_of(f)).collect(),
             Command::Verify(args) => vec![folder_of(&args.ca), folder_of(&args.cert)],
@@ -223,17 +223,6 @@ pub struct ClientArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SelfSignedArgs {
-    #[arg(required = true, value_name = "NAME")]
-    names: Vec<String>,
-    /// Also allow the certificate for client authentication.
-    #[arg(long)]
-    client: bool,
-    #[command(flatten)]
-    leaf: LeafArgs,
-}
-
-#[derive(Debug, Args)]
 pub struct SignArgs {
     /// The certificate signing request, PEM or DER.
     #[arg(long, value_name = "FILE")]
@@ -315,7 +304,7 @@ fn client(args: ClientArgs) -> Result<(), Error> {
     report_leaf("Issued client certificate", &issued, &args.leaf)
 }
 
-fn self_signed(args: SelfSignedArgs) -> Result<(), Error> {
+fn self_signed(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
     let names = SubjectName::parse_all(&args.names)?;
     let issued = CertsDir::new(&args.leaf.dir.dir).self_signed(&names, &opts)?;

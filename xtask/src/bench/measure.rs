@@ -317,59 +317,62 @@ impl CertTool {
             CertTool::Mkcert => vec![with_names(&["mkcert"])],
             CertTool::MkcertEcdsa => vec![with_names(&["mkcert", "-ecdsa"])],
             CertTool::Openssl => vec![
-                vec![
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-keyout",
-                    "ca-key.pem",
-                    "-out",
-                    "ca.pem",
-                    "-days",
-                    "3650",
-                    "-subj",
-                    "/CN=local CA",
-                    "-addext",
-                    "basicConstraints=critical,CA:TRUE",
-                    "-addext",
-                    "keyUsage=critical,keyCertSign,cRLSign",
-                ],
-                vec![
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:P-256",
-                    "-nodes",
-                    "-keyout",
-                    "localhost-key.pem",
-                    "-out",
-                    "localhost.pem",
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca-key.pem",
-                    "-days",
-                    "825",
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-                    "-addext",
-                    "basicConstraints=critical,CA:FALSE",
-                    "-addext",
-                    "extendedKeyUsage=serverAuth",
-                ],
+                [
+                    &openssl_p256_req("ca-key.pem", "ca.pem")[..],
+                    &[
+                        "-days",
+                        "3650",
+                        "-subj",
+                        "/CN=local CA",
+                        "-addext",
+                        "basicConstraints=critical,CA:TRUE",
+                        "-addext",
+                        "keyUsage=critical,keyCertSign,cRLSign",
+                    ],
+                ]
+                .concat(),
+                [
+                    &openssl_p256_req("localhost-key.pem", "localhost.pem")[..],
+                    &[
+                        "-CA",
+                        "ca.pem",
+                        "-CAkey",
+                        "ca-key.pem",
+                        "-days",
+                        "825",
+                        "-subj",
+                        "/CN=localhost",
+                        "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+                        "-addext",
+                        "basicConstraints=critical,CA:FALSE",
+                        "-addext",
+                        "extendedKeyUsage=serverAuth",
+                    ],
+                ]
+                .concat(),
             ],
         }
     }
+}
+
+/// `openssl req -x509` with a new P-256 key, unencrypted, written to `key` and the certificate to `out`; the caller
+/// adds the subject, validity and extensions.
+fn openssl_p256_req(key: &'static str, out: &'static str) -> [&'static str; 12] {
+    [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        out,
+    ]
 }
 
 /// Runs one tool's commands in a fresh folder and returns the wall time in milliseconds, processes included.
