@@ -38,7 +38,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check a server certificate against browser and OS rules, each with its fix; exit 1 if one fails.
     Lint(LintArgs),
-    /// Make this machine's browsers (NSS), OS and Java trust the CA, undo it, or check it: install|uninstall|status.
+    /// Make this user's browsers (NSS) trust the CA, undo it, or check it: install|uninstall|status (--store for OS/Java).
     Trust(TrustArgs),
 }
 
@@ -504,7 +504,7 @@ pub struct TrustArgs {
 
 #[derive(Debug, Subcommand)]
 enum TrustAction {
-    /// Add the CA to the trust stores; a second run changes nothing.
+    /// Add the CA to this user's browsers (NSS), or to the --store given; a second run changes nothing.
     Install {
         #[command(flatten)]
         target: TrustTarget,
@@ -537,14 +537,21 @@ struct TrustTarget {
     /// The CA certificate (PEM) [default: DIR/ca.pem].
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
-    /// Stores to use, repeatable or comma-separated [default: all].
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "STORE")]
+    /// Stores to use, repeatable or comma-separated. Only this user's browser databases unless asked: `system`
+    /// and `java` change what the whole machine trusts.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "STORE",
+        default_value = "nss"
+    )]
     store: Vec<StoreArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum StoreArg {
-    /// NSS databases: Chrome/Chromium on Linux (~/.pki/nssdb, ~/.local/share/pki/nssdb, snap) and Firefox profiles.
+    /// This user's NSS databases: Chrome/Chromium on Linux and every Firefox profile (deb, snap, flatpak).
     Nss,
     /// The OS store: Debian/Ubuntu, Fedora/RHEL, Arch, openSUSE, macOS, Windows (current user); WSL: both sides.
     System,
@@ -555,7 +562,7 @@ enum StoreArg {
 }
 
 impl TrustTarget {
-    /// The selected kinds; empty means all.
+    /// The selected kinds (`nss` unless `--store` says otherwise); empty means all.
     fn kinds(&self) -> Vec<certgen::trust::StoreKind> {
         if self.store.contains(&StoreArg::All) {
             return Vec::new();

@@ -37,7 +37,8 @@ impl World {
         dir
     }
 
-    /// Runs `certgen ARGS` as this world's user: its HOME, no JAVA_HOME or CERTGEN_DIR from outside.
+    /// Runs `certgen ARGS` as this world's user: its HOME (with the default XDG folders under it), no JAVA_HOME or
+    /// CERTGEN_DIR from outside.
     fn certgen(&self, args: &[&str]) -> Output {
         self.certgen_with(args, &[])
     }
@@ -48,6 +49,7 @@ impl World {
         cmd.args(args)
             .env("HOME", self.home())
             .env_remove("JAVA_HOME")
+            .env_remove("XDG_CONFIG_HOME")
             .env_remove("SUDO_UID")
             .env_remove("CERTGEN_DIR");
         for (key, value) in env {
@@ -275,6 +277,8 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
     }
     let world = World::new();
     let a = world.project("Dry");
+    // A Firefox that has been started once, so that an installed Firefox is covered.
+    world.firefox_profile(".config/mozilla/firefox", true);
     let target = ["--store", "nss", "--dir", path_str(&a)];
 
     let plan = ok(&world.certgen(&[&["trust", "install", "--dry-run"], &target[..]].concat()));
@@ -288,7 +292,7 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
     );
     assert_eq!(
         plan.matches("certutil -A -t C,, -n certgen-dry-").count(),
-        2,
+        3,
         "{plan}"
     );
     assert!(
@@ -298,7 +302,7 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
 
     ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
     let plan = ok(&world.certgen(&[&["trust", "uninstall", "--dry-run"], &target[..]].concat()));
-    assert_eq!(plan.matches("certutil -D -n certgen-dry-").count(), 2, "{plan}");
+    assert_eq!(plan.matches("certutil -D -n certgen-dry-").count(), 3, "{plan}");
     ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
 }
 
@@ -314,6 +318,8 @@ fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
     let world = World::new();
     let a = world.project("Status A");
     let b = world.project("Status B");
+    // A Firefox that has been started once, so that an installed Firefox is covered.
+    world.firefox_profile(".config/mozilla/firefox", true);
     let target = ["--store", "nss", "--dir", path_str(&a)];
     ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
 
@@ -328,7 +334,7 @@ fn status_fails_on_a_certificate_the_ca_did_not_issue_and_speaks_json() {
     assert!(
         report["stores"]
             .as_array()
-            .is_some_and(|s| s.len() == 2 && s.iter().all(|s| s["state"] == "trusted"))
+            .is_some_and(|s| s.len() == 3 && s.iter().all(|s| s["state"] == "trusted"))
     );
 
     // A client certificate is checked as one; a self-signed one is not the CA's business.
@@ -574,6 +580,9 @@ fn under_sudo_the_users_browser_databases_are_left_to_the_user() {
     );
 }
 
+/// Held by the tests that read or change the system store, so one never sees the other's change.
+static SYSTEM_STORE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Uninstalls the CA from the system store when dropped, so a failing assertion cannot leave it trusted.
 struct SystemGuard<'a> {
     world: &'a World,
@@ -627,6 +636,9 @@ fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
         "the leaf verifies before install: the test cannot tell anything"
     );
 
+    let _serial = SYSTEM_STORE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let guard = SystemGuard {
         world: &world,
         certs: &a,
@@ -649,4 +661,189 @@ fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
     );
     assert!(!verify(), "openssl still trusts the leaf after uninstall");
     fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+}
+
+/// What decides the OS store on Debian: the bundle `update-ca-certificates` writes, and the local anchors.
+fn system_store_snapshot() -> (Option<Vec<u8>>, Vec<PathBuf>) {
+    let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").ok();
+    let mut anchors: Vec<PathBuf> = std::fs::read_dir("/usr/local/share/ca-certificates")
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    anchors.sort();
+    (bundle, anchors)
+}
+
+#[test]
+fn install_without_store_changes_only_this_users_browsers_even_as_root() {
+    let test = "install_without_store_changes_only_this_users_browsers_even_as_root";
+    if !can_run(
+        is_root() && Path::new("/etc/ssl/certs/ca-certificates.crt").is_file(),
+        test,
+        "needs root and a Debian-family system bundle (as root the OS store could be changed)",
+        "run the tests as root on Debian or Ubuntu",
+    ) || !starts("certutil", "-H", test)
+    {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Default Store");
+    let name = expected_name(&a, "default-store");
+    let firefox = world.firefox_profile(".config/mozilla/firefox", true);
+    let _serial = SYSTEM_STORE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = system_store_snapshot();
+    // Should the default ever reach the OS store, the test still leaves it as it was.
+    let _guard = SystemGuard {
+        world: &world,
+        certs: &a,
+    };
+
+    let installed = ok(&world.certgen(&["trust", "install", "--dir", path_str(&a)]));
+    assert!(!installed.contains("system"), "{installed}");
+    for db in [world.home().join(".pki/nssdb"), firefox] {
+        assert!(nss_trusts(&db, &name), "{name} not in {}", db.display());
+    }
+    assert!(
+        system_store_snapshot() == before,
+        "`certgen trust install` without --store changed /etc/ssl/certs/ca-certificates.crt or \
+         /usr/local/share/ca-certificates"
+    );
+    let status = ok(&world.certgen(&["trust", "status", "--dir", path_str(&a)]));
+    assert!(!status.contains("system"), "{status}");
+    ok(&world.certgen(&["trust", "uninstall", "--dir", path_str(&a)]));
+    assert!(
+        system_store_snapshot() == before,
+        "uninstall changed the OS store"
+    );
+}
+
+#[test]
+fn help_names_nss_as_the_default_store() {
+    for action in ["install", "uninstall", "status"] {
+        let help = ok(&World::new().certgen(&["trust", action, "--help"]));
+        assert!(help.contains("[default: nss]"), "{action} --help:\n{help}");
+    }
+}
+
+/// Firefox 147+ (ESR 153) keeps a new HOME's profiles in `$XDG_CONFIG_HOME/mozilla/firefox`, flatpak Firefox in
+/// `~/.var/app/org.mozilla.firefox/config/mozilla/firefox`, snap Firefox in `~/snap/firefox/common/.mozilla/firefox`:
+/// `install` covers each and `uninstall` takes exactly that back. A profile Firefox never opened (no cert9.db) and
+/// one with only the old cert8.db cannot be covered: every command names them with the fix, and `status` fails.
+#[test]
+fn every_firefox_profile_folder_is_covered_and_the_others_are_named() {
+    let test = "every_firefox_profile_folder_is_covered_and_the_others_are_named";
+    if !starts("certutil", "-H", test) {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Fox");
+    let xdg_config = world.home().join("xdg-config");
+    let env = [("XDG_CONFIG_HOME", xdg_config.as_path())];
+    let usable = [
+        world.firefox_profile("xdg-config/mozilla/firefox", true),
+        world.firefox_profile(".var/app/org.mozilla.firefox/config/mozilla/firefox", true),
+        world.firefox_profile("snap/firefox/common/.mozilla/firefox", false),
+    ];
+    // What `firefox -CreateProfile` leaves before the first start: listed, but no database yet.
+    let legacy_root = world.home().join(".mozilla/firefox");
+    std::fs::create_dir_all(legacy_root.join("n1.never")).expect("profile dir");
+    std::fs::write(
+        legacy_root.join("profiles.ini"),
+        "[Profile0]\nName=never\nIsRelative=1\nPath=n1.never\n\n[General]\nStartWithLastProfile=1\nVersion=2\n",
+    )
+    .expect("profiles.ini");
+    std::fs::create_dir_all(legacy_root.join("o1.old")).expect("profile dir");
+    std::fs::write(legacy_root.join("o1.old/cert8.db"), b"").expect("cert8.db");
+    let name = expected_name(&a, "fox");
+    let target = ["--dir", path_str(&a)];
+    let reported = |text: &str| {
+        text.lines()
+            .any(|l| l.contains("~/.mozilla/firefox/n1.never") && l.contains("firefox -P n1.never"))
+            && text
+                .lines()
+                .any(|l| l.contains("~/.mozilla/firefox/o1.old") && l.contains("cert8.db"))
+    };
+
+    let status = fails(
+        &world.certgen_with(&[&["trust", "status"], &target[..]].concat(), &env),
+        1,
+    );
+    for profile in &usable {
+        let shown = format!(
+            "~/{}",
+            profile.strip_prefix(world.home()).expect("in HOME").display()
+        );
+        assert!(
+            status
+                .lines()
+                .any(|l| l.contains(&shown) && l.contains("not trusted")),
+            "{shown} not listed:\n{status}"
+        );
+    }
+    assert!(reported(&status), "{status}");
+    assert!(status.contains("cannot cover"), "{status}");
+
+    let installed = ok(&world.certgen_with(&[&["trust", "install"], &target[..]].concat(), &env));
+    assert_eq!(
+        installed.matches("trusted now").count(),
+        2 + usable.len(),
+        "{installed}"
+    );
+    assert_eq!(installed.matches("not covered").count(), 2, "{installed}");
+    assert!(reported(&installed), "{installed}");
+    for profile in &usable {
+        assert!(nss_trusts(profile, &name), "{name} not in {}", profile.display());
+    }
+    assert!(
+        !legacy_root.join("n1.never/cert9.db").exists() && !legacy_root.join("o1.old/cert9.db").exists(),
+        "install made a database Firefox did not"
+    );
+    let status = fails(
+        &world.certgen_with(&[&["trust", "status"], &target[..]].concat(), &env),
+        1,
+    );
+    assert_eq!(
+        status.matches(": trusted until").count(),
+        2 + usable.len(),
+        "{status}"
+    );
+
+    let removed = ok(&world.certgen_with(&[&["trust", "uninstall"], &target[..]].concat(), &env));
+    assert_eq!(removed.matches("removed").count(), 2 + usable.len(), "{removed}");
+    for profile in &usable {
+        assert!(
+            !nss_listing(profile).contains(&name),
+            "{name} left in {}",
+            profile.display()
+        );
+    }
+}
+
+/// Firefox installed (on PATH) but never started in this HOME: nothing to change yet, but `status` must not say
+/// "all good", since the profile Firefox will make would not trust the CA.
+#[test]
+fn an_installed_firefox_without_a_profile_is_reported() {
+    let test = "an_installed_firefox_without_a_profile_is_reported";
+    if !starts("certutil", "-H", test) || !starts("firefox-esr", "--version", test) {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("No Profile");
+    let target = ["--dir", path_str(&a)];
+
+    let installed = ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    let line = |text: &str| {
+        text.lines().any(|l| {
+            l.contains("~/.config/mozilla/firefox (Firefox, /usr/bin/firefox")
+                && l.contains("start Firefox once")
+        })
+    };
+    assert!(line(&installed), "{installed}");
+    assert!(
+        !world.home().join(".config/mozilla").exists(),
+        "install made a Firefox folder"
+    );
+    let status = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+    assert!(line(&status) && !status.contains("all good"), "{status}");
 }

@@ -8,6 +8,7 @@
 //! projects coexist and `uninstall` removes only what `install` added.
 
 mod command;
+mod firefox;
 mod java;
 mod linux;
 mod macos;
@@ -23,6 +24,7 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 
 pub use command::Cmd;
+pub use firefox::Uncovered;
 
 use crate::Error;
 use crate::cert::Cert;
@@ -208,6 +210,8 @@ pub struct Host {
     pub os: Os,
     /// The user's home (`HOME`; `USERPROFILE` on Windows).
     pub home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME` when set to an absolute path (the XDG rule); `None` means `HOME/.config`.
+    pub xdg_config_home: Option<PathBuf>,
     /// `JAVA_HOME`, when set and not empty.
     pub java_home: Option<PathBuf>,
     /// Linux running under Windows' WSL, where the Windows store matters too.
@@ -243,6 +247,7 @@ impl Host {
             os,
             sudo_in_user_home: home.as_deref().is_some_and(sudo_in_user_home),
             home,
+            xdg_config_home: env_path("XDG_CONFIG_HOME").filter(|p| p.is_absolute()),
             java_home: env_path("JAVA_HOME"),
             wsl,
         }
@@ -281,16 +286,17 @@ enum Detected {
     Broken(TrustError),
 }
 
-/// The stores of the selected kinds (all kinds when `kinds` is empty), and for kinds that have none, why.
+/// The stores of the selected kinds (all kinds when `kinds` is empty), and for kinds that have none, why; then the
+/// browsers of those kinds found without a store certgen can change.
 pub fn discover(host: &Host, kinds: &[StoreKind]) -> Vec<Result<Box<dyn TrustStore>, (StoreKind, Skip)>> {
     let explicit = !kinds.is_empty();
     let kinds = if explicit { kinds } else { &StoreKind::ALL[..] };
     let mut found = Vec::new();
     for kind in StoreKind::ALL.into_iter().filter(|k| kinds.contains(k)) {
-        let detected = match kind {
+        let (detected, uncovered) = match kind {
             StoreKind::Nss => nss::detect(host),
-            StoreKind::System => system_stores(host),
-            StoreKind::Java => java::detect(host),
+            StoreKind::System => (system_stores(host), Vec::new()),
+            StoreKind::Java => (java::detect(host), Vec::new()),
         };
         match detected {
             Detected::Stores(stores) => found.extend(stores.into_iter().map(Ok)),
@@ -300,6 +306,7 @@ pub fn discover(host: &Host, kinds: &[StoreKind]) -> Vec<Result<Box<dyn TrustSto
             Detected::NotHere(reason) => found.push(Err((kind, Skip::NotApplicable(reason)))),
             Detected::Broken(err) => found.push(Err((kind, Skip::Error(err)))),
         }
+        found.extend(uncovered.into_iter().map(|u| Err((kind, Skip::NotCovered(u)))));
     }
     found
 }
@@ -310,6 +317,8 @@ pub enum Skip {
     /// It does not exist here and was not asked for by name.
     NotApplicable(String),
     Error(TrustError),
+    /// A browser of this kind is here, but certgen cannot reach its store (say, Firefox without a profile yet).
+    NotCovered(Uncovered),
 }
 
 fn system_stores(host: &Host) -> Detected {
@@ -353,6 +362,8 @@ pub enum Change {
     NeedsPrivilege(Vec<Cmd>),
     /// The kind of store does not exist here.
     NotApplicable(String),
+    /// A browser certgen found but cannot cover; the reason says what to do.
+    NotCovered(String),
 }
 
 /// The outcome for one store.
@@ -372,7 +383,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// `None` when every store ended where it should (dry runs count as fine); otherwise a one-line summary.
+    /// `None` when every store ended where it should (dry runs count as fine); otherwise a one-line summary. A
+    /// browser certgen cannot cover is printed with its fix but not counted here: nothing failed, and `status`,
+    /// which answers "will it be trusted", fails on it.
     pub fn problems(&self) -> Option<String> {
         let privileged = self
             .outcomes
@@ -412,14 +425,18 @@ fn apply(action: Action, ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run:
                 location: store.location(),
                 result: change(action, store.as_ref(), ca, dry_run),
             },
-            Err((kind, skip)) => Outcome {
-                kind,
-                location: String::new(),
-                result: match skip {
-                    Skip::NotApplicable(reason) => Ok(Change::NotApplicable(reason)),
-                    Skip::Error(err) => Err(err),
-                },
-            },
+            Err((kind, skip)) => {
+                let (location, result) = match skip {
+                    Skip::NotApplicable(reason) => (String::new(), Ok(Change::NotApplicable(reason))),
+                    Skip::Error(err) => (String::new(), Err(err)),
+                    Skip::NotCovered(browser) => (browser.location, Ok(Change::NotCovered(browser.reason))),
+                };
+                Outcome {
+                    kind,
+                    location,
+                    result,
+                }
+            }
         })
         .collect();
     Report {
@@ -489,6 +506,7 @@ impl fmt::Display for Report {
                     )?
                 }
                 Ok(Change::NotApplicable(why)) => writeln!(f, "{place}: skipped ({why})")?,
+                Ok(Change::NotCovered(why)) => writeln!(f, "{place}: not covered: {why}")?,
                 Err(err) => writeln!(f, "{place}: error: {err}")?,
             }
         }

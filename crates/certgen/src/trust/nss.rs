@@ -1,8 +1,9 @@
-//! NSS databases: Chrome/Chromium on Linux and every Firefox profile, found where the browsers keep them.
+//! NSS databases: Chrome/Chromium on Linux and every Firefox profile (found by [`super::firefox`]).
 
 use std::path::{Path, PathBuf};
 
 use super::command::{Cmd, find_program};
+use super::firefox::{self, Uncovered};
 use super::{CaCert, Detected, Host, Os, Presence, StoreKind, TrustError, TrustStore};
 
 /// What to tell a user whose machine has no `certutil`.
@@ -19,32 +20,51 @@ pub struct NssDb {
     certutil: PathBuf,
 }
 
-pub(super) fn detect(host: &Host) -> Detected {
+/// The NSS databases of `host`'s user, and the Firefox installations or profiles found that none of them covers.
+pub(super) fn detect(host: &Host) -> (Detected, Vec<Uncovered>) {
     if !matches!(host.os, Os::Linux | Os::MacOs) {
-        return Detected::NotHere("browsers here use the system store".into());
+        return (
+            Detected::NotHere(
+                "Chrome, Edge and Firefox here use the system store: run `certgen trust install --store system`"
+                    .into(),
+            ),
+            Vec::new(),
+        );
     }
     let Some(home) = &host.home else {
-        return Detected::NotHere("HOME is not set, so there are no browser profiles to find".into());
+        return (
+            Detected::NotHere("HOME is not set, so there are no browser profiles to find".into()),
+            Vec::new(),
+        );
     };
     if host.sudo_in_user_home {
         // The databases would become root's files in the user's home, which the browsers could no longer open.
-        return Detected::NotHere(
-            "running under sudo: run `certgen trust install --store nss` without sudo, so the databases stay yours"
-                .into(),
+        return (
+            Detected::NotHere(
+                "running under sudo: run `certgen trust install` without sudo, so the databases stay yours"
+                    .into(),
+            ),
+            Vec::new(),
         );
     }
-    let databases = databases(host.os, home);
+    let firefox = firefox::find(host, home);
+    let databases = databases(host.os, home, firefox.profiles);
     if databases.is_empty() {
-        return Detected::NotHere("no Firefox profile with a certificate database".into());
+        let reason = "no Firefox profile with a certificate database; Chrome and Safari here use the system store: \
+                      run `certgen trust install --store system`";
+        return (Detected::NotHere(reason.into()), firefox.uncovered);
     }
     let Some(certutil) = find_program(
         "certutil",
         &["/opt/homebrew/opt/nss/bin", "/usr/local/opt/nss/bin"],
     ) else {
-        return Detected::Broken(TrustError::ToolMissing {
-            tool: "certutil",
-            fix: CERTUTIL_FIX.into(),
-        });
+        return (
+            Detected::Broken(TrustError::ToolMissing {
+                tool: "certutil",
+                fix: CERTUTIL_FIX.into(),
+            }),
+            firefox.uncovered,
+        );
     };
     let stores = databases
         .into_iter()
@@ -57,13 +77,13 @@ pub(super) fn detect(host: &Host) -> Detected {
             }) as Box<dyn TrustStore>
         })
         .collect();
-    Detected::Stores(stores)
+    (Detected::Stores(stores), firefox.uncovered)
 }
 
 /// The databases to use, each with who reads it. Chrome's two Linux locations are listed even when missing
 /// (install creates them, as Chrome would on its next start); snap Chromium's when snap Chromium is installed;
-/// Firefox profiles only once Firefox has made their database.
-fn databases(os: Os, home: &Path) -> Vec<(PathBuf, String)> {
+/// Firefox `profiles` as [`firefox::find`] found them.
+fn databases(os: Os, home: &Path, profiles: Vec<firefox::Profile>) -> Vec<(PathBuf, String)> {
     let mut dbs = Vec::new();
     if os == Os::Linux {
         dbs.push((home.join(".pki/nssdb"), "Chrome/Chromium".to_owned()));
@@ -84,78 +104,9 @@ fn databases(os: Os, home: &Path) -> Vec<(PathBuf, String)> {
             }
         }
     }
-    let firefox_roots: &[(&str, &str)] = match os {
-        Os::MacOs => &[("Library/Application Support/Firefox", "Firefox")],
-        _ => &[
-            (".mozilla/firefox", "Firefox"),
-            ("snap/firefox/common/.mozilla/firefox", "Firefox (snap)"),
-            (
-                ".var/app/org.mozilla.firefox/.mozilla/firefox",
-                "Firefox (flatpak)",
-            ),
-        ],
-    };
-    for (root, browser) in firefox_roots {
-        for profile in firefox_profiles(&home.join(root)) {
-            let name = profile
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            dbs.push((profile, format!("{browser} profile {name}")));
-        }
-    }
+    dbs.extend(profiles.into_iter().map(|p| (p.dir, p.label)));
     dbs.dedup_by(|a, b| a.0 == b.0);
     dbs
-}
-
-/// Firefox profile directories under `root` that have a database: those named in `profiles.ini` plus any
-/// directory (also under `Profiles/`, as on macOS) holding `cert9.db`.
-fn firefox_profiles(root: &Path) -> Vec<PathBuf> {
-    let mut dirs = profiles_ini_paths(root);
-    for parent in [root.to_owned(), root.join("Profiles")] {
-        if let Ok(entries) = std::fs::read_dir(&parent) {
-            dirs.extend(entries.flatten().map(|e| e.path()));
-        }
-    }
-    let mut profiles: Vec<PathBuf> = dirs
-        .into_iter()
-        .filter(|d| d.join("cert9.db").is_file())
-        .collect();
-    profiles.sort();
-    profiles.dedup();
-    profiles
-}
-
-/// The `Path=` of every `[Profile*]` section of `root/profiles.ini`, made absolute when `IsRelative=1` (the default).
-fn profiles_ini_paths(root: &Path) -> Vec<PathBuf> {
-    let Ok(ini) = std::fs::read_to_string(root.join("profiles.ini")) else {
-        return Vec::new();
-    };
-    let mut paths = Vec::new();
-    let mut section: Option<(Option<String>, bool)> = None;
-    let mut finish = |section: Option<(Option<String>, bool)>| {
-        if let Some((Some(path), relative)) = section {
-            paths.push(if relative {
-                root.join(path)
-            } else {
-                PathBuf::from(path)
-            });
-        }
-    };
-    for line in ini.lines().map(str::trim) {
-        if line.starts_with('[') {
-            finish(section.take());
-            section = line.starts_with("[Profile").then_some((None, true));
-        } else if let Some((path, relative)) = section.as_mut() {
-            match line.split_once('=') {
-                Some(("Path", value)) => *path = Some(value.to_owned()),
-                Some(("IsRelative", value)) => *relative = value != "0",
-                _ => {}
-            }
-        }
-    }
-    finish(section);
-    paths
 }
 
 impl NssDb {
@@ -279,25 +230,6 @@ impl TrustStore for NssDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn profiles_ini_relative_and_absolute_paths() {
-        let root = std::env::temp_dir().join(format!("certgen-ini-{}", std::process::id()));
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(
-            root.join("profiles.ini"),
-            "[Install4F96D1932A9F858E]\nDefault=abc.default-release\n\n[Profile1]\nName=default\nIsRelative=1\n\
-             Path=abc.default\n\n[Profile0]\nName=work\nIsRelative=0\nPath=/srv/ff/work\nDefault=1\n\n[General]\n\
-             StartWithLastProfile=1\n",
-        )
-        .unwrap();
-        let paths = profiles_ini_paths(&root);
-        std::fs::remove_dir_all(&root).unwrap();
-        assert_eq!(
-            paths,
-            vec![root.join("abc.default"), PathBuf::from("/srv/ff/work")]
-        );
-    }
 
     #[test]
     fn tls_trust_is_the_first_flag_field() {

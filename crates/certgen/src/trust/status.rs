@@ -14,6 +14,9 @@ use crate::validity::rfc3339;
 
 use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
 
+/// The state of a browser certgen found but cannot cover.
+const NOT_COVERED: &str = "not covered";
+
 /// A certificate due within this many days is reported (it still counts as fine).
 const RENEW_WITHIN_DAYS: i64 = 30;
 
@@ -23,8 +26,8 @@ pub struct StatusReport {
     pub ca: CaSummary,
     pub stores: Vec<StoreStatus>,
     pub certificates: Vec<CertCheck>,
-    /// True only when the CA is valid, trusted in every store that exists here, and every certificate it issued
-    /// in the certs folder passes.
+    /// True only when the CA is valid, trusted in every store that exists here, no browser found is left
+    /// uncovered, and every certificate it issued in the certs folder passes.
     pub ok: bool,
 }
 
@@ -43,7 +46,8 @@ pub struct CaSummary {
 pub struct StoreStatus {
     pub store: StoreKind,
     pub location: String,
-    /// `trusted`, `not trusted`, `incomplete`, `error` or `not applicable`.
+    /// `trusted`, `not trusted`, `incomplete`, `error`, `not applicable`, or `not covered` (a browser found whose
+    /// store certgen cannot change, such as Firefox without a profile yet).
     pub state: &'static str,
     pub detail: Option<String>,
 }
@@ -80,6 +84,12 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
                 location: String::new(),
                 state: "error",
                 detail: Some(err.to_string()),
+            },
+            Err((store, Skip::NotCovered(browser))) => StoreStatus {
+                store,
+                location: browser.location,
+                state: NOT_COVERED,
+                detail: Some(browser.reason),
             },
         })
         .collect();
@@ -299,8 +309,9 @@ impl StatusReport {
         let untrusted = self
             .stores
             .iter()
-            .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
+            .filter(|s| !matches!(s.state, "trusted" | "not applicable" | NOT_COVERED))
             .count();
+        let uncovered = self.stores.iter().filter(|s| s.state == NOT_COVERED).count();
         let failing = self.certificates.iter().filter(|c| !c.ok).count();
         let mut problems = Vec::new();
         if self.ca.expired {
@@ -309,6 +320,11 @@ impl StatusReport {
         if untrusted > 0 {
             problems.push(format!(
                 "{untrusted} store(s) do not trust the CA (run `certgen trust install`)"
+            ));
+        }
+        if uncovered > 0 {
+            problems.push(format!(
+                "{uncovered} browser(s) found that certgen cannot cover (see the fix on each line)"
             ));
         }
         if failing > 0 {
