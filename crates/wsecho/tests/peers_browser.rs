@@ -10,15 +10,11 @@ mod support;
 
 use certgen::trust;
 use data_encoding::BASE64;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{KillOnDrop, ServeProcess, TestCerts, run, skip_or_fail};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use support::browser::{self, CALL_TIMEOUT, Page as _, RemoteSocket};
+use support::{KillOnDrop, ServeProcess, TestCerts, run};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Flags that work headless as root on Debian; no `--ignore-certificate-errors`: trust is what we test.
@@ -34,10 +30,6 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--remote-debugging-port=0",
     "--window-size=1000,1250",
 ];
-const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-/// The self-check bounds each step at 10 s itself; this bounds the whole page.
-const SELFTEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CA_NICKNAME: &str = "wsecho test CA";
 
 #[tokio::test]
@@ -144,6 +136,7 @@ async fn certgen_trust_install_makes_chromium_pass_and_uninstall_undoes_it() {
     let home = tempfile::tempdir().expect("temporary HOME");
     let host = trust::Host {
         home: Some(home.path().to_path_buf()),
+        xdg_config_home: None,
         java_home: None,
         wsl: false,
         ..trust::Host::current()
@@ -245,21 +238,7 @@ async fn open_refused_page(home: &Path, url: &str) -> (Chromium, Page) {
 
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
 fn browser_installed(test: &str) -> bool {
-    if !Path::new(CHROMIUM).exists() {
-        skip_or_fail(
-            test,
-            &format!("{CHROMIUM} is not installed (Debian package `chromium`)"),
-        );
-        return false;
-    }
-    if !support::installed("certutil", "-H") {
-        skip_or_fail(
-            test,
-            "`certutil` is not installed (Debian package `libnss3-tools`)",
-        );
-        return false;
-    }
-    true
+    browser::browser_installed(test, CHROMIUM, "chromium")
 }
 
 /// Creates a fresh NSS database and trusts the CA for websites in it, where Chromium on Linux looks: the classic
@@ -297,15 +276,12 @@ impl Chromium {
         let profile = home.join("profile");
         // A relaunch on the same HOME must not read the previous browser's port.
         let _ = std::fs::remove_file(profile.join("DevToolsActivePort"));
-        let log = std::fs::File::create(home.join("chromium.log")).expect("chromium log file");
-        let child = Command::new(CHROMIUM)
+        let log_path = home.join("chromium.log");
+        let log = std::fs::File::create(&log_path).expect("chromium log file");
+        let child = browser::isolate(&mut Command::new(CHROMIUM), home)
             .args(CHROMIUM_FLAGS)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -315,43 +291,23 @@ impl Chromium {
 
         // Chromium writes "PORT\n/devtools/browser/ID" once DevTools listens.
         let active_port = profile.join("DevToolsActivePort");
-        let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        loop {
-            let text = std::fs::read_to_string(&active_port).unwrap_or_default();
+        let (debug_port, browser_path) = browser::wait_for_launch("chromium", &log_path, || {
+            let text = std::fs::read_to_string(&active_port).ok()?;
             let mut lines = text.lines();
-            if let (Some(port), Some(path)) = (lines.next(), lines.next())
-                && let Ok(debug_port) = port.parse()
-            {
-                return Chromium {
-                    debug_port,
-                    browser_path: path.to_owned(),
-                    _process: process,
-                };
-            }
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(home.join("chromium.log")).unwrap_or_default();
-                panic!(
-                    "chromium wrote no {} within {LAUNCH_TIMEOUT:?}; its log:\n{log}",
-                    active_port.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            Some((lines.next()?.parse().ok()?, lines.next()?.to_owned()))
+        });
+        Chromium {
+            debug_port,
+            browser_path,
+            _process: process,
         }
     }
 
     /// Opens a blank tab and a DevTools session attached to it.
     async fn new_page(&self) -> Page {
-        let tcp = TcpStream::connect(("127.0.0.1", self.debug_port))
-            .await
-            .expect("connect to the DevTools port");
         let url = format!("ws://127.0.0.1:{}{}", self.debug_port, self.browser_path);
-        let (socket, _) = tokio::time::timeout(CALL_TIMEOUT, tokio_tungstenite::client_async(url, tcp))
-            .await
-            .expect("DevTools handshake timed out")
-            .expect("DevTools WebSocket handshake");
         let mut page = Page {
-            socket,
-            next_id: 0,
+            socket: RemoteSocket::connect(self.debug_port, &url).await,
             session: None,
         };
         let target = page
@@ -375,55 +331,21 @@ impl Chromium {
 
 /// A DevTools protocol connection; commands go to the attached tab once `session` is set.
 struct Page {
-    socket: WebSocketStream<TcpStream>,
-    next_id: u64,
+    socket: RemoteSocket,
     session: Option<String>,
 }
 
 impl Page {
-    /// Sends one command and returns its `result`, skipping the events that arrive meanwhile.
+    /// Sends one command and returns its `result`.
     async fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut command = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = &self.session {
-            command["sessionId"] = json!(session);
-        }
-        let exchange = async {
-            self.socket
-                .send(Message::text(command.to_string()))
-                .await
-                .expect("send a DevTools command");
-            while let Some(message) = self.socket.next().await {
-                let message = message.expect("DevTools connection");
-                let Ok(text) = message.to_text() else { continue };
-                let reply: Value = serde_json::from_str(text).expect("DevTools sends JSON");
-                if reply["id"] == id {
-                    return reply;
-                }
-            }
-            panic!("DevTools closed the connection during {method}");
-        };
-        let reply = tokio::time::timeout(CALL_TIMEOUT, exchange)
-            .await
-            .unwrap_or_else(|_| panic!("DevTools {method} got no answer within {CALL_TIMEOUT:?}"));
+        let session: Vec<(&str, Value)> = self
+            .session
+            .iter()
+            .map(|session| ("sessionId", json!(session)))
+            .collect();
+        let reply = self.socket.exchange(method, params, &session).await;
         assert!(reply.get("error").is_none(), "DevTools {method} failed: {reply}");
         reply["result"].clone()
-    }
-
-    /// The value of a JavaScript expression in the page.
-    async fn evaluate(&mut self, expression: &str) -> Value {
-        let evaluated = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "returnByValue": true }),
-            )
-            .await;
-        assert!(
-            evaluated.get("exceptionDetails").is_none(),
-            "{expression} threw: {evaluated}"
-        );
-        evaluated["result"]["value"].clone()
     }
 
     /// The resolved value of a JavaScript expression that yields a promise.
@@ -441,36 +363,6 @@ impl Page {
         evaluated["result"]["value"].clone()
     }
 
-    /// Polls a JavaScript condition until it is true (then `true`) or the self-check deadline passes (`false`).
-    async fn wait_until(&mut self, condition: &str) -> bool {
-        let deadline = Instant::now() + SELFTEST_TIMEOUT;
-        while Instant::now() < deadline {
-            if self.evaluate(condition).await == true {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    }
-
-    /// Polls `#selftest` until it leaves `running`; returns its status, the title, the summary and the latency.
-    async fn wait_for_self_check(&mut self) -> Value {
-        const PROBE: &str = "(() => { const s = document.querySelector('#selftest'); \
-            const l = document.querySelector('#step-latency'); \
-            return { status: s ? s.dataset.status : 'missing', title: document.title, \
-                     summary: (document.querySelector('#selftest-summary') || {}).textContent, \
-                     failed_step: s ? s.dataset.failedStep : undefined, \
-                     latency_median_ms: l ? l.dataset.median : undefined }; })()";
-        let deadline = Instant::now() + SELFTEST_TIMEOUT;
-        loop {
-            let result = self.evaluate(PROBE).await;
-            if result["status"] != "running" && result["status"] != "missing" || Instant::now() > deadline {
-                return result;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
     async fn save_screenshot(&mut self, path: &Path) {
         let shot = self
             .call(
@@ -486,5 +378,21 @@ impl Page {
         }
         std::fs::write(path, png).expect("write the screenshot");
         eprintln!("saved {}", path.display());
+    }
+}
+
+impl browser::Page for Page {
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        let evaluated = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true }),
+            )
+            .await;
+        assert!(
+            evaluated.get("exceptionDetails").is_none(),
+            "{expression} threw: {evaluated}"
+        );
+        evaluated["result"]["value"].clone()
     }
 }
