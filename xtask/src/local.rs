@@ -280,6 +280,7 @@ mod tests {
         Host {
             os: Os::Linux,
             home: Some(home.to_path_buf()),
+            xdg_config_home: None,
             java_home: None,
             wsl: false,
             sudo_in_user_home: false,
@@ -447,6 +448,15 @@ mod tests {
             StatusArgs { system: false },
         );
         ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
+        // A HOME where Firefox has been started once: an installed Firefox without a profile is never all well.
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
 
         assert!(
             status(&scratch.0, &host, &system).is_err(),
