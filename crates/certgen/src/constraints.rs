@@ -58,17 +58,44 @@ impl Permit {
             .map_err(bad)
     }
 
-    /// The built-in subtrees of a constrained CA: loopback names and addresses only.
+    /// The built-in subtrees of a constrained CA: loopback names and addresses only. `localhost` already covers
+    /// every name under it (RFC 5280 4.2.1.10), so no `.localhost` subtree is needed; CAs made before still list one
+    /// and keep working.
     pub fn defaults() -> Vec<Permit> {
         let loopback = |s: &str| s.parse().map(Permit::Ip).ok();
-        [
-            Some(Permit::Dns("localhost".into())),
-            Some(Permit::Dns(".localhost".into())),
-        ]
-        .into_iter()
-        .chain([loopback("127.0.0.0/8"), loopback("::1/128")])
-        .flatten()
-        .collect()
+        [Some(Permit::Dns("localhost".into()))]
+            .into_iter()
+            .chain([loopback("127.0.0.0/8"), loopback("::1/128")])
+            .flatten()
+            .collect()
+    }
+
+    /// The subtrees a CA writes for the defaults plus `extra`: duplicates and subtrees inside another one
+    /// (`.localhost` and `a.localhost` inside `localhost`, `10.1.0.0/16` inside `10.0.0.0/8`) are left out, which
+    /// changes no name's outcome. A `.NAME` the user asked for without `NAME` stays: it means "subdomains only".
+    pub fn with_defaults(extra: Vec<Permit>) -> Vec<Permit> {
+        let mut all: Vec<Permit> = Vec::new();
+        for permit in Permit::defaults().into_iter().chain(extra) {
+            if !all.contains(&permit) {
+                all.push(permit);
+            }
+        }
+        all.iter()
+            .filter(|p| !all.iter().any(|other| other != *p && other.contains(p)))
+            .cloned()
+            .collect()
+    }
+
+    /// Does this subtree match every name `other` matches?
+    fn contains(&self, other: &Permit) -> bool {
+        match (self, other) {
+            (Permit::Ip(outer), Permit::Ip(inner)) => outer.contains(inner),
+            (Permit::Dns(outer), Permit::Dns(inner)) => match inner.strip_prefix('.') {
+                Some(base) => outer.trim_start_matches('.') == base || dns_within(base, outer),
+                None => dns_within(inner, outer),
+            },
+            _ => false,
+        }
     }
 
     pub fn to_subtree(&self) -> rcgen::GeneralSubtree {
