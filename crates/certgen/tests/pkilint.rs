@@ -6,6 +6,7 @@
 //! pkilint comes from tests/peers/requirements.txt, installed next to `$LOCALTLS_PYTHON` (or `.ci-cache/venv`) by
 //! `cargo xtask test`; without it the test is skipped, or fails under `LOCALTLS_REQUIRE_PEERS=1`.
 
+#[allow(dead_code)]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ impl Made {
 /// Makes every kind with every key type in `dir`, and a certificate signed from an openssl CSR of each common key.
 fn make_everything(dir: &Path) -> Vec<Made> {
     let mut made = Vec::new();
-    let mut ok = |args: &[&str], sub: &Path| {
+    let ok = |args: &[&str], sub: &Path| {
         let out = certgen(sub, args, &[]);
         assert_success("certgen", args, &out);
     };
