@@ -358,6 +358,66 @@ mod tests {
     }
 
     #[test]
+    fn subtrees_inside_others_are_left_out_without_changing_any_outcome() {
+        let parse = |s: &str| Permit::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        let shown = |permits: Vec<Permit>| permits.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let extra = [
+            ".localhost",
+            "a.localhost",
+            ".test",
+            "app.test",
+            "app.test",
+            "10.1.0.0/16",
+            "10.0.0.0/8",
+        ];
+        let written = Permit::with_defaults(extra.iter().map(|s| parse(s)).collect());
+        assert_eq!(
+            shown(written.clone()),
+            ["localhost", "127.0.0.0/8", "::1/128", ".test", "10.0.0.0/8"]
+        );
+        // Every name is judged the same by the written subtrees as by all of them, and as by a CA made before,
+        // whose defaults listed `.localhost` too.
+        let all = Constraints {
+            permitted: Permit::defaults()
+                .into_iter()
+                .chain(extra.iter().map(|s| parse(s)))
+                .collect(),
+            excluded: vec![],
+        };
+        let legacy = Constraints {
+            permitted: vec![parse("localhost"), parse(".localhost"), parse("127.0.0.0/8")],
+            excluded: vec![],
+        };
+        let default = Constraints {
+            permitted: Permit::defaults(),
+            excluded: vec![],
+        };
+        let written = Constraints {
+            permitted: written,
+            excluded: vec![],
+        };
+        for input in [
+            "localhost",
+            "a.localhost",
+            "b.a.localhost",
+            "test",
+            "x.test",
+            "app.test",
+            "evillocalhost",
+            "10.1.2.3",
+            "10.200.0.1",
+            "11.0.0.1",
+            "127.0.0.1",
+        ] {
+            let name = SubjectName::parse(input).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(written.allows(&name), all.allows(&name), "{input}");
+            if !input.starts_with("10.") && !input.starts_with("11.") {
+                assert_eq!(default.allows(&name), legacy.allows(&name), "{input}");
+            }
+        }
+    }
+
+    #[test]
     fn refusal_names_the_permit_needed() {
         let default = Constraints {
             permitted: Permit::defaults(),
