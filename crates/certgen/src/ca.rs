@@ -94,35 +94,39 @@ impl CertsDir {
         let not_before = now();
         let not_after = add_days(not_before, opts.days)?;
 
-        let mut params = empty_params();
         let cn = match &opts.cn {
             Some(cn) => checked_cn(cn)?,
             None => default_ca_name().chars().take(MAX_CN_LEN).collect(),
         };
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "certgen local development CA");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        if !opts.unconstrained {
-            let mut all = Permit::defaults();
-            all.extend(permits.into_iter().filter(|p| !Permit::defaults().contains(p)));
-            params.name_constraints = Some(NameConstraints {
-                permitted_subtrees: all.iter().map(Permit::to_subtree).collect(),
-                excluded_subtrees: Vec::new(),
-            });
-        }
-        params.serial_number = Some(random_serial());
-        params.not_before = not_before;
-        params.not_after = not_after;
-
         // Asked before the (possibly slow) key generation, so a refused passphrase costs nothing.
         let passphrase = opts
             .encrypt
             .then(|| secret::passphrase(&files.key_pem, true))
             .transpose()?;
         let key = opts.key.generate()?;
+        let mut params = empty_params(&key);
+        // O before CN: the order of X.520's hierarchy, which the CA/B Forum's profile requires.
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "certgen local development CA");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        if !opts.unconstrained {
+            params.name_constraints = Some(NameConstraints {
+                permitted_subtrees: Permit::with_defaults(permits)
+                    .iter()
+                    .map(Permit::to_subtree)
+                    .collect(),
+                excluded_subtrees: Vec::new(),
+            });
+        }
+        // RFC 5280 lets a root omit it; the CA/B profile recommends it, equal to the subject key identifier.
+        params.use_authority_key_identifier_extension = true;
+        params.serial_number = Some(random_serial());
+        params.not_before = not_before;
+        params.not_after = not_after;
+
         let cert = params
             .self_signed(&key)
             .map_err(|e| Error::crypto("signing the CA certificate", e))?;

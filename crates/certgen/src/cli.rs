@@ -123,7 +123,7 @@ pub struct CaArgs {
     #[arg(long, default_value_t = 3650)]
     days: u32,
     /// Also allow this name or network (repeatable): `NAME` (it and its subdomains), `.NAME` (subdomains only),
-    /// `IP` or `IP/PREFIX`. Always allowed: localhost, .localhost, 127.0.0.0/8, ::1/128.
+    /// `IP` or `IP/PREFIX`. Always allowed: localhost (and every name under it), 127.0.0.0/8, ::1/128.
     #[arg(long, value_name = "NAME|CIDR", conflicts_with = "unconstrained")]
     permit: Vec<String>,
     /// No name constraints: the CA could vouch for any website. Only if you know why you need it.
@@ -244,9 +244,11 @@ fn server_kind(client: bool) -> LeafKind {
 
 fn ca(args: CaArgs) -> Result<(), Error> {
     let dir = CertsDir::new(&args.dir.dir);
+    let key: KeyKind = args.key.parse()?;
+    warn_about_key(key);
     let opts = CaOptions {
         cn: args.cn,
-        key: args.key.parse()?,
+        key,
         days: args.days,
         permit: args.permit,
         unconstrained: args.unconstrained,
@@ -292,6 +294,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
 
 fn issue(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
+    warn_about_key(opts.key);
     let names = SubjectName::parse_all(&args.names)?;
     let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
     report_leaf("Issued", &issued, &args.leaf)
@@ -299,6 +302,7 @@ fn issue(args: IssueArgs) -> Result<(), Error> {
 
 fn client(args: ClientArgs) -> Result<(), Error> {
     let opts = args.leaf.options(LeafKind::Client)?;
+    warn_about_key(opts.key);
     let names = SubjectName::parse_all(&args.names)?;
     let issued = CertsDir::new(&args.leaf.dir.dir).issue(&names, &opts)?;
     report_leaf("Issued client certificate", &issued, &args.leaf)
@@ -306,6 +310,7 @@ fn client(args: ClientArgs) -> Result<(), Error> {
 
 fn self_signed(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
+    warn_about_key(opts.key);
     let names = SubjectName::parse_all(&args.names)?;
     let issued = CertsDir::new(&args.leaf.dir.dir).self_signed(&names, &opts)?;
     report_leaf("Created self-signed", &issued, &args.leaf)
@@ -320,6 +325,13 @@ fn sign(args: SignArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client))?;
     let issued = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
     report_leaf("Signed", &issued, &args.leaf)
+}
+
+/// One warning line on stderr when the chosen key kind is refused by browsers.
+fn warn_about_key(key: KeyKind) {
+    if let Some(warning) = key.browser_warning() {
+        eprintln!("certgen: warning: {warning}");
+    }
 }
 
 fn report_leaf(what: &str, issued: &Issued<LeafFiles>, args: &LeafArgs) -> Result<(), Error> {

@@ -58,17 +58,44 @@ impl Permit {
             .map_err(bad)
     }
 
-    /// The built-in subtrees of a constrained CA: loopback names and addresses only.
+    /// The built-in subtrees of a constrained CA: loopback names and addresses only. `localhost` already covers
+    /// every name under it (RFC 5280 4.2.1.10), so no `.localhost` subtree is needed; CAs made before still list one
+    /// and keep working.
     pub fn defaults() -> Vec<Permit> {
         let loopback = |s: &str| s.parse().map(Permit::Ip).ok();
-        [
-            Some(Permit::Dns("localhost".into())),
-            Some(Permit::Dns(".localhost".into())),
-        ]
-        .into_iter()
-        .chain([loopback("127.0.0.0/8"), loopback("::1/128")])
-        .flatten()
-        .collect()
+        [Some(Permit::Dns("localhost".into()))]
+            .into_iter()
+            .chain([loopback("127.0.0.0/8"), loopback("::1/128")])
+            .flatten()
+            .collect()
+    }
+
+    /// The subtrees a CA writes for the defaults plus `extra`: duplicates and subtrees inside another one
+    /// (`.localhost` and `a.localhost` inside `localhost`, `10.1.0.0/16` inside `10.0.0.0/8`) are left out, which
+    /// changes no name's outcome. A `.NAME` the user asked for without `NAME` stays: it means "subdomains only".
+    pub fn with_defaults(extra: Vec<Permit>) -> Vec<Permit> {
+        let mut all: Vec<Permit> = Vec::new();
+        for permit in Permit::defaults().into_iter().chain(extra) {
+            if !all.contains(&permit) {
+                all.push(permit);
+            }
+        }
+        all.iter()
+            .filter(|p| !all.iter().any(|other| other != *p && other.contains(p)))
+            .cloned()
+            .collect()
+    }
+
+    /// Does this subtree match every name `other` matches?
+    fn contains(&self, other: &Permit) -> bool {
+        match (self, other) {
+            (Permit::Ip(outer), Permit::Ip(inner)) => outer.contains(inner),
+            (Permit::Dns(outer), Permit::Dns(inner)) => match inner.strip_prefix('.') {
+                Some(base) => outer.trim_start_matches('.') == base || dns_within(base, outer),
+                None => dns_within(inner, outer),
+            },
+            _ => false,
+        }
     }
 
     pub fn to_subtree(&self) -> rcgen::GeneralSubtree {
@@ -328,6 +355,66 @@ mod tests {
         };
         assert!(with_exclusion.allows(&name("good.test")));
         assert!(!with_exclusion.allows(&name("x.bad.test")));
+    }
+
+    #[test]
+    fn subtrees_inside_others_are_left_out_without_changing_any_outcome() {
+        let parse = |s: &str| Permit::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        let shown = |permits: Vec<Permit>| permits.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let extra = [
+            ".localhost",
+            "a.localhost",
+            ".test",
+            "app.test",
+            "app.test",
+            "10.1.0.0/16",
+            "10.0.0.0/8",
+        ];
+        let written = Permit::with_defaults(extra.iter().map(|s| parse(s)).collect());
+        assert_eq!(
+            shown(written.clone()),
+            ["localhost", "127.0.0.0/8", "::1/128", ".test", "10.0.0.0/8"]
+        );
+        // Every name is judged the same by the written subtrees as by all of them, and as by a CA made before,
+        // whose defaults listed `.localhost` too.
+        let all = Constraints {
+            permitted: Permit::defaults()
+                .into_iter()
+                .chain(extra.iter().map(|s| parse(s)))
+                .collect(),
+            excluded: vec![],
+        };
+        let legacy = Constraints {
+            permitted: vec![parse("localhost"), parse(".localhost"), parse("127.0.0.0/8")],
+            excluded: vec![],
+        };
+        let default = Constraints {
+            permitted: Permit::defaults(),
+            excluded: vec![],
+        };
+        let written = Constraints {
+            permitted: written,
+            excluded: vec![],
+        };
+        for input in [
+            "localhost",
+            "a.localhost",
+            "b.a.localhost",
+            "test",
+            "x.test",
+            "app.test",
+            "evillocalhost",
+            "10.1.2.3",
+            "10.200.0.1",
+            "11.0.0.1",
+            "127.0.0.1",
+        ] {
+            let name = SubjectName::parse(input).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(written.allows(&name), all.allows(&name), "{input}");
+            if !input.starts_with("10.") && !input.starts_with("11.") {
+                assert_eq!(default.allows(&name), legacy.allows(&name), "{input}");
+            }
+        }
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl CertsDir {
         plan.refuse_existing(self)?;
         let issuer = ca.issuer()?;
         let cert = plan
-            .params(request.is_rsa, true)?
+            .params(&request.public_key, request.is_rsa)?
             .signed_by(&request.public_key, &issuer)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
         write_leaf(self, files, &cert, Some(&ca), None, opts)

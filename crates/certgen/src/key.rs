@@ -30,6 +30,12 @@ impl KeyKind {
         KeyKind::Ed25519,
     ];
 
+    /// The warning `ca`, `issue`, `client` and `self-signed` print when this key kind is chosen: `None` for the
+    /// kinds every browser accepts.
+    pub fn browser_warning(self) -> Option<&'static str> {
+        (self == KeyKind::Ed25519).then_some(ED25519_IN_BROWSERS)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             KeyKind::EcdsaP256 => "ecdsa-p256",
@@ -54,6 +60,17 @@ impl KeyKind {
             KeyKind::Rsa4096 => rsa_key(4096),
         }
     }
+}
+
+/// Which clients accept Ed25519 certificates and which refuse them, as `ca`, `issue`, `lint` and `trust install`
+/// explain it.
+pub const ED25519_IN_BROWSERS: &str = "Ed25519 works with programs on rustls, OpenSSL and Go, but not in browsers: \
+    Chromium fails the handshake with ERR_SSL_PROTOCOL_ERROR, and NSS (Firefox, Chromium on Linux) cannot import an \
+    Ed25519 CA (certutil: SEC_ERROR_ADDING_CERT); use --key ecdsa-p256 (the default) for browsers";
+
+/// Is this public key (or, by the same OID, signature algorithm) Ed25519?
+pub(crate) fn is_ed25519(algorithm: &x509_parser::x509::AlgorithmIdentifier<'_>) -> bool {
+    algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519
 }
 
 /// ring writes Ed25519 keys as PKCS#8 v2 (seed + public key), which OpenSSL 3 refuses to read; rewrite them as

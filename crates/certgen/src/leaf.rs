@@ -1,7 +1,9 @@
 //! Leaf certificates: server and client certificates signed by the CA, and self-signed ones. Every check (names,
 //! name constraints, validity, existing files) runs before a key is made or a file written.
 
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, PublicKeyData,
+};
 use time::OffsetDateTime;
 
 use crate::Error;
@@ -75,7 +77,7 @@ impl CertsDir {
         let key = opts.key.generate()?;
         let issuer = ca.issuer()?;
         let cert = plan
-            .params(is_rsa(&key), true)?
+            .params(&key, is_rsa(&key))?
             .signed_by(&key, &issuer)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
         write_leaf(self, files, &cert, Some(&ca), Some(&key), opts)
@@ -89,7 +91,7 @@ impl CertsDir {
         plan.refuse_existing(self)?;
         let key = opts.key.generate()?;
         let cert = plan
-            .params(is_rsa(&key), false)?
+            .params(&key, is_rsa(&key))?
             .self_signed(&key)
             .map_err(|e| Error::crypto("signing the certificate", e))?;
         write_leaf(self, files, &cert, None, Some(&key), opts)
@@ -182,8 +184,9 @@ impl LeafPlan {
         )
     }
 
-    pub(crate) fn params(&self, rsa_key: bool, signed_by_ca: bool) -> Result<CertificateParams, Error> {
-        let mut params = empty_params();
+    /// The certificate for `key`; `rsa_key` adds the keyEncipherment usage.
+    pub(crate) fn params(&self, key: &impl PublicKeyData, rsa_key: bool) -> Result<CertificateParams, Error> {
+        let mut params = empty_params(key);
         if let Some(cn) = &self.cn {
             params.distinguished_name.push(DnType::CommonName, cn.as_str());
         }
@@ -205,7 +208,8 @@ impl LeafPlan {
             ],
             LeafKind::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
         };
-        params.use_authority_key_identifier_extension = signed_by_ca;
+        // Self-signed ones too: RFC 5280 (4.2.1.1) requires it in every certificate that is not a root CA's.
+        params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(random_serial());
         params.not_before = self.not_before;
         params.not_after = self.not_after;

@@ -649,3 +649,75 @@ fn lint_fails_what_openssl_lets_through() {
         assert!(failed.contains(&rule), "{rule} should fail: {rules:?}");
     }
 }
+
+/// `certgen lint` never flags a server certificate certgen made, whatever the kind or (browser-accepted) key; for
+/// Ed25519 it flags exactly the browser rules and says why.
+#[test]
+fn lint_passes_every_server_certificate_certgen_makes() {
+    if !common::have_openssl("lint_passes_every_server_certificate_certgen_makes") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for key in ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "ed25519"] {
+        let sub = dir.path().join(key);
+        for args in [
+            &["ca", "--key", key, "--permit", ".test"][..],
+            &[
+                "issue",
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "*.app.localhost",
+                "x.test",
+                "--key",
+                key,
+            ],
+            &["issue", "api.localhost", "--client", "--key", key],
+            &["self-signed", "localhost", "--key", key, "--out", "self"],
+        ] {
+            let out = common::certgen(&sub, args, &[]);
+            common::assert_success("certgen", args, &out);
+        }
+        let csr = sub.join("host.csr");
+        common::openssl_csr(
+            "ec",
+            common::path_str(&sub.join("host-key.pem")),
+            common::path_str(&csr),
+            "/CN=csr.localhost",
+            &["-addext", "subjectAltName=DNS:csr.localhost"],
+        );
+        let sign = ["sign", "--csr", common::path_str(&csr), "--out", "signed"];
+        common::assert_success("certgen", &sign, &common::certgen(&sub, &sign, &[]));
+        let ca = sub.join("ca.pem");
+        for (stem, issuer) in [
+            ("localhost", &ca),
+            ("api.localhost", &ca),
+            ("signed", &ca),
+            ("self", &sub.join("self.pem")),
+        ] {
+            let cert = sub.join(format!("{stem}.pem"));
+            let args = [
+                "lint",
+                "--json",
+                common::path_str(&cert),
+                "--ca",
+                common::path_str(issuer),
+            ];
+            let out = common::run(common::CERTGEN, &args, &[]);
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("lint JSON");
+            let failed: Vec<&str> = report["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["status"] == "FAIL")
+                .filter_map(|r| r["rule"].as_str())
+                .collect();
+            let expected: &[&str] = match (key, stem) {
+                ("ed25519", "signed") => &["sha2-signature"],
+                ("ed25519", _) => &["key-strength", "sha2-signature"],
+                _ => &[],
+            };
+            assert_eq!(failed, expected, "{key} {stem}: {}", common::text(&out.stdout));
+        }
+    }
+}

@@ -21,6 +21,7 @@ use super::describe::{Extensions, algorithm_name, key_info, validity_summary};
 use super::{load_certificates, parse_certificate, read_file, shown, sibling_key_path};
 use crate::Error;
 use crate::cert::SubjectAltName;
+use crate::names::{SubjectName, dns_name};
 
 /// Apple's limit for certificates from locally trusted roots (and the most any browser accepts).
 pub const MAX_VALIDITY_DAYS: i64 = 825;
@@ -136,6 +137,10 @@ pub(crate) fn lint_certificate(
         time_rule(leaf, now),
         name_constraints_rule(leaf, issuers),
         key_match_rule(leaf.public_key(), key),
+        san_syntax_rule(&extensions.subject_alt_names),
+        key_identifiers_rule(leaf),
+        issuer_name_rule(leaf, issuers),
+        constraint_syntax_rule(issuers),
     ]
 }
 
@@ -255,11 +260,7 @@ fn key_strength_rule(leaf: &X509Certificate<'_>) -> LintRule {
             format!("{key}: browsers and OpenSSL's default level reject RSA under 2048 bits"),
             fix,
         ),
-        ("Ed25519" | "Ed448", _) => fail(
-            RULE,
-            format!("{key}: browsers do not accept EdDSA certificates (programs using rustls or OpenSSL do)"),
-            fix,
-        ),
+        ("Ed25519" | "Ed448", _) => fail(RULE, format!("{key}: {}", crate::key::ED25519_IN_BROWSERS), fix),
         _ => pass(RULE, key.to_string()),
     }
 }
@@ -278,7 +279,13 @@ fn signature_rule(leaf: &X509Certificate<'_>) -> LintRule {
         OID_SIG_ED25519,
     ];
     let name = algorithm_name(&leaf.signature_algorithm);
-    if strong.contains(algorithm) {
+    if crate::key::is_ed25519(&leaf.signature_algorithm) {
+        fail(
+            RULE,
+            format!("signed by an Ed25519 CA: {}", crate::key::ED25519_IN_BROWSERS),
+            "recreate the CA with `certgen ca --force --key ecdsa-p256` and reissue",
+        )
+    } else if strong.contains(algorithm) {
         pass(RULE, name)
     } else {
         fail(
@@ -390,6 +397,136 @@ fn key_match_rule(cert_key: &SubjectPublicKeyInfo<'_>, key: Option<(&str, &[u8])
     }
 }
 
+/// RFC 5280 4.2.1.6: every DNS name is LDH labels (a wildcard only as the whole leftmost label), every IP address 4
+/// or 16 bytes.
+fn san_syntax_rule(names: &[SubjectAltName]) -> LintRule {
+    const RULE: &str = "san-syntax";
+    let bad: Vec<String> = names
+        .iter()
+        .filter_map(|name| match name {
+            SubjectAltName::Dns(dns) => match SubjectName::parse(dns) {
+                Ok(SubjectName::Dns(_) | SubjectName::Wildcard(_)) => None,
+                Ok(other) => Some(format!("DNS:{dns} holds {other}, which needs its own SAN type")),
+                Err(e) => Some(format!("DNS:{dns}: {e}")),
+            },
+            SubjectAltName::Other(text) if text.starts_with("IPAddress") => {
+                Some(format!("{text}: not 4 or 16 bytes"))
+            }
+            _ => None,
+        })
+        .collect();
+    if bad.is_empty() {
+        pass(RULE, "every subject alternative name is well-formed")
+    } else {
+        fail(
+            RULE,
+            bad.join("; "),
+            format!("{REISSUE}; certgen checks each NAME"),
+        )
+    }
+}
+
+/// RFC 5280 4.2.1.1 and 4.2.1.2: a certificate that is not a root carries the authority key identifier (how a
+/// verifier finds its issuer) and, as end-entity certificates SHOULD, a subject key identifier.
+fn key_identifiers_rule(leaf: &X509Certificate<'_>) -> LintRule {
+    const RULE: &str = "key-identifiers";
+    let mut missing = Vec::new();
+    let has = |oid| leaf.get_extension_unique(&oid).ok().flatten().is_some();
+    if !has(x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER) {
+        missing.push("authority key identifier (RFC 5280 requires it)");
+    }
+    if !has(x509_parser::oid_registry::OID_X509_EXT_SUBJECT_KEY_IDENTIFIER) {
+        missing.push("subject key identifier (RFC 5280: SHOULD)");
+    }
+    if missing.is_empty() {
+        pass(RULE, "authority and subject key identifiers present")
+    } else {
+        fail(
+            RULE,
+            format!("no {}", missing.join(" and no ")),
+            format!("{REISSUE} (certgen writes both, self-signed certificates included)"),
+        )
+    }
+}
+
+/// RFC 5280 4.1.2.4 and 7.1: a verifier links a certificate to its CA by comparing the issuer name with the CA's
+/// subject, attribute by attribute in order; the same attributes in another order are another name.
+fn issuer_name_rule(leaf: &X509Certificate<'_>, issuers: &[X509Certificate<'_>]) -> LintRule {
+    const RULE: &str = "issuer-name";
+    let Some(ca) = issuers.first() else {
+        return skip(RULE, "no issuer given: pass --ca CA or a full chain file");
+    };
+    if leaf.issuer().as_raw() == ca.subject().as_raw() {
+        pass(RULE, format!("issuer is {}", ca.subject()))
+    } else {
+        fail(
+            RULE,
+            format!(
+                "the issuer name `{}` is not the CA's subject `{}` (attributes, order and encoding must match)",
+                leaf.issuer(),
+                ca.subject()
+            ),
+            "pass the CA that signed it, or reissue the certificate with this CA",
+        )
+    }
+}
+
+/// RFC 5280 4.2.1.10: a dNSName subtree is a DNS name (`localhost` already matches every name under it). A leading
+/// dot is not DNS syntax; certgen writes one only for `--permit .NAME` (subdomains only), and one next to its own
+/// base name (`.localhost` beside `localhost`, from older certgen CAs) adds nothing.
+fn constraint_syntax_rule(issuers: &[X509Certificate<'_>]) -> LintRule {
+    const RULE: &str = "constraint-syntax";
+    if issuers.is_empty() {
+        return skip(RULE, "no issuer given: pass --ca CA or a full chain file");
+    }
+    let mut problems = Vec::new();
+    let mut subdomains_only = Vec::new();
+    for ca in issuers {
+        let Ok(Some(constraints)) = crate::constraints::Constraints::from_certificate(ca) else {
+            continue;
+        };
+        for permit in constraints.permitted.iter().chain(&constraints.excluded) {
+            let crate::constraints::Permit::Dns(name) = permit else {
+                continue;
+            };
+            let (base, dotted) = name
+                .strip_prefix('.')
+                .map_or((name.as_str(), false), |b| (b, true));
+            if let Err(e) = dns_name(base) {
+                problems.push(format!("{name}: {e}"));
+            } else if dotted
+                && constraints
+                    .permitted
+                    .contains(&crate::constraints::Permit::Dns(base.into()))
+            {
+                problems.push(format!(
+                    "{name} adds nothing to {base}, which matches every name under it"
+                ));
+            } else if dotted {
+                subdomains_only.push(name.clone());
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return fail(
+            RULE,
+            problems.join("; "),
+            "recreate the CA with `certgen ca --force` (same --permit values) and reissue; the old CA still works",
+        );
+    }
+    if subdomains_only.is_empty() {
+        pass(RULE, "every DNS subtree is a DNS name")
+    } else {
+        pass(
+            RULE,
+            format!(
+                "{}: subdomains only (--permit .NAME), as OpenSSL, Chromium, NSS and rustls read it",
+                subdomains_only.join(", ")
+            ),
+        )
+    }
+}
+
 /// The public key (SPKI DER) of the first private key in a PEM or DER file. The private key
 /// itself never leaves this function and is never shown.
 fn private_key_spki(file: &[u8]) -> Result<Vec<u8>, String> {
@@ -444,6 +581,7 @@ mod tests {
         params.distinguished_name.push(DnType::CommonName, "localhost");
         params.is_ca = IsCa::ExplicitNoCa;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(396);
         params
@@ -535,7 +673,16 @@ mod tests {
         let mut future = good_params();
         future.not_before = OffsetDateTime::now_utc() + Duration::days(2);
 
+        let mut no_aki = good_params();
+        no_aki.use_authority_key_identifier_extension = false;
+        let mut bad_san = good_params();
+        bad_san.subject_alt_names = vec![rcgen::SanType::DnsName(
+            rcgen::string::Ia5String::try_from("bad_name.localhost").expect("ia5"),
+        )];
+
         let cases = [
+            (no_aki, "key-identifiers"),
+            (bad_san, "san-syntax"),
             (ca_leaf, "not-a-ca"),
             (no_san, "subject-alt-name"),
             (too_long, "validity-825-days"),
@@ -574,6 +721,55 @@ mod tests {
             "{:?}",
             rule.fix
         );
+    }
+
+    #[test]
+    fn a_leaf_of_another_ca_fails_issuer_name() {
+        let (_, other) = ca();
+        let key = KeyPair::generate().expect("leaf key");
+        let cert = good_params().signed_by(&key, &other).expect("leaf");
+        let mut ca_params = CertificateParams::default();
+        ca_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "lint test");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "lint test CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+        let (_, leaf) = x509_parser::parse_x509_certificate(cert.der()).expect("parse leaf");
+        let (_, ca) = x509_parser::parse_x509_certificate(ca_cert.der()).expect("parse CA");
+        let rules = lint_certificate(&leaf, &[ca], None, OffsetDateTime::now_utc());
+        let linted = Linted { rules };
+        assert_eq!(linted.failed(), vec!["issuer-name"], "{:#?}", linted.rules);
+    }
+
+    #[test]
+    fn a_redundant_dot_subtree_fails_and_a_subdomains_only_one_passes() {
+        let subtrees = |names: &[&str]| {
+            let key = KeyPair::generate().expect("CA key");
+            let mut params = CertificateParams::default();
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            params.name_constraints = Some(NameConstraints {
+                permitted_subtrees: names
+                    .iter()
+                    .map(|n| GeneralSubtree::DnsName(n.to_string()))
+                    .collect(),
+                excluded_subtrees: vec![],
+            });
+            params.self_signed(&key).expect("CA").der().to_vec()
+        };
+        for (names, status) in [
+            (&["localhost", ".localhost"][..], LintStatus::Fail),
+            (&["localhost", ".test"][..], LintStatus::Pass),
+            (&["localhost", "a..b"][..], LintStatus::Fail),
+        ] {
+            let der = subtrees(names);
+            let (_, ca) = x509_parser::parse_x509_certificate(&der).expect("parse CA");
+            let rule = constraint_syntax_rule(&[ca]);
+            assert_eq!(rule.status, status, "{names:?}: {rule:?}");
+        }
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum TrustError {
     CommandFailed { command: String, detail: String },
     #[error("no {kind} trust store here: {reason}")]
     NoStore { kind: StoreKind, reason: String },
+    /// The store cannot hold this CA at all, so nothing is run.
+    #[error("this store cannot hold this CA: {0}")]
+    Unsupported(&'static str),
 }
 
 /// The kinds of store `--store` selects.

@@ -193,6 +193,10 @@ impl TrustStore for NssDb {
     }
 
     fn install_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError> {
+        // certutil would fail with a bare SEC_ERROR_ADDING_CERT; say why before running anything.
+        if crate::key::is_ed25519(&ca.cert().x509().tbs_certificate.subject_pki.algorithm) {
+            return Err(TrustError::Unsupported(crate::key::ED25519_IN_BROWSERS));
+        }
         let mut commands = Vec::new();
         if !self.exists() {
             if !self.dir.is_dir() {
