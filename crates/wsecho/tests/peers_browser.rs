@@ -28,6 +28,8 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
     "--remote-debugging-port=0",
+    // The name-constraint test's forged `bank.example` must reach our loopback server, never a real host.
+    "--host-resolver-rules=MAP bank.example 127.0.0.1",
     "--window-size=1000,1250",
 ];
 const CA_NICKNAME: &str = "wsecho test CA";
@@ -202,6 +204,35 @@ async fn xtask_up_page_passes() {
         panic!("set LOCALTLS_UP_PAGE and LOCALTLS_UP_HOME (cargo xtask e2e does)");
     };
     open_passing_page(Path::new(&home), &url.to_string_lossy()).await;
+}
+
+/// The CA's name constraints hold in a real browser: with our CA trusted, a certgen leaf for `sub.localhost` is
+/// accepted (the self-check passes), and a `bank.example` leaf signed with the same CA key by openssl, as a
+/// leaked key could sign it, is refused.
+#[tokio::test]
+async fn chromium_honours_the_cas_name_constraints() {
+    if !browser_installed("chromium and the CA's name constraints") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &certs.ca_pem);
+
+    let (chain, key) = certs.server_for("sub.localhost");
+    let allowed = ServeProcess::ws_and_wss_with(&chain, &key, &certs.ca_cer);
+    let url = format!("https://sub.localhost:{}/", allowed.wss_port.expect("wss port"));
+    open_passing_page(home.path(), &url).await;
+
+    let (chain, key) = certs.forged_by_openssl("bank.example");
+    let forged = ServeProcess::ws_and_wss_with(&chain, &key, &certs.ca_cer);
+    let url = format!("https://bank.example:{}/", forged.wss_port.expect("wss port"));
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+    let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+    assert_eq!(
+        navigated["errorText"], "net::ERR_CERT_INVALID",
+        "{url} is outside the CA's name constraints and must be refused: {navigated}"
+    );
 }
 
 /// Chromium with `home` opens `url`: the page must load (its certificate trusted) and its self-check pass.

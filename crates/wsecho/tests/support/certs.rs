@@ -3,6 +3,9 @@
 //! here.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{WAIT, run};
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -51,6 +54,62 @@ impl TestCerts {
             client_key: client.key_pem,
             dir,
         }
+    }
+
+    /// A server certificate for `name` from this CA, issued by certgen (which refuses names outside the CA's
+    /// constraints); returns the full chain and the key.
+    pub fn server_for(&self, name: &str) -> (PathBuf, PathBuf) {
+        let names = certgen::SubjectName::parse_all([name]).expect("name");
+        let files = self
+            .certs
+            .issue(&names, &certgen::LeafOptions::default())
+            .expect("issue server cert")
+            .files;
+        (files.fullchain_pem, files.key_pem)
+    }
+
+    /// A server certificate for `name` signed with this CA's key by openssl, which (unlike certgen) signs names
+    /// outside the CA's constraints: what a leaked CA key could make. Returns the full chain and the key.
+    pub fn forged_by_openssl(&self, name: &str) -> (PathBuf, PathBuf) {
+        let stem = self.dir.path().join(format!("forged-{name}"));
+        let (key, cert, chain) = (
+            stem.with_extension("key.pem"),
+            stem.with_extension("pem"),
+            stem.with_extension("chain.pem"),
+        );
+        let ca_key = self.certs.ca_files().key_pem;
+        let mut openssl = Command::new("openssl");
+        openssl
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .arg("-CA")
+            .arg(&self.ca_pem)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .args(["-days", "30", "-subj", &format!("/CN={name}")])
+            .args(["-addext", &format!("subjectAltName=DNS:{name}")])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth"]);
+        let finished = run(&mut openssl, WAIT);
+        assert!(finished.status.success(), "{openssl:?}: {}", finished.output());
+        let pem = [
+            std::fs::read(&cert).expect("forged leaf"),
+            std::fs::read(&self.ca_pem).expect("CA"),
+        ]
+        .concat();
+        std::fs::write(&chain, pem).expect("forged chain");
+        (chain, key)
     }
 
     /// Issues a new server certificate over the old files (as a renewal would) and returns its serial.

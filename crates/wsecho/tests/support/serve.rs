@@ -39,14 +39,15 @@ impl ServeProcess {
 
     /// ws and wss with the test certificate; `/ca.cer` serves the test CA.
     pub fn ws_and_wss(certs: &TestCerts) -> ServeProcess {
+        ServeProcess::ws_and_wss_with(&certs.server_chain, &certs.server_key, &certs.ca_cer)
+    }
+
+    /// ws and wss serving the certificate chain `chain` with `key`; `/ca.cer` serves `ca_cer`.
+    pub fn ws_and_wss_with(chain: &Path, key: &Path, ca_cer: &Path) -> ServeProcess {
         let mut args: Vec<OsString> = ["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"]
             .map(OsString::from)
             .into();
-        for (flag, path) in [
-            ("--cert", &certs.server_chain),
-            ("--key", &certs.server_key),
-            ("--ca", &certs.ca_cer),
-        ] {
+        for (flag, path) in [("--cert", chain), ("--key", key), ("--ca", ca_cer)] {
             args.push(flag.into());
             args.push(path.into());
         }
