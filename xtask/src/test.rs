@@ -27,8 +27,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         cmd::run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     let peers = steps.run("peers", || peers::ensure(root))?;
-    steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]))?;
-    steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]))?;
+    let unit = steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]))?;
+    let doc = steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]))?;
+    steps.count_tests(unit + doc);
     // Every in-tree server and certificate tool of the benchmark runs once; no figure is checked.
     steps.run("bench smoke", || bench::run(root, &BenchArgs::smoke()))?;
     steps.run("up from a clean clone", || up_from_a_clean_clone(root))?;
@@ -36,12 +37,40 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo test --workspace` with `args`, pointed at the installed peers (a missing peer fails).
-fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<()> {
+/// `cargo test --workspace` with `args`, pointed at the installed peers (a missing peer fails); its output is shown
+/// as it comes, and the tests passed (from its `test result:` lines) are counted.
+fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<usize> {
     let mut test = cargo(root);
-    test.args(["test", "--workspace"]).args(args);
+    test.args(["test", "--workspace"])
+        .args(args)
+        .stdout(Stdio::piped());
     peers.apply(&mut test);
-    cmd::run(&mut test)
+    let shown = format!("{test:?}");
+    eprintln!("xtask: running {shown}");
+    let mut child = KillOnDrop::spawn(&mut test).with_context(|| format!("cannot start {shown}"))?;
+    let stdout = child.stdout.take().context("no stdout from cargo test")?;
+    let passed: usize = cmd::lines(stdout, Some(""))
+        .iter()
+        .map(|line| tests_passed(&line))
+        .sum();
+    let exit = child.wait()?;
+    if !exit.success() {
+        bail!("{shown} failed with {exit}");
+    }
+    Ok(passed)
+}
+
+/// The N of a libtest summary line `test result: ok. N passed; ...`; 0 for any other line.
+fn tests_passed(line: &str) -> usize {
+    line.strip_prefix("test result: ")
+        .and_then(|rest| {
+            rest.split_once(". ")?
+                .1
+                .split_once(" passed")
+                .map(|(n, _)| n.to_owned())
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn e2e(root: &Path) -> anyhow::Result<()> {
@@ -221,4 +250,22 @@ fn tool_home(var: &str, default: &str) -> PathBuf {
         || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(default),
         PathBuf::from,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_the_passed_tests_of_libtest_summary_lines_only() {
+        let line =
+            "test result: ok. 28 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.55s";
+        assert_eq!(tests_passed(line), 28);
+        assert_eq!(
+            tests_passed("test result: FAILED. 3 passed; 1 failed; 0 ignored"),
+            3
+        );
+        assert_eq!(tests_passed("test foo ... ok"), 0);
+        assert_eq!(tests_passed("up | test result: ok. 5 passed"), 0);
+    }
 }
