@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use certgen::renew::{CaState, LeafState};
-use certgen::trust::{self, CaCert, Host, StoreKind};
+use certgen::trust::{self, CaCert, Change, Host, StoreKind, TrustError};
 use certgen::{CaOptions, CertsDir, Issued, LeafFiles, LeafOptions, SubjectName};
 
 /// A server certificate is renewed this long before it expires.
 const RENEW_WITHIN_DAYS: i64 = 30;
 /// File stem of the server certificate in certs/ (`localhost.pem`, `localhost-key.pem`, ...).
 const SERVER_STEM: &str = "localhost";
-const WS_PORT: u16 = 8080;
-const WSS_PORT: u16 = 8443;
+
+use crate::nss_tools::{self, Consent};
 
 #[derive(Debug, clap::Args)]
 pub struct NameArgs {
@@ -48,6 +48,19 @@ pub struct ServeArgs {
     /// Listen on all interfaces instead of loopback only
     #[arg(long)]
     lan: bool,
+    #[command(flatten)]
+    ports: Ports,
+}
+
+/// The two ports the echo server listens on.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Ports {
+    /// Port of the ws:// + http:// listener (the CA download for phones is served here)
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    ws_port: u16,
+    /// Port of the wss:// + https:// listener (the test page)
+    #[arg(long, value_name = "PORT", default_value_t = 8443)]
+    wss_port: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,19 +70,78 @@ pub struct UpArgs {
     /// Also install the CA in the operating system's store (curl, Python, Node with system CAs...)
     #[arg(long)]
     system: bool,
+    /// Install what the trust step needs (certutil) without asking; without a terminal and without --yes
+    /// the install command is only printed
+    #[arg(long, short = 'y')]
+    yes: bool,
+    #[command(flatten)]
+    ports: Ports,
 }
 
 pub fn up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<()> {
     certs(root, &args.names)?;
-    let trust_args = TrustArgs {
-        system: args.system,
-        dry_run: false,
+    let verdict = trust_for_up(root, host, args)?;
+    let serve_args = ServeArgs {
+        lan: args.names.lan,
+        ports: args.ports,
     };
-    if let Err(err) = trust(root, host, &trust_args) {
-        eprintln!("xtask: warning: {err:#}");
-        eprintln!("xtask: import certs/ca.cer by hand (docs/browsers.md); the server starts anyway");
+    run_server(root, &serve_args, Some(&verdict))
+}
+
+/// `trust`, installing certutil first when it is missing and the user agrees; returns the verdict line.
+fn trust_for_up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<String> {
+    let ca = load_ca(root)?;
+    let kinds = stores(args.system);
+    let mut report = trust::install(&ca, host, &kinds, false);
+    let mut fix = None;
+    if lacks_certutil(&report) {
+        match nss_tools::Install::for_this_machine() {
+            Some(install) if nss_tools::offer(&install, Consent::from(args.yes)) => {
+                report = trust::install(&ca, host, &kinds, false);
+            }
+            Some(install) => fix = Some(format!("{} && cargo xtask trust", install.shown())),
+            None => {
+                fix =
+                    Some("install your distribution's NSS tools (certutil), then `cargo xtask trust`".into())
+            }
+        }
     }
-    serve(root, &ServeArgs { lan: args.names.lan })
+    print!("{report}");
+    let trusted = report
+        .outcomes
+        .iter()
+        .filter(|o| {
+            o.kind == StoreKind::Nss && matches!(o.result, Ok(Change::Done(_) | Change::Unchanged(_)))
+        })
+        .count();
+    Ok(match (report.problems(), trusted) {
+        (None, 0) => {
+            "verdict: NOT trusted: no browser store found for this user; import certs/ca.cer by hand \
+                      (docs/browsers.md)"
+                .to_owned()
+        }
+        (None, n) => format!(
+            "verdict: the CA is trusted in {n} browser store(s) of this user: open https://localhost:{}/ and it turns green",
+            args.ports.wss_port
+        ),
+        (Some(_), _) if fix.is_some() => format!(
+            "verdict: NOT trusted (certutil is not installed): run `{}`, or import certs/ca.cer by hand \
+             (docs/browsers.md)",
+            fix.unwrap_or_default()
+        ),
+        (Some(problems), _) => format!(
+            "verdict: NOT trusted ({problems}): fix that and run `cargo xtask trust`, or import certs/ca.cer by \
+             hand (docs/browsers.md)"
+        ),
+    })
+}
+
+/// Whether the trust step failed only because certutil is not installed.
+fn lacks_certutil(report: &trust::Report) -> bool {
+    report
+        .outcomes
+        .iter()
+        .any(|o| matches!(o.result, Err(TrustError::ToolMissing { tool: "certutil", .. })))
 }
 
 /// Creates or reuses the CA and the server certificate; returns the server certificate's files.
@@ -95,7 +167,7 @@ fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<LeafFiles> {
         CaState::Created => println!("CA: created {}", dir.ca_files().cert_pem.display()),
         CaState::Reused => println!("CA: reusing {}", dir.ca_files().cert_pem.display()),
         CaState::Replaced { reason } => println!(
-            "CA: replaced ({reason}); the old one is kept as certs/ca-backup-*; run `cargo xtask trust` again"
+            "CA: replaced because {reason}; the old one is kept as certs/ca-backup-*; run `cargo xtask trust` again"
         ),
     }
     let opts = LeafOptions {
@@ -111,7 +183,7 @@ fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<LeafFiles> {
             names.join(", ")
         ),
         LeafState::Issued { reason } => println!(
-            "server certificate: issued {} for {} ({reason})",
+            "server certificate: {reason}: {} for {}",
             files.cert_pem.display(),
             names.join(", ")
         ),
@@ -135,10 +207,48 @@ pub fn untrust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()>
 pub fn status(root: &Path, host: &Host, args: &StatusArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::status(&ca, host, &stores(args.system), certs_dir(root).path());
-    finish(&report, report.problems())
+    let problems = report.problems().map(|_| status_problems(&report, args.system));
+    finish(&report, problems)
+}
+
+/// What `status` found wrong, each with the `cargo xtask` command that fixes exactly that.
+fn status_problems(report: &trust::StatusReport, system: bool) -> String {
+    let untrusted = report
+        .stores
+        .iter()
+        .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
+        .count();
+    let failing = report.certificates.iter().filter(|c| !c.ok).count();
+    let mut problems = Vec::new();
+    if report.ca.expired {
+        problems.push(
+            "the CA has expired (run `cargo xtask certs` to replace it, then `cargo xtask trust`)".to_owned(),
+        );
+    }
+    if untrusted > 0 {
+        let trust = if system {
+            "cargo xtask trust --system"
+        } else {
+            "cargo xtask trust"
+        };
+        problems.push(format!(
+            "{untrusted} store(s) do not trust the CA (run `{trust}`)"
+        ));
+    }
+    if failing > 0 {
+        problems.push(format!(
+            "{failing} certificate(s) fail the checks (run `cargo xtask certs` to reissue the server certificate)"
+        ));
+    }
+    problems.join("; ")
 }
 
 pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
+    run_server(root, args, None)
+}
+
+/// The echo server on the certificate in certs/; `verdict` (from `up`) is the last line printed before it serves.
+fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::Result<()> {
     let dir = certs_dir(root);
     let leaf = dir.leaf_files(SERVER_STEM, false);
     let ca = dir.ca_files();
@@ -148,7 +258,7 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
             dir.path().display()
         );
     }
-    let (ws, wss) = listen_addresses(args.lan);
+    let (ws, wss) = listen_addresses(args.lan, args.ports);
     let config = wsecho::server::Config {
         ws,
         wss,
@@ -167,11 +277,15 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
         print!("{}", running.banner());
         println!("CA fingerprint (SHA-256): {}", load_ca(root)?.cert().sha256_colons());
         if args.lan {
+            let Ports { ws_port, wss_port } = args.ports;
             for ip in lan_addresses()? {
-                println!("other devices: import http://{ip}:{WS_PORT}/ca.cer (docs/browsers.md), then open https://{ip}:{WSS_PORT}/");
+                println!("other devices: import http://{ip}:{ws_port}/ca.cer (docs/browsers.md), then open https://{ip}:{wss_port}/");
             }
         } else {
             println!("other devices: run with --lan, or import certs/ca.cer by hand (docs/browsers.md)");
+        }
+        if let Some(verdict) = verdict {
+            println!("{verdict}");
         }
         let signal = signals.recv().await;
         println!("{signal}: stopping");
@@ -180,27 +294,43 @@ pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Starts the server on IPv4 and IPv6; a machine without IPv6 gets IPv4 only (with a note), not a failure.
+/// Starts the server on IPv4 and IPv6; a machine without IPv6 gets IPv4 only (with a note), not a failure. A
+/// port in use is one error line naming the port, its holder when known, and the options that move it.
 async fn start_dual_stack(config: wsecho::server::Config) -> anyhow::Result<wsecho::server::RunningServer> {
+    let no_ipv6 = |err: &wsecho::Error| {
+        matches!(err, wsecho::Error::Bind { addr, source, .. }
+            if addr.is_ipv6() && source.kind() != std::io::ErrorKind::AddrInUse)
+    };
     match wsecho::server::start(config.clone()).await {
         Ok(running) => Ok(running),
-        Err(err) if config.ws.iter().chain(&config.wss).any(SocketAddr::is_ipv6) => {
-            eprintln!("xtask: note: IPv6 listeners unavailable ({err}); serving IPv4 only");
+        Err(err) if no_ipv6(&err) => {
+            eprintln!("xtask: note: no IPv6 loopback here ({err}); serving IPv4 only");
             let v4 = |addrs: &[SocketAddr]| addrs.iter().copied().filter(SocketAddr::is_ipv4).collect();
             let config = wsecho::server::Config {
                 ws: v4(&config.ws),
                 wss: v4(&config.wss),
                 ..config
             };
-            Ok(wsecho::server::start(config).await?)
+            wsecho::server::start(config).await.map_err(one_line)
         }
-        Err(err) => Err(err.into()),
+        Err(err) => Err(one_line(err)),
+    }
+}
+
+/// A start-up failure as one line (the OS error is already in it, so its cause chain is not repeated); a port in
+/// use also names the options that choose other ports.
+fn one_line(err: wsecho::Error) -> anyhow::Error {
+    match err {
+        wsecho::Error::Bind { ref source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            anyhow::anyhow!("{err} (--ws-port PORT / --wss-port PORT)")
+        }
+        err => anyhow::anyhow!("{err}"),
     }
 }
 
 /// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every IPv4 interface (binding [::] as well
 /// would collide with 0.0.0.0 on dual-stack Linux).
-fn listen_addresses(lan: bool) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
+fn listen_addresses(lan: bool, ports: Ports) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
     let on = |port: u16| -> Vec<SocketAddr> {
         if lan {
             vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))]
@@ -211,7 +341,7 @@ fn listen_addresses(lan: bool) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
             ]
         }
     };
-    (on(WS_PORT), on(WSS_PORT))
+    (on(ports.ws_port), on(ports.wss_port))
 }
 
 /// This machine's IPv4 addresses other devices can reach: what `--lan` serves on.
@@ -350,7 +480,11 @@ mod tests {
 
     #[test]
     fn serve_listens_on_loopback_unless_lan() {
-        let (ws, wss) = listen_addresses(false);
+        let default = Ports {
+            ws_port: 8080,
+            wss_port: 8443,
+        };
+        let (ws, wss) = listen_addresses(false, default);
         assert_eq!(
             ws,
             ["127.0.0.1:8080".parse().unwrap(), "[::1]:8080".parse().unwrap()]
@@ -359,7 +493,7 @@ mod tests {
             wss,
             ["127.0.0.1:8443".parse().unwrap(), "[::1]:8443".parse().unwrap()]
         );
-        let (ws, wss) = listen_addresses(true);
+        let (ws, wss) = listen_addresses(true, default);
         assert_eq!(ws, ["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]);
         assert_eq!(wss, ["0.0.0.0:8443".parse::<SocketAddr>().unwrap()]);
     }
@@ -458,9 +592,10 @@ mod tests {
             .unwrap();
         assert!(made.success());
 
+        let untrusted = status(&scratch.0, &host, &system).unwrap_err().to_string();
         assert!(
-            status(&scratch.0, &host, &system).is_err(),
-            "an untrusted CA is not all well"
+            untrusted.contains("do not trust the CA (run `cargo xtask trust`)"),
+            "an untrusted CA is not all well, and the fix is this task's own: {untrusted}"
         );
         trust(&scratch.0, &host, &user).unwrap();
         status(&scratch.0, &host, &system).unwrap();

@@ -5,6 +5,7 @@ mod banner;
 mod bench;
 mod cmd;
 mod local;
+mod nss_tools;
 mod peers;
 mod scratch;
 mod soak;
@@ -29,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// The whole chain: CA + server certificate in certs/, trust for this user, echo server on 8080 (ws) and 8443 (wss).
+    /// The whole chain: CA + server certificate in certs/, trust for this user (installing certutil if needed),
+    /// echo server on 8080 (ws) and 8443 (wss); ends with one verdict line.
     Up(local::UpArgs),
     /// Create or reuse the CA and the server certificate in certs/ (renewed when expiring or when names change).
     Certs(local::NameArgs),
@@ -99,7 +101,16 @@ mod tests {
     #[test]
     fn every_task_parses_with_its_flags() {
         assert!(matches!(
-            parse(&["up", "--lan", "--system", "--name", "a.test"]),
+            parse(&[
+                "up",
+                "--lan",
+                "--system",
+                "--name",
+                "a.test",
+                "--yes",
+                "--ws-port",
+                "1"
+            ]),
             Ok(Task::Up(_))
         ));
         assert!(matches!(
@@ -112,7 +123,10 @@ mod tests {
         ));
         assert!(matches!(parse(&["untrust", "--dry-run"]), Ok(Task::Untrust(_))));
         assert!(matches!(parse(&["status", "--system"]), Ok(Task::Status(_))));
-        assert!(matches!(parse(&["serve", "--lan"]), Ok(Task::Serve(_))));
+        assert!(matches!(
+            parse(&["serve", "--lan", "--ws-port", "18080", "--wss-port", "18443"]),
+            Ok(Task::Serve(_))
+        ));
         assert!(matches!(parse(&["test"]), Ok(Task::Test)));
         assert!(matches!(parse(&["e2e"]), Ok(Task::E2e)));
         assert!(matches!(parse(&["bench", "--smoke"]), Ok(Task::Bench(b)) if b.smoke && !b.quick));

@@ -13,6 +13,8 @@ pub struct Steps {
     task: &'static str,
     started: Instant,
     passed: Vec<(&'static str, Duration)>,
+    /// Tests the steps ran and passed (cargo test's `test result:` lines), when counted.
+    tests_passed: Option<usize>,
     times_file: Option<PathBuf>,
 }
 
@@ -22,6 +24,7 @@ impl Steps {
             task,
             started: Instant::now(),
             passed: Vec::new(),
+            tests_passed: None,
             times_file: std::env::var_os(TIMES_FILE_VAR).map(PathBuf::from),
         }
     }
@@ -50,6 +53,11 @@ impl Steps {
         }
     }
 
+    /// Adds `count` tests to the summary line.
+    pub fn count_tests(&mut self, count: usize) {
+        *self.tests_passed.get_or_insert(0) += count;
+    }
+
     /// The closing line after every step passed.
     pub fn finish(self) {
         println!("{}", self.passed_line());
@@ -58,9 +66,11 @@ impl Steps {
     fn passed_line(&self) -> String {
         let slowest = self.passed.iter().max_by_key(|(_, took)| *took);
         format!(
-            "xtask {}: all {} steps passed in {}{}",
+            "xtask {}: all {} steps passed{} in {}{}",
             self.task,
             self.passed.len(),
+            self.tests_passed
+                .map_or(String::new(), |n| format!(" ({n} tests)")),
             seconds(self.started.elapsed()),
             slowest.map_or(String::new(), |(name, took)| format!(
                 " (slowest: {name}, {})",
@@ -118,6 +128,7 @@ mod tests {
             task: "test",
             started: Instant::now(),
             passed: Vec::new(),
+            tests_passed: None,
             times_file,
         }
     }
@@ -134,6 +145,13 @@ mod tests {
             .unwrap();
         let line = steps.passed_line();
         assert!(line.starts_with("xtask test: all 2 steps passed in "), "{line}");
+        steps.count_tests(1200);
+        steps.count_tests(34);
+        let counted = steps.passed_line();
+        assert!(
+            counted.starts_with("xtask test: all 2 steps passed (1234 tests) in "),
+            "{counted}"
+        );
         assert!(
             line.ends_with(")") && line.contains("(slowest: clippy, "),
             "{line}"

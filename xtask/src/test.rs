@@ -8,7 +8,7 @@ use crate::cmd::{self, KillOnDrop};
 use crate::peers::{self, Peers};
 use crate::scratch::Scratch;
 use crate::steps::Steps;
-use anyhow::Context;
+use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,8 +27,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         cmd::run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     let peers = steps.run("peers", || peers::ensure(root))?;
-    steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]))?;
-    steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]))?;
+    let unit = steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]))?;
+    let doc = steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]))?;
+    steps.count_tests(unit + doc);
     // Every in-tree server and certificate tool of the benchmark runs once; no figure is checked.
     steps.run("bench smoke", || bench::run(root, &BenchArgs::smoke()))?;
     steps.run("up from a clean clone", || up_from_a_clean_clone(root))?;
@@ -36,12 +37,40 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo test --workspace` with `args`, pointed at the installed peers (a missing peer fails).
-fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<()> {
+/// `cargo test --workspace` with `args`, pointed at the installed peers (a missing peer fails); its output is shown
+/// as it comes, and the tests passed (from its `test result:` lines) are counted.
+fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<usize> {
     let mut test = cargo(root);
-    test.args(["test", "--workspace"]).args(args);
+    test.args(["test", "--workspace"])
+        .args(args)
+        .stdout(Stdio::piped());
     peers.apply(&mut test);
-    cmd::run(&mut test)
+    let shown = format!("{test:?}");
+    eprintln!("xtask: running {shown}");
+    let mut child = KillOnDrop::spawn(&mut test).with_context(|| format!("cannot start {shown}"))?;
+    let stdout = child.stdout.take().context("no stdout from cargo test")?;
+    let passed: usize = cmd::lines(stdout, Some(""))
+        .iter()
+        .map(|line| tests_passed(&line))
+        .sum();
+    let exit = child.wait()?;
+    if !exit.success() {
+        bail!("{shown} failed with {exit}");
+    }
+    Ok(passed)
+}
+
+/// The N of a libtest summary line `test result: ok. N passed; ...`; 0 for any other line.
+fn tests_passed(line: &str) -> usize {
+    line.strip_prefix("test result: ")
+        .and_then(|rest| {
+            rest.split_once(". ")?
+                .1
+                .split_once(" passed")
+                .map(|(n, _)| n.to_owned())
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn e2e(root: &Path) -> anyhow::Result<()> {
@@ -52,9 +81,17 @@ pub fn e2e(root: &Path) -> anyhow::Result<()> {
     up_from_a_clean_clone(root)
 }
 
+/// Set (by `.ci/run`, as root) to remove `libnss3-tools` before `up`, so that `up` itself must install it again.
+const WITHOUT_NSS_TOOLS_VAR: &str = "LOCALTLS_UP_WITHOUT_NSS_TOOLS";
+/// Removing a package is quick; this bounds a stuck dpkg lock.
+const APT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The README's promise: in a fresh clone, `cargo xtask up` and nothing else makes a browser show PASS.
-/// Runs `up` with a throw-away HOME (so its trust step fills a fresh NSS db), then points headless Chromium with
-/// that HOME at the page (the browser test's `xtask_up_page_passes`, which only runs when given the page).
+/// Runs `up --yes` with a throw-away HOME (so its trust step fills a fresh NSS db), then points headless Chromium
+/// with that HOME at the page (the browser test's `xtask_up_page_passes`, which only runs when given the page).
+/// With `$LOCALTLS_UP_WITHOUT_NSS_TOOLS` set, `libnss3-tools` is removed first and `up` must reinstall it. While
+/// that `up` holds the default ports, a second `up` must fail with one line naming port 8080, and a third with
+/// `--ws-port`/`--wss-port` must serve on the ports it was given.
 fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
     let scratch = Scratch::new("xtask-up")?;
     let clone = scratch.0.join("clone");
@@ -67,24 +104,12 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
             .arg(&clone),
         CLONE_TIMEOUT,
     )?;
+    let removed = remove_nss_tools_when_asked()?;
 
-    let mut up = Command::new(env!("CARGO"));
-    up.current_dir(&clone)
-        .args(["xtask", "up"])
-        .env("HOME", &home)
-        // A new HOME must not hide the toolchain, which rustup finds through it by default.
-        .env("RUSTUP_HOME", tool_home("RUSTUP_HOME", ".rustup"))
-        .env("CARGO_HOME", tool_home("CARGO_HOME", ".cargo"))
-        // Reuse this checkout's compiled dependencies; the clone's own crates still build from its sources.
-        .env("CARGO_TARGET_DIR", cmd::target_dir(root))
-        .stdout(Stdio::piped());
-    eprintln!("xtask: running {up:?}");
-    // Its own process group, so that stopping it also stops the server cargo started.
-    let mut server =
-        KillOnDrop::spawn_group(&mut up, STOP_TIMEOUT).context("cannot start `cargo xtask up`")?;
-    let stdout = server.stdout.take().context("no stdout from `cargo xtask up`")?;
-    let lines = cmd::lines(stdout, Some("up | "));
+    let (_server, lines) = start_up(root, &clone, &home, &["--yes"])?;
+    let mut installed = false;
     let page = cmd::wait_for_line(&lines, UP_START_TIMEOUT, |line| {
+        installed |= line.starts_with("certutil: installing");
         banner::listening_url(line)
             .filter(|url| url.starts_with("wss://"))
             .and(banner::page_url(line))
@@ -92,6 +117,21 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
             .map(String::from)
     })
     .context("`cargo xtask up` did not announce its https://localhost page in time")?;
+    let verdict = cmd::wait_for_line(&lines, STOP_TIMEOUT, |line| {
+        line.starts_with("verdict: ").then(|| line.to_owned())
+    })
+    .context("`cargo xtask up` printed no verdict line")?;
+    if !verdict.contains("is trusted in") {
+        bail!("`cargo xtask up` did not trust the CA: {verdict}");
+    }
+    match (removed, installed) {
+        (true, true) => eprintln!("xtask: libnss3-tools was removed first; `up --yes` installed it again"),
+        (true, false) => bail!("libnss3-tools was removed, but `up --yes` did not install it"),
+        (false, _) => eprintln!(
+            "xtask: note: certutil stayed installed, so up's install step was not exercised \
+             ({WITHOUT_NSS_TOOLS_VAR}=1, as .ci/run sets it as root, removes libnss3-tools first)"
+        ),
+    }
 
     let mut check = cargo(root);
     check
@@ -109,7 +149,99 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
         .env("LOCALTLS_REQUIRE_PEERS", "1")
         .env("LOCALTLS_UP_PAGE", &page)
         .env("LOCALTLS_UP_HOME", &home);
-    cmd::run(&mut check)
+    cmd::run(&mut check)?;
+    a_second_up_reports_the_taken_port(root, &clone, &home)?;
+    up_serves_on_the_ports_it_is_given(root, &clone, &home)
+}
+
+/// With `$LOCALTLS_UP_WITHOUT_NSS_TOOLS` set: `apt-get remove libnss3-tools`, and check certutil is gone.
+fn remove_nss_tools_when_asked() -> anyhow::Result<bool> {
+    if std::env::var_os(WITHOUT_NSS_TOOLS_VAR).is_none() {
+        return Ok(false);
+    }
+    cmd::run_within(
+        Command::new("apt-get").args(["remove", "-y", "-qq", "libnss3-tools"]),
+        APT_TIMEOUT,
+    )?;
+    if Command::new("certutil").arg("-H").output().is_ok() {
+        bail!("certutil is still on PATH after removing libnss3-tools");
+    }
+    eprintln!("xtask: removed libnss3-tools: certutil is not installed now");
+    Ok(true)
+}
+
+/// `cargo xtask up ARGS` in the clone with `home`, in its own process group; its stdout lines.
+fn start_up(
+    root: &Path,
+    clone: &Path,
+    home: &Path,
+    args: &[&str],
+) -> anyhow::Result<(KillOnDrop, std::sync::mpsc::Receiver<String>)> {
+    let mut up = up_command(root, clone, home);
+    up.args(args).stdin(Stdio::null()).stdout(Stdio::piped());
+    eprintln!("xtask: running {up:?}");
+    // Its own process group, so that stopping it also stops the server cargo started.
+    let mut server =
+        KillOnDrop::spawn_group(&mut up, STOP_TIMEOUT).context("cannot start `cargo xtask up`")?;
+    let stdout = server.stdout.take().context("no stdout from `cargo xtask up`")?;
+    Ok((server, cmd::lines(stdout, Some("up | "))))
+}
+
+fn up_command(root: &Path, clone: &Path, home: &Path) -> Command {
+    let mut up = Command::new(env!("CARGO"));
+    up.current_dir(clone)
+        .args(["xtask", "up"])
+        .env("HOME", home)
+        // A new HOME must not hide the toolchain, which rustup finds through it by default.
+        .env("RUSTUP_HOME", tool_home("RUSTUP_HOME", ".rustup"))
+        .env("CARGO_HOME", tool_home("CARGO_HOME", ".cargo"))
+        // Reuse this checkout's compiled dependencies; the clone's own crates still build from its sources.
+        .env("CARGO_TARGET_DIR", cmd::target_dir(root));
+    up
+}
+
+/// While the first `up` serves, another one fails with exactly one error line naming port 8080.
+fn a_second_up_reports_the_taken_port(root: &Path, clone: &Path, home: &Path) -> anyhow::Result<()> {
+    let out = cmd::output_within(&mut up_command(root, clone, home), UP_START_TIMEOUT)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+    eprintln!("xtask: a second `up`: {}", errors.join(" | "));
+    if out.status.success() || errors.len() != 1 || !errors[0].contains("port 8080 is already in use") {
+        bail!("a second `up` on taken ports must fail with one line naming port 8080; stderr:\n{stderr}");
+    }
+    if stderr.contains("IPv6") || stderr.matches("os error").count() > 1 {
+        bail!("a taken port is not an IPv6 problem and says its OS error at most once; stderr:\n{stderr}");
+    }
+    Ok(())
+}
+
+/// `up --ws-port P --wss-port Q` (two free loopback ports) announces them and serves the CA on P.
+fn up_serves_on_the_ports_it_is_given(root: &Path, clone: &Path, home: &Path) -> anyhow::Result<()> {
+    let free = || -> anyhow::Result<String> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port()
+            .to_string())
+    };
+    let (ws, wss) = (free()?, free()?);
+    let (_server, lines) = start_up(root, clone, home, &["--ws-port", &ws, "--wss-port", &wss])?;
+    let wanted = format!("listening wss://localhost:{wss} ");
+    cmd::wait_for_line(&lines, UP_START_TIMEOUT, |line| {
+        line.starts_with(&wanted).then_some(())
+    })
+    .with_context(|| format!("`up --wss-port {wss}` did not announce wss://localhost:{wss}"))?;
+    let ca = cmd::output_within(
+        Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"])
+            .arg(format!("http://127.0.0.1:{ws}/ca.cer")),
+        Duration::from_secs(20),
+    )?;
+    let status = String::from_utf8_lossy(&ca.stdout).into_owned();
+    if status != "200" {
+        bail!("`up --ws-port {ws}`: GET http://127.0.0.1:{ws}/ca.cer answered {status:?}");
+    }
+    eprintln!("xtask: `up --ws-port {ws} --wss-port {wss}` served there");
+    Ok(())
 }
 
 /// Where rustup or cargo keeps its files for the current user: `$VAR`, else `$HOME/<default>`.
@@ -118,4 +250,22 @@ fn tool_home(var: &str, default: &str) -> PathBuf {
         || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(default),
         PathBuf::from,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_the_passed_tests_of_libtest_summary_lines_only() {
+        let line =
+            "test result: ok. 28 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.55s";
+        assert_eq!(tests_passed(line), 28);
+        assert_eq!(
+            tests_passed("test result: FAILED. 3 passed; 1 failed; 0 ignored"),
+            3
+        );
+        assert_eq!(tests_passed("test foo ... ok"), 0);
+        assert_eq!(tests_passed("up | test result: ok. 5 passed"), 0);
+    }
 }

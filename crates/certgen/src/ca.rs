@@ -1,6 +1,7 @@
 //! The local CA: creating it (`certgen ca`) and loading it, its key checked against its certificate, to sign with.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use rcgen::{
     BasicConstraints, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PublicKeyData,
@@ -10,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::Error;
 use crate::cert::{Cert, Issued};
 use crate::constraints::{Constraints, Permit};
+use crate::inspect::{Usage, verify_files};
 use crate::key::KeyKind;
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
 use crate::secret;
@@ -148,6 +150,35 @@ impl CertsDir {
         commit.write(&files.cert_der, cert.der().to_vec(), Secrecy::Public);
         commit.apply(self.path())?;
         Ok(Issued { files, cert: issued })
+    }
+
+    /// The certificates in this folder (`STEM.pem`: no keys, full chains or backups) that chain to its current CA,
+    /// each with the usage it verifies for: what replacing the CA leaves without a trusted issuer. Sorted.
+    pub fn issued_by_ca(&self) -> Vec<(PathBuf, Usage)> {
+        let ca = self.ca_files();
+        let Ok(entries) = std::fs::read_dir(self.path()) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(PathBuf, Usage)> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                name.ends_with(".pem")
+                    && !name.ends_with("-key.pem")
+                    && !name.ends_with("-fullchain.pem")
+                    && !name.contains("-backup-")
+                    && *path != ca.cert_pem
+            })
+            .filter_map(|path| {
+                let usage = [Usage::Server, Usage::Client]
+                    .into_iter()
+                    .find(|usage| verify_files(&ca.cert_pem, &path, None, *usage).is_ok())?;
+                Some((path, usage))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
     }
 
     /// Loads the CA of this folder and checks that its key belongs to its certificate. Refuses a key file others

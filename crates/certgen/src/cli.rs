@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
 use certgen::export::P12_PASSWORD_ENV;
+use certgen::inspect::Usage;
 use certgen::validity::{format_date, rfc3339};
 use certgen::{
     CaOptions, Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, LeafKind, LeafOptions, SubjectName,
@@ -234,6 +235,47 @@ pub struct SignArgs {
     leaf: LeafArgs,
 }
 
+/// The CA backups (`ca*-backup-*`) in `dir`.
+fn backups(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("ca") && name.contains("-backup-")
+        })
+        .collect()
+}
+
+/// The `certgen` command that issues the certificate in `path` again, from the new CA, under the same file name.
+fn reissue_command(path: &Path, usage: Usage, dir: &Path) -> String {
+    let (names, stem) = match Cert::from_pem_file(path) {
+        Ok(cert) if cert.names().is_empty() => (cert.subject_cn().to_owned(), cert.subject_cn().to_owned()),
+        Ok(cert) => (
+            cert.names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            cert.names()[0].file_stem(),
+        ),
+        Err(_) => ("NAMES".to_owned(), String::new()),
+    };
+    let own_stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let out = if own_stem == stem {
+        String::new()
+    } else {
+        format!(" --out {own_stem}")
+    };
+    let task = match usage {
+        Usage::Client => "client",
+        Usage::Server => "issue",
+    };
+    format!("certgen {task} {names}{out} --force --dir {}", dir.display())
+}
+
 fn server_kind(client: bool) -> LeafKind {
     if client {
         LeafKind::ServerAndClient
@@ -255,7 +297,15 @@ fn ca(args: CaArgs) -> Result<(), Error> {
         force: args.force,
         encrypt: args.encrypt,
     };
+    // Only a replaced CA orphans certificates; a backup is what appeared in the folder while replacing it.
+    let orphaned = if args.force {
+        dir.issued_by_ca()
+    } else {
+        Vec::new()
+    };
+    let backups_before = backups(dir.path());
     let Issued { files, cert } = dir.create_ca(&opts)?;
+    let kept: Vec<PathBuf> = backups(dir.path()).difference(&backups_before).cloned().collect();
     let permitted = permitted(&cert, &files.cert_pem)?;
     if args.json {
         let json = serde_json::json!({
@@ -264,11 +314,23 @@ fn ca(args: CaArgs) -> Result<(), Error> {
             "key_encrypted": args.encrypt,
             "cert_der": files.cert_der,
             "summary": summary_json(&cert, &permitted),
+            "backups": kept,
+            "orphaned": orphaned.iter().map(|(path, _)| path).collect::<Vec<_>>(),
         });
         println!("{json:#}");
         return Ok(());
     }
     println!("Created a local CA in {}", dir.path().display());
+    for backup in &kept {
+        println!("  kept the old CA's {}", backup.display());
+    }
+    for (path, usage) in &orphaned {
+        println!(
+            "  orphaned {}: issued by the old CA, no longer trusted; reissue it: `{}`",
+            path.display(),
+            reissue_command(path, *usage, dir.path())
+        );
+    }
     print_summary(&cert);
     let permits = permitted
         .as_ref()
@@ -458,11 +520,7 @@ pub struct VerifyArgs {
 }
 
 fn verify(args: VerifyArgs) -> Result<(), Error> {
-    let usage = if args.client {
-        certgen::inspect::Usage::Client
-    } else {
-        certgen::inspect::Usage::Server
-    };
+    let usage = if args.client { Usage::Client } else { Usage::Server };
     let verified = certgen::inspect::verify_files(&args.ca, &args.cert, args.name.as_deref(), usage)?;
     println!("{verified}");
     Ok(())

@@ -25,7 +25,8 @@ pub enum LeafState {
     Reused {
         days_left: i64,
     },
-    /// Issued anew; the reason says why (missing, names changed, expiring, not from this CA, ...).
+    /// Issued anew; the reason says what and why in a person's words: `created (first run)`, `renewed: expires in
+    /// 12 days`, `reissued: names changed (added myhost.test)`, `reissued: not issued by the current CA`, ...
     Issued {
         reason: String,
     },
@@ -97,25 +98,33 @@ impl CertsDir {
         names: &[SubjectName],
         renew_within: Duration,
     ) -> Result<Result<Cert, String>, Error> {
-        if !files.all().all(|p| p.exists()) {
-            return Ok(Err(format!("{} is missing", files.cert_pem.display())));
+        if !files.all().any(|p| p.exists()) {
+            return Ok(Err("created (first run)".to_owned()));
+        }
+        if let Some(missing) = files.all().find(|p| !p.exists()) {
+            return Ok(Err(format!("reissued: {} was missing", missing.display())));
         }
         let cert = match Cert::from_pem_file(&files.cert_pem) {
             Ok(cert) => cert,
-            Err(err) => return Ok(Err(format!("the existing certificate is unreadable ({err})"))),
+            Err(err) => {
+                return Ok(Err(format!(
+                    "reissued: the old certificate is unreadable ({err})"
+                )));
+            }
         };
-        let wanted = canonical(names);
-        if canonical(cert.names()) != wanted {
-            let have: Vec<String> = cert.names().iter().map(ToString::to_string).collect();
+        let (have, wanted) = (canonical(cert.names()), canonical(names));
+        if have != wanted {
             return Ok(Err(format!(
-                "its names changed ({} -> {})",
-                have.join(", "),
-                wanted.join(", ")
+                "reissued: names changed ({})",
+                name_changes(&have, &wanted)
             )));
         }
         let left = cert.not_after() - OffsetDateTime::now_utc();
         if left <= renew_within {
-            return Ok(Err(format!("it expires in {} days", left.whole_days())));
+            return Ok(Err(match left.whole_days() {
+                days @ 0.. => format!("renewed: expires in {days} days"),
+                days => format!("renewed: expired {} days ago", -days),
+            }));
         }
         if let Err(err) = verify_files(
             &self.ca_files().cert_pem,
@@ -123,10 +132,32 @@ impl CertsDir {
             None,
             Usage::Server,
         ) {
-            return Ok(Err(format!("it does not verify against this CA ({err})")));
+            return Ok(Err(format!("reissued: not valid under the current CA ({err})")));
         }
         Ok(Ok(cert))
     }
+}
+
+/// `added a, b; removed c`: what differs between the old names and the new.
+fn name_changes(have: &[String], wanted: &[String]) -> String {
+    let added: Vec<&str> = wanted
+        .iter()
+        .filter(|n| !have.contains(n))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = have
+        .iter()
+        .filter(|n| !wanted.contains(n))
+        .map(String::as_str)
+        .collect();
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("added {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("removed {}", removed.join(", ")));
+    }
+    parts.join("; ")
 }
 
 /// The names in canonical form, sorted, so that order and spelling (`[::1]` vs `::1`) do not count as a change.
@@ -195,6 +226,32 @@ mod tests {
             "{state:?}"
         );
         assert_eq!(std::fs::read(&again.files.key_pem).unwrap(), key);
+    }
+
+    #[test]
+    fn each_reissue_says_why_in_words() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CertsDir::new(tmp.path());
+        let local = names(&["localhost"]);
+        dir.ensure_ca(&local, &CaOptions::default()).unwrap();
+        let opts = LeafOptions {
+            out: Some("server".into()),
+            ..LeafOptions::default()
+        };
+        let reason = |state: LeafState| match state {
+            LeafState::Issued { reason } => reason,
+            other => panic!("not issued: {other:?}"),
+        };
+        let (_, first) = dir.ensure_leaf(&local, &opts, MONTH).unwrap();
+        assert_eq!(reason(first), "created (first run)");
+        let swapped = names(&["app.localhost"]);
+        let (_, changed) = dir.ensure_leaf(&swapped, &opts, MONTH).unwrap();
+        assert_eq!(
+            reason(changed),
+            "reissued: names changed (added app.localhost; removed localhost)"
+        );
+        let (_, renewed) = dir.ensure_leaf(&swapped, &opts, Duration::days(400)).unwrap();
+        assert!(reason(renewed).starts_with("renewed: expires in 39"));
     }
 
     #[test]

@@ -551,6 +551,47 @@ fn rerunning_ca_keeps_the_key_and_force_keeps_a_backup() {
 }
 
 #[test]
+fn ca_force_names_each_certificate_it_orphans_and_each_backup_and_its_commands_reissue_them() {
+    if !have_openssl("ca_force_names_each_certificate_it_orphans") {
+        return;
+    }
+    let certs = Certs::with_ca();
+    certs.ok(&["issue", "localhost", "127.0.0.1", "::1"]);
+    certs.ok(&["issue", "localhost", "--out", "web"]);
+    certs.ok(&["client", "alice"]);
+    let out = certs.ok(&["ca", "--force", "--permit", ".test"]);
+    let kept: Vec<&str> = out.lines().filter(|l| l.contains("kept the old CA's")).collect();
+    assert_eq!(kept.len(), 3, "one line per backup file:\n{out}");
+    for line in &kept {
+        let file = line.rsplit(' ').next().expect("a path");
+        assert!(
+            file.contains("-backup-") && PathBuf::from(file).exists(),
+            "{line}"
+        );
+    }
+    let orphaned: Vec<&str> = out.lines().filter(|l| l.contains("orphaned ")).collect();
+    assert_eq!(orphaned.len(), 3, "one line per orphaned certificate:\n{out}");
+    for (line, stem) in orphaned.iter().zip(["alice", "localhost", "web"]) {
+        assert!(line.contains(&certs.file(&format!("{stem}.pem"))), "{line}");
+        // Each line's command, run as printed, makes the certificate chain to the new CA again.
+        let command = line.split('`').nth(1).expect("a command in backticks");
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        assert_success("certgen", &args, &run(CERTGEN, &args, &[]));
+        let purpose = if stem == "alice" { "sslclient" } else { "sslserver" };
+        let verified = openssl_ok(&[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            purpose,
+            "-CAfile",
+            &certs.file("ca.pem"),
+            &certs.file(&format!("{stem}.pem")),
+        ]);
+        assert!(verified.contains(": OK"), "{command}: {verified}");
+    }
+}
+
+#[test]
 fn force_replaces_the_whole_set_and_removes_stale_siblings() {
     let certs = Certs::with_ca();
     certs.ok(&["issue", "localhost", "--p12", "--out", "web"]);

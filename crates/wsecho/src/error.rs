@@ -23,13 +23,12 @@ pub enum Error {
         path: PathBuf,
         detail: String,
     },
-    /// A listening socket could not be opened.
-    #[error(
-        "cannot listen on {addr}: {source} (is another server on that port? pick another address, or port 0 for any free one)"
-    )]
+    /// A listening socket could not be opened; `holder` names the process on the port when it can be known.
+    #[error("cannot listen on {addr}: {}", bind_failure(.addr, .source, .holder.as_deref()))]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
+        holder: Option<String>,
     },
     /// A connection to a server failed (client side).
     #[error("{url}: {detail}")]
@@ -40,6 +39,24 @@ pub enum Error {
     /// The operating system or a library refused something that should always work.
     #[error("{0}")]
     Runtime(String),
+}
+
+/// Why a bind failed, with the fix: a port in use says so (and by whom) instead of repeating the OS's words.
+fn bind_failure(addr: &SocketAddr, source: &std::io::Error, holder: Option<&str>) -> String {
+    match (source.kind(), holder) {
+        (std::io::ErrorKind::AddrInUse, Some(holder)) => format!(
+            "port {} is already in use by {holder}; stop it or choose another port",
+            addr.port()
+        ),
+        (std::io::ErrorKind::AddrInUse, None) => format!(
+            "port {} is already in use by another program; stop it or choose another port",
+            addr.port()
+        ),
+        (std::io::ErrorKind::AddrNotAvailable, _) => {
+            format!("{source} (this machine has no such address; listen on 127.0.0.1 or ::1)")
+        }
+        _ => source.to_string(),
+    }
 }
 
 impl Error {

@@ -64,6 +64,49 @@ fn python_block_echoes() {
     assert_echoed(Command::new(python).arg(&script));
 }
 
+/// The Python block as written (only the URL pointed at the test server) finds `certs/ca.pem` beside itself from
+/// any working directory, takes `$LOCALTLS_CA` over it, and without either says where it looked and what to run.
+#[test]
+fn python_block_finds_its_ca_from_any_folder_and_names_a_missing_one() {
+    let Some(python) = support::python_websockets("docs python block, CA lookup") else {
+        return;
+    };
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let code = block("python", "websockets", &wss_url(&server), &certs);
+    let code = code.replace(&certs.ca_pem.display().to_string(), DOC_CA);
+    let beside = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(beside.path().join("certs")).expect("certs folder");
+    std::fs::copy(&certs.ca_pem, beside.path().join(DOC_CA)).expect("copy the CA");
+    let script = beside.path().join("client.py");
+    std::fs::write(&script, &code).expect("write script");
+    assert_echoed(Command::new(&python).arg(&script).current_dir("/"));
+
+    let alone = tempfile::tempdir().expect("temp dir");
+    let script = alone.path().join("client.py");
+    std::fs::write(&script, &code).expect("write script");
+    assert_echoed(
+        Command::new(&python)
+            .arg(&script)
+            .current_dir("/")
+            .env("LOCALTLS_CA", &certs.ca_pem),
+    );
+    let missing = run(
+        Command::new(&python)
+            .arg(&script)
+            .current_dir("/")
+            .env_remove("LOCALTLS_CA"),
+        CLIENT_TIMEOUT,
+    );
+    assert_eq!(missing.status.code(), Some(1), "{}", missing.output());
+    let expected = format!(
+        "no CA certificate at {}: run `cargo xtask certs`",
+        alone.path().join(DOC_CA).display()
+    );
+    assert!(missing.stderr.contains(&expected), "{}", missing.output());
+    assert!(!missing.stderr.contains("Traceback"), "{}", missing.output());
+}
+
 #[test]
 fn node_block_echoes() {
     if !Command::new("node")

@@ -142,3 +142,75 @@ async fn a_port_in_use_is_a_runtime_failure_with_exit_1() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_port_in_use_is_one_line_naming_the_port_and_the_process_holding_it() {
+    // Python holds the port, as another server would; the error must name it by pid and command.
+    let holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); \
+             print(s.getsockname()[1], flush=True); time.sleep(60)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut holder = KillOnDrop(holder);
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.0.stdout.take().expect("stdout")),
+        &mut port,
+    )
+    .expect("python prints its port");
+    let addr = format!("127.0.0.1:{}", port.trim());
+    let run = run_wsecho(&["serve", "--ws", &addr], "").await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "one line: {}", run.stderr);
+    let expected = format!(
+        "cannot listen on {addr}: port {} is already in use by pid {} (python3)",
+        port.trim(),
+        holder.0.id()
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+}
+
+#[test]
+fn a_certificate_from_another_ca_than_the_one_offered_at_ca_cer_is_one_warning_at_start() {
+    let (pki, other) = (TestCerts::new(), TestCerts::new());
+    let log_dir = tempfile::tempdir().expect("temp dir");
+    let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
+    let start = |ca: &std::path::Path, log: &std::path::Path| {
+        ServeProcess::start_logging_to(
+            &[
+                "--ws",
+                "127.0.0.1:0",
+                "--wss",
+                "127.0.0.1:0",
+                "--cert",
+                &path(&pki.server_chain),
+                "--key",
+                &path(&pki.server_key),
+                "--ca",
+                &path(ca),
+            ],
+            log,
+        )
+    };
+    let matching_log = log_dir.path().join("matching.log");
+    drop(start(&pki.ca_cer, &matching_log));
+    let matching = std::fs::read_to_string(&matching_log).expect("log");
+    assert!(!matching.contains("WARN"), "its own CA: no warning: {matching}");
+
+    let wrong_log = log_dir.path().join("wrong.log");
+    drop(start(&other.ca_cer, &wrong_log));
+    let wrong = std::fs::read_to_string(&wrong_log).expect("log");
+    let warnings: Vec<&str> = wrong.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{wrong}");
+    for part in [
+        path(&pki.server_chain),
+        path(&other.ca_cer),
+        "was not issued by the CA served at /ca.cer".into(),
+    ] {
+        assert!(warnings[0].contains(&part), "{part} in {}", warnings[0]);
+    }
+}

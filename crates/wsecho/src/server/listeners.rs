@@ -32,9 +32,12 @@ pub(crate) struct Listener {
 }
 
 pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Bind { addr, source })
+    TcpListener::bind(addr).await.map_err(|source| {
+        let holder = (source.kind() == std::io::ErrorKind::AddrInUse)
+            .then(|| super::port_holder::port_holder(addr))
+            .flatten();
+        Error::Bind { addr, source, holder }
+    })
 }
 
 /// What every connection of every listener needs besides its socket.

@@ -14,10 +14,12 @@
 //! ```
 
 mod assets;
+mod ca_match;
 mod echo;
 mod handshake;
 mod http;
 mod listeners;
+mod port_holder;
 mod shutdown;
 mod stats;
 mod tls;
@@ -139,6 +141,8 @@ pub struct BoundListener {
 pub struct RunningServer {
     listeners: Vec<BoundListener>,
     shared: Arc<Shared>,
+    /// The banner's client-certificate line, when `--client-ca` is set.
+    client_certs: Option<String>,
     tls: Option<Arc<TlsState>>,
     shutdown: shutdown::Shutdown,
     shutdown_timeout: Duration,
@@ -168,6 +172,9 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         Some(path) => Some(Bytes::from(pem::read_cert_der("CA certificate (--ca)", path)?)),
         None => None,
     };
+    if let (Some(files), Some(ca), Some(der)) = (&config.tls, &config.ca_download, &ca_cer) {
+        ca_match::warn_if_unrelated(&files.cert, ca, der);
+    }
     let limits = &config.limits;
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
@@ -199,7 +206,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let secure = config.wss.iter().map(|addr| (*addr, tls.clone()));
     for (addr, tls) in plain.chain(secure) {
         let tcp = listeners::bind(addr).await?;
-        let local_addr = tcp.local_addr().map_err(|source| Error::Bind { addr, source })?;
+        let local_addr = tcp.local_addr().map_err(|source| Error::Bind {
+            addr,
+            source,
+            holder: None,
+        })?;
         let announced = announce(local_addr, tls.is_some());
         let counters = shared
             .stats
@@ -235,10 +246,20 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             shutdown.watcher(),
         )));
     }
-    log_settings(&config, &bound);
+    let client_certs = config.client_ca.as_ref().map(|ca| {
+        let required = match config.client_auth {
+            ClientAuth::Required => "required",
+            ClientAuth::Optional => "optional",
+        };
+        format!(
+            "client certificates: {required}, verified against {}",
+            ca.display()
+        )
+    });
     Ok(RunningServer {
         listeners: bound,
         shared,
+        client_certs,
         tls,
         shutdown,
         shutdown_timeout: config.limits.shutdown_timeout,
@@ -323,32 +344,6 @@ fn announce(local_addr: SocketAddr, tls: bool) -> BoundListener {
     }
 }
 
-fn log_settings(config: &Config, bound: &[BoundListener]) {
-    for listener in bound {
-        tracing::info!("listening on {} ({})", listener.local_addr, listener.url);
-    }
-    if config.allowed_origins.is_empty() {
-        tracing::info!("WebSocket upgrades from any Origin are accepted (restrict with --allow-origin)");
-    } else {
-        tracing::info!("allowed origins: {}", config.allowed_origins.join(", "));
-    }
-    if let Some(ca) = &config.client_ca {
-        tracing::info!(
-            "client certificates {} (verified against {})",
-            match config.client_auth {
-                ClientAuth::Required => "required",
-                ClientAuth::Optional => "optional",
-            },
-            ca.display()
-        );
-    }
-    if config.protocols.is_empty() {
-        tracing::info!("subprotocol: the client's first offer is echoed");
-    } else {
-        tracing::info!("subprotocols: {}", config.protocols.join(", "));
-    }
-}
-
 impl RunningServer {
     /// The bound listeners, in the order given (ws first, then wss).
     pub fn listeners(&self) -> &[BoundListener] {
@@ -360,8 +355,9 @@ impl RunningServer {
         self.listeners.iter().find(|l| l.tls == tls)
     }
 
-    /// The start-up banner: one `listening <ws url> page <page url>` line per listener (scripts read these),
-    /// then where to download the CA, the origin policy and how to stop.
+    /// The start-up banner, the one place the settings are announced: one `listening <ws url> page <page url>`
+    /// line per listener (scripts read these), then where to download the CA, the origin, client-certificate and
+    /// subprotocol policies when set, and how to stop.
     pub fn banner(&self) -> String {
         let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
         for listener in &self.listeners {
@@ -374,6 +370,14 @@ impl RunningServer {
         }
         if self.shared.allowed_origins.is_empty() {
             lines.push("origins: any (restrict with --allow-origin)".into());
+        } else {
+            lines.push(format!("origins: {}", self.shared.allowed_origins.join(", ")));
+        }
+        if let Some(client_certs) = &self.client_certs {
+            lines.push(client_certs.clone());
+        }
+        if !self.shared.protocols.is_empty() {
+            lines.push(format!("subprotocols: {}", self.shared.protocols.join(", ")));
         }
         lines.push("stop with Ctrl-C".into());
         lines.iter().map(|line| format!("{line}\n")).collect()
