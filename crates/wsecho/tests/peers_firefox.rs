@@ -37,6 +37,8 @@ const QUIET_PREFS: &[(&str, &str)] = &[
     ("extensions.update.enabled", "false"),
     ("network.captive-portal-service.enabled", "false"),
     ("network.connectivity-service.enabled", "false"),
+    // The name-constraint test's hosts resolve to loopback, never to a real host.
+    ("network.dns.localDomains", "\"sub.localhost,bank.example\""),
     ("network.trr.mode", "5"),
     ("security.OCSP.enabled", "0"),
     ("security.remote_settings.crlite_filters.enabled", "false"),
@@ -56,13 +58,7 @@ async fn certgen_trust_covers_firefox_profiles_in_both_folders_and_uninstall_und
     let server = ServeProcess::ws_and_wss(&certs);
     let home = tempfile::tempdir().expect("temporary HOME");
     let home = home.path();
-    let host = trust::Host {
-        home: Some(home.to_path_buf()),
-        xdg_config_home: None,
-        java_home: None,
-        wsl: false,
-        ..trust::Host::current()
-    };
+    let host = user_with_home(home);
     let ca = trust::CaCert::load(&certs.ca_pem).expect("test CA");
     let certs_dir = certs.ca_pem.parent().expect("certs folder");
     let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
@@ -149,6 +145,59 @@ async fn certgen_trust_covers_firefox_profiles_in_both_folders_and_uninstall_und
             .evaluate("document.querySelector('#selftest')?.dataset.status ?? 'no page'")
             .await;
         assert_eq!(status, "no page", "the test page must not have loaded");
+    }
+}
+
+/// The CA's name constraints hold in Firefox too: with our CA trusted, a certgen leaf for `sub.localhost` passes
+/// the self-check, and a `bank.example` leaf signed with the same CA key by openssl is refused as outside the CA's
+/// name space.
+#[tokio::test]
+async fn firefox_honours_the_cas_name_constraints() {
+    if !browser::browser_installed("firefox and the CA's name constraints", FIREFOX, "firefox-esr") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let home = home.path();
+    let host = user_with_home(home);
+    let profile = create_profile(home, "constraints");
+    start_once(home, &profile);
+    let ca = trust::CaCert::load(&certs.ca_pem).expect("test CA");
+    let installed = trust::install(&ca, &host, &[trust::StoreKind::Nss], false);
+    assert!(installed.problems().is_none(), "install: {installed}");
+
+    let (chain, key) = certs.server_for("sub.localhost");
+    let allowed = ServeProcess::ws_and_wss_with(&chain, &key, &certs.ca_cer);
+    let url = format!("https://sub.localhost:{}/", allowed.wss_port.expect("wss port"));
+    let firefox = Firefox::launch(home, &profile);
+    let mut page = firefox.new_page().await;
+    if let Err(error) = page.navigate(&url).await {
+        panic!("{url} did not load: {error}");
+    }
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "{url}: {result}");
+
+    let (chain, key) = certs.forged_by_openssl("bank.example");
+    let forged = ServeProcess::ws_and_wss_with(&chain, &key, &certs.ca_cer);
+    let url = format!("https://bank.example:{}/", forged.wss_port.expect("wss port"));
+    let error = page
+        .navigate(&url)
+        .await
+        .expect_err("Firefox loaded a page whose certificate is outside the CA's name constraints");
+    assert!(
+        error.contains("SEC_ERROR_CERT_NOT_IN_NAME_SPACE"),
+        "{url}: not Firefox's name-constraint error: {error}"
+    );
+}
+
+/// This machine as seen by a user whose HOME is `home` (no XDG override, no Java, not WSL).
+fn user_with_home(home: &Path) -> trust::Host {
+    trust::Host {
+        home: Some(home.to_path_buf()),
+        xdg_config_home: None,
+        java_home: None,
+        wsl: false,
+        ..trust::Host::current()
     }
 }
 
