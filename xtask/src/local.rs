@@ -530,7 +530,6 @@ mod tests {
             permitted,
             [
                 "DNS:localhost",
-                "DNS:.localhost",
                 "IP:127.0.0.0/255.0.0.0",
                 "IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF",
                 "IP:192.168.1.20/255.255.255.255",
