@@ -13,6 +13,7 @@ use data_encoding::BASE64;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use support::bad_certs::BadCertServer;
 use support::browser::{self, CALL_TIMEOUT, Page as _, RemoteSocket};
 use support::{KillOnDrop, ServeProcess, TestCerts, run};
 
@@ -233,6 +234,56 @@ async fn chromium_honours_the_cas_name_constraints() {
         navigated["errorText"], "net::ERR_CERT_INVALID",
         "{url} is outside the CA's name constraints and must be refused: {navigated}"
     );
+}
+
+/// `wsecho serve --bad-certs` in Chromium with our CA trusted: the page lists every fixture with its link, `good`
+/// loads and passes its self-check, and each other one is refused with the `net::ERR_*` of support/bad_certs.rs
+/// (docs/troubleshooting.md's table). One browser visits them all.
+#[tokio::test]
+async fn chromium_refuses_each_broken_certificate_with_its_documented_error() {
+    if !browser_installed("chromium and the broken certificates") {
+        return;
+    }
+    let bad = BadCertServer::start();
+    let cases = bad.cases();
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &bad.certs.ca_pem);
+    let url = format!("https://localhost:{}/", bad.server.wss_port.expect("wss port"));
+    let (_browser, mut page, _) = open_passing_page(home.path(), &url).await;
+
+    let count = cases.len();
+    assert!(
+        page.wait_until(&format!(
+            "document.querySelectorAll('#bad-cert-list a').length === {count}"
+        ))
+        .await,
+        "the page lists no {count} broken-certificate links"
+    );
+    let listed = page
+        .evaluate("[...document.querySelectorAll('#bad-cert-list a')].map(a => a.textContent + ' ' + a.href)")
+        .await;
+    let expected: Vec<String> = cases
+        .iter()
+        .map(|(verdict, port)| format!("{} https://localhost:{port}/", verdict.name))
+        .collect();
+    assert_eq!(listed, json!(expected), "the page's broken-certificate list");
+
+    for (verdict, port) in cases {
+        let url = format!("https://localhost:{port}/");
+        let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+        match verdict.chromium {
+            Some(error) => assert_eq!(navigated["errorText"], error, "{}: {navigated}", verdict.name),
+            None => {
+                assert!(
+                    navigated.get("errorText").is_none(),
+                    "{}: {navigated}",
+                    verdict.name
+                );
+                let result = page.wait_for_self_check().await;
+                assert_eq!(result["status"], "pass", "{}: {result}", verdict.name);
+            }
+        }
+    }
 }
 
 /// Chromium with `home` opens `url`: the page must load (its certificate trusted) and its self-check pass.

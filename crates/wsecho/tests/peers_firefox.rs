@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::bad_certs::BadCertServer;
 use support::browser::{self, Page as _, RemoteSocket};
 use support::{KillOnDrop, ServeProcess, TestCerts, run};
 
@@ -159,12 +160,7 @@ async fn firefox_honours_the_cas_name_constraints() {
     let certs = TestCerts::new();
     let home = tempfile::tempdir().expect("temporary HOME");
     let home = home.path();
-    let host = user_with_home(home);
-    let profile = create_profile(home, "constraints");
-    start_once(home, &profile);
-    let ca = trust::CaCert::load(&certs.ca_pem).expect("test CA");
-    let installed = trust::install(&ca, &host, &[trust::StoreKind::Nss], false);
-    assert!(installed.problems().is_none(), "install: {installed}");
+    let profile = profile_trusting(home, "constraints", &certs.ca_pem);
 
     let (chain, key) = certs.server_for("sub.localhost");
     let allowed = ServeProcess::ws_and_wss_with(&chain, &key, &certs.ca_cer);
@@ -188,6 +184,55 @@ async fn firefox_honours_the_cas_name_constraints() {
         error.contains("SEC_ERROR_CERT_NOT_IN_NAME_SPACE"),
         "{url}: not Firefox's name-constraint error: {error}"
     );
+}
+
+/// `wsecho serve --bad-certs` in Firefox with our CA trusted by `certgen trust install`: `good` passes its
+/// self-check and each other fixture is refused with the NSS error of support/bad_certs.rs (docs/troubleshooting.md's
+/// table). One browser visits them all.
+#[tokio::test]
+async fn firefox_refuses_each_broken_certificate_with_its_documented_error() {
+    if !browser::browser_installed("firefox and the broken certificates", FIREFOX, "firefox-esr") {
+        return;
+    }
+    let bad = BadCertServer::start();
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let home = home.path();
+    let profile = profile_trusting(home, "broken", &bad.certs.ca_pem);
+    let firefox = Firefox::launch(home, &profile);
+    let mut page = firefox.new_page().await;
+    for (verdict, port) in bad.cases() {
+        let url = format!("https://localhost:{port}/");
+        let navigated = page.navigate(&url).await;
+        match verdict.firefox {
+            Some(code) => {
+                let error = navigated.expect_err(&format!("{}: Firefox loaded {url}", verdict.name));
+                // e.g. "NS_ERROR_GENERATE_FAILURE(NS_ERROR_MODULE_SECURITY, SEC_ERROR_EXPIRED_CERTIFICATE)"
+                let named = format!("NS_ERROR_MODULE_SECURITY, {code})");
+                assert!(
+                    error.contains(&named),
+                    "{}: expected {code}: {error}",
+                    verdict.name
+                );
+            }
+            None => {
+                if let Err(error) = navigated {
+                    panic!("{}: {url} did not load: {error}", verdict.name);
+                }
+                let result = page.wait_for_self_check().await;
+                assert_eq!(result["status"], "pass", "{}: {result}", verdict.name);
+            }
+        }
+    }
+}
+
+/// A new profile `name` in `home`, started once, with the CA `ca_pem` installed by `certgen trust install`.
+fn profile_trusting(home: &Path, name: &str, ca_pem: &Path) -> PathBuf {
+    let profile = create_profile(home, name);
+    start_once(home, &profile);
+    let ca = trust::CaCert::load(ca_pem).expect("test CA");
+    let installed = trust::install(&ca, &user_with_home(home), &[trust::StoreKind::Nss], false);
+    assert!(installed.problems().is_none(), "install: {installed}");
+    profile
 }
 
 /// This machine as seen by a user whose HOME is `home` (no XDG override, no Java, not WSL).

@@ -97,7 +97,7 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
     let pki = TestCerts::new();
     let key = pki.server_key.to_str().expect("path");
     let chain = pki.server_chain.to_str().expect("path");
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["serve", "--ws", "localhost:80"], "expected IP:PORT"),
         (
             &[
@@ -122,6 +122,16 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
         ),
         (&["serve", "--max-message-size", "lots"], "16MiB"),
         (&["serve", "--idle-timeout", "1e15"], "at most 31536000"),
+        (
+            &[
+                "serve",
+                "--ws",
+                "127.0.0.1:0",
+                "--bad-certs",
+                "/nonexistent/broken",
+            ],
+            "make the fixtures with `certgen broken`",
+        ),
     ];
     for (args, expected) in cases {
         let run = run_wsecho(args, "").await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use wsecho::Error;
-use wsecho::server::{self, ClientAuth, Config, Limits, StopSignals, TlsFiles};
+use wsecho::server::{self, BadCerts, ClientAuth, Config, Limits, StopSignals, TlsFiles};
 
 use super::values::{parse_addr, parse_secs, parse_size};
 
@@ -61,6 +61,14 @@ pub(crate) struct ServeArgs {
     /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "5")]
     shutdown_timeout: Duration,
+    /// Also serve each broken-certificate fixture from DIR (made by `certgen broken`) on its own wss port, to test
+    /// how clients refuse them: good, expired, not-yet-valid, wrong-host, self-signed, untrusted-root,
+    /// no-server-auth, outside-constraints, incomplete-chain
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "certs/broken")]
+    bad_certs: Option<PathBuf>,
+    /// First port of the --bad-certs listeners; the others follow it, good first [default: the wss port + 1]
+    #[arg(long, value_name = "PORT", requires = "bad_certs")]
+    bad_certs_port: Option<u16>,
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
@@ -84,6 +92,21 @@ impl From<ClientAuthArg> for ClientAuth {
     }
 }
 
+const DEFAULT_WSS_PORT: u16 = 8443;
+
+/// Where the first `--bad-certs` listener goes: on the first wss listener's address (else 127.0.0.1), at `port`,
+/// else the port after the wss one (else after 8443); port 0 stays 0, so that each fixture gets a free port.
+fn bad_certs_start(wss: Option<&SocketAddr>, port: Option<u16>) -> SocketAddr {
+    let base = wss
+        .copied()
+        .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_WSS_PORT)));
+    let port = port.unwrap_or(match base.port() {
+        0 => 0,
+        wss_port => wss_port.saturating_add(1),
+    });
+    SocketAddr::new(base.ip(), port)
+}
+
 pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let tls = args.cert.zip(args.key).map(|(cert, key)| TlsFiles { cert, key });
     let mut ws = args.ws;
@@ -92,8 +115,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         ws.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)));
     }
     if tls.is_some() && wss.is_empty() {
-        wss.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8443)));
+        wss.push(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_WSS_PORT)));
     }
+    let bad_certs = args.bad_certs.map(|dir| BadCerts {
+        dir,
+        first: bad_certs_start(wss.first(), args.bad_certs_port),
+    });
     let config = Config {
         ws,
         wss,
@@ -112,6 +139,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
             shutdown_timeout: args.shutdown_timeout,
         },
         log_messages: args.verbose,
+        bad_certs,
         ..Config::default()
     };
     let mut signals =

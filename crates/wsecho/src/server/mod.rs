@@ -14,6 +14,7 @@
 //! ```
 
 mod assets;
+mod bad_certs;
 mod ca_match;
 mod echo;
 mod handshake;
@@ -33,6 +34,7 @@ use hyper::body::Bytes;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+pub use bad_certs::BadCerts;
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
@@ -104,6 +106,8 @@ pub struct Config {
     pub reload_interval: Duration,
     /// Log every message (truncated) at info level.
     pub log_messages: bool,
+    /// One extra wss listener per broken-certificate fixture (`--bad-certs`).
+    pub bad_certs: Option<BadCerts>,
 }
 
 impl Default for Config {
@@ -120,6 +124,7 @@ impl Default for Config {
             limits: Limits::default(),
             reload_interval: Duration::from_secs(1),
             log_messages: false,
+            bad_certs: None,
         }
     }
 }
@@ -134,6 +139,8 @@ pub struct BoundListener {
     pub url: String,
     /// The test page, e.g. `http://127.0.0.1:8080/` or `https://localhost:8443/`.
     pub page_url: String,
+    /// The broken-certificate fixture it serves (`--bad-certs`), e.g. `expired`.
+    pub bad_cert: Option<String>,
 }
 
 /// A started server. Dropping it stops accepting and closes connections without waiting; prefer
@@ -200,21 +207,33 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         shutdown: shutdown.watcher(),
     });
 
+    let bad_certs = match &config.bad_certs {
+        Some(bad) => bad_certs::listeners(bad)?,
+        None => Vec::new(),
+    };
     let mut bound = Vec::new();
     let mut listeners = Vec::new();
-    let plain = config.ws.iter().map(|addr| (*addr, None));
-    let secure = config.wss.iter().map(|addr| (*addr, tls.clone()));
-    for (addr, tls) in plain.chain(secure) {
+    let plain = config.ws.iter().map(|addr| (*addr, None, None));
+    let secure = config.wss.iter().map(|addr| (*addr, tls.clone(), None));
+    let bad = bad_certs
+        .into_iter()
+        .map(|bad| (bad.addr, Some(bad.tls), Some(bad.name)));
+    for (addr, tls, bad_cert) in plain.chain(secure).chain(bad) {
         let tcp = listeners::bind(addr).await?;
         let local_addr = tcp.local_addr().map_err(|source| Error::Bind {
             addr,
             source,
             holder: None,
         })?;
-        let announced = announce(local_addr, tls.is_some());
-        let counters = shared
-            .stats
-            .add_listener(announced.url.clone(), local_addr.to_string());
+        let announced = BoundListener {
+            bad_cert,
+            ..announce(local_addr, tls.is_some())
+        };
+        let counters = shared.stats.add_listener(
+            announced.url.clone(),
+            local_addr.to_string(),
+            announced.bad_cert.clone(),
+        );
         listeners.push(Listener {
             tcp,
             tls,
@@ -269,7 +288,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
 
 /// Rejects combinations that cannot work, naming the flag to fix.
 fn check(config: &Config) -> Result<(), Error> {
-    if config.ws.is_empty() && config.wss.is_empty() {
+    if config.ws.is_empty() && config.wss.is_empty() && config.bad_certs.is_none() {
         return Err(Error::Usage(
             "no listener: give --ws ADDR and/or --wss ADDR".into(),
         ));
@@ -341,30 +360,41 @@ fn announce(local_addr: SocketAddr, tls: bool) -> BoundListener {
         local_addr,
         url: format!("{ws}://{host}:{port}"),
         page_url: format!("{page}://{host}:{port}/"),
+        bad_cert: None,
     }
 }
 
 impl RunningServer {
-    /// The bound listeners, in the order given (ws first, then wss).
+    /// The bound listeners, in the order given (ws first, then wss, then the `--bad-certs` ones).
     pub fn listeners(&self) -> &[BoundListener] {
         &self.listeners
     }
 
-    /// The first listener of the given kind, if any.
+    /// The first listener of the given kind, if any (never a `--bad-certs` one).
     pub fn listener(&self, tls: bool) -> Option<&BoundListener> {
-        self.listeners.iter().find(|l| l.tls == tls)
+        self.listeners
+            .iter()
+            .find(|l| l.tls == tls && l.bad_cert.is_none())
     }
 
     /// The start-up banner, the one place the settings are announced: one `listening <ws url> page <page url>`
-    /// line per listener (scripts read these), then where to download the CA, the origin, client-certificate and
-    /// subprotocol policies when set, and how to stop.
+    /// line per listener (scripts read these) and one `bad certificate <name> <wss url> page <page url>` line per
+    /// `--bad-certs` listener, then where to download the CA, the origin, client-certificate and subprotocol
+    /// policies when set, and how to stop.
     pub fn banner(&self) -> String {
         let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
         for listener in &self.listeners {
-            lines.push(format!("listening {} page {}", listener.url, listener.page_url));
+            let line = match &listener.bad_cert {
+                None => format!("listening {} page {}", listener.url, listener.page_url),
+                Some(name) => format!(
+                    "bad certificate {name} {} page {}",
+                    listener.url, listener.page_url
+                ),
+            };
+            lines.push(line);
         }
         if self.shared.ca_cer.is_some() {
-            for listener in &self.listeners {
+            for listener in self.listeners.iter().filter(|l| l.bad_cert.is_none()) {
                 lines.push(format!("CA download: {}ca.cer", listener.page_url));
             }
         }

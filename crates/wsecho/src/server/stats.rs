@@ -44,6 +44,9 @@ pub struct ListenerStats {
     pub url: String,
     /// The bound socket address.
     pub local_addr: String,
+    /// The broken-certificate fixture this listener serves (`--bad-certs`), e.g. `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_cert: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -62,6 +65,7 @@ pub struct StatsSnapshot {
 struct ListenerEntry {
     url: String,
     local_addr: String,
+    bad_cert: Option<String>,
     counters: Arc<Counters>,
 }
 
@@ -92,11 +96,17 @@ impl Stats {
     }
 
     /// Registers a listener and returns its counters.
-    pub(crate) fn add_listener(&self, url: String, local_addr: String) -> Arc<Counters> {
+    pub(crate) fn add_listener(
+        &self,
+        url: String,
+        local_addr: String,
+        bad_cert: Option<String>,
+    ) -> Arc<Counters> {
         let counters = Arc::new(Counters::default());
         let entry = ListenerEntry {
             url,
             local_addr,
+            bad_cert,
             counters: counters.clone(),
         };
         self.lock_listeners().push(entry);
@@ -143,6 +153,7 @@ impl Stats {
                 ListenerStats {
                     url: entry.url.clone(),
                     local_addr: entry.local_addr.clone(),
+                    bad_cert: entry.bad_cert.clone(),
                     counts,
                 }
             })

@@ -1,6 +1,6 @@
 //! The one certificate fixture of wsecho's tests: a fresh CA, a `localhost 127.0.0.1 ::1` server certificate and a
-//! client certificate, made by certgen in a temporary directory. Every certgen issuing call of these tests is
-//! here.
+//! client certificate, made by certgen in a temporary directory, and on demand the broken-certificate set. Every
+//! certgen issuing call of these tests is here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,6 +110,14 @@ impl TestCerts {
         .concat();
         std::fs::write(&chain, pem).expect("forged chain");
         (chain, key)
+    }
+
+    /// The broken-certificate fixtures (`certgen broken`) from this CA; returns their folder.
+    pub fn broken(&self) -> PathBuf {
+        self.certs
+            .make_broken()
+            .expect("make the broken-certificate fixtures")
+            .dir
     }
 
     /// Issues a new server certificate over the old files (as a renewal would) and returns its serial.
