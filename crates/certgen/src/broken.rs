@@ -209,8 +209,21 @@ const INTERMEDIATE_FILE: &str = "incomplete-chain-intermediate.pem";
 
 /// The extra CAs of a run: made once, used by one fixture each.
 struct ExtraCas {
-    untrusted_root: (KeyPair, rcgen::Certificate, rcgen::CertificateParams),
-    intermediate: (KeyPair, rcgen::Certificate, rcgen::CertificateParams),
+    untrusted_root: ExtraCa,
+    intermediate: ExtraCa,
+}
+
+/// A CA made for one run, whose key is dropped with it.
+struct ExtraCa {
+    key: KeyPair,
+    params: rcgen::CertificateParams,
+    cert: rcgen::Certificate,
+}
+
+impl ExtraCa {
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::from_params(&self.params, &self.key)
+    }
 }
 
 impl CertsDir {
@@ -252,8 +265,12 @@ impl CertsDir {
         }
         let untrusted_root_pem = dir.join(UNTRUSTED_ROOT_FILE);
         let intermediate_pem = dir.join(INTERMEDIATE_FILE);
-        commit.write(&untrusted_root_pem, extra.untrusted_root.1.pem(), Secrecy::Public);
-        commit.write(&intermediate_pem, extra.intermediate.1.pem(), Secrecy::Public);
+        commit.write(
+            &untrusted_root_pem,
+            extra.untrusted_root.cert.pem(),
+            Secrecy::Public,
+        );
+        commit.write(&intermediate_pem, extra.intermediate.cert.pem(), Secrecy::Public);
         commit.apply(&dir)?;
         Ok(Fixtures {
             dir,
@@ -287,22 +304,18 @@ impl ExtraCas {
         let org = "certgen broken-certificate fixtures";
         let sign = |e| Error::crypto("signing a fixture CA", e);
 
-        let root_key = KeyKind::EcdsaP256.generate()?;
-        let root_params = ca_params(&root_key, org, "untrusted root CA (nobody trusts it)", start, end);
-        let root = root_params.self_signed(&root_key).map_err(sign)?;
+        let key = KeyKind::EcdsaP256.generate()?;
+        let params = ca_params(&key, org, "untrusted root CA (nobody trusts it)", start, end);
+        let cert = params.self_signed(&key).map_err(sign)?;
+        let untrusted_root = ExtraCa { key, params, cert };
 
-        let mid_key = KeyKind::EcdsaP256.generate()?;
-        let mid_params = ca_params(
-            &mid_key,
-            org,
-            "intermediate CA (not sent by the server)",
-            start,
-            end,
-        );
-        let mid = mid_params.signed_by(&mid_key, &ca.issuer()?).map_err(sign)?;
+        let key = KeyKind::EcdsaP256.generate()?;
+        let params = ca_params(&key, org, "intermediate CA (not sent by the server)", start, end);
+        let cert = params.signed_by(&key, &ca.issuer()?).map_err(sign)?;
+        let intermediate = ExtraCa { key, params, cert };
         Ok(ExtraCas {
-            untrusted_root: (root_key, root, root_params),
-            intermediate: (mid_key, mid, mid_params),
+            untrusted_root,
+            intermediate,
         })
     }
 }
@@ -337,15 +350,18 @@ fn make_fixture(
         ),
         Signer::Itself => (params.self_signed(&key).map_err(sign)?, None),
         Signer::UntrustedRoot => {
-            let (root_key, root, root_params) = &extra.untrusted_root;
-            let issuer = Issuer::from_params(root_params, root_key);
-            (params.signed_by(&key, &issuer).map_err(sign)?, Some(root.pem()))
+            let root = &extra.untrusted_root;
+            (
+                params.signed_by(&key, &root.issuer()).map_err(sign)?,
+                Some(root.cert.pem()),
+            )
         }
-        Signer::Intermediate => {
-            let (mid_key, _, mid_params) = &extra.intermediate;
-            let issuer = Issuer::from_params(mid_params, mid_key);
-            (params.signed_by(&key, &issuer).map_err(sign)?, None)
-        }
+        Signer::Intermediate => (
+            params
+                .signed_by(&key, &extra.intermediate.issuer())
+                .map_err(sign)?,
+            None,
+        ),
     };
     let leaf_pem = cert.pem();
     commit.write(&files.cert_pem, leaf_pem.as_str(), Secrecy::Public);
