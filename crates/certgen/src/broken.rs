@@ -248,6 +248,7 @@ impl CertsDir {
         let ca = self.load_ca()?;
         ca.refuse_expired()?;
         let dir = self.broken_dir();
+        // Before deciding which old files are stale, finish whatever a killed run left there.
         crate::store::recover(&dir)?;
         let extra = ExtraCas::new(&ca)?;
         let mut commit = Commit::default();
