@@ -4,7 +4,9 @@
 //! Some tools *add* a file's CAs to the roots they already have (Node's `NODE_EXTRA_CA_CERTS`, `DENO_CERT`): those
 //! get `ca.pem`. The others *replace* their roots with the file (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE` which
 //! also overrides certifi, `CURL_CA_BUNDLE`, `GIT_SSL_CAINFO`): those get `ca-bundle.pem`, the system's bundle with
-//! the CA appended, so public sites keep working.
+//! the CA appended, so public sites keep working. Node by default trusts only the roots compiled into it, never
+//! the system's; `--use-openssl-ca` (added to `NODE_OPTIONS`, keeping what it holds) makes it read the same bundle
+//! through `SSL_CERT_FILE`, so it trusts what the system trusts, as the other tools do.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -38,11 +40,16 @@ pub enum Effect {
     Replaces,
 }
 
+/// Node's flag that makes it use OpenSSL's roots (`SSL_CERT_FILE`) instead of the ones compiled into it.
+pub const NODE_SYSTEM_ROOTS_FLAG: &str = "--use-openssl-ca";
+
 /// One variable to set.
 #[derive(Debug, Clone, Serialize)]
 pub struct Variable {
     pub name: &'static str,
-    pub value: PathBuf,
+    /// A file's path, or (when `appended`) a word added to what the variable already holds.
+    pub value: String,
+    pub appended: bool,
     pub effect: Effect,
     /// Who reads it.
     pub read_by: &'static str,
@@ -104,7 +111,8 @@ pub fn env(ca: &CaCert) -> Result<TrustEnv, Error> {
     let ca_file = ca.path().to_path_buf();
     let variable = |name, file: &PathBuf, effect, read_by| Variable {
         name,
-        value: file.clone(),
+        value: file.display().to_string(),
+        appended: false,
         effect,
         read_by,
     };
@@ -115,6 +123,13 @@ pub fn env(ca: &CaCert) -> Result<TrustEnv, Error> {
             Effect::Adds,
             "Node.js (https, tls, fetch)",
         ),
+        Variable {
+            name: "NODE_OPTIONS",
+            value: NODE_SYSTEM_ROOTS_FLAG.to_owned(),
+            appended: true,
+            effect: Effect::Replaces,
+            read_by: "Node.js: the system's roots (SSL_CERT_FILE) instead of its compiled-in ones",
+        },
         variable("DENO_CERT", &ca_file, Effect::Adds, "Deno"),
         variable(
             "SSL_CERT_FILE",
@@ -152,16 +167,26 @@ fn combined_bundle(system: &str, ca: &CaCert, ca_pem: &str) -> String {
 }
 
 impl TrustEnv {
-    /// The lines that set every variable in `shell`.
+    /// The lines that set every variable in `shell`. An appended word is added only when missing, so evaluating
+    /// the lines twice changes nothing.
     pub fn script(&self, shell: Shell) -> String {
         self.variables
             .iter()
             .map(|v| {
-                let value = v.value.display().to_string();
-                match shell {
-                    Shell::Sh => format!("export {}={}\n", v.name, sh_quoted(&value)),
-                    Shell::Fish => format!("set -gx {} {}\n", v.name, sh_quoted(&value)),
-                    Shell::PowerShell => format!("$env:{} = '{}'\n", v.name, value.replace('\'', "''")),
+                let (name, value) = (v.name, v.value.as_str());
+                match (shell, v.appended) {
+                    (Shell::Sh, false) => format!("export {name}={}\n", sh_quoted(value)),
+                    (Shell::Sh, true) => format!(
+                        "case \" ${name} \" in *\" {value} \"*) ;; *) export {name}=\"${{{name}:+${name} }}{value}\" ;; esac\n"
+                    ),
+                    (Shell::Fish, false) => format!("set -gx {name} {}\n", sh_quoted(value)),
+                    (Shell::Fish, true) => format!(
+                        "contains -- {value} (string split ' ' -- \"${name}\"); or set -gx {name} (string trim -- \"${name} {value}\")\n"
+                    ),
+                    (Shell::PowerShell, false) => format!("$env:{name} = '{}'\n", value.replace('\'', "''")),
+                    (Shell::PowerShell, true) => format!(
+                        "if (\" $env:{name} \" -notlike '* {value} *') {{ $env:{name} = \"$env:{name} {value}\".Trim() }}\n"
+                    ),
                 }
             })
             .collect()
@@ -193,7 +218,8 @@ mod tests {
             bundle: PathBuf::from("/home/o'neil/certs/ca-bundle.pem"),
             variables: vec![Variable {
                 name: "SSL_CERT_FILE",
-                value: PathBuf::from("/home/o'neil/certs/ca-bundle.pem"),
+                value: "/home/o'neil/certs/ca-bundle.pem".into(),
+                appended: false,
                 effect: Effect::Replaces,
                 read_by: "OpenSSL",
             }],
@@ -209,6 +235,42 @@ mod tests {
         assert_eq!(
             env.script(Shell::PowerShell),
             "$env:SSL_CERT_FILE = '/home/o''neil/certs/ca-bundle.pem'\n"
+        );
+    }
+
+    #[test]
+    fn an_appended_flag_keeps_what_the_variable_holds_and_is_added_once() {
+        let env = TrustEnv {
+            system_bundle: PathBuf::new(),
+            bundle: PathBuf::new(),
+            variables: vec![Variable {
+                name: "NODE_OPTIONS",
+                value: NODE_SYSTEM_ROOTS_FLAG.into(),
+                appended: true,
+                effect: Effect::Replaces,
+                read_by: "Node.js",
+            }],
+        };
+        let script = env.script(Shell::Sh);
+        for (before, after) in [
+            ("", "--use-openssl-ca"),
+            (
+                "--max-old-space-size=4096",
+                "--max-old-space-size=4096 --use-openssl-ca",
+            ),
+            ("--use-openssl-ca", "--use-openssl-ca"),
+        ] {
+            let twice = format!("{script}{script}printf %s \"$NODE_OPTIONS\"");
+            let out = std::process::Command::new("sh")
+                .args(["-c", &twice])
+                .env("NODE_OPTIONS", before)
+                .output()
+                .expect("run sh");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), after, "from {before:?}");
+        }
+        assert_eq!(
+            env.script(Shell::PowerShell),
+            "if (\" $env:NODE_OPTIONS \" -notlike '* --use-openssl-ca *') { $env:NODE_OPTIONS = \"$env:NODE_OPTIONS --use-openssl-ca\".Trim() }\n"
         );
     }
 }
