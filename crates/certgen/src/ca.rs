@@ -4,8 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 use rcgen::{
-    BasicConstraints, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, PublicKeyData,
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
+    PublicKeyData,
 };
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::Error;
@@ -16,7 +18,7 @@ use crate::key::KeyKind;
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
 use crate::secret;
 use crate::store::{self, CaFiles, CertsDir, Commit, Secrecy, backup_path, backup_stamp};
-use crate::validity::{add_days, now};
+use crate::validity::{add_days, format_date, now};
 
 /// Options of `certgen ca`.
 #[derive(Debug, Clone)]
@@ -106,14 +108,7 @@ impl CertsDir {
             .then(|| secret::passphrase(&files.key_pem, true))
             .transpose()?;
         let key = opts.key.generate()?;
-        let mut params = empty_params(&key);
-        // O before CN: the order of X.520's hierarchy, which the CA/B Forum's profile requires.
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "certgen local development CA");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let mut params = ca_params(&key, "certgen local development CA", &cn, not_before, not_after);
         if !opts.unconstrained {
             params.name_constraints = Some(NameConstraints {
                 permitted_subtrees: Permit::with_defaults(permits)
@@ -123,11 +118,6 @@ impl CertsDir {
                 excluded_subtrees: Vec::new(),
             });
         }
-        // RFC 5280 lets a root omit it; the CA/B profile recommends it, equal to the subject key identifier.
-        params.use_authority_key_identifier_extension = true;
-        params.serial_number = Some(random_serial());
-        params.not_before = not_before;
-        params.not_after = not_after;
 
         let cert = params
             .self_signed(&key)
@@ -257,7 +247,43 @@ impl CertsDir {
     }
 }
 
+/// A CA certificate of `organization` / `cn` for `key` that may sign leaves only (path length 0): the local CA,
+/// and the extra CAs of the broken-certificate fixtures.
+pub(crate) fn ca_params(
+    key: &impl PublicKeyData,
+    organization: &str,
+    cn: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> CertificateParams {
+    let mut params = empty_params(key);
+    // O before CN: the order of X.520's hierarchy, which the CA/B Forum's profile requires.
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, organization);
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    // RFC 5280 lets a root omit it; the CA/B profile recommends it, equal to the subject key identifier.
+    params.use_authority_key_identifier_extension = true;
+    params.serial_number = Some(random_serial());
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params
+}
+
 impl LoadedCa {
+    /// Refuses an expired CA: nothing it signs would be trusted.
+    pub(crate) fn refuse_expired(&self) -> Result<(), Error> {
+        if self.cert.not_after() <= now() {
+            return Err(Error::CaExpired {
+                path: self.files.cert_pem.clone(),
+                end: format_date(self.cert.not_after()),
+            });
+        }
+        Ok(())
+    }
+
     /// The CA as rcgen's signer of new certificates.
     pub(crate) fn issuer(&self) -> Result<Issuer<'static, &KeyPair>, Error> {
         Issuer::from_ca_cert_der(self.cert.der(), &self.key)

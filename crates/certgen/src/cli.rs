@@ -46,6 +46,9 @@ pub enum Command {
     /// Say why a browser here would reject an https:// or wss:// server's certificate, in the order browsers check,
     /// with the command that fixes each problem; exit 0 only if a browser on this machine would accept it.
     Doctor(DoctorArgs),
+    /// Make broken server certificates to test clients against (expired, wrong host, untrusted root, ...) and a
+    /// good one, in DIR/broken; `wsecho serve --bad-certs` serves each on its own port.
+    Broken(BrokenArgs),
 }
 
 /// Runs one parsed command line, after finishing or undoing whatever a killed certgen run left in the folders it
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Lint(args) => lint(args),
         Command::Trust(args) => trust(args),
         Command::Doctor(args) => doctor(args),
+        Command::Broken(args) => broken(args),
     }
 }
 
@@ -80,6 +84,7 @@ impl Command {
         };
         let mut folders = match self {
             Command::Ca(args) => vec![args.dir.dir.clone()],
+            Command::Broken(args) => vec![args.dir.dir.clone(), CertsDir::new(&args.dir.dir).broken_dir()],
             Command::Issue(IssueArgs { leaf, .. })
             | Command::Client(ClientArgs { leaf, .. })
             | Command::SelfSigned(IssueArgs { leaf, .. }) => vec![leaf.dir.dir.clone()],
@@ -791,5 +796,75 @@ fn trust_env(ca: &certgen::trust::CaCert, shell: ShellArg, json: bool) -> Result
         ShellArg::Powershell => certgen::trust::Shell::PowerShell,
     };
     print!("{}", env.script(shell));
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = BROKEN_HELP)]
+pub struct BrokenArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+const BROKEN_HELP: &str = "Each certificate is NAME.pem, NAME-key.pem and NAME-fullchain.pem in DIR/broken (the \
+    chain a server presents, incomplete on purpose where that is the failure). A client that trusts only DIR/ca.pem \
+    and connects to localhost accepts `good` and refuses every other one; docs/troubleshooting.md lists what \
+    Chromium, Firefox, Python, Node and curl say for each. A second run replaces the set.";
+
+fn broken(args: BrokenArgs) -> Result<(), Error> {
+    let dir = CertsDir::new(&args.dir.dir);
+    let set = dir.make_broken()?;
+    if args.json {
+        let fixtures: Vec<serde_json::Value> = set
+            .fixtures
+            .iter()
+            .map(|fixture| {
+                let Issued { files, cert } = &fixture.issued;
+                serde_json::json!({
+                    "name": fixture.case.name(),
+                    "problem": fixture.case.problem(),
+                    "cert_pem": files.cert_pem,
+                    "key_pem": files.key_pem,
+                    "fullchain_pem": files.fullchain_pem,
+                    "summary": summary_json(cert, &None),
+                })
+            })
+            .collect();
+        let skipped: Vec<serde_json::Value> = set
+            .skipped
+            .iter()
+            .map(|(case, reason)| serde_json::json!({ "name": case.name(), "reason": reason }))
+            .collect();
+        let json = serde_json::json!({
+            "dir": set.dir,
+            "trust": dir.ca_files().cert_pem,
+            "fixtures": fixtures,
+            "skipped": skipped,
+            "untrusted_root_pem": set.untrusted_root_pem,
+            "intermediate_pem": set.intermediate_pem,
+        });
+        println!("{json:#}");
+        return Ok(());
+    }
+    println!(
+        "Made {} test certificates in {} (trust {} and connect to localhost):",
+        set.fixtures.len(),
+        set.dir.display(),
+        dir.ca_files().cert_pem.display()
+    );
+    for fixture in &set.fixtures {
+        println!("  {:<20} {}", fixture.case.name(), fixture.case.problem());
+    }
+    for (case, reason) in &set.skipped {
+        println!("  {:<20} skipped: {reason}", case.name());
+    }
+    println!("  each as NAME.pem, NAME-key.pem (mode 0600) and NAME-fullchain.pem (what a server presents)");
+    println!(
+        "Next: `wsecho serve --bad-certs {}` serves each on its own port",
+        set.dir.display()
+    );
     Ok(())
 }

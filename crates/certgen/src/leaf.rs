@@ -158,17 +158,11 @@ impl LeafPlan {
         {
             return Err(violation.into());
         }
-        let ca_end = format_date(ca.cert.not_after());
-        if ca.cert.not_after() <= now() {
-            return Err(Error::CaExpired {
-                path: ca.files.cert_pem.clone(),
-                end: ca_end,
-            });
-        }
+        ca.refuse_expired()?;
         if self.not_after > ca.cert.not_after() {
             return Err(Error::OutlivesCa {
                 end: format_date(self.not_after),
-                ca_end,
+                ca_end: format_date(ca.cert.not_after()),
             });
         }
         Ok(())

@@ -19,6 +19,7 @@ use crate::Error;
 /// | [`issue`](Self::issue), [`self_signed`](Self::self_signed) | `leaf.rs` |
 /// | [`sign_csr`](Self::sign_csr), [`sign_csr_file`](Self::sign_csr_file) | `csr.rs` |
 /// | [`ensure_ca`](Self::ensure_ca), [`ensure_leaf`](Self::ensure_leaf) | `renew.rs` |
+/// | [`make_broken`](Self::make_broken), [`broken_dir`](Self::broken_dir), [`fixture_files`](Self::fixture_files) | `broken.rs` |
 #[derive(Debug, Clone)]
 pub struct CertsDir {
     path: PathBuf,
