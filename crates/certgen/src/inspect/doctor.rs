@@ -151,10 +151,6 @@ fn diagnose_served(url: &str, served: &Served, certs_dir: &Path, host: &Host) ->
             None => break,
         }
     }
-    let top = path
-        .last()
-        .map(|(c, _)| *c)
-        .expect("the path starts with the leaf");
     let issuers: Vec<X509Certificate<'_>> = path
         .iter()
         .skip(1)
@@ -174,7 +170,7 @@ fn diagnose_served(url: &str, served: &Served, certs_dir: &Path, host: &Host) ->
 
     let checks = &mut diagnosis.checks;
     checks.push(issuer_check(
-        top,
+        &path,
         anchor,
         anchors_parsed.iter().flatten(),
         our_ca.as_ref(),
@@ -193,12 +189,12 @@ fn diagnose_served(url: &str, served: &Served, certs_dir: &Path, host: &Host) ->
         "san-and-eku",
         [rule("subject-alt-name"), rule("server-auth"), rule("not-a-ca")],
     ));
-    checks.push(chain_check(&path, anchor.is_some()));
-    let mut strength = Vec::new();
-    for (cert, _) in &path {
-        strength.push(fixes.concrete(key_strength_rule(cert)));
-        strength.push(fixes.concrete(signature_rule(cert)));
-    }
+    checks.push(fixes.concrete(chain_check(&path, anchor)));
+    let strength = path.iter().map(|(cert, _)| {
+        let mut both = merged("weak-key", [key_strength_rule(cert), signature_rule(cert)]);
+        both.detail = format!("{}: {}", cert.subject(), both.detail.replace("; ", ", "));
+        fixes.concrete(both)
+    });
     checks.push(merged("weak-key", strength));
 
     let failed = checks.iter().any(|c| c.status == LintStatus::Fail);
@@ -245,7 +241,7 @@ fn is_browser_store(store: &StoreStatus, os: Os) -> bool {
 }
 
 fn issuer_check<'a>(
-    top: &X509Certificate<'_>,
+    path: &[(&X509Certificate<'_>, Origin)],
     anchor: Option<(&X509Certificate<'_>, &Origin)>,
     mut anchors: impl Iterator<Item = &'a X509Certificate<'a>>,
     our_ca: Option<&CaCert>,
@@ -253,6 +249,22 @@ fn issuer_check<'a>(
     fixes: &Fixes,
 ) -> LintRule {
     const CHECK: &str = "trusted-issuer";
+    let top = path
+        .last()
+        .map(|(c, _)| *c)
+        .expect("the path starts with the leaf");
+    let missing = missing_intermediates(path);
+    if !missing.is_empty() {
+        return fail(
+            CHECK,
+            &format!(
+                "unknown issuer: the server did not send the intermediate CA {}, so a browser cannot link its \
+                 certificate to a root",
+                missing.join(", ")
+            ),
+            SERVE_FULL_CHAIN,
+        );
+    }
     match anchor {
         Some((root, Origin::OurCa)) => {
             let ca = our_ca.expect("an OurCa anchor comes from the loaded CA");
@@ -290,7 +302,14 @@ fn issuer_check<'a>(
                         lacking.join(", "),
                         if lacking.len() == 1 { "does" } else { "do" }
                     ),
-                    &format!("`certgen trust install --dir {}`", fixes.dir),
+                    &if browsers.iter().any(|s| s.state == "not covered") {
+                        format!(
+                            "start the browser once so it makes its profile, then `certgen trust install --dir {}`",
+                            fixes.dir
+                        )
+                    } else {
+                        format!("`certgen trust install --dir {}`", fixes.dir)
+                    },
                 )
             } else if trusted.is_empty() {
                 let reasons: Vec<String> = browsers.iter().filter_map(|s| s.detail.clone()).collect();
@@ -333,6 +352,18 @@ fn issuer_check<'a>(
             ),
             &format!("reissue it with the current CA: `{}`", fixes.reissue),
         ),
+        None if is_self_signed(top) && path.len() > 1 => fail(
+            CHECK,
+            &format!(
+                "unknown issuer: the chain ends at the root {}, which no trust store here holds",
+                top.subject()
+            ),
+            &format!(
+                "serve a certificate the local CA signs instead: `{}` (or, if you mean to trust that root, \
+                 `certgen trust install --ca ROOT.pem`)",
+                fixes.reissue
+            ),
+        ),
         None if is_self_signed(top) => fail(
             CHECK,
             &format!(
@@ -356,6 +387,21 @@ fn issuer_check<'a>(
              trust it with `certgen trust install --ca ROOT.pem`",
         ),
     }
+}
+
+const SERVE_FULL_CHAIN: &str =
+    "serve the full chain, leaf then intermediates (STEM-fullchain.pem, not STEM.pem)";
+
+/// The intermediate CAs on the path that the server did not send (found in the certs folder), with their files.
+fn missing_intermediates(path: &[(&X509Certificate<'_>, Origin)]) -> Vec<String> {
+    path.iter()
+        .filter_map(|(cert, origin)| match origin {
+            Origin::Local(file) if !is_self_signed(cert) => {
+                Some(format!("{} (in {})", cert.subject(), file.display()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn describe_store(store: &StoreStatus) -> String {
@@ -449,15 +495,12 @@ fn validity_check(
     }
 }
 
-fn chain_check(path: &[(&X509Certificate<'_>, Origin)], anchored: bool) -> LintRule {
+fn chain_check(
+    path: &[(&X509Certificate<'_>, Origin)],
+    anchor: Option<(&X509Certificate<'_>, &Origin)>,
+) -> LintRule {
     const CHECK: &str = "complete-chain";
-    let missing: Vec<String> = path
-        .iter()
-        .filter_map(|(cert, origin)| match origin {
-            Origin::Local(file) => Some(format!("{} (in {})", cert.subject(), file.display())),
-            _ => None,
-        })
-        .collect();
+    let missing = missing_intermediates(path);
     if !missing.is_empty() {
         return fail(
             CHECK,
@@ -465,10 +508,25 @@ fn chain_check(path: &[(&X509Certificate<'_>, Origin)], anchored: bool) -> LintR
                 "incomplete chain: the server did not send the intermediate CA {}",
                 missing.join(", ")
             ),
-            "serve the full chain, leaf then intermediates (STEM-fullchain.pem, not STEM.pem)",
+            SERVE_FULL_CHAIN,
         );
     }
-    if anchored {
+    // A CA's path length limit counts the intermediate CAs below it, which are the ones before it on the path.
+    let cas = path.iter().skip(1).map(|(c, _)| *c).chain(anchor.map(|(a, _)| a));
+    for (below, ca) in cas.enumerate() {
+        let limit = Extensions::of(ca).basic_constraints.and_then(|bc| bc.path_len);
+        if let Some(limit) = limit.filter(|limit| usize::try_from(*limit).is_ok_and(|l| below > l)) {
+            return fail(
+                CHECK,
+                &format!(
+                    "{} allows {limit} intermediate CA(s) below it (pathlen:{limit}), and this chain has {below}",
+                    ca.subject()
+                ),
+                "issue the certificate from that CA directly: `certgen issue NAME...`",
+            );
+        }
+    }
+    if anchor.is_some() {
         pass(
             CHECK,
             "the server sent every certificate between its own and the root",
@@ -477,7 +535,7 @@ fn chain_check(path: &[(&X509Certificate<'_>, Origin)], anchored: bool) -> LintR
         LintRule {
             rule: CHECK,
             status: LintStatus::Skip,
-            detail: "no root found, so whether an intermediate is missing cannot be told".to_owned(),
+            detail: "no trusted root found, so whether an intermediate is missing cannot be told".to_owned(),
             fix: None,
         }
     }
@@ -567,17 +625,26 @@ fn pem_certificates(path: &Path) -> Vec<CertificateDer<'static>> {
         .unwrap_or_default()
 }
 
-/// The CA certificates in the certs folder's `.pem` files (other than keys): where a forgotten intermediate is.
+/// The CA certificates in the `.pem` files (other than keys) of the certs folder and the folders in it (such as
+/// `broken/`): where a forgotten intermediate is.
 fn local_ca_certificates(dir: &Path) -> Vec<Known> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    let entries = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
     };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
+    let top = entries(dir);
+    let mut files: Vec<PathBuf> = top
+        .iter()
+        .filter(|p| p.is_dir())
+        .flat_map(|sub| entries(sub))
+        .chain(top.iter().cloned())
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.ends_with(".pem") && !name.ends_with("-key.pem") && name != crate::trust::BUNDLE_FILE
+            p.is_file()
+                && name.ends_with(".pem")
+                && !name.ends_with("-key.pem")
+                && name != crate::trust::BUNDLE_FILE
         })
         .collect();
     files.sort();

@@ -2,7 +2,9 @@
 //! validity, so it can be described and diagnosed.
 //!
 //! The handshake accepts any certificate (that is the point: show the broken ones too) but still checks the
-//! server's handshake signature with the certificate's key, so the chain shown is the one the server can prove.
+//! server's handshake signature with the certificate's key, so the chain shown is the one the server can prove;
+//! only a key too weak for ring to check at all (RSA under 2048 bits) is taken unproven, and then `doctor`
+//! rejects it for that weakness anyway.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -15,7 +17,7 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureSch
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use time::OffsetDateTime;
 
-use super::describe::{Description, describe_certificate};
+use super::describe::{Description, KeyInfo, describe_certificate, key_info};
 use crate::Error;
 use crate::cert::Cert;
 
@@ -215,6 +217,25 @@ impl fmt::Display for Served {
     }
 }
 
+/// A failed handshake signature check passes only when the key is an RSA key under 2048 bits, which ring cannot
+/// check at all, so that `doctor` can report the weak key instead of a failed connection.
+fn unverifiable_weak_key(
+    cert: &CertificateDer<'_>,
+    error: rustls::Error,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let key = x509_parser::parse_x509_certificate(cert)
+        .ok()
+        .map(|(_, parsed)| key_info(parsed.public_key()));
+    match key {
+        Some(KeyInfo {
+            algorithm,
+            bits: Some(bits),
+            ..
+        }) if algorithm == "RSA" && bits < 2048 => Ok(HandshakeSignatureValid::assertion()),
+        _ => Err(error),
+    }
+}
+
 /// Accepts every certificate chain, but checks handshake signatures, so the key is proven to match the leaf.
 #[derive(Debug)]
 struct AcceptAnyChain {
@@ -240,6 +261,7 @@ impl ServerCertVerifier for AcceptAnyChain {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+            .or_else(|e| unverifiable_weak_key(cert, e))
     }
 
     fn verify_tls13_signature(
@@ -249,6 +271,7 @@ impl ServerCertVerifier for AcceptAnyChain {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+            .or_else(|e| unverifiable_weak_key(cert, e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
