@@ -669,6 +669,9 @@ enum TrustAction {
         /// Print the bundle and each variable (its value, what reads it, whether it adds or replaces roots) as JSON.
         #[arg(long, conflicts_with = "shell")]
         json: bool,
+        /// Print Dockerfile lines instead, which do the same inside a Debian, Ubuntu or Alpine image.
+        #[arg(long, conflicts_with_all = ["shell", "json"])]
+        docker: bool,
     },
 }
 
@@ -759,7 +762,9 @@ fn trust(args: TrustArgs) -> Result<(), Error> {
     let ca = args.action.ca().load()?;
     let host = certgen::trust::Host::current();
     let problems = match args.action {
-        TrustAction::Env { shell, json, .. } => return trust_env(&ca, shell, json),
+        TrustAction::Env {
+            shell, json, docker, ..
+        } => return trust_env(&ca, shell, json, docker),
         TrustAction::Install { dry_run, target } => {
             let report = certgen::trust::install(&ca, &host, &target.kinds(), dry_run);
             print!("{report}");
@@ -785,10 +790,14 @@ fn trust(args: TrustArgs) -> Result<(), Error> {
     problems.map_or(Ok(()), |problems| Err(Error::CheckFailed(problems)))
 }
 
-fn trust_env(ca: &certgen::trust::CaCert, shell: ShellArg, json: bool) -> Result<(), Error> {
+fn trust_env(ca: &certgen::trust::CaCert, shell: ShellArg, json: bool, docker: bool) -> Result<(), Error> {
     let env = certgen::trust::env(ca)?;
     if json {
         return print_json(&env);
+    }
+    if docker {
+        print!("{}", env.dockerfile(&ca.name()));
+        return Ok(());
     }
     let shell = match shell {
         ShellArg::Sh => certgen::trust::Shell::Sh,

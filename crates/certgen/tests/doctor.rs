@@ -220,6 +220,15 @@ fn doctor_explains_every_broken_fixture_and_accepts_the_good_one_once_trusted() 
         "{report}"
     );
     assert!(!report.contains("FAIL"), "{report}");
+    // A wss:// URL (with a path) is the same TLS server.
+    let wss = world.certgen(&["doctor", &format!("wss://localhost:{}/echo", good.port())]);
+    assert_eq!(
+        wss.status.code(),
+        Some(0),
+        "{}{}",
+        text(&wss.stdout),
+        text(&wss.stderr)
+    );
 
     for (name, expected_check, expected_detail, expected_fix) in DIAGNOSES {
         let server = world.serve_fixture(name);

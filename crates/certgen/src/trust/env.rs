@@ -193,6 +193,38 @@ impl TrustEnv {
     }
 }
 
+/// Where a Debian, Ubuntu or Alpine image keeps local CAs for `update-ca-certificates`, and the bundle it writes.
+const IMAGE_ANCHORS: &str = "/usr/local/share/ca-certificates";
+const IMAGE_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl TrustEnv {
+    /// Dockerfile lines that do inside an image what these variables do here: the CA joins the image's system
+    /// store (its bundle keeps the image's roots), and every variable points at the image's files. `ca_name` is
+    /// the entry name (`CaCert::name`); the build context must hold `ca.pem`.
+    pub fn dockerfile(&self, ca_name: &str) -> String {
+        let anchor = format!("{IMAGE_ANCHORS}/{ca_name}.crt");
+        let mut lines = format!(
+            "# Debian, Ubuntu or Alpine image with the ca-certificates package; copy ca.pem into the build context\n\
+             COPY ca.pem {anchor}\n\
+             RUN update-ca-certificates\n"
+        );
+        let settings: Vec<String> = self
+            .variables
+            .iter()
+            .map(|v| {
+                let value = match (v.appended, v.effect) {
+                    (true, _) => v.value.as_str(),
+                    (false, Effect::Adds) => anchor.as_str(),
+                    (false, Effect::Replaces) => IMAGE_BUNDLE,
+                };
+                format!("{}={value}", v.name)
+            })
+            .collect();
+        lines.push_str(&format!("ENV {}\n", settings.join(" \\\n    ")));
+        lines
+    }
+}
+
 /// `text` in single quotes for sh and fish (fish also accepts `'\''`).
 fn sh_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
@@ -272,5 +304,36 @@ mod tests {
             env.script(Shell::PowerShell),
             "if (\" $env:NODE_OPTIONS \" -notlike '* --use-openssl-ca *') { $env:NODE_OPTIONS = \"$env:NODE_OPTIONS --use-openssl-ca\".Trim() }\n"
         );
+    }
+
+    #[test]
+    fn the_dockerfile_points_adding_tools_at_the_ca_and_replacing_ones_at_the_image_bundle() {
+        let variable = |name, value: &str, appended, effect| Variable {
+            name,
+            value: value.into(),
+            appended,
+            effect,
+            read_by: "",
+        };
+        let env = TrustEnv {
+            system_bundle: PathBuf::new(),
+            bundle: PathBuf::new(),
+            variables: vec![
+                variable("NODE_EXTRA_CA_CERTS", "/here/ca.pem", false, Effect::Adds),
+                variable("NODE_OPTIONS", NODE_SYSTEM_ROOTS_FLAG, true, Effect::Replaces),
+                variable("SSL_CERT_FILE", "/here/ca-bundle.pem", false, Effect::Replaces),
+            ],
+        };
+        let lines = env.dockerfile("certgen-ca-x-0123456789abcdef");
+        assert!(
+            lines.contains(
+                "\nCOPY ca.pem /usr/local/share/ca-certificates/certgen-ca-x-0123456789abcdef.crt\n"
+            )
+        );
+        assert!(lines.contains("\nRUN update-ca-certificates\n"));
+        assert!(lines.ends_with(
+            "ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/certgen-ca-x-0123456789abcdef.crt \\\n    \
+             NODE_OPTIONS=--use-openssl-ca \\\n    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\n"
+        ));
     }
 }
