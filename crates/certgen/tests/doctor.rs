@@ -21,7 +21,12 @@ struct World {
 }
 
 impl World {
-    fn new() -> World {
+    /// `None` (the test is skipped, or fails under LOCALTLS_REQUIRE_PEERS=1) without certutil, which makes the
+    /// Firefox profile.
+    fn new() -> Option<World> {
+        if !starts("certutil", "-H", "certgen doctor") {
+            return None;
+        }
         let world = World {
             tmp: tempfile::tempdir().expect("temp dir"),
         };
@@ -51,7 +56,7 @@ impl World {
         assert_success(CERTGEN, &["ca"], &public_ca);
         let public_leaf = world.certgen(&["issue", "localhost", "--dir", path_str(&public)]);
         assert_success(CERTGEN, &["issue"], &public_leaf);
-        world
+        Some(world)
     }
 
     fn home(&self) -> PathBuf {
@@ -181,10 +186,7 @@ fn first_failure(json: &serde_json::Value) -> (String, String, String) {
 
 #[test]
 fn doctor_explains_every_broken_fixture_and_accepts_the_good_one_once_trusted() {
-    if !starts("certutil", "-H", "certgen doctor") {
-        return;
-    }
-    let world = World::new();
+    let Some(world) = World::new() else { return };
     let good = world.serve_fixture("good");
 
     // Before `trust install`, the browsers' databases lack the CA: unknown issuer, and the fix says so.
@@ -280,10 +282,7 @@ fn doctor_explains_every_broken_fixture_and_accepts_the_good_one_once_trusted() 
 
 #[test]
 fn a_site_whose_root_is_in_the_system_bundle_is_accepted_without_our_ca() {
-    if !starts("certutil", "-H", "certgen doctor") {
-        return;
-    }
-    let world = World::new();
+    let Some(world) = World::new() else { return };
     let public = HttpsServer::start(
         &world.public().join("localhost-fullchain.pem"),
         &world.public().join("localhost-key.pem"),
@@ -300,10 +299,7 @@ fn a_site_whose_root_is_in_the_system_bundle_is_accepted_without_our_ca() {
 
 #[test]
 fn doctor_errors_name_the_url_or_the_server() {
-    if !starts("certutil", "-H", "certgen doctor") {
-        return;
-    }
-    let world = World::new();
+    let Some(world) = World::new() else { return };
     let bad = world.certgen(&["doctor", "http://localhost:8080/"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
@@ -332,10 +328,7 @@ fn inspect_https_shows_the_chain_openssl_s_client_sees() {
     if !have_openssl("certgen inspect https://") {
         return;
     }
-    if !starts("certutil", "-H", "certgen doctor") {
-        return;
-    }
-    let world = World::new();
+    let Some(world) = World::new() else { return };
     // The untrusted-root fixture sends two certificates, and inspect shows them whatever their validity.
     let server = world.serve_fixture("untrusted-root");
     let url = format!("https://localhost:{}", server.port());
@@ -442,10 +435,7 @@ fn a_weak_rsa_key_is_reported_though_its_handshake_signature_cannot_be_checked()
     if !have_openssl("certgen doctor weak key") {
         return;
     }
-    if !starts("certutil", "-H", "certgen doctor") {
-        return;
-    }
-    let world = World::new();
+    let Some(world) = World::new() else { return };
     assert_success(
         CERTGEN,
         &["trust", "install"],
