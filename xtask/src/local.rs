@@ -41,6 +41,9 @@ pub struct StatusArgs {
     /// Also check the operating system's store
     #[arg(long)]
     system: bool,
+    /// Port of the running server's wss:// + https:// listener, whose certificate `certgen doctor` checks
+    #[arg(long, value_name = "PORT", default_value_t = 8443)]
+    wss_port: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -207,8 +210,34 @@ pub fn untrust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()>
 pub fn status(root: &Path, host: &Host, args: &StatusArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::status(&ca, host, &stores(args.system), certs_dir(root).path());
-    let problems = report.problems().map(|_| status_problems(&report, args.system));
-    finish(&report, problems)
+    let mut problems = report.problems().map(|_| status_problems(&report, args.system));
+    print!("{report}");
+    if let Some(rejected) = doctor_running_server(root, host, args.wss_port)? {
+        problems = Some(problems.map_or_else(|| rejected.clone(), |p| format!("{p}; {rejected}")));
+    }
+    match problems {
+        Some(problems) => bail!("{problems}"),
+        None => Ok(()),
+    }
+}
+
+/// `certgen doctor` on the server listening on `wss_port`, if one is; returns the problem when a browser would
+/// reject its certificate. No server running is not a problem: `status` is also for before `up`.
+fn doctor_running_server(root: &Path, host: &Host, wss_port: u16) -> anyhow::Result<Option<String>> {
+    let url = format!("https://localhost:{wss_port}/");
+    match certgen::inspect::diagnose(&url, certs_dir(root).path(), host) {
+        Ok(diagnosis) => {
+            println!("server {diagnosis}");
+            Ok((!diagnosis.accepted).then(|| {
+                "a browser would reject the running server's certificate (see the fixes above)".to_owned()
+            }))
+        }
+        Err(certgen::Error::Connect { reason, .. }) => {
+            println!("--   server {url}: not running ({reason}); `cargo xtask up` starts it");
+            Ok(None)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// What `status` found wrong, each with the `cargo xtask` command that fixes exactly that.
@@ -285,6 +314,7 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
             println!("other devices: run with --lan, or import certs/ca.cer by hand (docs/browsers.md)");
         }
         if let Some(verdict) = verdict {
+            println!("{}", runtimes_line(root));
             println!("{verdict}");
         }
         let signal = signals.recv().await;
@@ -292,6 +322,14 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
         running.shutdown().await;
         anyhow::Ok(())
     })
+}
+
+/// The one line that makes programs (not browsers) trust the CA too: `certgen trust env`, to eval.
+fn runtimes_line(root: &Path) -> String {
+    format!(
+        "programs (Node, Python, curl, git, Deno, Go, Rust): eval \"$(cargo run -q -p certgen -- trust env --dir {})\"",
+        certs_dir(root).path().display()
+    )
 }
 
 /// Starts the server on IPv4 and IPv6; a machine without IPv6 gets IPv4 only (with a note), not a failure. A
@@ -554,11 +592,24 @@ mod tests {
         );
     }
 
+    /// Status for a server port nothing listens on (one just freed).
+    fn no_server() -> StatusArgs {
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        StatusArgs {
+            system: false,
+            wss_port: free,
+        }
+    }
+
     #[test]
     fn status_without_a_ca_fails_and_says_what_to_run() {
         let scratch = Scratch::new("xtask-status-no-ca").unwrap();
         let host = fresh_user(&scratch.0.join("home"));
-        let err = status(&scratch.0, &host, &StatusArgs { system: false }).unwrap_err();
+        let err = status(&scratch.0, &host, &no_server()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "no CA in certs/: run `cargo xtask certs` (or `cargo xtask up`) first"
@@ -578,7 +629,7 @@ mod tests {
                 system: false,
                 dry_run: false,
             },
-            StatusArgs { system: false },
+            no_server(),
         );
         ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
         // A HOME where Firefox has been started once: an installed Firefox without a profile is never all well.
@@ -598,6 +649,60 @@ mod tests {
         );
         trust(&scratch.0, &host, &user).unwrap();
         status(&scratch.0, &host, &system).unwrap();
+
+        // With a server running, status asks `certgen doctor` about the certificate it serves.
+        let dir = certs_dir(&scratch.0);
+        let leaf = dir.leaf_files(SERVER_STEM, false);
+        let broken = dir.make_broken().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let serve = |cert: PathBuf, key: PathBuf| {
+            let config = wsecho::server::Config {
+                ws: Vec::new(),
+                wss: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))],
+                tls: Some(wsecho::server::TlsFiles { cert, key }),
+                ..wsecho::server::Config::default()
+            };
+            let running = runtime.block_on(wsecho::server::start(config)).unwrap();
+            let port = running.listener(true).unwrap().local_addr.port();
+            (running, port)
+        };
+        let (good, good_port) = serve(leaf.fullchain_pem, leaf.key_pem);
+        let (bad, bad_port) = serve(
+            broken.dir.join("expired-fullchain.pem"),
+            broken.dir.join("expired-key.pem"),
+        );
+        let accepted = doctor_running_server(&scratch.0, &host, good_port);
+        let rejected = doctor_running_server(&scratch.0, &host, bad_port);
+        let served = status(
+            &scratch.0,
+            &host,
+            &StatusArgs {
+                system: false,
+                wss_port: good_port,
+            },
+        );
+        let failed = status(
+            &scratch.0,
+            &host,
+            &StatusArgs {
+                system: false,
+                wss_port: bad_port,
+            },
+        );
+        runtime.block_on(good.shutdown());
+        runtime.block_on(bad.shutdown());
+        assert_eq!(accepted.unwrap(), None);
+        assert!(
+            rejected
+                .unwrap()
+                .is_some_and(|p| p.contains("would reject the running server"))
+        );
+        served.unwrap();
+        let failed = failed.unwrap_err().to_string();
+        assert!(
+            failed.contains("would reject the running server's certificate"),
+            "{failed}"
+        );
 
         // Someone else's CA in the same database must survive `untrust`.
         let db = home.join(".pki/nssdb");

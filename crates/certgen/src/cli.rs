@@ -33,14 +33,19 @@ pub enum Command {
     SelfSigned(IssueArgs),
     /// Sign another host's certificate signing request, so its key never leaves that host.
     Sign(SignArgs),
-    /// Show what certificates and CSRs say (PEM, DER, chains): names, validity, key, usages, fingerprints.
+    /// Show what certificates and CSRs say (files, or the chain an https:// or wss:// server sends): names,
+    /// validity, key, usages, fingerprints.
     Inspect(InspectArgs),
     /// Check a certificate's chain and name the way a TLS client does (rustls-webpki); exit 1 if it fails.
     Verify(VerifyArgs),
     /// Check a server certificate against browser and OS rules, each with its fix; exit 1 if one fails.
     Lint(LintArgs),
-    /// Make this user's browsers (NSS) trust the CA, undo it, or check it: install|uninstall|status (--store for OS/Java).
+    /// Make this user's browsers (NSS) trust the CA, undo it, or check it: install|uninstall|status (--store for
+    /// OS/Java); `env` prints the variables that make Node, Python, curl, git, Deno, Go and Rust programs trust it.
     Trust(TrustArgs),
+    /// Say why a browser here would reject an https:// or wss:// server's certificate, in the order browsers check,
+    /// with the command that fixes each problem; exit 0 only if a browser on this machine would accept it.
+    Doctor(DoctorArgs),
     /// Make broken server certificates to test clients against (expired, wrong host, untrusted root, ...) and a
     /// good one, in DIR/broken; `wsecho serve --bad-certs` serves each on its own port.
     Broken(BrokenArgs),
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => verify(args),
         Command::Lint(args) => lint(args),
         Command::Trust(args) => trust(args),
+        Command::Doctor(args) => doctor(args),
         Command::Broken(args) => broken(args),
     }
 }
@@ -83,7 +89,12 @@ impl Command {
             | Command::Client(ClientArgs { leaf, .. })
             | Command::SelfSigned(IssueArgs { leaf, .. }) => vec![leaf.dir.dir.clone()],
             Command::Sign(args) => vec![args.leaf.dir.dir.clone(), folder_of(&args.csr)],
-            Command::Inspect(args) => args.files.iter().map(|f| folder_of(f)).collect(),
+            Command::Inspect(args) => args
+                .files
+                .iter()
+                .filter(|f| !is_url(f))
+                .map(|f| folder_of(f))
+                .collect(),
             Command::Verify(args) => vec![folder_of(&args.ca), folder_of(&args.cert)],
             Command::Lint(args) => [Some(&args.cert), args.ca.as_ref(), args.key.as_ref()]
                 .into_iter()
@@ -91,16 +102,10 @@ impl Command {
                 .map(|f| folder_of(f))
                 .collect(),
             Command::Trust(args) => {
-                let (TrustAction::Install { target, .. }
-                | TrustAction::Uninstall { target, .. }
-                | TrustAction::Status { target, .. }) = &args.action;
-                vec![
-                    target
-                        .ca
-                        .as_deref()
-                        .map_or_else(|| target.dir.dir.clone(), folder_of),
-                ]
+                let ca = args.action.ca();
+                vec![ca.ca.as_deref().map_or_else(|| ca.dir.dir.clone(), folder_of)]
             }
+            Command::Doctor(args) => vec![args.dir.dir.clone()],
         };
         folders.sort();
         folders.dedup();
@@ -487,25 +492,74 @@ fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Val
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Certificate or CSR files, PEM (a chain or several blocks) or DER (.cer, .der).
-    #[arg(required = true, value_name = "FILE")]
+    /// Certificate or CSR files, PEM (a chain or several blocks) or DER (.cer, .der); or https://HOST[:PORT] and
+    /// wss://HOST[:PORT] URLs, whose servers' chains are fetched (whether valid or not) and shown.
+    #[arg(required = true, value_name = "FILE|URL")]
     files: Vec<PathBuf>,
     /// Print a JSON array with one object per certificate or CSR.
     #[arg(long)]
     json: bool,
 }
 
+/// An `https://` or `wss://` argument, where a file name could be.
+fn is_url(arg: &Path) -> bool {
+    arg.to_str()
+        .is_some_and(|a| a.starts_with("https://") || a.starts_with("wss://"))
+}
+
 fn inspect(args: InspectArgs) -> Result<(), Error> {
     let mut described = Vec::new();
+    let mut connections = Vec::new();
     for file in &args.files {
-        described.extend(certgen::inspect::describe_file(file)?);
+        match file.to_str().filter(|_| is_url(file)) {
+            Some(url) => {
+                let served = certgen::inspect::fetch_chain(&certgen::inspect::Target::parse(url)?)?;
+                connections.push(served.to_string());
+                described.extend(served.describe()?);
+            }
+            None => described.extend(certgen::inspect::describe_file(file)?),
+        }
     }
     if args.json {
         return print_json(&described);
     }
+    for connection in &connections {
+        println!("{connection}");
+    }
     let texts: Vec<String> = described.iter().map(ToString::to_string).collect();
     print!("{}", texts.join("\n"));
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The server: https://HOST[:PORT] or wss://HOST[:PORT][/PATH].
+    #[arg(value_name = "URL")]
+    url: String,
+    /// Folder of the local CA (whose trust is checked) and of intermediates the server may have left out.
+    #[command(flatten)]
+    dir: DirArg,
+    /// Print the checks and the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn doctor(args: DoctorArgs) -> Result<(), Error> {
+    let diagnosis = certgen::inspect::diagnose(&args.url, &args.dir.dir, &certgen::trust::Host::current())?;
+    if args.json {
+        print_json(&diagnosis)?;
+    } else {
+        println!("{diagnosis}");
+    }
+    if diagnosis.accepted {
+        return Ok(());
+    }
+    let failed: Vec<&str> = diagnosis.failures().map(|c| c.rule).collect();
+    Err(Error::CheckFailed(format!(
+        "a browser would reject {}: {}",
+        args.url,
+        failed.join(", ")
+    )))
 }
 
 #[derive(Debug, Args)]
@@ -603,15 +657,65 @@ enum TrustAction {
         #[arg(long)]
         json: bool,
     },
+    /// Print the variables that make programs trust the CA and keep the public roots; use it as
+    /// `eval "$(certgen trust env)"`. Writes DIR/ca-bundle.pem: the system bundle ($CERTGEN_SYSTEM_CA_BUNDLE, or
+    /// the distribution's) plus the CA.
+    Env {
+        #[command(flatten)]
+        ca: CaFileArgs,
+        /// The shell to write for.
+        #[arg(long, value_enum, default_value = "sh")]
+        shell: ShellArg,
+        /// Print the bundle and each variable (its value, what reads it, whether it adds or replaces roots) as JSON.
+        #[arg(long, conflicts_with = "shell")]
+        json: bool,
+        /// Print Dockerfile lines instead, which do the same inside a Debian, Ubuntu or Alpine image.
+        #[arg(long, conflicts_with_all = ["shell", "json"])]
+        docker: bool,
+    },
 }
 
+impl TrustAction {
+    fn ca(&self) -> &CaFileArgs {
+        match self {
+            TrustAction::Install { target, .. }
+            | TrustAction::Uninstall { target, .. }
+            | TrustAction::Status { target, .. } => &target.ca,
+            TrustAction::Env { ca, .. } => ca,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ShellArg {
+    /// sh, bash, zsh: `export NAME='VALUE'`.
+    Sh,
+    /// `set -gx NAME 'VALUE'`.
+    Fish,
+    /// `$env:NAME = 'VALUE'`.
+    Powershell,
+}
+
+/// The CA a trust command works on.
 #[derive(Debug, Args)]
-struct TrustTarget {
+struct CaFileArgs {
     #[command(flatten)]
     dir: DirArg,
     /// The CA certificate (PEM) [default: DIR/ca.pem].
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+}
+
+impl CaFileArgs {
+    fn load(&self) -> Result<certgen::trust::CaCert, Error> {
+        certgen::trust::CaCert::load(&self.ca.clone().unwrap_or_else(|| self.dir.dir.join("ca.pem")))
+    }
+}
+
+#[derive(Debug, Args)]
+struct TrustTarget {
+    #[command(flatten)]
+    ca: CaFileArgs,
     /// Stores to use, repeatable or comma-separated. Only this user's browser databases unless asked: `system`
     /// and `java` change what the whole machine trusts.
     #[arg(
@@ -655,28 +759,26 @@ impl TrustTarget {
 }
 
 fn trust(args: TrustArgs) -> Result<(), Error> {
-    let (TrustAction::Install { target, .. }
-    | TrustAction::Uninstall { target, .. }
-    | TrustAction::Status { target, .. }) = &args.action;
-    let ca =
-        certgen::trust::CaCert::load(&target.ca.clone().unwrap_or_else(|| target.dir.dir.join("ca.pem")))?;
+    let ca = args.action.ca().load()?;
     let host = certgen::trust::Host::current();
-    let kinds = target.kinds();
     let problems = match args.action {
-        TrustAction::Install { dry_run, .. } => {
-            let report = certgen::trust::install(&ca, &host, &kinds, dry_run);
+        TrustAction::Env {
+            shell, json, docker, ..
+        } => return trust_env(&ca, shell, json, docker),
+        TrustAction::Install { dry_run, target } => {
+            let report = certgen::trust::install(&ca, &host, &target.kinds(), dry_run);
             print!("{report}");
             report.problems()
         }
-        TrustAction::Uninstall { dry_run, .. } => {
-            let report = certgen::trust::uninstall(&ca, &host, &kinds, dry_run);
+        TrustAction::Uninstall { dry_run, target } => {
+            let report = certgen::trust::uninstall(&ca, &host, &target.kinds(), dry_run);
             print!("{report}");
             report.problems()
         }
-        TrustAction::Status { json, .. } => {
+        TrustAction::Status { json, target } => {
             // The certificates checked are the ones beside the CA.
             let certs_dir = ca.path().parent().unwrap_or(Path::new("."));
-            let report = certgen::trust::status(&ca, &host, &kinds, certs_dir);
+            let report = certgen::trust::status(&ca, &host, &target.kinds(), certs_dir);
             if json {
                 print_json(&report)?;
             } else {
@@ -686,6 +788,24 @@ fn trust(args: TrustArgs) -> Result<(), Error> {
         }
     };
     problems.map_or(Ok(()), |problems| Err(Error::CheckFailed(problems)))
+}
+
+fn trust_env(ca: &certgen::trust::CaCert, shell: ShellArg, json: bool, docker: bool) -> Result<(), Error> {
+    let env = certgen::trust::env(ca)?;
+    if json {
+        return print_json(&env);
+    }
+    if docker {
+        print!("{}", env.dockerfile(&ca.name()));
+        return Ok(());
+    }
+    let shell = match shell {
+        ShellArg::Sh => certgen::trust::Shell::Sh,
+        ShellArg::Fish => certgen::trust::Shell::Fish,
+        ShellArg::Powershell => certgen::trust::Shell::PowerShell,
+    };
+    print!("{}", env.script(shell));
+    Ok(())
 }
 
 #[derive(Debug, Args)]

@@ -153,6 +153,14 @@ pub enum Error {
     #[error("{0}")]
     CheckFailed(String),
 
+    /// A URL given to `inspect` or `doctor` is not `https://HOST[:PORT]` or `wss://HOST[:PORT]`.
+    #[error("invalid URL `{input}`: {reason}")]
+    BadUrl { input: String, reason: String },
+
+    /// A server could not be reached, or its TLS handshake did not complete.
+    #[error("{target}: {reason}")]
+    Connect { target: String, reason: String },
+
     /// Printing `--json` output failed.
     #[error("cannot encode JSON: {0}")]
     Json(String),
@@ -186,8 +194,13 @@ impl Error {
             | Error::NoCa { .. }
             | Error::BadFile { .. }
             | Error::KeyMismatch { .. }
-            | Error::KeyPermissions { .. } => 2,
-            Error::Io { .. } | Error::Crypto { .. } | Error::CheckFailed(_) | Error::Json(_) => 1,
+            | Error::KeyPermissions { .. }
+            | Error::BadUrl { .. } => 2,
+            Error::Connect { .. }
+            | Error::Io { .. }
+            | Error::Crypto { .. }
+            | Error::CheckFailed(_)
+            | Error::Json(_) => 1,
         }
     }
 

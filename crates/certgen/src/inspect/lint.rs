@@ -250,7 +250,7 @@ fn validity_length_rule(leaf: &X509Certificate<'_>) -> LintRule {
     }
 }
 
-fn key_strength_rule(leaf: &X509Certificate<'_>) -> LintRule {
+pub(crate) fn key_strength_rule(leaf: &X509Certificate<'_>) -> LintRule {
     const RULE: &str = "key-strength";
     let key = key_info(leaf.public_key());
     let fix = format!("{} (or --key rsa-2048 and up)", reissue_with("--key ecdsa-p256"));
@@ -265,7 +265,7 @@ fn key_strength_rule(leaf: &X509Certificate<'_>) -> LintRule {
     }
 }
 
-fn signature_rule(leaf: &X509Certificate<'_>) -> LintRule {
+pub(crate) fn signature_rule(leaf: &X509Certificate<'_>) -> LintRule {
     const RULE: &str = "sha2-signature";
     let algorithm = &leaf.signature_algorithm.algorithm;
     let strong = [

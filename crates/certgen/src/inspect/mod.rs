@@ -5,7 +5,9 @@
 
 mod constraints;
 mod describe;
+mod doctor;
 mod lint;
+mod remote;
 mod verify;
 
 use std::fmt;
@@ -19,7 +21,9 @@ use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
 
 pub use describe::{BasicConstraintsInfo, Description, KeyInfo, NameConstraintsInfo, describe_file};
+pub use doctor::{Diagnosis, diagnose};
 pub use lint::{LintReport, LintRule, LintStatus, lint_file};
+pub use remote::{Served, Target, fetch_chain};
 pub use verify::{Usage, Verified, verify_chain, verify_files};
 
 use crate::Error;

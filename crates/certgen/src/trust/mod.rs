@@ -8,6 +8,7 @@
 //! projects coexist and `uninstall` removes only what `install` added.
 
 mod command;
+mod env;
 mod firefox;
 mod java;
 mod linux;
@@ -24,11 +25,12 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 
 pub use command::Cmd;
+pub use env::{BUNDLE_FILE, Effect, SYSTEM_BUNDLE_ENV, Shell, TrustEnv, Variable, env, system_bundle};
 pub use firefox::Uncovered;
 
 use crate::Error;
 use crate::cert::Cert;
-pub use status::{CertCheck, StatusReport, StoreStatus, status};
+pub use status::{CertCheck, StatusReport, StoreStatus, status, store_statuses};
 
 /// What went wrong while talking to a trust store.
 #[derive(Debug, thiserror::Error)]

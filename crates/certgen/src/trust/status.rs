@@ -69,30 +69,7 @@ pub struct CertCheck {
 /// (`STEM.pem` files other than the CA, keys and full chains) against it.
 pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -> StatusReport {
     let now = OffsetDateTime::now_utc();
-    let stores: Vec<StoreStatus> = discover(host, kinds)
-        .into_iter()
-        .map(|found| match found {
-            Ok(store) => store_status(store.as_ref(), ca),
-            Err((store, Skip::NotApplicable(reason))) => StoreStatus {
-                store,
-                location: String::new(),
-                state: "not applicable",
-                detail: Some(reason),
-            },
-            Err((store, Skip::Error(err))) => StoreStatus {
-                store,
-                location: String::new(),
-                state: "error",
-                detail: Some(err.to_string()),
-            },
-            Err((store, Skip::NotCovered(browser))) => StoreStatus {
-                store,
-                location: browser.location,
-                state: NOT_COVERED,
-                detail: Some(browser.reason),
-            },
-        })
-        .collect();
+    let stores = store_statuses(ca, host, kinds);
     let certificates: Vec<CertCheck> = leaf_files(ca, certs_dir)
         .iter()
         .filter_map(|p| check_leaf(ca, p, now))
@@ -116,6 +93,35 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
         certificates,
         ok,
     }
+}
+
+/// Asks every selected store (all when `kinds` is empty) whether it trusts `ca`; also lists the browsers found
+/// whose store certgen cannot change.
+pub fn store_statuses(ca: &CaCert, host: &Host, kinds: &[StoreKind]) -> Vec<StoreStatus> {
+    discover(host, kinds)
+        .into_iter()
+        .map(|found| match found {
+            Ok(store) => store_status(store.as_ref(), ca),
+            Err((store, Skip::NotApplicable(reason))) => StoreStatus {
+                store,
+                location: String::new(),
+                state: "not applicable",
+                detail: Some(reason),
+            },
+            Err((store, Skip::Error(err))) => StoreStatus {
+                store,
+                location: String::new(),
+                state: "error",
+                detail: Some(err.to_string()),
+            },
+            Err((store, Skip::NotCovered(browser))) => StoreStatus {
+                store,
+                location: browser.location,
+                state: NOT_COVERED,
+                detail: Some(browser.reason),
+            },
+        })
+        .collect()
 }
 
 fn store_status(store: &dyn TrustStore, ca: &CaCert) -> StoreStatus {

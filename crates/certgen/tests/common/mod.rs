@@ -1,6 +1,8 @@
 //! Helpers shared by the certgen integration tests: running certgen and its peer tools hermetically, and skipping
 //! (or, under `LOCALTLS_REQUIRE_PEERS=1`, failing) a test whose peer tool is missing.
 
+pub mod https;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -1,0 +1,303 @@
+//! `certgen trust env` against the real clients: with only the variables it prints (evaluated by `sh`), Python
+//! `requests` (with certifi, as users install it), Python `ssl`, Node `https`, curl and git each reach a server
+//! whose certificate our CA signed, and a "public" site on loopback whose root is only in a throw-away system
+//! bundle (`CERTGEN_SYSTEM_CA_BUNDLE`), which proves the variables keep the system's roots instead of replacing
+//! them with our CA.
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+#[allow(dead_code)]
+mod common;
+
+use common::https::{GIT_REF, HttpsServer};
+use common::{CERTGEN, assert_success, can_run, certgen, path_str, text};
+
+/// Variables a developer's shell may already have, which would hide what `trust env` sets.
+const CLIENT_TRUST_VARS: [&str; 8] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_OPTIONS",
+    "DENO_CERT",
+];
+
+/// Our CA and a localhost leaf it signed, plus a second, unrelated CA standing in for a public root, each serving
+/// its leaf on loopback; the public root is the whole of the throw-away system bundle.
+struct Sites {
+    tmp: tempfile::TempDir,
+    ours: HttpsServer,
+    public: HttpsServer,
+}
+
+impl Sites {
+    fn start() -> Sites {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let (ours, public) = (tmp.path().join("certs"), tmp.path().join("public"));
+        for dir in [&ours, &public] {
+            assert_success(
+                CERTGEN,
+                &["ca"],
+                &certgen(dir, &["ca", "--cn", "env test CA"], &[]),
+            );
+            let issued = certgen(dir, &["issue", "localhost", "127.0.0.1"], &[]);
+            assert_success(CERTGEN, &["issue"], &issued);
+        }
+        let serve = |dir: &Path, name| {
+            HttpsServer::start(
+                &dir.join("localhost-fullchain.pem"),
+                &dir.join("localhost-key.pem"),
+                name,
+            )
+        };
+        Sites {
+            ours: serve(&ours, "ours"),
+            public: serve(&public, "public"),
+            tmp,
+        }
+    }
+
+    fn certs(&self) -> PathBuf {
+        self.tmp.path().join("certs")
+    }
+
+    fn system_bundle(&self) -> PathBuf {
+        self.tmp.path().join("public/ca.pem")
+    }
+
+    /// `certgen trust env ARGS --dir CERTS` with the throw-away system bundle.
+    fn trust_env(&self, args: &[&str]) -> Output {
+        let mut all = vec!["trust", "env"];
+        all.extend(args);
+        let bundle = self.system_bundle();
+        certgen(
+            &self.certs(),
+            &all,
+            &[("CERTGEN_SYSTEM_CA_BUNDLE", path_str(&bundle))],
+        )
+    }
+
+    fn urls(&self) -> [(&'static str, String); 2] {
+        [
+            ("ours", format!("https://localhost:{}/", self.ours.port())),
+            ("public", format!("https://localhost:{}/", self.public.port())),
+        ]
+    }
+
+    /// `program ARGS` run by `sh` after `eval "$(certgen trust env)"`, with none of the trust variables inherited;
+    /// `eval_env` false runs it without them, as the control.
+    fn client(&self, eval_env: bool, program: &str, args: &[&str]) -> Output {
+        let setup = if eval_env {
+            format!(
+                "eval \"$('{CERTGEN}' trust env --dir '{}')\" && ",
+                path_str(&self.certs())
+            )
+        } else {
+            String::new()
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{setup}exec \"$@\""))
+            .arg("sh")
+            .arg(program)
+            .args(args)
+            .env("CERTGEN_SYSTEM_CA_BUNDLE", self.system_bundle())
+            .env("HOME", self.tmp.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("CERTGEN_DIR");
+        for var in CLIENT_TRUST_VARS {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        assert!(
+            !text(&out.stderr).contains("certgen: error"),
+            "trust env failed: {}",
+            text(&out.stderr)
+        );
+        out
+    }
+}
+
+const PY_REQUESTS: &str = "import sys, requests, certifi\n\
+    r = requests.get(sys.argv[1], timeout=10)\n\
+    print(r.text.strip(), 'certifi', certifi.__version__)";
+const PY_SSL: &str = "import socket, ssl, sys\n\
+    host, port = sys.argv[1], int(sys.argv[2])\n\
+    ctx = ssl.create_default_context()\n\
+    with ctx.wrap_socket(socket.create_connection((host, port), timeout=10), server_hostname=host) as s:\n\
+    \x20   print('handshake', s.version())";
+const NODE_HTTPS: &str = "require('https').get(process.argv[1], { timeout: 10000 }, (res) => {\n\
+    let body = ''; res.on('data', (d) => (body += d)); res.on('end', () => console.log(body.trim()));\n\
+    }).on('error', (e) => { console.error(e.code || e.message); process.exit(1); });";
+
+fn python() -> Option<String> {
+    let python = std::env::var("LOCALTLS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_requests = Command::new(&python)
+        .args(["-c", "import requests, certifi"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    can_run(
+        has_requests,
+        "trust_env python",
+        &format!("{python} lacks requests/certifi"),
+        "run `cargo xtask test` (it installs tests/peers/requirements.txt), or set LOCALTLS_PYTHON",
+    )
+    .then_some(python)
+}
+
+/// Each client's command line for `url` (whose port is `port`) and what it prints on success.
+fn clients(python: &str, url: &str, port: u16, site: &str) -> Vec<(String, Vec<String>, String)> {
+    let port = port.to_string();
+    let hello = format!("hello from {site}");
+    let owned = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    vec![
+        (python.to_owned(), owned(&["-c", PY_REQUESTS, url]), hello.clone()),
+        (
+            python.to_owned(),
+            owned(&["-c", PY_SSL, "localhost", &port]),
+            "handshake TLSv1.3".into(),
+        ),
+        ("node".into(), owned(&["-e", NODE_HTTPS, url]), hello.clone()),
+        ("curl".into(), owned(&["-sS", "--max-time", "10", url]), hello),
+        (
+            "git".into(),
+            owned(&["ls-remote", &format!("{url}repo.git")]),
+            format!("{GIT_REF}\trefs/heads/main"),
+        ),
+    ]
+}
+
+#[test]
+fn every_runtime_reaches_our_server_and_a_public_root_site_with_only_the_printed_variables() {
+    let Some(python) = python() else { return };
+    for tool in ["node", "curl", "git"] {
+        if !common::have(tool, "--version", "trust_env") {
+            return;
+        }
+    }
+    let sites = Sites::start();
+    for (site, url) in sites.urls() {
+        let port = if site == "ours" {
+            sites.ours.port()
+        } else {
+            sites.public.port()
+        };
+        for (program, args, expected) in clients(&python, &url, port, site) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = sites.client(true, &program, &args);
+            assert!(
+                out.status.success() && text(&out.stdout).contains(&expected),
+                "{program} could not reach the {site} site {url} with trust env's variables:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+    }
+    // The control: without the variables, none of the clients trusts our CA.
+    let (_, ours) = &sites.urls()[0];
+    for (program, args, _) in clients(&python, ours, sites.ours.port(), "ours") {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sites.client(false, &program, &args);
+        assert!(
+            !out.status.success(),
+            "{program} trusted our CA without trust env: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn the_bundle_keeps_the_system_roots_and_adds_the_ca_once() {
+    let sites = Sites::start();
+    let json = sites.trust_env(&["--json"]);
+    assert_success(CERTGEN, &["trust", "env", "--json"], &json);
+    let env: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let bundle = PathBuf::from(env["bundle"].as_str().expect("bundle path"));
+    assert_eq!(bundle, sites.certs().join("ca-bundle.pem"));
+    let system = std::fs::read_to_string(sites.system_bundle()).expect("system bundle");
+    let ca = std::fs::read_to_string(sites.certs().join("ca.pem")).expect("ca.pem");
+    let written = std::fs::read_to_string(&bundle).expect("bundle");
+    assert!(
+        written.starts_with(&system) && written.ends_with(&ca),
+        "{written}"
+    );
+    assert_eq!(written.matches("BEGIN CERTIFICATE").count(), 2);
+    // Running it again (the CA is in the bundle now, not yet in the system one) writes the same file.
+    let again = sites.trust_env(&[]);
+    assert_success(CERTGEN, &["trust", "env"], &again);
+    assert_eq!(std::fs::read_to_string(&bundle).expect("bundle"), written);
+
+    let effects: Vec<(String, String, String, bool)> = env["variables"]
+        .as_array()
+        .expect("variables")
+        .iter()
+        .map(|v| {
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            (
+                field("name"),
+                field("effect"),
+                field("value"),
+                v["appended"] == true,
+            )
+        })
+        .collect();
+    let ca_path = sites.certs().join("ca.pem").display().to_string();
+    let bundle_path = bundle.display().to_string();
+    for (name, effect, value, appended) in &effects {
+        let expected = match (appended, effect.as_str()) {
+            (true, _) => "--use-openssl-ca",
+            (false, "adds") => &ca_path,
+            (false, _) => &bundle_path,
+        };
+        assert_eq!(value, expected, "{name} ({effect})");
+    }
+    let names: Vec<&str> = effects.iter().map(|(n, ..)| n.as_str()).collect();
+    for needed in [
+        "NODE_EXTRA_CA_CERTS",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "DENO_CERT",
+        "NODE_OPTIONS",
+    ] {
+        assert!(names.contains(&needed), "{needed} missing from {names:?}");
+    }
+}
+
+#[test]
+fn fish_and_powershell_get_their_own_syntax_and_a_missing_bundle_names_the_variable() {
+    let sites = Sites::start();
+    let dir = path_str(&sites.certs()).to_owned();
+    let fish = sites.trust_env(&["--shell", "fish"]);
+    assert!(
+        text(&fish.stdout).contains(&format!("set -gx SSL_CERT_FILE '{dir}/ca-bundle.pem'")),
+        "{}",
+        text(&fish.stdout)
+    );
+    let ps = sites.trust_env(&["--shell", "powershell"]);
+    assert!(
+        text(&ps.stdout).contains(&format!("$env:NODE_EXTRA_CA_CERTS = '{dir}/ca.pem'")),
+        "{}",
+        text(&ps.stdout)
+    );
+
+    let missing = common::run(
+        CERTGEN,
+        &["trust", "env", "--dir", &dir],
+        &[("CERTGEN_SYSTEM_CA_BUNDLE", "/nonexistent/bundle.pem")],
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+    let err = text(&missing.stderr);
+    assert!(
+        err.contains("/nonexistent/bundle.pem") && err.contains("CERTGEN_SYSTEM_CA_BUNDLE"),
+        "{err}"
+    );
+}
