@@ -1,0 +1,221 @@
+//! A phone's way in, checked with real tools: the QR code `wsecho serve` prints when it listens beyond loopback
+//! decodes (zbarimg, from an image of the terminal's half blocks) to the printed trust-page URL at a LAN
+//! address, and `/ca.mobileconfig` is a property list (Python's plistlib) whose root payload is `ca.cer` byte for
+//! byte, named and fingerprinted as openssl reads the CA. The test page's QR codes and `/trust` are checked in
+//! Chromium (peers_browser.rs).
+
+mod support;
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use serde_json::Value;
+use support::qr::{decode_terminal, zbarimg_installed};
+use support::{ServeProcess, TestCerts, WAIT, header, http_get, python, run};
+
+/// `serve` on every interface with the test certificate and CA, plus `extra` flags.
+fn serve_everywhere(certs: &TestCerts, extra: &[&str]) -> ServeProcess {
+    let mut args: Vec<OsString> = ["--ws", "0.0.0.0:0", "--wss", "0.0.0.0:0"]
+        .map(OsString::from)
+        .into();
+    for (flag, path) in [
+        ("--cert", &certs.server_chain),
+        ("--key", &certs.server_key),
+        ("--ca", &certs.ca_cer),
+    ] {
+        args.push(flag.into());
+        args.push(path.into());
+    }
+    args.extend(extra.iter().map(OsString::from));
+    ServeProcess::start(&args)
+}
+
+/// The URL of the banner's `other devices: scan to ..., or open URL` line.
+fn announced_start(server: &ServeProcess) -> Option<String> {
+    server
+        .banner
+        .iter()
+        .find_map(|line| line.strip_prefix("other devices: scan to "))
+        .and_then(|rest| rest.split(", or open ").nth(1))
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn serve_on_every_interface_prints_a_qr_code_of_the_trust_page_at_the_lan_address() {
+    if !zbarimg_installed("serve's terminal QR code") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = serve_everywhere(&certs, &[]);
+    let lan = wsecho::server::lan_addresses().expect("list the interfaces");
+    let Some(lan) = lan.first() else {
+        assert_eq!(
+            announced_start(&server),
+            None,
+            "no LAN address, so nothing to scan: {:#?}",
+            server.banner
+        );
+        return;
+    };
+    let trust = format!("http://{lan}:{}/trust", server.ws_port);
+    assert_eq!(
+        announced_start(&server).as_deref(),
+        Some(trust.as_str()),
+        "{:#?}",
+        server.banner
+    );
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    assert_eq!(decode_terminal(&server.banner, scratch.path()), [trust]);
+    let then = format!(
+        "other devices, then: https://{lan}:{}/",
+        server.wss_port.expect("wss port")
+    );
+    assert!(server.banner.contains(&then), "{then:?} in {:#?}", server.banner);
+
+    // The page the code names is there (reached here over loopback: tests never leave the machine).
+    let page = http_get(&server.url("ws"), "/trust", None).await;
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("Trust the local CA"));
+}
+
+#[test]
+fn device_host_chooses_the_address_in_the_qr_code_and_without_a_ca_it_opens_the_test_page() {
+    if !zbarimg_installed("serve --device-host") {
+        return;
+    }
+    let server = ServeProcess::start(&["--ws", "0.0.0.0:0", "--device-host", "198.51.100.7"]);
+    let page = format!("http://198.51.100.7:{}/", server.ws_port);
+    let line = format!("other devices: scan to open the test page, or open {page}");
+    assert!(server.banner.contains(&line), "{line:?} in {:#?}", server.banner);
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    assert_eq!(decode_terminal(&server.banner, scratch.path()), [page]);
+}
+
+#[test]
+fn a_loopback_server_prints_no_qr_code() {
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    assert!(
+        !server.banner.iter().any(|line| line.contains("other devices")),
+        "{:#?}",
+        server.banner
+    );
+}
+
+/// Reads a property list with Python's plistlib and returns what the test compares, as JSON.
+const READ_PROFILE: &str = r#"
+import base64, json, plistlib, sys
+with open(sys.argv[1], "rb") as f:
+    profile = plistlib.load(f)
+print(json.dumps({
+    "type": profile["PayloadType"],
+    "uuid": profile["PayloadUUID"],
+    "version": profile["PayloadVersion"],
+    "description": profile["PayloadDescription"],
+    "payloads": [
+        {"type": p["PayloadType"], "uuid": p["PayloadUUID"], "identifier": p["PayloadIdentifier"],
+         "der": base64.b64encode(p["PayloadContent"]).decode()}
+        for p in profile["PayloadContent"]
+    ],
+}))
+"#;
+
+/// `/ca.mobileconfig` of `server`, checked for its headers and read by plistlib.
+async fn fetch_profile(server: &ServeProcess, scratch: &std::path::Path) -> Value {
+    let response = http_get(&server.url("ws"), "/ca.mobileconfig", None).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        header(&response.headers, "content-type"),
+        Some("application/x-apple-aspen-config"),
+        "what Safari hands to the profile installer"
+    );
+    assert!(
+        header(&response.headers, "content-disposition").is_some_and(|v| v.contains(".mobileconfig")),
+        "{:?}",
+        response.headers
+    );
+    let file = scratch.join("ca.mobileconfig");
+    std::fs::write(&file, &response.body).expect("write the profile");
+    let finished = run(Command::new(python()).args(["-c", READ_PROFILE]).arg(&file), WAIT);
+    assert!(finished.status.success(), "plistlib: {}", finished.output());
+    serde_json::from_str(&finished.stdout).expect("the script prints JSON")
+}
+
+/// The CA's subject CN and SHA-256 fingerprint as openssl prints them.
+fn openssl_name_and_fingerprint(ca_cer: &std::path::Path) -> (String, String) {
+    let finished = run(
+        Command::new("openssl")
+            .args([
+                "x509",
+                "-inform",
+                "der",
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+                "-subject",
+            ])
+            .args(["-nameopt", "RFC2253", "-in"])
+            .arg(ca_cer),
+        WAIT,
+    );
+    assert!(finished.status.success(), "openssl: {}", finished.output());
+    let field = |prefix: &str| {
+        finished
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {}", finished.stdout))
+            .to_owned()
+    };
+    let subject = field("subject=");
+    let cn = subject
+        .split(',')
+        .find_map(|rdn| rdn.strip_prefix("CN="))
+        .expect("the CA has a CN")
+        .to_owned();
+    (cn, field("sha256 Fingerprint="))
+}
+
+#[tokio::test]
+async fn mobileconfig_is_a_plist_whose_root_payload_is_ca_cer_with_stable_uuids() {
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let profile = fetch_profile(&server, scratch.path()).await;
+
+    assert_eq!(profile["type"], "Configuration", "{profile}");
+    assert_eq!(profile["version"], 1, "{profile}");
+    let payloads = profile["payloads"].as_array().expect("payloads");
+    assert_eq!(payloads.len(), 1, "{profile}");
+    assert_eq!(payloads[0]["type"], "com.apple.security.root");
+    let der = data_encoding::BASE64
+        .decode(payloads[0]["der"].as_str().expect("der").as_bytes())
+        .expect("base64");
+    assert_eq!(
+        der,
+        std::fs::read(&certs.ca_cer).expect("ca.cer"),
+        "payload is ca.cer"
+    );
+    let (name, fingerprint) = openssl_name_and_fingerprint(&certs.ca_cer);
+    let description = profile["description"].as_str().expect("description");
+    assert!(description.contains(&name), "{name:?} in {description:?}");
+    assert!(
+        description.contains(&fingerprint),
+        "{fingerprint:?} in {description:?}"
+    );
+    let uuid = profile["uuid"].as_str().expect("uuid");
+    assert!(uuid.len() == 36 && uuid != payloads[0]["uuid"], "{profile}");
+
+    // The same CA served again gives the same profile identity (installing it again replaces it); another CA
+    // gives another.
+    let again = ServeProcess::ws_and_wss(&certs);
+    assert_eq!(fetch_profile(&again, scratch.path()).await["uuid"], uuid);
+    let other_certs = TestCerts::new();
+    let other = ServeProcess::ws_and_wss(&other_certs);
+    let other_profile = fetch_profile(&other, scratch.path()).await;
+    assert_ne!(other_profile["uuid"], uuid);
+    assert_ne!(
+        other_profile["payloads"][0]["identifier"],
+        payloads[0]["identifier"]
+    );
+}
