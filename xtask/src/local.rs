@@ -278,10 +278,6 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
         let mut signals = wsecho::server::StopSignals::register().context("cannot handle SIGINT/SIGTERM")?;
         let running = start_dual_stack(config).await?;
         print!("{}", running.banner());
-        println!(
-            "CA fingerprint (SHA-256): {}",
-            load_ca(root)?.cert().sha256_colons()
-        );
         if args.lan {
             for ip in lan.iter().skip(1) {
                 println!(

@@ -6,39 +6,11 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::process::Command;
 
 use serde_json::Value;
 use support::qr::{decode_terminal, zbarimg_installed};
-use support::{ServeProcess, TestCerts, WAIT, header, http_get, python, run};
-
-/// `serve` on every interface with the test certificate and CA, plus `extra` flags.
-fn serve_everywhere(certs: &TestCerts, extra: &[&str]) -> ServeProcess {
-    let mut args: Vec<OsString> = ["--ws", "0.0.0.0:0", "--wss", "0.0.0.0:0"]
-        .map(OsString::from)
-        .into();
-    for (flag, path) in [
-        ("--cert", &certs.server_chain),
-        ("--key", &certs.server_key),
-        ("--ca", &certs.ca_cer),
-    ] {
-        args.push(flag.into());
-        args.push(path.into());
-    }
-    args.extend(extra.iter().map(OsString::from));
-    ServeProcess::start(&args)
-}
-
-/// The URL of the banner's `other devices: scan to ..., or open URL` line.
-fn announced_start(server: &ServeProcess) -> Option<String> {
-    server
-        .banner
-        .iter()
-        .find_map(|line| line.strip_prefix("other devices: scan to "))
-        .and_then(|rest| rest.split(", or open ").nth(1))
-        .map(str::to_owned)
-}
+use support::{ServeProcess, TestCerts, WAIT, header, http_get, openssl_name_and_fingerprint, python, run};
 
 #[tokio::test]
 async fn serve_on_every_interface_prints_a_qr_code_of_the_trust_page_at_the_lan_address() {
@@ -46,31 +18,27 @@ async fn serve_on_every_interface_prints_a_qr_code_of_the_trust_page_at_the_lan_
         return;
     }
     let certs = TestCerts::new();
-    let server = serve_everywhere(&certs, &[]);
+    let server = ServeProcess::ws_and_wss_everywhere(&certs, &[]);
     let lan = wsecho::server::lan_addresses().expect("list the interfaces");
     let Some(lan) = lan.first() else {
         assert_eq!(
-            announced_start(&server),
-            None,
+            server.device_urls(),
+            Vec::<String>::new(),
             "no LAN address, so nothing to scan: {:#?}",
             server.banner
         );
         return;
     };
     let trust = format!("http://{lan}:{}/trust", server.ws_port);
+    let page = format!("https://{lan}:{}/", server.wss_port.expect("wss port"));
     assert_eq!(
-        announced_start(&server).as_deref(),
-        Some(trust.as_str()),
+        server.device_urls(),
+        [trust.clone(), page],
         "{:#?}",
         server.banner
     );
     let scratch = tempfile::tempdir().expect("scratch dir");
     assert_eq!(decode_terminal(&server.banner, scratch.path()), [trust]);
-    let then = format!(
-        "other devices, then: https://{lan}:{}/",
-        server.wss_port.expect("wss port")
-    );
-    assert!(server.banner.contains(&then), "{then:?} in {:#?}", server.banner);
 
     // The page the code names is there (reached here over loopback: tests never leave the machine).
     let page = http_get(&server.url("ws"), "/trust", None).await;
@@ -139,41 +107,6 @@ async fn fetch_profile(server: &ServeProcess, scratch: &std::path::Path) -> Valu
     let finished = run(Command::new(python()).args(["-c", READ_PROFILE]).arg(&file), WAIT);
     assert!(finished.status.success(), "plistlib: {}", finished.output());
     serde_json::from_str(&finished.stdout).expect("the script prints JSON")
-}
-
-/// The CA's subject CN and SHA-256 fingerprint as openssl prints them.
-fn openssl_name_and_fingerprint(ca_cer: &std::path::Path) -> (String, String) {
-    let finished = run(
-        Command::new("openssl")
-            .args([
-                "x509",
-                "-inform",
-                "der",
-                "-noout",
-                "-fingerprint",
-                "-sha256",
-                "-subject",
-            ])
-            .args(["-nameopt", "RFC2253", "-in"])
-            .arg(ca_cer),
-        WAIT,
-    );
-    assert!(finished.status.success(), "openssl: {}", finished.output());
-    let field = |prefix: &str| {
-        finished
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} in {}", finished.stdout))
-            .to_owned()
-    };
-    let subject = field("subject=");
-    let cn = subject
-        .split(',')
-        .find_map(|rdn| rdn.strip_prefix("CN="))
-        .expect("the CA has a CN")
-        .to_owned();
-    (cn, field("sha256 Fingerprint="))
 }
 
 #[tokio::test]

@@ -374,6 +374,9 @@ impl RunningServer {
                 lines.push(format!("CA download: {}ca.cer", listener.page_url));
             }
         }
+        if let Some(fingerprint) = self.shared.devices.ca_fingerprint() {
+            lines.push(format!("CA fingerprint (SHA-256): {fingerprint}"));
+        }
         if let Some(devices) = self.shared.devices.banner() {
             lines.extend(devices.lines().map(str::to_owned));
         }

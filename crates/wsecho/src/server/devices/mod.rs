@@ -98,6 +98,11 @@ impl Devices {
         }
     }
 
+    /// The offered CA's SHA-256 fingerprint, which the trust page asks to compare with the terminal's.
+    pub(crate) fn ca_fingerprint(&self) -> Option<&str> {
+        self.ca.as_ref().map(|ca| ca.sha256.as_str())
+    }
+
     /// The banner's lines for other devices, QR code included; `None` when the server listens on loopback only.
     pub(crate) fn banner(&self) -> Option<String> {
         let urls = self.urls.as_ref()?;
