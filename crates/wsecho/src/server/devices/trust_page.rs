@@ -99,9 +99,8 @@ a certificate when you open the file; the next step does).</li>
 <b>Install a certificate</b> → <b>CA certificate</b> → <b>Install anyway</b> → pick <code>ca.cer</code> from
 Downloads. Menu names differ between makers: search Settings for “CA certificate”.</li>
 <li>To compare the fingerprint: Encryption &amp; credentials → Trusted credentials → <b>User</b> → {name}.</li>
-<li>Chrome trusts it now. Apps trust user-installed CAs only when their network security config allows it;
-Firefox for Android after Settings → About Firefox → tap the logo five times → back → Secret Settings →
-“Use third party CA certificates”.</li>"#
+<li>Chrome trusts it now, and so does Firefox 120 and later (it uses the CAs you install in Android). Other
+apps trust user-installed CAs only when their network security config allows it.</li>"#
             ),
             Platform::Firefox => format!(
                 r#"<li><a href="/ca.cer" download="ca.cer">Download ca.cer</a>.</li>
@@ -109,7 +108,9 @@ Firefox for Android after Settings → About Firefox → tap the logo five times
 <b>Import…</b> → <code>ca.cer</code> → tick <b>Trust this CA to identify websites</b>; <b>View</b> shows the
 fingerprint to compare → OK.</li>
 <li>On the machine that runs the server, <code>certgen trust install</code> does this for every Firefox profile
-of the user instead.</li>
+of the user instead. On Windows and macOS, Firefox 120 and later also trusts the CAs of the system (“Allow Firefox
+to automatically trust third-party root certificates you install”, on by default), so the
+<a href="/trust?for=windows">Windows</a> or <a href="/trust?for=macos">macOS</a> steps cover it there.</li>
 <li>Restart Firefox. “{name}” is now listed under Authorities.</li>"#
             ),
             Platform::MacOs => format!(
