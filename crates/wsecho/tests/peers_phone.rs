@@ -46,6 +46,49 @@ async fn serve_on_every_interface_prints_a_qr_code_of_the_trust_page_at_the_lan_
     assert!(String::from_utf8_lossy(&page.body).contains("Trust the local CA"));
 }
 
+/// `cargo xtask e2e` runs `cargo xtask up --lan` in a fresh clone, saves what it printed and runs this test while
+/// it serves: its QR code decodes to the `/trust` URL it printed, at the first LAN address (the one `--lan` put in
+/// the certificate), and that page is served.
+#[tokio::test]
+#[ignore = "needs a running `cargo xtask up --lan`; run by `cargo xtask test` and `cargo xtask e2e`"]
+async fn xtask_up_lan_prints_a_qr_code_of_its_trust_page() {
+    let Some(output) = std::env::var_os("LOCALTLS_UP_LAN_OUTPUT") else {
+        panic!(
+            "set LOCALTLS_UP_LAN_OUTPUT to a file with what `cargo xtask up --lan` printed (cargo xtask e2e does)"
+        );
+    };
+    assert!(zbarimg_installed("xtask up --lan QR code"));
+    let output: Vec<String> = std::fs::read_to_string(&output)
+        .expect("the saved output of `cargo xtask up --lan`")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let listening = |scheme: &str| {
+        output
+            .iter()
+            .filter_map(|line| line.strip_prefix("listening "))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .find(|url| url.starts_with(scheme))
+            .and_then(|url| url.rsplit(':').next())
+            .unwrap_or_else(|| panic!("no {scheme} listener in {output:#?}"))
+            .to_owned()
+    };
+    let (ws_port, wss_port) = (listening("ws://"), listening("wss://"));
+    let lan = wsecho::server::lan_addresses().expect("list the interfaces");
+    let lan = lan
+        .first()
+        .expect("`up --lan` started, so this machine has a LAN address");
+    let trust = format!("http://{lan}:{ws_port}/trust");
+    let line = format!("other devices: scan to trust the CA, or open {trust}");
+    assert!(output.contains(&line), "{line:?} in {output:#?}");
+    let then = format!("other devices, then: https://{lan}:{wss_port}/");
+    assert!(output.contains(&then), "{then:?} in {output:#?}");
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    assert_eq!(decode_terminal(&output, scratch.path()), [trust]);
+    let page = http_get(&format!("ws://127.0.0.1:{ws_port}"), "/trust", None).await;
+    assert_eq!(page.status, 200, "`up --lan` serves /trust");
+}
+
 #[test]
 fn device_host_chooses_the_address_in_the_qr_code_and_without_a_ca_it_opens_the_test_page() {
     if !zbarimg_installed("serve --device-host") {
