@@ -296,6 +296,8 @@ fn check(config: &Config) -> Result<(), Error> {
             "--client-ca needs TLS: add --cert and --key (client certificates only exist on wss)".into(),
         ));
     }
+    let listen: Vec<SocketAddr> = config.ws.iter().chain(&config.wss).copied().collect();
+    devices::check_host(config.device_host, &listen)?;
     let limits = &config.limits;
     if limits.max_connections == 0 {
         return Err(Error::Usage("--max-connections must be at least 1".into()));

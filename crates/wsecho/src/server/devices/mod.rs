@@ -243,6 +243,17 @@ fn device_urls(listeners: &[BoundListener], host: IpAddr, offers_ca: bool) -> Op
     Some(DeviceUrls { start, page })
 }
 
+/// Rejects a device host that no listener serves: other devices would be sent to an address nobody answers on.
+pub(crate) fn check_host(host: Option<IpAddr>, listen: &[SocketAddr]) -> Result<(), crate::Error> {
+    match host {
+        Some(host) if !listen.iter().any(|addr| reaches(*addr, host)) => Err(crate::Error::Usage(format!(
+            "--device-host {host}: no listener serves that address; listen on it or on every interface \
+             (e.g. --ws 0.0.0.0:8080)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Whether a listener bound to `bound` accepts connections to `host` (its own address, or any on a wildcard).
 fn reaches(bound: SocketAddr, host: IpAddr) -> bool {
     bound.ip() == host || bound.ip().is_unspecified()
@@ -282,6 +293,20 @@ mod tests {
         assert_eq!(urls.page, "https://192.168.1.20:8443/");
         let without_ca = device_urls(&listeners, ip("192.168.1.20"), false).unwrap();
         assert_eq!(without_ca.start, "https://192.168.1.20:8443/");
+    }
+
+    #[test]
+    fn a_device_host_needs_a_listener_that_serves_it() {
+        let wildcard: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(check_host(Some(ip("192.168.1.20")), &[wildcard]).is_ok());
+        assert!(check_host(None, &[loopback]).is_ok());
+        let err = check_host(Some(ip("192.168.1.20")), &[loopback]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--device-host 192.168.1.20: no listener serves that address; listen on it or on every interface \
+             (e.g. --ws 0.0.0.0:8080)"
+        );
     }
 
     #[test]
