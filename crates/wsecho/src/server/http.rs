@@ -75,11 +75,8 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    if let Some(response) =
-        shared
-            .devices
-            .respond(request.uri().path(), request.uri().query(), request.headers())
-    {
+    let uri = request.uri();
+    if let Some(response) = shared.devices.respond(uri.path(), uri.query(), request.headers()) {
         return response;
     }
     match request.uri().path() {

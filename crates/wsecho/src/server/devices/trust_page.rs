@@ -151,6 +151,8 @@ Settings → Privacy and security → Security → Manage certificates → Impor
 
 /// The whole page for a visitor with `user_agent` (and `query`, for `?for=`), for the CA `ca`.
 pub(crate) fn render(user_agent: &str, query: Option<&str>, ca: &CaOffer, self_check: &str) -> String {
+    // The link comes from the request's Host header: never put it in the page unescaped.
+    let self_check = &escape(self_check);
     let chosen = query
         .into_iter()
         .flat_map(|q| q.split('&'))
@@ -278,5 +280,10 @@ mod tests {
         let page = render("curl/8", None, &ca, "/");
         assert!(!page.contains("data-detected"), "{page}");
         assert_eq!(page.matches("<details").count(), Platform::ALL.len());
+        let page = render("curl/8", None, &ca, "https://a&b:8443/");
+        assert!(
+            page.contains("https://a&amp;b:8443/") && !page.contains("a&b"),
+            "{page}"
+        );
     }
 }
