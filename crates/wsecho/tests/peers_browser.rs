@@ -4,7 +4,8 @@
 //!
 //! Chromium is driven through the DevTools protocol over a WebSocket (our own tokio-tungstenite client) and the
 //! test polls the page's `#selftest` status with a deadline: `--dump-dom` would snapshot before the result.
-//! With `LOCALTLS_SCREENSHOT=1` the passing page is saved to `docs/images/selftest-pass.png`.
+//! With `LOCALTLS_SCREENSHOT=1` the pages in the docs are saved to `docs/images/` (`selftest-pass.png`,
+//! `phone-codes.png`, `trust-iphone.png`).
 //! For phones: the page's QR codes decode (zbarimg, on a screenshot) to the URLs the banner printed, and `/trust`
 //! shows each platform's steps for its User-Agent.
 
@@ -52,7 +53,7 @@ async fn chromium_with_our_ca_passes_the_self_check() {
     assert!(title.starts_with("PASS"), "title {title:?}: {result}");
     assert!(result["latency_median_ms"].is_string(), "{result}");
 
-    if std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1") {
+    if screenshots_wanted() {
         page.save_screenshot(&support::repo_root().join("docs/images/selftest-pass.png"))
             .await;
     }
@@ -256,7 +257,7 @@ async fn test_page_shows_qr_codes_that_decode_to_the_urls_the_banner_printed() {
     page.call("Page.navigate", json!({ "url": url })).await;
     assert!(
         page.wait_until(
-            "!document.querySelector('#devices').hidden && \
+            "document.querySelector('#devices')?.hidden === false && \
              [...document.querySelectorAll('#devices img')].every(i => i.complete && i.naturalWidth > 0)"
         )
         .await,
@@ -272,7 +273,11 @@ async fn test_page_shows_qr_codes_that_decode_to_the_urls_the_banner_printed() {
         .screenshot(json!({ "format": "png", "clip": rect, "captureBeyondViewport": true }))
         .await;
     let image = home.path().join("devices.png");
-    std::fs::write(&image, png).expect("write the screenshot");
+    std::fs::write(&image, &png).expect("write the screenshot");
+    if screenshots_wanted() {
+        std::fs::write(support::repo_root().join("docs/images/phone-codes.png"), &png)
+            .expect("write docs/images/phone-codes.png");
+    }
     let mut decoded = decode_image(&image);
     decoded.sort();
     let mut expected = printed.clone();
@@ -361,6 +366,17 @@ async fn trust_page_shows_each_platforms_steps_and_leads_to_a_passing_self_check
         assert_eq!(shown["fingerprint"], fingerprint, "{shown}");
     }
 
+    if screenshots_wanted() {
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await;
+        page.save_screenshot(&support::repo_root().join("docs/images/trust-iphone.png"))
+            .await;
+        page.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
     // Still an iPhone: the profile link works, and the self-check link leads to a passing self-check.
     let profile = page
         .evaluate_async(
@@ -412,6 +428,11 @@ async fn open_refused_page(home: &Path, url: &str) -> (Chromium, Page) {
         .await;
     assert_eq!(status, "no page", "the test page must not have loaded");
     (browser, page)
+}
+
+/// `LOCALTLS_SCREENSHOT=1`: the tests that show a page in the docs save it to docs/images/.
+fn screenshots_wanted() -> bool {
+    std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1")
 }
 
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.

@@ -43,7 +43,7 @@ impl Platform {
         match self {
             Platform::Ios => "iPhone and iPad",
             Platform::Android => "Android",
-            Platform::Firefox => "Firefox (its own certificate store, on any desktop system)",
+            Platform::Firefox => "Firefox on the desktop (its own certificate store)",
             Platform::MacOs => "macOS (Safari, Chrome, Edge)",
             Platform::Windows => "Windows (Edge, Chrome)",
             Platform::Linux => "Linux (Chrome, Chromium, command-line tools)",
