@@ -133,20 +133,8 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
         ),
     }
 
-    let mut check = cargo(root);
+    let mut check = ignored_wsecho_test(root, "peers_browser", "xtask_up_page_passes");
     check
-        .args([
-            "test",
-            "--package",
-            "wsecho",
-            "--test",
-            "peers_browser",
-            "--",
-            "--ignored",
-            "--exact",
-            "xtask_up_page_passes",
-        ])
-        .env("LOCALTLS_REQUIRE_PEERS", "1")
         .env("LOCALTLS_UP_PAGE", &page)
         .env("LOCALTLS_UP_HOME", &home);
     cmd::run(&mut check)?;
@@ -264,22 +252,33 @@ fn up_lan_prints_a_qr_code_for_phones(
     .context("`cargo xtask up --lan` printed no verdict line")?;
     let output = scratch.0.join("up-lan-output.txt");
     std::fs::write(&output, printed)?;
-    let mut check = cargo(root);
-    check
-        .args([
-            "test",
-            "--package",
-            "wsecho",
-            "--test",
+    cmd::run(
+        ignored_wsecho_test(
+            root,
             "peers_phone",
-            "--",
-            "--ignored",
-            "--exact",
             "xtask_up_lan_prints_a_qr_code_of_its_trust_page",
-        ])
-        .env("LOCALTLS_REQUIRE_PEERS", "1")
-        .env("LOCALTLS_UP_LAN_OUTPUT", &output);
-    cmd::run(&mut check)
+        )
+        .env("LOCALTLS_UP_LAN_OUTPUT", &output),
+    )
+}
+
+/// `cargo test` of the one ignored wsecho test `name` in `file`, which checks a running `up` it is told about,
+/// with every real peer required.
+fn ignored_wsecho_test(root: &Path, file: &str, name: &str) -> Command {
+    let mut test = cargo(root);
+    test.args([
+        "test",
+        "--package",
+        "wsecho",
+        "--test",
+        file,
+        "--",
+        "--ignored",
+        "--exact",
+        name,
+    ])
+    .env("LOCALTLS_REQUIRE_PEERS", "1");
+    test
 }
 
 /// A port that was free on loopback a moment ago.
