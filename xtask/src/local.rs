@@ -288,6 +288,8 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
         );
     }
     let (ws, wss) = listen_addresses(args.lan, args.ports);
+    // The QR code for phones points at the first LAN address, the one the banner announces.
+    let lan = if args.lan { lan_addresses()? } else { Vec::new() };
     let config = wsecho::server::Config {
         ws,
         wss,
@@ -296,6 +298,7 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
             key: leaf.key_pem,
         }),
         ca_download: Some(ca.cert_der.clone()),
+        device_host: lan.first().copied(),
         ..wsecho::server::Config::default()
     };
     wsecho::init_logging(false);
@@ -304,11 +307,12 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
         let mut signals = wsecho::server::StopSignals::register().context("cannot handle SIGINT/SIGTERM")?;
         let running = start_dual_stack(config).await?;
         print!("{}", running.banner());
-        println!("CA fingerprint (SHA-256): {}", load_ca(root)?.cert().sha256_colons());
         if args.lan {
-            let Ports { ws_port, wss_port } = args.ports;
-            for ip in lan_addresses()? {
-                println!("other devices: import http://{ip}:{ws_port}/ca.cer (docs/browsers.md), then open https://{ip}:{wss_port}/");
+            for ip in lan.iter().skip(1) {
+                println!(
+                    "other devices on the network of {ip}: http://{ip}:{}/trust",
+                    args.ports.ws_port
+                );
             }
         } else {
             println!("other devices: run with --lan, or import certs/ca.cer by hand (docs/browsers.md)");
@@ -388,14 +392,9 @@ fn lan_addresses() -> anyhow::Result<Vec<IpAddr>> {
     reachable_ipv4(interfaces.iter().map(if_addrs::Interface::ip))
 }
 
-/// The IPv4 addresses among `addrs` that are neither loopback nor link-local, sorted, each once.
+/// The addresses among `addrs` other devices can reach (see [`wsecho::server::reachable_ipv4`]); none is an error.
 fn reachable_ipv4(addrs: impl IntoIterator<Item = IpAddr>) -> anyhow::Result<Vec<IpAddr>> {
-    let mut found: Vec<IpAddr> = addrs
-        .into_iter()
-        .filter(|ip| matches!(ip, IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local()))
-        .collect();
-    found.sort();
-    found.dedup();
+    let found = wsecho::server::reachable_ipv4(addrs);
     if found.is_empty() {
         bail!("--lan: this machine has no IPv4 LAN address (only loopback)");
     }

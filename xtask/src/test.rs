@@ -133,25 +133,14 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
         ),
     }
 
-    let mut check = cargo(root);
+    let mut check = ignored_wsecho_test(root, "peers_browser", "xtask_up_page_passes");
     check
-        .args([
-            "test",
-            "--package",
-            "wsecho",
-            "--test",
-            "peers_browser",
-            "--",
-            "--ignored",
-            "--exact",
-            "xtask_up_page_passes",
-        ])
-        .env("LOCALTLS_REQUIRE_PEERS", "1")
         .env("LOCALTLS_UP_PAGE", &page)
         .env("LOCALTLS_UP_HOME", &home);
     cmd::run(&mut check)?;
     a_second_up_reports_the_taken_port(root, &clone, &home)?;
-    up_serves_on_the_ports_it_is_given(root, &clone, &home)
+    up_serves_on_the_ports_it_is_given(root, &clone, &home)?;
+    up_lan_prints_a_qr_code_for_phones(root, &clone, &home, &scratch)
 }
 
 /// With `$LOCALTLS_UP_WITHOUT_NSS_TOOLS` set: `apt-get remove libnss3-tools`, and check certutil is gone.
@@ -217,13 +206,7 @@ fn a_second_up_reports_the_taken_port(root: &Path, clone: &Path, home: &Path) ->
 
 /// `up --ws-port P --wss-port Q` (two free loopback ports) announces them and serves the CA on P.
 fn up_serves_on_the_ports_it_is_given(root: &Path, clone: &Path, home: &Path) -> anyhow::Result<()> {
-    let free = || -> anyhow::Result<String> {
-        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port()
-            .to_string())
-    };
-    let (ws, wss) = (free()?, free()?);
+    let (ws, wss) = (free_port()?, free_port()?);
     let (_server, lines) = start_up(root, clone, home, &["--ws-port", &ws, "--wss-port", &wss])?;
     let wanted = format!("listening wss://localhost:{wss} ");
     cmd::wait_for_line(&lines, UP_START_TIMEOUT, |line| {
@@ -242,6 +225,68 @@ fn up_serves_on_the_ports_it_is_given(root: &Path, clone: &Path, home: &Path) ->
     }
     eprintln!("xtask: `up --ws-port {ws} --wss-port {wss}` served there");
     Ok(())
+}
+
+/// `up --lan` (on two free ports; it listens on every interface, nothing here connects beyond loopback) prints a
+/// QR code for phones: the wsecho test `xtask_up_lan_prints_a_qr_code_of_its_trust_page` decodes it with zbarimg
+/// from what `up` printed, while `up` still serves. Last, since `--lan` reissues the certificate and the CA.
+fn up_lan_prints_a_qr_code_for_phones(
+    root: &Path,
+    clone: &Path,
+    home: &Path,
+    scratch: &Scratch,
+) -> anyhow::Result<()> {
+    let (ws, wss) = (free_port()?, free_port()?);
+    let (_server, lines) = start_up(
+        root,
+        clone,
+        home,
+        &["--lan", "--ws-port", &ws, "--wss-port", &wss],
+    )?;
+    let mut printed = String::new();
+    cmd::wait_for_line(&lines, UP_START_TIMEOUT, |line| {
+        printed.push_str(line);
+        printed.push('\n');
+        line.starts_with("verdict: ").then_some(())
+    })
+    .context("`cargo xtask up --lan` printed no verdict line")?;
+    let output = scratch.0.join("up-lan-output.txt");
+    std::fs::write(&output, printed)?;
+    cmd::run(
+        ignored_wsecho_test(
+            root,
+            "peers_phone",
+            "xtask_up_lan_prints_a_qr_code_of_its_trust_page",
+        )
+        .env("LOCALTLS_UP_LAN_OUTPUT", &output),
+    )
+}
+
+/// `cargo test` of the one ignored wsecho test `name` in `file`, which checks a running `up` it is told about,
+/// with every real peer required.
+fn ignored_wsecho_test(root: &Path, file: &str, name: &str) -> Command {
+    let mut test = cargo(root);
+    test.args([
+        "test",
+        "--package",
+        "wsecho",
+        "--test",
+        file,
+        "--",
+        "--ignored",
+        "--exact",
+        name,
+    ])
+    .env("LOCALTLS_REQUIRE_PEERS", "1");
+    test
+}
+
+/// A port that was free on loopback a moment ago.
+fn free_port() -> anyhow::Result<String> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port()
+        .to_string())
 }
 
 /// Where rustup or cargo keeps its files for the current user: `$VAR`, else `$HOME/<default>`.

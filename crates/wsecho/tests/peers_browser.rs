@@ -4,7 +4,10 @@
 //!
 //! Chromium is driven through the DevTools protocol over a WebSocket (our own tokio-tungstenite client) and the
 //! test polls the page's `#selftest` status with a deadline: `--dump-dom` would snapshot before the result.
-//! With `LOCALTLS_SCREENSHOT=1` the passing page is saved to `docs/images/selftest-pass.png`.
+//! With `LOCALTLS_SCREENSHOT=1` the pages in the docs are saved to `docs/images/` (`selftest-pass.png`,
+//! `phone-codes.png`, `trust-iphone.png`).
+//! For phones: the page's QR codes decode (zbarimg, on a screenshot) to the URLs the banner printed, and `/trust`
+//! shows each platform's steps for its User-Agent.
 
 mod support;
 
@@ -15,7 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use support::bad_certs::BadCertServer;
 use support::browser::{self, CALL_TIMEOUT, Page as _, RemoteSocket};
-use support::{KillOnDrop, ServeProcess, TestCerts, run};
+use support::qr::{decode_image, zbarimg_installed};
+use support::{KillOnDrop, ServeProcess, TestCerts, openssl_name_and_fingerprint, run};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Flags that work headless as root on Debian; no `--ignore-certificate-errors`: trust is what we test.
@@ -50,7 +54,7 @@ async fn chromium_with_our_ca_passes_the_self_check() {
     assert!(title.starts_with("PASS"), "title {title:?}: {result}");
     assert!(result["latency_median_ms"].is_string(), "{result}");
 
-    if std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1") {
+    if screenshots_wanted() {
         page.save_screenshot(&support::repo_root().join("docs/images/selftest-pass.png"))
             .await;
     }
@@ -286,6 +290,165 @@ async fn chromium_refuses_each_broken_certificate_with_its_documented_error() {
     }
 }
 
+/// A second device's view: the test page shows two QR codes, and a real decoder (zbarimg, on Chromium's
+/// screenshot of them) reads the same LAN URLs the banner printed: `/trust` on plain http, then the self-check.
+#[tokio::test]
+async fn test_page_shows_qr_codes_that_decode_to_the_urls_the_banner_printed() {
+    if !browser_installed("test page QR codes") || !zbarimg_installed("test page QR codes") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss_everywhere(&certs, &["--device-host", "198.51.100.7"]);
+    let printed = server.device_urls();
+    assert_eq!(printed.len(), 2, "{:#?}", server.banner);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+    let url = format!("http://127.0.0.1:{}/", server.ws_port);
+    page.call("Page.navigate", json!({ "url": url })).await;
+    assert!(
+        page.wait_until(
+            "document.querySelector('#devices')?.hidden === false && \
+             [...document.querySelectorAll('#devices img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        .await,
+        "the QR codes never showed on {url}"
+    );
+    let rect = page
+        .evaluate(
+            "(() => { const r = document.querySelector('#devices').getBoundingClientRect(); \
+             return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height, scale: 1 }; })()",
+        )
+        .await;
+    let png = page
+        .screenshot(json!({ "format": "png", "clip": rect, "captureBeyondViewport": true }))
+        .await;
+    let image = home.path().join("devices.png");
+    std::fs::write(&image, &png).expect("write the screenshot");
+    if screenshots_wanted() {
+        std::fs::write(support::repo_root().join("docs/images/phone-codes.png"), &png)
+            .expect("write docs/images/phone-codes.png");
+    }
+    let mut decoded = decode_image(&image);
+    decoded.sort();
+    let mut expected = printed.clone();
+    expected.sort();
+    assert_eq!(
+        decoded, expected,
+        "the page's codes against the banner's {printed:?}"
+    );
+    let captions = page
+        .evaluate("[...document.querySelectorAll('#devices figcaption a')].map(a => a.href)")
+        .await;
+    assert_eq!(captions, json!(printed), "the links under the codes");
+}
+
+/// `/trust` in Chromium posing as each platform (its User-Agent overridden): that platform's steps come first and
+/// open, with the CA's fingerprint as openssl reads it. Then, still as an iPhone, the page's link leads to the
+/// self-check, which passes once the CA is trusted: the phone's path end to end.
+#[tokio::test]
+async fn trust_page_shows_each_platforms_steps_and_leads_to_a_passing_self_check() {
+    if !browser_installed("trust page per platform") {
+        return;
+    }
+    const AGENTS: &[(&str, &str, &str)] = &[
+        (
+            "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+            "steps-android",
+            "Install a certificate",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+            "steps-macos",
+            "Always Trust",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+            "steps-windows",
+            "Trusted Root Certification Authorities",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            "steps-linux",
+            "certgen trust install",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "steps-firefox",
+            "Trust this CA to identify websites",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+            "steps-ios",
+            "Certificate Trust Settings",
+        ),
+    ];
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &certs.ca_pem);
+    let (_, fingerprint) = openssl_name_and_fingerprint(&certs.ca_cer);
+    let browser = Chromium::launch(home.path());
+    let mut page = browser.new_page().await;
+    let trust = format!("http://127.0.0.1:{}/trust", server.ws_port);
+    const PROBE: &str = "(() => { const d = [...document.querySelectorAll('[data-detected]')]; \
+        return { detected: d.map(e => e.id), open: d.every(e => e.open), \
+                 first: document.querySelector('details')?.id, text: (d[0]?.textContent ?? '').replace(/\\s+/g, ' '), \
+                 fingerprint: document.querySelector('#fingerprint')?.textContent, \
+                 agent: navigator.userAgent }; })()";
+    for (agent, section, step) in AGENTS {
+        page.call("Emulation.setUserAgentOverride", json!({ "userAgent": agent }))
+            .await;
+        page.call("Page.navigate", json!({ "url": trust })).await;
+        assert!(
+            page.wait_until("document.readyState === 'complete' && !!document.querySelector('#fingerprint')")
+                .await,
+            "{trust} did not load as {agent}"
+        );
+        let shown = page.evaluate(PROBE).await;
+        assert_eq!(shown["agent"], *agent, "the override took: {shown}");
+        assert_eq!(shown["detected"], json!([section]), "{agent}: {shown}");
+        assert_eq!(shown["first"], *section, "{agent}: its steps come first: {shown}");
+        assert_eq!(shown["open"], true, "{shown}");
+        assert!(
+            shown["text"].as_str().unwrap_or_default().contains(step),
+            "{agent}: {step:?} in {shown}"
+        );
+        assert_eq!(shown["fingerprint"], fingerprint, "{shown}");
+    }
+
+    if screenshots_wanted() {
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await;
+        page.save_screenshot(&support::repo_root().join("docs/images/trust-iphone.png"))
+            .await;
+        page.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
+    // Still an iPhone: the profile link works, and the self-check link leads to a passing self-check.
+    let profile = page
+        .evaluate_async(
+            "fetch(document.querySelector('#steps-ios a[href=\"/ca.mobileconfig\"]').href)
+                .then(r => r.status + ' ' + r.headers.get('content-type'))",
+        )
+        .await;
+    assert_eq!(profile, "200 application/x-apple-aspen-config");
+    let self_check = page.evaluate("document.querySelector('#self-check').href").await;
+    let wss_port = server.wss_port.expect("wss port");
+    assert_eq!(
+        self_check,
+        format!("https://127.0.0.1:{wss_port}/"),
+        "the host the visitor used"
+    );
+    page.evaluate("document.querySelector('#self-check').click()")
+        .await;
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "the self-check after /trust: {result}");
+}
+
 /// Chromium with `home` opens `url`: the page must load (its certificate trusted) and its self-check pass.
 /// Returns the browser and page (for more checks) and the self-check result.
 async fn open_passing_page(home: &Path, url: &str) -> (Chromium, Page, Value) {
@@ -316,6 +479,11 @@ async fn open_refused_page(home: &Path, url: &str) -> (Chromium, Page) {
         .await;
     assert_eq!(status, "no page", "the test page must not have loaded");
     (browser, page)
+}
+
+/// `LOCALTLS_SCREENSHOT=1`: the tests that show a page in the docs save it to docs/images/.
+fn screenshots_wanted() -> bool {
+    std::env::var("LOCALTLS_SCREENSHOT").is_ok_and(|v| v == "1")
 }
 
 /// Whether Chromium and certutil are installed; prints a skip line (or fails under CI) when not.
@@ -446,20 +614,22 @@ impl Page {
     }
 
     async fn save_screenshot(&mut self, path: &Path) {
-        let shot = self
-            .call(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true }),
-            )
+        let png = self
+            .screenshot(json!({ "format": "png", "captureBeyondViewport": true }))
             .await;
-        let png = BASE64
-            .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
-            .expect("screenshot is base64");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("screenshot directory");
         }
         std::fs::write(path, png).expect("write the screenshot");
         eprintln!("saved {}", path.display());
+    }
+
+    /// A PNG of the page, with `Page.captureScreenshot`'s `params`.
+    async fn screenshot(&mut self, params: Value) -> Vec<u8> {
+        let shot = self.call("Page.captureScreenshot", params).await;
+        BASE64
+            .decode(shot["data"].as_str().expect("screenshot data").as_bytes())
+            .expect("screenshot is base64")
     }
 }
 

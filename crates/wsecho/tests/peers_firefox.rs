@@ -1,6 +1,7 @@
 //! A real Firefox against the `wsecho` binary: Firefox ESR (Debian `firefox-esr`) makes its profiles where it
 //! makes them for a user, `certgen trust install` (the library behind it) covers them, and the page's self-check
-//! passes in each; after `uninstall` Firefox refuses the page with its certificate error.
+//! passes in each; after `uninstall` Firefox refuses the page with its certificate error. `/trust` shows a real
+//! Firefox its own steps.
 //!
 //! Firefox is driven headless through its built-in WebDriver BiDi (`--remote-debugging-port`) with our own
 //! WebSocket client, as peers_browser.rs drives Chromium through DevTools; every run is bounded and the browser is
@@ -235,6 +236,40 @@ fn profile_trusting(home: &Path, name: &str, ca_pem: &Path) -> PathBuf {
     let installed = trust::install(&ca, &user_with_home(home), &[trust::StoreKind::Nss], false);
     assert!(installed.problems().is_none(), "install: {installed}");
     profile
+}
+
+/// `/trust` reads a real Firefox's own User-Agent (not an overridden one) as Firefox, whose store is its own, and
+/// shows those steps first.
+#[tokio::test]
+async fn firefox_gets_its_own_steps_on_the_trust_page() {
+    if !browser::browser_installed("firefox and /trust", FIREFOX, "firefox-esr") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let home = home.path();
+    let profile = create_profile(home, "trust-page");
+    start_once(home, &profile);
+    let firefox = Firefox::launch(home, &profile);
+    let mut page = firefox.new_page().await;
+    let url = format!("http://127.0.0.1:{}/trust", server.ws_port);
+    if let Err(error) = page.navigate(&url).await {
+        panic!("{url} did not load: {error}");
+    }
+    let shown = page
+        .evaluate(
+            "({ agent: navigator.userAgent, \
+                detected: [...document.querySelectorAll('[data-detected]')].map(e => e.id), \
+                first: document.querySelector('details')?.id })",
+        )
+        .await;
+    assert!(
+        shown["agent"].as_str().unwrap_or_default().contains("Firefox/"),
+        "{shown}"
+    );
+    assert_eq!(shown["detected"], json!(["steps-firefox"]), "{shown}");
+    assert_eq!(shown["first"], "steps-firefox", "{shown}");
 }
 
 /// This machine as seen by a user whose HOME is `home` (no XDG override, no Java, not WSL).

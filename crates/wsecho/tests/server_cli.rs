@@ -97,7 +97,7 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
     let pki = TestCerts::new();
     let key = pki.server_key.to_str().expect("path");
     let chain = pki.server_chain.to_str().expect("path");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["serve", "--ws", "localhost:80"], "expected IP:PORT"),
         (
             &[
@@ -132,6 +132,11 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
             ],
             "make the fixtures with `certgen broken`",
         ),
+        (
+            &["serve", "--ws", "127.0.0.1:0", "--device-host", "192.168.1.20"],
+            "--device-host 192.168.1.20: no listener serves that address",
+        ),
+        (&["serve", "--device-host", "phone"], "invalid value 'phone'"),
     ];
     for (args, expected) in cases {
         let run = run_wsecho(args, "").await;

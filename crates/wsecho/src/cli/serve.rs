@@ -1,7 +1,7 @@
 //! `wsecho serve`: the server's flags, turned into a [`Config`], and running it until SIGINT/SIGTERM.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +28,10 @@ pub(crate) struct ServeArgs {
     /// CA certificate (PEM or DER) offered for download at /ca.cer (e.g. certs/ca.cer)
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// Address phones and other machines reach this server at, for the QR code and /trust
+    /// [default: the LAN address a listener binds; for 0.0.0.0, this machine's first LAN address]
+    #[arg(long, value_name = "IP")]
+    device_host: Option<IpAddr>,
     /// Require client certificates issued by this CA (PEM) on wss (mutual TLS)
     #[arg(long, value_name = "FILE")]
     client_ca: Option<PathBuf>,
@@ -128,6 +132,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         client_ca: args.client_ca,
         client_auth: args.client_auth.into(),
         ca_download: args.ca,
+        device_host: args.device_host,
         protocols: args.protocol,
         allowed_origins: args.allow_origin,
         limits: Limits {

@@ -1,4 +1,5 @@
-//! HTTP on every listener (hyper, HTTP/1.1): the page and its assets, `/ca.cer`, `/healthz`, `/stats`, and the
+//! HTTP on every listener (hyper, HTTP/1.1): the page and its assets, `/ca.cer`, `/healthz`, `/stats`, what
+//! devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`), and the
 //! WebSocket upgrade on any path: handshake.rs checks it, [`accept`] answers 101 and starts the echo loop.
 
 use std::convert::Infallible;
@@ -15,12 +16,13 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::assets;
+use super::devices::Devices;
 use super::echo::{self, EchoSettings};
 use super::handshake::{self, Accepted, Refusal, has_token};
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::PeerTls;
 
-type Body = Full<Bytes>;
+pub(crate) type Body = Full<Bytes>;
 
 /// Server-wide settings and state every connection reads.
 pub(crate) struct Shared {
@@ -33,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) allowed_origins: Vec<String>,
     /// DER bytes of `--ca`, served at `/ca.cer`.
     pub(crate) ca_cer: Option<Bytes>,
+    /// `/trust`, `/ca.mobileconfig` and the QR codes for other devices.
+    pub(crate) devices: Devices,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -69,6 +73,10 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let uri = request.uri();
+    if let Some(response) = shared.devices.respond(uri.path(), uri.query(), request.headers()) {
         return response;
     }
     match request.uri().path() {
@@ -189,7 +197,11 @@ fn describe_tls(tls: &PeerTls) -> String {
     }
 }
 
-fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn with_type(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -198,6 +210,6 @@ fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Byt
     response
 }
 
-fn text(status: StatusCode, body: &str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
     with_type(status, "text/plain; charset=utf-8", body.to_string())
 }

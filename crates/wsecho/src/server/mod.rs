@@ -16,6 +16,7 @@
 mod assets;
 mod bad_certs;
 mod ca_match;
+mod devices;
 mod echo;
 mod handshake;
 mod http;
@@ -35,6 +36,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use bad_certs::BadCerts;
+pub use devices::{lan_addresses, reachable_ipv4};
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
@@ -95,8 +97,11 @@ pub struct Config {
     pub client_ca: Option<PathBuf>,
     /// Whether `client_ca` makes a certificate mandatory.
     pub client_auth: ClientAuth,
-    /// CA certificate (PEM or DER) offered at `/ca.cer` for download.
+    /// CA certificate (PEM or DER) offered at `/ca.cer` for download (and as `/ca.mobileconfig`, with `/trust`).
     pub ca_download: Option<PathBuf>,
+    /// The address other devices reach this server at, for the QR codes in the banner and on the test page.
+    /// `None`: a non-loopback address a listener binds, or this machine's first LAN address for a wildcard one.
+    pub device_host: Option<IpAddr>,
     /// Subprotocols the server speaks, chosen in the client's order. Empty: echo the client's first offer.
     pub protocols: Vec<String>,
     /// Origins allowed to open WebSockets (e.g. `https://localhost:8443`). Empty: any origin.
@@ -119,6 +124,7 @@ impl Default for Config {
             client_ca: None,
             client_auth: ClientAuth::Required,
             ca_download: None,
+            device_host: None,
             protocols: Vec::new(),
             allowed_origins: Vec::new(),
             limits: Limits::default(),
@@ -190,23 +196,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         .max_message_size(Some(limits.max_message_size))
         .max_frame_size(Some(limits.max_frame_size));
     let (shutdown, alive) = shutdown::Shutdown::new();
-    let shared = Arc::new(Shared {
-        stats: stats::Stats::new(limits.max_connections),
-        ws_config,
-        echo: EchoSettings {
-            idle_timeout: limits.idle_timeout,
-            log_messages: config.log_messages,
-        },
-        protocols: config.protocols.clone(),
-        allowed_origins: config
-            .allowed_origins
-            .iter()
-            .map(|o| handshake::normalize_origin(o))
-            .collect(),
-        ca_cer,
-        shutdown: shutdown.watcher(),
-    });
-
+    let stats = stats::Stats::new(limits.max_connections);
     let bad_certs = match &config.bad_certs {
         Some(bad) => bad_certs::listeners(bad)?,
         None => Vec::new(),
@@ -229,7 +219,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             bad_cert,
             ..announce(local_addr, tls.is_some())
         };
-        let counters = shared.stats.add_listener(
+        let counters = stats.add_listener(
             announced.url.clone(),
             local_addr.to_string(),
             announced.bad_cert.clone(),
@@ -242,6 +232,24 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         });
         bound.push(announced);
     }
+
+    let shared = Arc::new(Shared {
+        stats,
+        ws_config,
+        echo: EchoSettings {
+            idle_timeout: limits.idle_timeout,
+            log_messages: config.log_messages,
+        },
+        protocols: config.protocols.clone(),
+        allowed_origins: config
+            .allowed_origins
+            .iter()
+            .map(|o| handshake::normalize_origin(o))
+            .collect(),
+        devices: devices::Devices::new(&bound, config.device_host, ca_cer.as_deref()),
+        ca_cer,
+        shutdown: shutdown.watcher(),
+    });
 
     let setup = ConnectionSetup {
         shared: shared.clone(),
@@ -309,6 +317,8 @@ fn check(config: &Config) -> Result<(), Error> {
             "--client-ca needs TLS: add --cert and --key (client certificates only exist on wss)".into(),
         ));
     }
+    let listen: Vec<SocketAddr> = config.ws.iter().chain(&config.wss).copied().collect();
+    devices::check_host(config.device_host, &listen)?;
     let limits = &config.limits;
     if limits.max_connections == 0 {
         return Err(Error::Usage("--max-connections must be at least 1".into()));
@@ -397,6 +407,12 @@ impl RunningServer {
             for listener in self.listeners.iter().filter(|l| l.bad_cert.is_none()) {
                 lines.push(format!("CA download: {}ca.cer", listener.page_url));
             }
+        }
+        if let Some(fingerprint) = self.shared.devices.ca_fingerprint() {
+            lines.push(format!("CA fingerprint (SHA-256): {fingerprint}"));
+        }
+        if let Some(devices) = self.shared.devices.banner() {
+            lines.extend(devices.lines().map(str::to_owned));
         }
         if self.shared.allowed_origins.is_empty() {
             lines.push("origins: any (restrict with --allow-origin)".into());

@@ -146,3 +146,38 @@ pub fn serial_of(der: &CertificateDer<'_>) -> String {
     let (_, cert) = x509_parser::parse_x509_certificate(der).expect("parse certificate");
     cert.raw_serial_as_string()
 }
+
+/// A CA's subject CN and SHA-256 fingerprint as openssl prints them.
+pub fn openssl_name_and_fingerprint(ca_cer: &Path) -> (String, String) {
+    let finished = run(
+        Command::new("openssl")
+            .args([
+                "x509",
+                "-inform",
+                "der",
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+                "-subject",
+            ])
+            .args(["-nameopt", "RFC2253", "-in"])
+            .arg(ca_cer),
+        WAIT,
+    );
+    assert!(finished.status.success(), "openssl: {}", finished.output());
+    let field = |prefix: &str| {
+        finished
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {}", finished.stdout))
+            .to_owned()
+    };
+    let subject = field("subject=");
+    let cn = subject
+        .split(',')
+        .find_map(|rdn| rdn.strip_prefix("CN="))
+        .expect("the CA has a CN")
+        .to_owned();
+    (cn, field("sha256 Fingerprint="))
+}

@@ -1,8 +1,9 @@
 //! Shared by every wsecho integration test, one concept per file: the certificate fixture ([`certs`]), the
 //! server in this process ([`in_process`]) or as a `wsecho serve` child ([`serve`]), an independent client
 //! ([`client`]) and hand-written bytes ([`wire`]), bounded child processes ([`process`]), real peers with the
-//! skip-or-fail rule ([`peers`]), what the real-browser tests share ([`browser`], used by its path) and the
-//! `--bad-certs` server with what each client says ([`bad_certs`], used by its path). Every wait is bounded.
+//! skip-or-fail rule ([`peers`]), what the real-browser tests share ([`browser`], used by its path), the
+//! `--bad-certs` server with what each client says ([`bad_certs`], used by its path) and QR codes read back by
+//! zbarimg ([`qr`], used by its path). Every wait is bounded.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
 pub mod bad_certs;
@@ -12,6 +13,7 @@ pub mod client;
 pub mod in_process;
 pub mod peers;
 pub mod process;
+pub mod qr;
 pub mod serve;
 pub mod wire;
 

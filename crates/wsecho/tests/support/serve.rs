@@ -29,6 +29,16 @@ pub struct ServeProcess {
     pub wss_port: Option<u16>,
 }
 
+/// `--ws LISTEN --wss LISTEN --cert chain --key key --ca ca_cer`.
+fn tls_args(listen: &str, chain: &Path, key: &Path, ca_cer: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--ws", listen, "--wss", listen].map(OsString::from).into();
+    for (flag, path) in [("--cert", chain), ("--key", key), ("--ca", ca_cer)] {
+        args.push(flag.into());
+        args.push(path.into());
+    }
+    args
+}
+
 impl ServeProcess {
     /// Plain ws only, with extra `serve` flags (limits).
     pub fn ws(extra: &[&str]) -> ServeProcess {
@@ -44,14 +54,30 @@ impl ServeProcess {
 
     /// ws and wss serving the certificate chain `chain` with `key`; `/ca.cer` serves `ca_cer`.
     pub fn ws_and_wss_with(chain: &Path, key: &Path, ca_cer: &Path) -> ServeProcess {
-        let mut args: Vec<OsString> = ["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"]
-            .map(OsString::from)
-            .into();
-        for (flag, path) in [("--cert", chain), ("--key", key), ("--ca", ca_cer)] {
-            args.push(flag.into());
-            args.push(path.into());
-        }
+        ServeProcess::start(&tls_args("127.0.0.1:0", chain, key, ca_cer))
+    }
+
+    /// ws and wss on every interface (`0.0.0.0`, so a phone on the LAN could connect) with the test certificate
+    /// and CA, plus `extra` flags. The tests themselves connect over loopback only.
+    pub fn ws_and_wss_everywhere(certs: &TestCerts, extra: &[&str]) -> ServeProcess {
+        let mut args = tls_args("0.0.0.0:0", &certs.server_chain, &certs.server_key, &certs.ca_cer);
+        args.extend(extra.iter().map(OsString::from));
         ServeProcess::start(&args)
+    }
+
+    /// What the banner tells other devices to open: the URL of `other devices: scan to ..., or open URL` (the
+    /// one in the QR code), then that of `other devices, then: URL` when there is one.
+    pub fn device_urls(&self) -> Vec<String> {
+        let start = self
+            .banner
+            .iter()
+            .filter_map(|line| line.strip_prefix("other devices: scan to "))
+            .filter_map(|rest| rest.split(", or open ").nth(1));
+        let then = self
+            .banner
+            .iter()
+            .filter_map(|line| line.strip_prefix("other devices, then: "));
+        start.chain(then).map(str::to_owned).collect()
     }
 
     /// `wsecho serve ARGS`, logging warnings and errors to the test's stderr.
