@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use wsecho::Error;
 use wsecho::server::{self, ClientAuth, Config, Limits, StopSignals, TlsFiles};
 
+use super::deflate::DeflateArgs;
 use super::values::{parse_addr, parse_secs, parse_size};
 
 #[derive(Args)]
@@ -61,6 +62,8 @@ pub(crate) struct ServeArgs {
     /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "5")]
     shutdown_timeout: Duration,
+    #[command(flatten)]
+    deflate: DeflateArgs,
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
@@ -112,6 +115,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
             shutdown_timeout: args.shutdown_timeout,
         },
         log_messages: args.verbose,
+        deflate: args.deflate.settings(),
         ..Config::default()
     };
     let mut signals =
