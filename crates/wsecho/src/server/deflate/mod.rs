@@ -24,7 +24,7 @@ pub struct DeflateSettings {
     pub server_context_takeover: bool,
     /// Let the client keep its compression context (the server must then keep an inflater per connection).
     pub client_context_takeover: bool,
-    /// Messages shorter than this many bytes are echoed uncompressed.
+    /// Messages shorter than this many bytes are echoed uncompressed (0: every message is compressed).
     pub min_size: usize,
 }
 
@@ -38,7 +38,7 @@ impl Default for DeflateSettings {
             client_max_window_bits: 15,
             server_context_takeover: false,
             client_context_takeover: false,
-            min_size: 64,
+            min_size: 0,
         }
     }
 }
