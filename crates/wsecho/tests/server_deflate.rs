@@ -9,13 +9,15 @@
 mod server;
 mod support;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use server::{Listener, MAX_MESSAGE, Server};
 use support::{
-    Ending, IO_WAIT, Io, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame, next_frame,
-    read_ending, read_head, upgrade_request, wait_disconnect, write,
+    Ending, IO_WAIT, Io, KillOnDrop, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame,
+    next_frame, read_ending, read_head, upgrade_request, wait_disconnect, write,
 };
 
 const RSV1: u8 = 0b100;
@@ -251,32 +253,60 @@ async fn a_decompression_bomb_closes_with_1009_within_the_message_limit_of_memor
 
 /// Idle connections that each had a 16 KiB message echoed compressed cost no more than idle plain ones: a
 /// connection's buffers and (without context takeover) its compressor and inflater are freed when it goes idle.
-/// Each kind is measured on a fresh server with the same warm-up, so neither inherits the other's heap.
+/// Each kind is measured on a fresh server with the same warm-up, so neither inherits the other's heap; Python
+/// `websockets` (its defaults, which keep a small compressor per connection) is measured the same way beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_compressed_connection_costs_what_a_plain_one_does() {
     /// Allocator noise per connection: RSS moves in 4 KiB pages.
     const SLACK_KIB: f64 = 1.5;
-    let plain = idle_cost(None).await;
-    let compressed = idle_cost(Some(OFFER)).await;
+    let wsecho = |offer| async move {
+        let server = ServeProcess::ws(&[]);
+        idle_cost(server.pid(), &ws_listener(&server), offer).await
+    };
+    let plain = wsecho(None).await;
+    let compressed = wsecho(Some(OFFER)).await;
     println!(
-        "idle connection after a 16 KiB echo: plain {plain:.1} KiB, permessage-deflate {compressed:.1} KiB \
+        "idle connection after a 16 KiB echo, wsecho: plain {plain:.1} KiB, permessage-deflate {compressed:.1} KiB \
          ({IDLE_CONNECTIONS} each)"
     );
     assert!(
         compressed <= plain + SLACK_KIB,
         "an idle compressed connection costs {compressed:.1} KiB, a plain one {plain:.1} KiB"
     );
+    let Some(python) = support::python_websockets("python websockets idle memory") else {
+        return;
+    };
+    let python_cost = |deflate: bool| {
+        let python = python.clone();
+        async move {
+            let (server, port) = python_echo_server(&python, deflate);
+            let listener = Listener {
+                addr: ([127, 0, 0, 1], port).into(),
+                tls: None,
+            };
+            let offer = deflate.then_some(OFFER);
+            idle_cost(server.0.id(), &listener, offer).await
+        }
+    };
+    let (python_plain, python_compressed) = (python_cost(false).await, python_cost(true).await);
+    println!(
+        "idle connection after a 16 KiB echo, Python websockets: plain {python_plain:.1} KiB, permessage-deflate \
+         {python_compressed:.1} KiB"
+    );
+    assert!(
+        compressed <= python_compressed,
+        "wsecho's idle compressed connection ({compressed:.1} KiB) costs more than Python's ({python_compressed:.1} KiB)"
+    );
 }
 
 const IDLE_CONNECTIONS: usize = 500;
 
-/// KiB of server RSS per idle connection that offered `offer` and had one 16 KiB text message echoed.
-async fn idle_cost(offer: Option<&'static str>) -> f64 {
-    let server = ServeProcess::ws(&[]);
-    let listener = ws_listener(&server);
+/// KiB of RSS (of the server process `pid`) per idle connection that offered `offer` and had one 16 KiB text
+/// message echoed.
+async fn idle_cost(pid: u32, listener: &Listener, offer: Option<&'static str>) -> f64 {
     let message = "sixteen KiB of text that compresses well ".repeat(400);
     let open = || async {
-        let (mut io, _) = upgrade_offering(&listener, offer).await;
+        let (mut io, _) = upgrade_offering(listener, offer).await;
         write(&mut io, &frame(true, 0, OP_TEXT, message.as_bytes(), true))
             .await
             .expect("send");
@@ -293,14 +323,44 @@ async fn idle_cost(offer: Option<&'static str>) -> f64 {
         drop(open().await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = memory_kib(server.pid(), "VmRSS:");
+    let before = memory_kib(pid, "VmRSS:");
     let mut held = Vec::new();
     for _ in 0..IDLE_CONNECTIONS {
         held.push(open().await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = memory_kib(server.pid(), "VmRSS:");
+    let after = memory_kib(pid, "VmRSS:");
     after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64
+}
+
+/// `tests/peers/echo_server.py` (with `--deflate`: compression on, websockets' defaults) and its port.
+fn python_echo_server(python: &std::path::Path, deflate: bool) -> (KillOnDrop, u16) {
+    let mut cmd = Command::new(python);
+    cmd.arg(support::repo_root().join("tests/peers/echo_server.py"))
+        .arg("0");
+    if deflate {
+        cmd.arg("--deflate");
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        // It logs a traceback for every client that leaves without a close frame, as the warm-up's do.
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the Python echo server");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let server = KillOnDrop(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("its listening line");
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("not a listening line: {line:?}"));
+    (server, port)
 }
 
 /// A `/proc/PID/status` figure in KiB.
