@@ -9,16 +9,15 @@
 mod server;
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use server::{Listener, MAX_MESSAGE, Server};
+use server::{IDLE_TIMEOUT, Listener, MAX_MESSAGE, Server};
 use support::{
-    Ending, IO_WAIT, Io, KillOnDrop, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame,
-    next_frame, read_ending, read_head, upgrade_request, wait_disconnect, write,
+    Ending, IO_WAIT, Io, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame, next_frame,
+    read_ending, read_head, upgrade_request, wait_disconnect, write,
 };
+use tokio::io::AsyncWriteExt;
 
 const RSV1: u8 = 0b100;
 const OFFER: &str = "permessage-deflate; client_max_window_bits";
@@ -53,12 +52,16 @@ fn inflate(data: &[u8]) -> Vec<u8> {
 
 /// Upgrades offering `offer` (if any) and returns the connection and the server's `Sec-WebSocket-Extensions`.
 async fn upgrade_offering(listener: &Listener, offer: Option<&str>) -> (Io, Option<String>) {
-    let mut io = listener.connect().await.expect("connect");
+    upgrade_on(listener.connect().await.expect("connect"), offer).await
+}
+
+/// Upgrades `io` offering `offer` (if any); returns it and the server's `Sec-WebSocket-Extensions`.
+async fn upgrade_on(mut io: Io, offer: Option<&str>) -> (Io, Option<String>) {
     write(&mut io, &upgrade_request(&[("Sec-WebSocket-Extensions", offer)]))
         .await
         .expect("send upgrade");
     let head = read_head(&mut io).await.expect("upgrade answer");
-    assert_eq!(head.status, 101, "{} upgrade", listener.name());
+    assert_eq!(head.status, 101, "upgrade");
     let extensions = head.header("sec-websocket-extensions").map(str::to_owned);
     (io, extensions)
 }
@@ -204,6 +207,67 @@ fn ws_listener(server: &ServeProcess) -> Listener {
     }
 }
 
+/// Compressed connections that send without ever reading: the server's compressed echoes stall, it stops reading,
+/// and it drops them after its idle timeout, with its memory bounded, as it does plain ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_clients_that_never_read_are_dropped_after_the_idle_timeout() {
+    const CLIENTS: usize = 6;
+    const RSS_BOUND_KIB: u64 = 20 * 1024;
+    let server = Server::start();
+    // The idle timeout, plus the time the server needs to fill the kernel's socket buffers on a busy machine.
+    let cut_after = IDLE_TIMEOUT + Duration::from_secs(20);
+    let before = server.rss_kib();
+    let mut pushers = tokio::task::JoinSet::new();
+    for i in 0..CLIENTS {
+        let listener = server.listeners()[i % 2].clone();
+        pushers.spawn(async move {
+            // A small receive buffer, so that the echoes back up quickly.
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+            let tcp = socket.connect(listener.addr).await.expect("connect");
+            let (mut io, extensions) = upgrade_on(listener.wrap(tcp).await.expect("TLS"), Some(OFFER)).await;
+            assert!(extensions.is_some(), "deflate negotiated");
+            // Bytes that do not compress, so that the compressed echoes fill the socket buffers quickly.
+            let noise: Vec<u8> = (0..32 * 1024u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect();
+            let message = frame(true, 0, OP_BINARY, &noise, true);
+            // Whole frames only: a write cut short would leave a broken frame, which the server rightly answers
+            // with 1002. A write blocks once the server stops reading, and fails once it drops the connection.
+            let start = Instant::now();
+            loop {
+                let left = cut_after.saturating_sub(start.elapsed());
+                match tokio::time::timeout(left, io.write_all(&message)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Some(start.elapsed()),
+                    Err(_) => return None,
+                }
+            }
+        });
+    }
+    let mut peak = before;
+    let mut cuts = Vec::new();
+    while !pushers.is_empty() {
+        peak = peak.max(server.rss_kib());
+        if let Ok(Some(joined)) = tokio::time::timeout(Duration::from_millis(100), pushers.join_next()).await
+        {
+            cuts.push(joined.expect("pusher task"));
+        }
+    }
+    println!(
+        "never-reading compressed clients cut after {cuts:?}; server RSS {before} KiB before, peak {peak} KiB"
+    );
+    assert!(
+        cuts.iter().all(Option::is_some),
+        "still connected after {cut_after:?}: {cuts:?}\n{}",
+        server.log_tail()
+    );
+    assert!(
+        peak <= before + RSS_BOUND_KIB,
+        "peak RSS {peak} KiB, {before} KiB before"
+    );
+}
+
 /// A few bytes that inflate to far more than the limit: close 1009, and the server never holds more than the
 /// limit (16 MiB by default) on top of what it held before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,9 +343,13 @@ async fn an_idle_compressed_connection_costs_what_a_plain_one_does() {
     let python_cost = |deflate: bool| {
         let python = python.clone();
         async move {
-            let (server, port) = python_echo_server(&python, deflate);
+            let args: &[&str] = if deflate { &["0", "--deflate"] } else { &["0"] };
+            let (server, url) = support::python_echo_server(&python, args);
             let listener = Listener {
-                addr: ([127, 0, 0, 1], port).into(),
+                addr: url
+                    .trim_start_matches("ws://")
+                    .parse()
+                    .expect("the server's address"),
                 tls: None,
             };
             let offer = deflate.then_some(OFFER);
@@ -331,36 +399,6 @@ async fn idle_cost(pid: u32, listener: &Listener, offer: Option<&'static str>) -
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = memory_kib(pid, "VmRSS:");
     after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64
-}
-
-/// `tests/peers/echo_server.py` (with `--deflate`: compression on, websockets' defaults) and its port.
-fn python_echo_server(python: &std::path::Path, deflate: bool) -> (KillOnDrop, u16) {
-    let mut cmd = Command::new(python);
-    cmd.arg(support::repo_root().join("tests/peers/echo_server.py"))
-        .arg("0");
-    if deflate {
-        cmd.arg("--deflate");
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        // It logs a traceback for every client that leaves without a close frame, as the warm-up's do.
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the Python echo server");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = KillOnDrop(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("its listening line");
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("not a listening line: {line:?}"));
-    (server, port)
 }
 
 /// A `/proc/PID/status` figure in KiB.
