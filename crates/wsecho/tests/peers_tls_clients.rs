@@ -82,6 +82,23 @@ fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
     let (compressed, saved) = deflate_stats(&server);
     assert_eq!(compressed, 2);
     assert!(saved > 2 * 1000 * 1024, "{saved} bytes saved");
+    // With context takeover allowed both ways, websockets keeps its context and so does the server.
+    let takeover = ServeProcess::ws(&[
+        "--deflate-server-takeover",
+        "on",
+        "--deflate-client-takeover",
+        "on",
+    ]);
+    let kept = run_client(
+        client(),
+        &format!("ws://127.0.0.1:{}/", takeover.ws_port),
+        None,
+        true,
+    );
+    assert!(
+        kept.contains("extensions permessage-deflate\n") || kept.ends_with("extensions permessage-deflate"),
+        "{kept}"
+    );
 
     let untrusted = run_client(client(), &wss, None, false);
     assert!(untrusted.contains("CERTIFICATE_VERIFY_FAILED"), "{untrusted}");

@@ -6,7 +6,7 @@ use wsecho::server::DeflateSettings;
 #[derive(Args)]
 pub(crate) struct DeflateArgs {
     /// Accept permessage-deflate (RFC 7692) when a client offers it
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    #[arg(long, value_enum, value_name = "on|off", default_value_t = OnOff::On)]
     deflate: OnOff,
     /// Largest compression window (2^N bytes) the server compresses with, 9-15
     #[arg(long, value_name = "N", default_value_t = 15, value_parser = clap::value_parser!(u8).range(9..=15))]
