@@ -20,8 +20,8 @@ use support::{ServeProcess, TestCerts, client_tls, run, skip_or_fail};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 
-/// About 500 cases on 4 lanes per listener, both listeners at once; the 16 MiB cases of section 9 and the
-/// compressed ones of 12 and 13 dominate (about 8 minutes on a busy 2-core machine with a debug build).
+/// 517 cases on 4 lanes per listener; the 16 MiB cases of section 9 and the compressed ones of 12 and 13 dominate
+/// (7 to 8 minutes per listener on a 2-core machine shared with other builds, debug build).
 const SUITE_TIMEOUT: Duration = Duration::from_secs(1200);
 const ACCEPTABLE: &[&str] = &["OK", "NON-STRICT", "INFORMATIONAL"];
 
