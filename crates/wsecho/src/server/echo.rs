@@ -43,8 +43,8 @@ pub(crate) struct EchoSettings {
     pub(crate) max_frame_size: usize,
 }
 
-/// Most echoes queued before the loop stops to flush them and look at shutdown and the idle timer, so that a
-/// client that never pauses cannot delay either.
+/// Most frames taken before the loop stops to flush their echoes and look at shutdown and the idle timer, so that
+/// a client that never pauses (with messages or with pings) cannot delay either.
 const MAX_BATCH: usize = 64;
 
 /// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
@@ -71,9 +71,10 @@ pub(crate) async fn run<S>(
     let mut out = Outgoing::default();
     let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);
     let mut unflushed = Tally::default();
+    let mut batched = 0;
     let max_frame = settings.max_frame_size;
     let ending = loop {
-        let ready = if unflushed.messages < MAX_BATCH {
+        let ready = if batched < MAX_BATCH {
             reader.next(&mut io, max_frame).now_or_never()
         } else {
             None
@@ -89,6 +90,7 @@ pub(crate) async fn run<S>(
                     }
                     unflushed.publish(&conn);
                 }
+                batched = 0;
                 reader.release();
                 out.writer.release();
                 assembler.release_idle();
@@ -105,6 +107,7 @@ pub(crate) async fn run<S>(
             Err(e) => break ending_for(e),
         };
         idle.touch();
+        batched += 1;
         let incoming = match assembler.take(&header, payload) {
             Ok(Some(incoming)) => incoming,
             Ok(None) => continue,
