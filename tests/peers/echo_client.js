@@ -1,4 +1,6 @@
 // Real-peer check for wsecho: a Node `ws` client echoes text, binary and 1 MiB over ws/wss.
+// It offers permessage-deflate (`perMessageDeflate`, compressing messages of 1 KiB and more); the ok line names
+// the extensions the server answered (`extensions permessage-deflate; ...` or `extensions none`).
 //
 // Usage: node echo_client.js URL [--ca CA.pem]   (NODE_PATH must reach the `ws` package)
 //
@@ -53,7 +55,13 @@ async function echo(ws, message) {
 
 async function main() {
   const { url, ca } = parseArgs(process.argv.slice(2));
-  const ws = new WebSocket(url, { handshakeTimeout: TIMEOUT_MS, ...(ca ? { ca: fs.readFileSync(ca) } : {}) });
+  const ws = new WebSocket(url, {
+    handshakeTimeout: TIMEOUT_MS,
+    perMessageDeflate: { threshold: 1024 },
+    ...(ca ? { ca: fs.readFileSync(ca) } : {}),
+  });
+  let extensions = "none";
+  ws.once("upgrade", (response) => { extensions = response.headers["sec-websocket-extensions"] || "none"; });
   const closed = new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise((resolve, reject) => {
     ws.once("open", resolve);
@@ -70,7 +78,7 @@ async function main() {
   if (!returned || returned.code !== CLOSE_CODE || returned.reason !== CLOSE_REASON) {
     throw new Error(`server answered the close ${CLOSE_CODE} "${CLOSE_REASON}" with ${JSON.stringify(returned)}`);
   }
-  console.log(`ok node ws: text, binary, 1 MiB echoed; close ${CLOSE_CODE} returned; ${tls}`);
+  console.log(`ok node ws: text, binary, 1 MiB echoed; close ${CLOSE_CODE} returned; ${tls}; extensions ${extensions}`);
 }
 
 main().catch(fail);

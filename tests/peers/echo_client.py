@@ -1,5 +1,8 @@
 """Real-peer check for wsecho: a Python `websockets` client echoes text, binary and 1 MiB over ws/wss.
 
+It keeps websockets' defaults, which offer permessage-deflate; the ok line names the extensions the server
+answered (`extensions permessage-deflate; ...` or `extensions none`).
+
 Usage: python echo_client.py URL [--ca CA.pem]
 
 With --ca the TLS context trusts only that CA (no system roots), so success proves the chain leads to it.
@@ -53,8 +56,9 @@ async def main():
         if returned != (CLOSE_CODE, CLOSE_REASON):
             raise AssertionError(f"server answered the close {CLOSE_CODE} {CLOSE_REASON!r} with {returned}")
     tls = ws.transport.get_extra_info("ssl_object")
+    extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "none")
     print(f"ok python websockets: text, binary, 1 MiB echoed; close {CLOSE_CODE} returned; "
-          f"{tls.version() if tls else 'plain'}")
+          f"{tls.version() if tls else 'plain'}; extensions {extensions}")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,9 @@ mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-use support::{Finished, KillOnDrop, ServeProcess, TestCerts, run, skip_or_fail};
+use support::{Finished, ServeProcess, TestCerts, run, skip_or_fail};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A bench of one second plus connecting and closing.
@@ -119,27 +118,7 @@ fn against_python_websockets_echo() {
             &format!("{} cannot import websockets", python.display()),
         );
     }
-    let mut child = Command::new(&python)
-        .arg(support::repo_root().join("tests/peers/echo_server.py"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the Python echo server");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let _server = KillOnDrop(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the Python echo server printed its listening line");
-    let url = line
-        .strip_prefix("listening ")
-        .expect("listening line")
-        .to_string();
+    let (_server, url) = support::python_echo_server(&python, &[]);
     for kind in ["text", "binary"] {
         let (finished, report) = bench(&url, &["-c", "4", "--size", "1000", "--kind", kind]);
         assert_clean(&finished, &report, 4);

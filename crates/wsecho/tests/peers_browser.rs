@@ -53,6 +53,22 @@ async fn chromium_with_our_ca_passes_the_self_check() {
     let title = result["title"].as_str().unwrap_or_default();
     assert!(title.starts_with("PASS"), "title {title:?}: {result}");
     assert!(result["latency_median_ms"].is_string(), "{result}");
+    // Chromium offers permessage-deflate; the page shows the server's answer (ws.extensions), and the text,
+    // binary and 1 MiB echoes above passed over the compressed connection.
+    let connect = page
+        .evaluate("document.querySelector('#step-connect .detail').textContent")
+        .await;
+    assert!(
+        connect
+            .as_str()
+            .is_some_and(|detail| detail.contains("extensions: permessage-deflate")),
+        "connect step: {connect}"
+    );
+    let wss_url = format!("wss://localhost:{}", server.wss_port.expect("wss port"));
+    let stats: Value =
+        serde_json::from_slice(&support::http_get(&wss_url, "/stats", Some(&certs)).await.body)
+            .expect("/stats JSON");
+    assert!(stats["compressed_connections"].as_u64() >= Some(1), "{stats}");
 
     if screenshots_wanted() {
         page.save_screenshot(&support::repo_root().join("docs/images/selftest-pass.png"))

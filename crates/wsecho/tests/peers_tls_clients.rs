@@ -1,5 +1,7 @@
 //! Real peers against the `wsecho` binary: Python `websockets`, Node `ws` and `openssl s_client` reach the wss
-//! listener when they trust only our CA, and refuse it when they do not.
+//! listener when they trust only our CA, and refuse it when they do not. Python and Node offer permessage-deflate
+//! (websockets by default, ws with `perMessageDeflate`): each run must get it in the server's answer, and `/stats`
+//! must show that echoes went out compressed.
 //! The client scripts live in `tests/peers/` at the workspace root.
 
 mod support;
@@ -14,6 +16,23 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn peer_script(name: &str) -> PathBuf {
     support::repo_root().join("tests/peers").join(name)
+}
+
+const NEGOTIATED: &str =
+    "extensions permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+
+/// The server's `/stats` count of compressed connections and of bytes deflate kept off the wire.
+fn deflate_stats(server: &ServeProcess) -> (u64, u64) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let url = format!("ws://127.0.0.1:{}", server.ws_port);
+    let response = runtime.block_on(support::http_get(&url, "/stats", None));
+    let stats: serde_json::Value = serde_json::from_slice(&response.body).expect("/stats JSON");
+    let count = |name: &str| {
+        stats[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} in /stats: {stats}"))
+    };
+    (count("compressed_connections"), count("deflate_bytes_saved"))
 }
 
 /// Runs `program script URL [--ca CA]` and returns what it printed, asserting the exit status.
@@ -56,6 +75,30 @@ fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
         true,
     );
     assert!(plain.contains("plain"), "{plain}");
+    for output in [&trusted, &plain] {
+        assert!(output.contains(NEGOTIATED), "{output}");
+    }
+    // The 1 MiB message repeats every 251 bytes: its echo shrinks to a few KiB on each of the two connections.
+    let (compressed, saved) = deflate_stats(&server);
+    assert_eq!(compressed, 2);
+    assert!(saved > 2 * 1000 * 1024, "{saved} bytes saved");
+    // With context takeover allowed both ways, websockets keeps its context and so does the server.
+    let takeover = ServeProcess::ws(&[
+        "--deflate-server-takeover",
+        "on",
+        "--deflate-client-takeover",
+        "on",
+    ]);
+    let kept = run_client(
+        client(),
+        &format!("ws://127.0.0.1:{}/", takeover.ws_port),
+        None,
+        true,
+    );
+    assert!(
+        kept.contains("extensions permessage-deflate\n") || kept.ends_with("extensions permessage-deflate"),
+        "{kept}"
+    );
 
     let untrusted = run_client(client(), &wss, None, false);
     assert!(untrusted.contains("CERTIFICATE_VERIFY_FAILED"), "{untrusted}");
@@ -92,6 +135,12 @@ fn node_ws_echoes_over_wss_trusting_only_our_ca() {
         true,
     );
     assert!(plain.contains("ok node ws"), "{plain}");
+    for output in [&trusted, &plain] {
+        assert!(output.contains(NEGOTIATED), "{output}");
+    }
+    let (compressed, saved) = deflate_stats(&server);
+    assert_eq!(compressed, 2);
+    assert!(saved > 2 * 1000 * 1024, "{saved} bytes saved");
 
     let untrusted = run_client(client(), &wss, None, false);
     assert!(

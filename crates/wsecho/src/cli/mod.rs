@@ -3,6 +3,7 @@
 
 mod bench;
 mod client;
+mod deflate;
 mod serve;
 mod values;
 

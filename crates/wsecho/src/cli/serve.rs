@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use wsecho::Error;
 use wsecho::server::{self, BadCerts, ClientAuth, Config, Limits, StopSignals, TlsFiles};
 
+use super::deflate::DeflateArgs;
 use super::values::{parse_addr, parse_secs, parse_size};
 
 #[derive(Args)]
@@ -73,6 +74,8 @@ pub(crate) struct ServeArgs {
     /// First port of the --bad-certs listeners; the others follow it, good first [default: the wss port + 1]
     #[arg(long, value_name = "PORT", requires = "bad_certs")]
     bad_certs_port: Option<u16>,
+    #[command(flatten)]
+    deflate: DeflateArgs,
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
@@ -145,6 +148,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         },
         log_messages: args.verbose,
         bad_certs,
+        deflate: args.deflate.settings(),
         ..Config::default()
     };
     let mut signals =

@@ -1,32 +1,35 @@
-//! The echo loop of one WebSocket connection: text back as text, binary as binary, byte for byte.
+//! The echo loop of one WebSocket connection: text back as text, binary as binary, byte for byte, compressed or
+//! not as the connection negotiated (RFC 7692).
 //!
-//! tungstenite answers pings and echoes the client's close frame (code and reason) by itself; this loop adds the
-//! limits (1009 for oversized messages, the idle timeout) and the 1001 on shutdown.
+//! The loop runs on the raw upgraded stream (any `AsyncRead + AsyncWrite`): frame_io.rs reads and writes frames,
+//! messages.rs applies RFC 6455's rules to what arrives, and this file decides what goes back. A received message
+//! becomes its reply in [`reply_to`] and every frame leaves through [`Outgoing`], so behaviour that changes
+//! replies or framing has one place each. Pings are answered with pongs, the client's close frame is echoed
+//! (code and reason), violations close with 1002/1007/1009, and the idle timeout and shutdown with 1001.
 
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Bytes;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
+use super::deflate::Codec;
+use super::frame_io::{FrameReader, FrameWriter, ReadError};
+use super::messages::{Assembler, Incoming};
 use super::stats::OpenConnection;
 
 /// How long to wait for the client's answer after the server sent a close frame.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
-/// Largest frame the server writes. tungstenite's write buffer keeps its capacity for the life of the connection,
-/// so a message written as one frame would leave every connection that ever echoed a big message holding that
-/// much memory; fragments keep it at this size.
-pub(crate) const MAX_WRITE_FRAME: usize = 64 * 1024;
-/// Echoes queued before tungstenite writes them out without waiting for the flush (its write buffer size).
-pub(crate) const WRITE_BATCH: usize = 16 * 1024;
+/// Largest frame the server writes; bigger messages go out as fragments (RFC 6455 5.4), so that the write
+/// buffer never holds more than a batch plus one frame.
+const MAX_WRITE_FRAME: usize = 64 * 1024;
+/// Bytes queued before they are written out without waiting for the end of the batch.
+const WRITE_BATCH: usize = 16 * 1024;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
@@ -34,22 +37,28 @@ const LOG_PREVIEW_CHARS: usize = 60;
 pub(crate) struct EchoSettings {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) log_messages: bool,
+    /// Largest message after reassembly and inflation; bigger ones close with 1009.
+    pub(crate) max_message_size: usize,
+    /// Largest frame payload, on the wire and inflated; bigger ones close with 1009.
+    pub(crate) max_frame_size: usize,
 }
 
-/// Most echoes queued before the loop stops to flush them and look at shutdown and the idle timer, so that a
-/// client that never pauses cannot delay either.
+/// Most frames taken before the loop stops to flush their echoes and look at shutdown and the idle timer, so that
+/// a client that never pauses (with messages or with pings) cannot delay either.
 const MAX_BATCH: usize = 64;
 
 /// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
-/// `peer` names the connection in log lines.
+/// `deflate` is the negotiated permessage-deflate state, if any; `peer` names the connection in log lines.
 ///
-/// Echoes of messages that are already readable are queued and written out together once nothing more is, as
-/// `StreamExt::forward` does: a client with many messages in flight gets one write (and under TLS, fewer records)
-/// for many echoes, and a client with one in flight gets one write per echo as before.
+/// Echoes of messages that are already readable are queued and written out together once nothing more is: a
+/// client with many messages in flight gets one write (and under TLS, fewer records) for many echoes, and a
+/// client with one in flight gets one write per echo. When nothing is readable the connection is idle: its
+/// buffers and (without context takeover) its deflate state are freed until the next frame arrives.
 pub(crate) async fn run<S>(
-    mut ws: WebSocketStream<S>,
+    mut io: S,
     conn: OpenConnection,
     settings: &EchoSettings,
+    deflate: Option<Codec>,
     peer: &str,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -58,57 +67,87 @@ pub(crate) async fn run<S>(
     let stopped = super::shutdown::stopped(&mut shutdown);
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
+    let mut reader = FrameReader::default();
+    let mut out = Outgoing::default();
+    let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);
     let mut unflushed = Tally::default();
+    let mut batched = 0;
+    let max_frame = settings.max_frame_size;
     let ending = loop {
-        let ready = if unflushed.messages < MAX_BATCH {
-            ws.next().now_or_never()
+        let ready = if batched < MAX_BATCH {
+            reader.next(&mut io, max_frame).now_or_never()
         } else {
             None
         };
         let next = match ready {
             Some(next) => next,
             None => {
-                if unflushed.messages > 0 {
-                    if let Err(ending) = write_within(settings.idle_timeout, ws.flush()).await {
+                if out.writer.queued() > 0 {
+                    if let Err(ending) =
+                        write_within(settings.idle_timeout, out.writer.write_out(&mut io)).await
+                    {
                         break ending;
                     }
                     unflushed.publish(&conn);
                 }
+                batched = 0;
+                reader.release();
+                out.writer.release();
+                assembler.release_idle();
                 tokio::select! {
                     biased;
                     () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
                     () = idle.expired() => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
-                    next = ws.next() => next,
+                    next = reader.next(&mut io, max_frame) => next,
                 }
             }
         };
-        let message = match next {
-            Some(Ok(message)) => message,
-            Some(Err(e)) => break ending_for(e),
-            None => break Ending::Gone,
+        let (header, payload) = match next {
+            Ok(frame) => frame,
+            Err(e) => break ending_for(e),
         };
         idle.touch();
-        match message {
-            Message::Text(_) | Message::Binary(_) => {
-                let len = message.len();
+        batched += 1;
+        let incoming = match assembler.take(&header, payload) {
+            Ok(Some(incoming)) => incoming,
+            Ok(None) => continue,
+            Err(violation) => {
+                let (code, reason) = violation.close();
+                tracing::debug!("{peer} broke the protocol: {violation:?}");
+                break Ending::ServerClose(code, reason);
+            }
+        };
+        match incoming {
+            Incoming::Message { text, payload } => {
                 if settings.log_messages {
-                    tracing::info!("{peer} echo {}", preview(&message));
+                    tracing::info!("{peer} echo {}", preview(text, &payload));
                 }
-                if let Err(ending) =
-                    write_within(settings.idle_timeout, feed_fragmented(&mut ws, message)).await
-                {
-                    break ending;
-                }
-                unflushed.add(len);
+                unflushed.add(payload.len());
+                let (text, reply) = reply_to(text, payload);
+                out.message(text, &reply, assembler.deflate(), &conn);
             }
-            Message::Close(frame) => {
-                // tungstenite queued the same frame as our reply; the next read flushes it and ends the stream.
-                let (code, reason) = frame
-                    .map(|f| (u16::from(f.code).to_string(), f.reason.to_string()))
-                    .unwrap_or_else(|| ("none".into(), String::new()));
+            Incoming::Ping(payload) => out.control(Control::Pong, &payload),
+            Incoming::Pong => {}
+            Incoming::Close(frame) => {
+                let (code, reason) = match &frame {
+                    Some((code, reason)) => (code.to_string(), reason.clone()),
+                    None => ("none".into(), String::new()),
+                };
                 tracing::debug!("{peer} sent close {code} {reason:?}");
+                out.close(frame.as_ref().map(|(code, reason)| (*code, reason.as_str())));
+                if write_within(settings.idle_timeout, out.writer.write_out(&mut io))
+                    .await
+                    .is_ok()
+                {
+                    unflushed.publish(&conn);
+                }
+                break Ending::Gone;
             }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+        }
+        if out.writer.queued() >= WRITE_BATCH
+            && let Err(ending) = write_within(settings.idle_timeout, out.writer.write_out(&mut io)).await
+        {
+            break ending;
         }
     };
     // Messages whose echo was queued count as received even when the connection ended before the flush.
@@ -121,8 +160,74 @@ pub(crate) async fn run<S>(
         }
         Ending::ServerClose(code, reason) => {
             tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
-            close_and_wait(&mut ws, code, reason).await;
+            out.close(Some((code.into(), reason)));
+            let closing = async {
+                if out.writer.write_out(&mut io).await.is_ok() {
+                    // Whatever the client still sends, up to its close reply or its disconnect, is ignored.
+                    while reader.next(&mut io, max_frame).await.is_ok() {}
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, closing).await;
         }
+    }
+}
+
+/// What the server sends back for a received message: the message itself, as it came.
+fn reply_to(text: bool, payload: Bytes) -> (bool, Bytes) {
+    (text, payload)
+}
+
+/// The frames the server sends, queued in the connection's writer.
+#[derive(Default)]
+struct Outgoing {
+    writer: FrameWriter,
+}
+
+impl Outgoing {
+    /// Queues a data message: compressed when the connection negotiated it and it pays (the first frame then
+    /// carries RSV1), and as fragments of at most [`MAX_WRITE_FRAME`] bytes when bigger (the receiver reassembles
+    /// the same message; a text fragment may end inside a UTF-8 sequence).
+    fn message(&mut self, text: bool, payload: &[u8], deflate: Option<&mut Codec>, conn: &OpenConnection) {
+        let compressed = deflate.and_then(|codec| codec.compress(payload));
+        if let Some(compressed) = &compressed {
+            conn.deflate_saved(payload.len().saturating_sub(compressed.len()));
+        }
+        let wire = compressed.as_deref().unwrap_or(payload);
+        let mut opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
+        let mut rsv1 = compressed.is_some();
+        let mut fragments = wire.chunks(MAX_WRITE_FRAME).peekable();
+        if fragments.peek().is_none() {
+            self.frame(opcode, true, rsv1, &[]);
+        }
+        while let Some(fragment) = fragments.next() {
+            self.frame(opcode, fragments.peek().is_none(), rsv1, fragment);
+            opcode = OpCode::Data(Data::Continue);
+            rsv1 = false;
+        }
+    }
+
+    fn control(&mut self, control: Control, payload: &[u8]) {
+        self.frame(OpCode::Control(control), true, false, payload);
+    }
+
+    /// Queues a close frame with the code and reason, or an empty one.
+    fn close(&mut self, frame: Option<(u16, &str)>) {
+        let mut payload = Vec::new();
+        if let Some((code, reason)) = frame {
+            payload.extend_from_slice(&code.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        self.control(Control::Close, &payload);
+    }
+
+    fn frame(&mut self, opcode: OpCode, is_final: bool, rsv1: bool, payload: &[u8]) {
+        let header = FrameHeader {
+            is_final,
+            rsv1,
+            opcode,
+            ..FrameHeader::default()
+        };
+        self.writer.queue(&header, payload);
     }
 }
 
@@ -131,7 +236,7 @@ pub(crate) async fn run<S>(
 /// timer. Fails with how the connection ends.
 async fn write_within(
     limit: Option<Duration>,
-    write: impl Future<Output = Result<(), WsError>>,
+    write: impl Future<Output = std::io::Result<()>>,
 ) -> Result<(), Ending> {
     let written = match limit {
         Some(limit) => tokio::time::timeout(limit, write)
@@ -139,7 +244,7 @@ async fn write_within(
             .map_err(|_| Ending::Stalled(limit))?,
         None => write.await,
     };
-    written.map_err(ending_for)
+    written.map_err(|e| Ending::Failed(ReadError::Io(e)))
 }
 
 /// Echoes queued but not yet flushed, counted in `/stats` once they are written.
@@ -200,35 +305,11 @@ impl IdleClock {
     }
 }
 
-/// Queues a data message, as fragments of at most [`MAX_WRITE_FRAME`] bytes when it is bigger (RFC 6455 5.4: the
-/// receiver reassembles the same message; a text fragment may end inside a UTF-8 sequence). tungstenite writes
-/// the queue out once it holds more than the write buffer size, or on flush.
-async fn feed_fragmented<S>(ws: &mut WebSocketStream<S>, message: Message) -> Result<(), WsError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (kind, payload): (Data, Bytes) = match message {
-        Message::Text(text) if text.len() > MAX_WRITE_FRAME => (Data::Text, text.into()),
-        Message::Binary(bytes) if bytes.len() > MAX_WRITE_FRAME => (Data::Binary, bytes),
-        small => return ws.feed(small).await,
-    };
-    let mut opcode = OpCode::Data(kind);
-    let mut start = 0;
-    while start < payload.len() {
-        let end = (start + MAX_WRITE_FRAME).min(payload.len());
-        let frame = Frame::message(payload.slice(start..end), opcode, end == payload.len());
-        ws.feed(Message::Frame(frame)).await?;
-        opcode = OpCode::Data(Data::Continue);
-        start = end;
-    }
-    Ok(())
-}
-
 enum Ending {
     /// The close handshake completed or the peer went away.
     Gone,
     /// The transport failed; nothing more can be sent.
-    Failed(WsError),
+    Failed(ReadError),
     /// The client stopped reading: an echo could not be written within the idle timeout. Nothing more can be
     /// sent (not even a close frame), so the connection is dropped.
     Stalled(Duration),
@@ -236,40 +317,27 @@ enum Ending {
     ServerClose(CloseCode, &'static str),
 }
 
-/// Maps a read or write error to how the connection ends: RFC 6455 close codes for what the client did wrong.
-fn ending_for(error: WsError) -> Ending {
+/// Maps a read error to how the connection ends.
+fn ending_for(error: ReadError) -> Ending {
     match error {
-        WsError::Capacity(_) => Ending::ServerClose(CloseCode::Size, "message too big"),
-        WsError::Utf8(_) => Ending::ServerClose(CloseCode::Invalid, "invalid UTF-8 in text"),
-        WsError::Protocol(_) => Ending::ServerClose(CloseCode::Protocol, "protocol error"),
-        WsError::ConnectionClosed | WsError::AlreadyClosed => Ending::Gone,
-        other => Ending::Failed(other),
+        ReadError::Eof => Ending::Gone,
+        ReadError::TooBig => Ending::ServerClose(CloseCode::Size, "message too big"),
+        ReadError::Protocol(_) => Ending::ServerClose(CloseCode::Protocol, "protocol error"),
+        io @ ReadError::Io(_) => Ending::Failed(io),
     }
 }
 
-/// Sends a close frame and waits (bounded) for the client's close reply.
-async fn close_and_wait<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if ws.close(Some(frame)).await.is_err() {
-        return;
-    }
-    let drain = async { while let Some(Ok(_)) = ws.next().await {} };
-    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, drain).await;
-}
-
-fn preview(message: &Message) -> String {
-    match message {
-        Message::Text(text) => {
-            let shown: String = text.chars().take(LOG_PREVIEW_CHARS).collect();
-            let more = if shown.len() < text.len() { "..." } else { "" };
-            format!("text {} bytes {shown:?}{more}", text.len())
+fn preview(text: bool, payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(text_payload) if text => {
+            let shown: String = text_payload.chars().take(LOG_PREVIEW_CHARS).collect();
+            let more = if shown.len() < text_payload.len() {
+                "..."
+            } else {
+                ""
+            };
+            format!("text {} bytes {shown:?}{more}", payload.len())
         }
-        other => format!("binary {} bytes", other.len()),
+        _ => format!("binary {} bytes", payload.len()),
     }
 }

@@ -12,11 +12,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::assets;
 use super::devices::Devices;
+use super::deflate::{self, Codec, DeflateSettings};
 use super::echo::{self, EchoSettings};
 use super::handshake::{self, Accepted, Refusal, has_token};
 use super::stats::{Counters, OpenConnection, Stats};
@@ -27,8 +26,9 @@ pub(crate) type Body = Full<Bytes>;
 /// Server-wide settings and state every connection reads.
 pub(crate) struct Shared {
     pub(crate) stats: Stats,
-    pub(crate) ws_config: WebSocketConfig,
     pub(crate) echo: EchoSettings,
+    /// permessage-deflate as the server offers it; `None` declines every offer (`--deflate off`).
+    pub(crate) deflate: Option<DeflateSettings>,
     /// `--protocol` values; empty means "echo the client's first offer".
     pub(crate) protocols: Vec<String>,
     /// `--allow-origin` values, normalised; empty means any origin.
@@ -149,14 +149,20 @@ fn accept(
     slot: OpenConnection,
 ) -> Response<Body> {
     let on_upgrade = hyper::upgrade::on(&mut request);
+    let settings = ctx.shared.deflate.as_ref();
+    let deflate =
+        settings.and_then(|s| deflate::negotiate(request.headers(), s).map(|agreed| (agreed, s.min_size)));
     let description = format!(
-        "{} connected to {}{} origin {} subprotocol {} {}",
+        "{} connected to {}{} origin {} subprotocol {} {} {}",
         ctx.peer,
         ctx.listener_url,
         request.uri().path(),
         accepted.origin.as_deref().unwrap_or("(none)"),
         accepted.protocol.as_deref().unwrap_or("(none)"),
         describe_tls(&ctx.tls),
+        deflate
+            .as_ref()
+            .map_or("uncompressed", |(agreed, _)| agreed.response.as_str()),
     );
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -169,6 +175,12 @@ fn accept(
     if let Some(protocol) = accepted.protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response_headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
+    if let Some(extensions) = deflate
+        .as_ref()
+        .and_then(|(agreed, _)| HeaderValue::from_str(&agreed.response).ok())
+    {
+        response_headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
+    }
 
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -180,11 +192,20 @@ fn accept(
         };
         tracing::info!("{description}");
         let shared = &ctx.shared;
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(shared.ws_config))
-                .await;
+        let codec = deflate.map(|(agreed, min_size)| {
+            slot.compressed();
+            Codec::new(agreed, min_size)
+        });
         let peer = ctx.peer.to_string();
-        echo::run(ws, slot, &shared.echo, &peer, shared.shutdown.clone()).await;
+        echo::run(
+            TokioIo::new(upgraded),
+            slot,
+            &shared.echo,
+            codec,
+            &peer,
+            shared.shutdown.clone(),
+        )
+        .await;
     });
     response
 }

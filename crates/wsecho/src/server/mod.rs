@@ -17,10 +17,13 @@ mod assets;
 mod bad_certs;
 mod ca_match;
 mod devices;
+mod deflate;
 mod echo;
+mod frame_io;
 mod handshake;
 mod http;
 mod listeners;
+mod messages;
 mod port_holder;
 mod shutdown;
 mod stats;
@@ -33,10 +36,10 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use bad_certs::BadCerts;
 pub use devices::{lan_addresses, reachable_ipv4};
+pub use deflate::{DeflateSettings, WINDOW_BITS};
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
@@ -79,10 +82,6 @@ impl Default for Limits {
 
 /// Longest accepted timeout; deadlines are computed as `now + timeout`, which must not overflow.
 const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
-/// Read buffer of each WebSocket connection; small because memory per idle connection matters.
-const READ_BUFFER_SIZE: usize = 4 * 1024;
-/// Room in the write buffer beyond a batch of echoes and one frame, for control frames queued behind them.
-const WRITE_BUFFER_SLACK: usize = 4 * 1024;
 
 /// Everything `wsecho serve` can be told.
 #[derive(Debug, Clone)]
@@ -113,6 +112,8 @@ pub struct Config {
     pub log_messages: bool,
     /// One extra wss listener per broken-certificate fixture (`--bad-certs`).
     pub bad_certs: Option<BadCerts>,
+    /// permessage-deflate (RFC 7692) as the server accepts it; `None` declines every offer.
+    pub deflate: Option<DeflateSettings>,
 }
 
 impl Default for Config {
@@ -131,6 +132,7 @@ impl Default for Config {
             reload_interval: Duration::from_secs(1),
             log_messages: false,
             bad_certs: None,
+            deflate: Some(DeflateSettings::default()),
         }
     }
 }
@@ -189,12 +191,6 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         ca_match::warn_if_unrelated(&files.cert, ca, der);
     }
     let limits = &config.limits;
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_SIZE)
-        .write_buffer_size(echo::WRITE_BATCH)
-        .max_write_buffer_size(echo::WRITE_BATCH + echo::MAX_WRITE_FRAME + WRITE_BUFFER_SLACK)
-        .max_message_size(Some(limits.max_message_size))
-        .max_frame_size(Some(limits.max_frame_size));
     let (shutdown, alive) = shutdown::Shutdown::new();
     let stats = stats::Stats::new(limits.max_connections);
     let bad_certs = match &config.bad_certs {
@@ -235,11 +231,13 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
 
     let shared = Arc::new(Shared {
         stats,
-        ws_config,
         echo: EchoSettings {
             idle_timeout: limits.idle_timeout,
             log_messages: config.log_messages,
+            max_message_size: limits.max_message_size,
+            max_frame_size: limits.max_frame_size,
         },
+        deflate: config.deflate.clone(),
         protocols: config.protocols.clone(),
         allowed_origins: config
             .allowed_origins
@@ -327,6 +325,20 @@ fn check(config: &Config) -> Result<(), Error> {
         return Err(Error::Usage(
             "--max-message-size and --max-frame-size must be at least 1".into(),
         ));
+    }
+    if let Some(deflate) = &config.deflate {
+        for (flag, bits) in [
+            ("--deflate-window-bits", deflate.server_max_window_bits),
+            ("--deflate-client-window-bits", deflate.client_max_window_bits),
+        ] {
+            if !WINDOW_BITS.contains(&bits) {
+                return Err(Error::Usage(format!(
+                    "{flag} {bits} is outside {}..={} (zlib's raw deflate windows)",
+                    WINDOW_BITS.start(),
+                    WINDOW_BITS.end()
+                )));
+            }
+        }
     }
     if limits.handshake_timeout.is_zero() {
         return Err(Error::Usage("--handshake-timeout must be more than 0".into()));

@@ -16,6 +16,8 @@ pub(crate) struct Counters {
     messages_out: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    compressed_connections: AtomicU64,
+    deflate_bytes_saved: AtomicU64,
 }
 
 /// Numbers as served by `GET /stats`, for the whole server or for one listener.
@@ -35,6 +37,10 @@ pub struct Counts {
     pub bytes_in: u64,
     /// Payload bytes sent in text and binary messages.
     pub bytes_out: u64,
+    /// WebSocket connections that negotiated permessage-deflate since start.
+    pub compressed_connections: u64,
+    /// Bytes permessage-deflate kept off the wire in echoes: payload minus compressed size.
+    pub deflate_bytes_saved: u64,
 }
 
 /// One listener's share of the numbers.
@@ -177,6 +183,8 @@ impl Counters {
             messages_out: get(&self.messages_out),
             bytes_in: get(&self.bytes_in),
             bytes_out: get(&self.bytes_out),
+            compressed_connections: get(&self.compressed_connections),
+            deflate_bytes_saved: get(&self.deflate_bytes_saved),
         }
     }
 }
@@ -190,6 +198,8 @@ impl Counts {
         self.messages_out += other.messages_out;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
+        self.compressed_connections += other.compressed_connections;
+        self.deflate_bytes_saved += other.deflate_bytes_saved;
     }
 }
 
@@ -214,6 +224,19 @@ impl OpenConnection {
             .messages_out
             .fetch_add(messages as u64, Ordering::Relaxed);
         self.counters.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts this connection as one that negotiated permessage-deflate.
+    pub(crate) fn compressed(&self) {
+        self.counters
+            .compressed_connections
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn deflate_saved(&self, bytes: usize) {
+        self.counters
+            .deflate_bytes_saved
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }
 

@@ -93,3 +93,33 @@ pub fn system_trust_allowed(test: &str) -> bool {
     );
     true
 }
+
+/// `tests/peers/echo_server.py ARGS` (Python `websockets`) on a free loopback port: the process, killed when
+/// dropped, and the `ws://127.0.0.1:PORT` URL it announced.
+pub fn python_echo_server(python: &Path, args: &[&str]) -> (super::KillOnDrop, String) {
+    let mut child = Command::new(python)
+        .arg(repo_root().join("tests/peers/echo_server.py"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        // It logs a traceback for every client that leaves without a close frame.
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the Python echo server");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let server = super::KillOnDrop(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the Python echo server printed its listening line");
+    let url = line
+        .strip_prefix("listening ")
+        .expect("listening line")
+        .to_string();
+    (server, url)
+}

@@ -212,6 +212,8 @@ pub async fn wait_disconnect(io: &mut Io, within: Duration) -> Result<(Duration,
 /// One server frame as sent: FIN, opcode and the (unmasked) payload.
 pub struct RawFrame {
     pub fin: bool,
+    /// The three reserved bits; RSV1 (0b100) marks a compressed message.
+    pub rsv: u8,
     pub opcode: u8,
     pub payload: Vec<u8>,
 }
@@ -240,6 +242,7 @@ pub async fn next_frame(io: &mut Io) -> std::io::Result<RawFrame> {
     io.read_exact(&mut payload).await?;
     Ok(RawFrame {
         fin: head[0] & 0x80 != 0,
+        rsv: (head[0] >> 4) & 0x7,
         opcode: head[0] & 0x0f,
         payload,
     })

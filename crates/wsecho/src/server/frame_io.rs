@@ -1,0 +1,196 @@
+//! WebSocket frames on the raw upgraded stream, with tungstenite's frame types (`FrameHeader` parses and formats
+//! the header): [`FrameReader`] reads client frames and unmasks them, [`FrameWriter`] queues server frames,
+//! header and payload in one buffer, and writes them out together.
+//!
+//! Both buffers exist only while the connection is busy: the loop calls `release` when it waits for the next
+//! message, and the reader then waits with a small inline buffer, so an idle connection holds no buffer at all.
+
+use std::io::Cursor;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
+
+/// What an idle connection reads into: enough for a small message, or the header of a big one.
+const IDLE_READ: usize = 512;
+/// Least read-ahead once a connection is busy, so that back-to-back small frames come in one read.
+const MIN_READ: usize = 8 * 1024;
+/// Most buffer reserved at a time for a frame still arriving: a client that announces a big frame gets memory
+/// as its bytes come, not for what it claims.
+const MAX_READ: usize = 256 * 1024;
+/// RFC 6455 5.5: control frames carry at most 125 bytes and are never fragmented.
+const MAX_CONTROL_PAYLOAD: u64 = 125;
+
+/// Why no frame could be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The client closed the TCP connection.
+    Eof,
+    Io(std::io::Error),
+    /// The frame is larger than `--max-frame-size`.
+    TooBig,
+    /// The frame breaks RFC 6455.
+    Protocol(&'static str),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Eof => f.write_str("connection closed"),
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::TooBig => f.write_str("frame over --max-frame-size"),
+            ReadError::Protocol(what) => f.write_str(what),
+        }
+    }
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// Reads client frames.
+#[derive(Default)]
+pub(crate) struct FrameReader {
+    /// Bytes read and not yet taken as frames.
+    buf: BytesMut,
+}
+
+impl FrameReader {
+    /// The next frame, its payload unmasked. Cancel-safe: what was read stays buffered.
+    pub(crate) async fn next<S>(
+        &mut self,
+        io: &mut S,
+        max_frame: usize,
+    ) -> Result<(FrameHeader, Bytes), ReadError>
+    where
+        S: AsyncRead + Unpin,
+    {
+        loop {
+            let missing = match self.parse(max_frame)? {
+                Parsed::Frame(header, payload) => return Ok((header, payload)),
+                Parsed::Missing(bytes) => bytes,
+            };
+            let read = if self.buf.is_empty() {
+                let mut first = [0u8; IDLE_READ];
+                let read = io.read(&mut first).await?;
+                self.buf.extend_from_slice(&first[..read]);
+                read
+            } else {
+                self.buf.reserve(missing.clamp(MIN_READ, MAX_READ));
+                io.read_buf(&mut self.buf).await?
+            };
+            if read == 0 {
+                return Err(ReadError::Eof);
+            }
+        }
+    }
+
+    /// A whole frame from the buffer, or how many more bytes are needed at least.
+    fn parse(&mut self, max_frame: usize) -> Result<Parsed, ReadError> {
+        let mut cursor = Cursor::new(&self.buf[..]);
+        let Some((header, length)) =
+            FrameHeader::parse(&mut cursor).map_err(|_| ReadError::Protocol("reserved opcode"))?
+        else {
+            return Ok(Parsed::Missing(1));
+        };
+        if let OpCode::Control(_) = header.opcode {
+            if !header.is_final {
+                return Err(ReadError::Protocol("fragmented control frame"));
+            }
+            if length > MAX_CONTROL_PAYLOAD {
+                return Err(ReadError::Protocol("control frame over 125 bytes"));
+            }
+        }
+        if length > max_frame as u64 {
+            return Err(ReadError::TooBig);
+        }
+        let Some(mask) = header.mask else {
+            return Err(ReadError::Protocol("unmasked client frame"));
+        };
+        let header_len = cursor.position() as usize;
+        let length = length as usize;
+        if self.buf.len() < header_len + length {
+            return Ok(Parsed::Missing(header_len + length - self.buf.len()));
+        }
+        let _ = self.buf.split_to(header_len);
+        let mut payload = self.buf.split_to(length);
+        unmask(&mut payload, mask);
+        Ok(Parsed::Frame(header, payload.freeze()))
+    }
+
+    /// Frees the buffer when it holds nothing; the next read starts small again.
+    pub(crate) fn release(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+    }
+}
+
+enum Parsed {
+    Frame(FrameHeader, Bytes),
+    Missing(usize),
+}
+
+/// XORs the payload with the client's masking key (RFC 6455 5.3).
+fn unmask(payload: &mut [u8], mask: [u8; 4]) {
+    let word = u32::from_ne_bytes(mask);
+    let mut chunks = payload.chunks_exact_mut(4);
+    for chunk in &mut chunks {
+        let value = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ word;
+        chunk.copy_from_slice(&value.to_ne_bytes());
+    }
+    for (byte, key) in chunks.into_remainder().iter_mut().zip(mask) {
+        *byte ^= key;
+    }
+}
+
+/// Queues server frames and writes them out.
+#[derive(Default)]
+pub(crate) struct FrameWriter {
+    buf: Vec<u8>,
+}
+
+impl FrameWriter {
+    /// Queues one unmasked frame. Every frame the server sends passes here.
+    pub(crate) fn queue(&mut self, header: &FrameHeader, payload: &[u8]) {
+        // Formatting into a Vec cannot fail.
+        let _ = header.format(payload.len() as u64, &mut self.buf);
+        self.buf.extend_from_slice(payload);
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Writes out everything queued and flushes the stream.
+    pub(crate) async fn write_out<S>(&mut self, io: &mut S) -> std::io::Result<()>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        io.write_all(&self.buf).await?;
+        self.buf.clear();
+        io.flush().await
+    }
+
+    /// Frees the buffer; called when the connection goes idle.
+    pub(crate) fn release(&mut self) {
+        self.buf = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmasking_matches_the_rfc_example() {
+        // RFC 6455 5.7: a masked "Hello".
+        let mut payload = [0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        unmask(&mut payload, [0x37, 0xfa, 0x21, 0x3d]);
+        assert_eq!(&payload, b"Hello");
+    }
+}
