@@ -61,6 +61,9 @@ pub(crate) struct ServeArgs {
     /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "5")]
     shutdown_timeout: Duration,
+    /// Make /fault?... URLs (close, drop, delay, fragment, ping, refuse, subprotocol on demand) plain echo paths
+    #[arg(long)]
+    no_faults: bool,
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
@@ -112,6 +115,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
             shutdown_timeout: args.shutdown_timeout,
         },
         log_messages: args.verbose,
+        faults: !args.no_faults,
         ..Config::default()
     };
     let mut signals =

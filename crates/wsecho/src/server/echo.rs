@@ -1,7 +1,9 @@
 //! The echo loop of one WebSocket connection: text back as text, binary as binary, byte for byte.
 //!
 //! tungstenite answers pings and echoes the client's close frame (code and reason) by itself; this loop adds the
-//! limits (1009 for oversized messages, the idle timeout) and the 1001 on shutdown.
+//! limits (1009 for oversized messages, the idle timeout) and the 1001 on shutdown. The same loop serves a
+//! fault path (it asks [`Faults`] what to do differently) and a broadcast room (what it receives goes to the
+//! room's [`Member`]s instead of back to the sender, and what the room sends is written out).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -15,8 +17,10 @@ use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use super::broadcast::{self, Member};
+use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
 use super::stats::OpenConnection;
 
 /// How long to wait for the client's answer after the server sent a close frame.
@@ -40,8 +44,8 @@ pub(crate) struct EchoSettings {
 /// client that never pauses cannot delay either.
 const MAX_BATCH: usize = 64;
 
-/// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
-/// `peer` names the connection in log lines.
+/// Echoes until the client closes, an error or limit ends the connection, a fault ends it, or the server shuts
+/// down. `peer` names the connection in log lines. In a `room`, messages go to the room instead of back.
 ///
 /// Echoes of messages that are already readable are queued and written out together once nothing more is, as
 /// `StreamExt::forward` does: a client with many messages in flight gets one write (and under TLS, fewer records)
@@ -52,6 +56,8 @@ pub(crate) async fn run<S>(
     settings: &EchoSettings,
     peer: &str,
     mut shutdown: watch::Receiver<bool>,
+    mut faults: Faults,
+    mut room: Option<Member>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -59,8 +65,18 @@ pub(crate) async fn run<S>(
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
     let mut unflushed = Tally::default();
+    // A delayed echo is written before the next message is read, so each echo leaves at its own time.
+    let max_batch = if faults.echo_delay().is_some() {
+        1
+    } else {
+        MAX_BATCH
+    };
+    let frame_size = faults.frame_size().unwrap_or(MAX_WRITE_FRAME);
     let ending = loop {
-        let ready = if unflushed.messages < MAX_BATCH {
+        if let Some(end) = faults.due_end() {
+            break Ending::Fault(end);
+        }
+        let ready = if unflushed.received.messages < max_batch {
             ws.next().now_or_never()
         } else {
             None
@@ -68,7 +84,7 @@ pub(crate) async fn run<S>(
         let next = match ready {
             Some(next) => next,
             None => {
-                if unflushed.messages > 0 {
+                if !unflushed.is_empty() {
                     if let Err(ending) = write_within(settings.idle_timeout, ws.flush()).await {
                         break ending;
                     }
@@ -78,6 +94,28 @@ pub(crate) async fn run<S>(
                     biased;
                     () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
                     () = idle.expired() => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
+                    event = faults.next_event() => match event {
+                        FaultEvent::End(end) => break Ending::Fault(end),
+                        FaultEvent::Ping => {
+                            let ping = Message::Ping(Bytes::from_static(PING_PAYLOAD));
+                            if let Err(ending) = write_within(settings.idle_timeout, ws.send(ping)).await {
+                                break ending;
+                            }
+                            continue;
+                        }
+                    },
+                    delivered = broadcast::next_for(&mut room) => match delivered {
+                        Ok(message) => {
+                            let len = message.len();
+                            let write = feed_fragmented(&mut ws, message, frame_size);
+                            if let Err(ending) = write_within(settings.idle_timeout, write).await {
+                                break ending;
+                            }
+                            unflushed.sent.add(len);
+                            continue;
+                        }
+                        Err(_) => break Ending::ServerClose(CloseCode::Policy, "fell behind the room"),
+                    },
                     next = ws.next() => next,
                 }
             }
@@ -94,12 +132,24 @@ pub(crate) async fn run<S>(
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
-                if let Err(ending) =
-                    write_within(settings.idle_timeout, feed_fragmented(&mut ws, message)).await
-                {
+                unflushed.received.add(len);
+                if let Some(member) = &room {
+                    member.publish(message);
+                    continue;
+                }
+                if let Some(delay) = faults.echo_delay() {
+                    tokio::select! {
+                        biased;
+                        () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+                let write = feed_fragmented(&mut ws, message, frame_size);
+                if let Err(ending) = write_within(settings.idle_timeout, write).await {
                     break ending;
                 }
-                unflushed.add(len);
+                unflushed.sent.add(len);
+                faults.echoed();
             }
             Message::Close(frame) => {
                 // tungstenite queued the same frame as our reply; the next read flushes it and ends the stream.
@@ -108,11 +158,12 @@ pub(crate) async fn run<S>(
                     .unwrap_or_else(|| ("none".into(), String::new()));
                 tracing::debug!("{peer} sent close {code} {reason:?}");
             }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Pong(_) => faults.pong_received(),
+            Message::Ping(_) | Message::Frame(_) => {}
         }
     };
-    // Messages whose echo was queued count as received even when the connection ended before the flush.
-    conn.received(unflushed.messages, unflushed.bytes);
+    // Messages read count as received even when the connection ended before their echo was flushed.
+    conn.received(unflushed.received.messages, unflushed.received.bytes);
     match ending {
         Ending::Gone => tracing::info!("{peer} disconnected"),
         Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
@@ -121,7 +172,16 @@ pub(crate) async fn run<S>(
         }
         Ending::ServerClose(code, reason) => {
             tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
-            close_and_wait(&mut ws, code, reason).await;
+            close_and_wait(&mut ws, code, reason.into()).await;
+        }
+        Ending::Fault(FaultEnd::Close { code, reason }) => {
+            tracing::info!("{peer} closing with {code} ({reason:?}) as its fault URL asked");
+            close_and_wait(&mut ws, CloseCode::from(code), reason.into()).await;
+        }
+        Ending::Fault(FaultEnd::Drop) => {
+            tracing::info!("{peer} dropped without a close frame as its fault URL asked");
+            // The echoes before the drop still go out; then the stream is dropped, closing the TCP connection.
+            let _ = write_within(settings.idle_timeout, ws.flush()).await;
         }
     }
 }
@@ -142,22 +202,34 @@ async fn write_within(
     written.map_err(ending_for)
 }
 
-/// Echoes queued but not yet flushed, counted in `/stats` once they are written.
+/// Messages read and written since the last flush, counted in `/stats` once the flush is done.
 #[derive(Default)]
 struct Tally {
+    received: Count,
+    sent: Count,
+}
+
+#[derive(Default)]
+struct Count {
     messages: usize,
     bytes: usize,
 }
 
-impl Tally {
+impl Count {
     fn add(&mut self, bytes: usize) {
         self.messages += 1;
         self.bytes += bytes;
     }
+}
+
+impl Tally {
+    fn is_empty(&self) -> bool {
+        self.received.messages == 0 && self.sent.messages == 0
+    }
 
     fn publish(&mut self, conn: &OpenConnection) {
-        conn.received(self.messages, self.bytes);
-        conn.sent(self.messages, self.bytes);
+        conn.received(self.received.messages, self.received.bytes);
+        conn.sent(self.sent.messages, self.sent.bytes);
         *self = Tally::default();
     }
 }
@@ -200,22 +272,26 @@ impl IdleClock {
     }
 }
 
-/// Queues a data message, as fragments of at most [`MAX_WRITE_FRAME`] bytes when it is bigger (RFC 6455 5.4: the
+/// Queues a data message, as fragments of at most `frame_size` bytes when it is bigger (RFC 6455 5.4: the
 /// receiver reassembles the same message; a text fragment may end inside a UTF-8 sequence). tungstenite writes
 /// the queue out once it holds more than the write buffer size, or on flush.
-async fn feed_fragmented<S>(ws: &mut WebSocketStream<S>, message: Message) -> Result<(), WsError>
+async fn feed_fragmented<S>(
+    ws: &mut WebSocketStream<S>,
+    message: Message,
+    frame_size: usize,
+) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (kind, payload): (Data, Bytes) = match message {
-        Message::Text(text) if text.len() > MAX_WRITE_FRAME => (Data::Text, text.into()),
-        Message::Binary(bytes) if bytes.len() > MAX_WRITE_FRAME => (Data::Binary, bytes),
+        Message::Text(text) if text.len() > frame_size => (Data::Text, text.into()),
+        Message::Binary(bytes) if bytes.len() > frame_size => (Data::Binary, bytes),
         small => return ws.feed(small).await,
     };
     let mut opcode = OpCode::Data(kind);
     let mut start = 0;
     while start < payload.len() {
-        let end = (start + MAX_WRITE_FRAME).min(payload.len());
+        let end = (start + frame_size).min(payload.len());
         let frame = Frame::message(payload.slice(start..end), opcode, end == payload.len());
         ws.feed(Message::Frame(frame)).await?;
         opcode = OpCode::Data(Data::Continue);
@@ -234,6 +310,8 @@ enum Ending {
     Stalled(Duration),
     /// The server ends the connection with this close code.
     ServerClose(CloseCode, &'static str),
+    /// The fault URL's ending came.
+    Fault(FaultEnd),
 }
 
 /// Maps a read or write error to how the connection ends: RFC 6455 close codes for what the client did wrong.
@@ -248,14 +326,11 @@ fn ending_for(error: WsError) -> Ending {
 }
 
 /// Sends a close frame and waits (bounded) for the client's close reply.
-async fn close_and_wait<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
+async fn close_and_wait<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: Utf8Bytes)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
+    let frame = CloseFrame { code, reason };
     if ws.close(Some(frame)).await.is_err() {
         return;
     }

@@ -14,8 +14,10 @@
 //! ```
 
 mod assets;
+mod broadcast;
 mod ca_match;
 mod echo;
+mod faults;
 mod handshake;
 mod http;
 mod listeners;
@@ -104,6 +106,8 @@ pub struct Config {
     pub reload_interval: Duration,
     /// Log every message (truncated) at info level.
     pub log_messages: bool,
+    /// Whether `/fault?...` URLs fail on demand (docs/wsecho.md "Faults on demand"); off, they are echo paths.
+    pub faults: bool,
 }
 
 impl Default for Config {
@@ -120,6 +124,7 @@ impl Default for Config {
             limits: Limits::default(),
             reload_interval: Duration::from_secs(1),
             log_messages: false,
+            faults: true,
         }
     }
 }
@@ -197,6 +202,8 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             .map(|o| handshake::normalize_origin(o))
             .collect(),
         ca_cer,
+        faults: config.faults,
+        rooms: broadcast::Rooms::default(),
         shutdown: shutdown.watcher(),
     });
 
@@ -378,6 +385,9 @@ impl RunningServer {
         }
         if !self.shared.protocols.is_empty() {
             lines.push(format!("subprotocols: {}", self.shared.protocols.join(", ")));
+        }
+        if !self.shared.faults {
+            lines.push("faults: off (--no-faults); /fault is a plain echo path".into());
         }
         lines.push("stop with Ctrl-C".into());
         lines.iter().map(|line| format!("{line}\n")).collect()
