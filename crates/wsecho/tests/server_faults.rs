@@ -211,3 +211,57 @@ async fn without_faults_the_fault_path_is_a_plain_echo() {
         );
     }
 }
+
+#[tokio::test]
+async fn with_after_and_after_secs_the_first_to_come_ends_it() {
+    let (_server, url) = server().await;
+    let started = Instant::now();
+    let mut by_time = raw_websocket(&format!("{url}/fault?close=4002&after=5&after_secs=0.3")).await;
+    let close = read_frame(&mut by_time).await;
+    assert_eq!(close_code_of(&close), Some(4002));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(300) + LATE,
+        "closed after {elapsed:?} with after_secs=0.3 and no message"
+    );
+
+    let mut by_count = raw_websocket(&format!("{url}/fault?close=4003&after=1&after_secs=30")).await;
+    write(&mut by_count, &data(OP_TEXT, b"only")).await.expect("send");
+    assert_eq!(read_frame(&mut by_count).await.payload, b"only");
+    assert_eq!(close_code_of(&read_frame(&mut by_count).await), Some(4003));
+}
+
+#[tokio::test]
+async fn a_room_delivers_to_every_member_once_and_stats_count_each_delivery() {
+    let (server, url) = server().await;
+    let mut sender = raw_websocket(&format!("{url}/broadcast/wire")).await;
+    let mut listener = raw_websocket(&format!("{url}/broadcast/wire")).await;
+    let mut elsewhere = raw_websocket(&format!("{url}/broadcast/elsewhere")).await;
+    write(&mut sender, &data(OP_BINARY, b"to all"))
+        .await
+        .expect("send");
+    for member in [&mut sender, &mut listener] {
+        let frame = read_frame(member).await;
+        assert_eq!(
+            (frame.opcode, frame.payload.as_slice()),
+            (OP_BINARY, &b"to all"[..])
+        );
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), next_frame(&mut elsewhere))
+            .await
+            .is_err(),
+        "another room hears nothing"
+    );
+    // Counted once the deliveries are flushed, which may be just after the members read them.
+    within(async {
+        while (
+            server.stats().totals.messages_in,
+            server.stats().totals.messages_out,
+        ) != (1, 2)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
