@@ -28,6 +28,12 @@ fn probe(test: &str, url: &str, args: &[&str]) -> Option<Value> {
     Some(report_of(&mut cmd))
 }
 
+/// [`probe`] of `/fault?QUERY` on a server of its own.
+fn probe_fault(test: &str, query: &str, args: &[&str]) -> Option<Value> {
+    let server = ServeProcess::ws(&[]);
+    probe(test, &fault_url(&server, query), args)
+}
+
 fn report_of(cmd: &mut Command) -> Value {
     let finished = run(cmd, PEER_TIMEOUT);
     assert!(finished.status.success(), "{cmd:?}: {}", finished.output());
@@ -80,9 +86,8 @@ fn close_after_n_messages_reaches_python_with_its_code_and_reason() {
 
 #[test]
 fn close_after_seconds_comes_on_time() {
-    let server = ServeProcess::ws(&[]);
-    let url = fault_url(&server, "close=4001&reason=time%20is%20up&after_secs=1.5");
-    let Some(report) = probe("close after_secs", &url, &["--send", "1", "--wait", "10"]) else {
+    let query = "close=4001&reason=time%20is%20up&after_secs=1.5";
+    let Some(report) = probe_fault("close after_secs", query, &["--send", "1", "--wait", "10"]) else {
         return;
     };
     assert_eq!(echoes(&report).len(), 1, "echoes until the time: {report}");
@@ -96,8 +101,7 @@ fn close_after_seconds_comes_on_time() {
 
 #[test]
 fn drop_leaves_python_with_1006() {
-    let server = ServeProcess::ws(&[]);
-    let Some(report) = probe("drop", &fault_url(&server, "drop&after=2"), &["--send", "4"]) else {
+    let Some(report) = probe_fault("drop", "drop&after=2", &["--send", "4"]) else {
         return;
     };
     assert_eq!(echoes(&report).len(), 2, "{report}");
@@ -106,12 +110,7 @@ fn drop_leaves_python_with_1006() {
 
 #[test]
 fn delay_holds_each_echo() {
-    let server = ServeProcess::ws(&[]);
-    let Some(report) = probe(
-        "delay",
-        &fault_url(&server, "delay_ms=400"),
-        &["--send", "3", "--wait", "0.1"],
-    ) else {
+    let Some(report) = probe_fault("delay", "delay_ms=400", &["--send", "3", "--wait", "0.1"]) else {
         return;
     };
     let echoed = echoes(&report);
@@ -128,12 +127,7 @@ fn delay_holds_each_echo() {
 
 #[test]
 fn fragmented_echoes_reassemble_in_python() {
-    let server = ServeProcess::ws(&[]);
-    let Some(report) = probe(
-        "fragment",
-        &fault_url(&server, "fragment=2"),
-        &["--send", "2", "--wait", "0.1"],
-    ) else {
+    let Some(report) = probe_fault("fragment", "fragment=2", &["--send", "2", "--wait", "0.1"]) else {
         return;
     };
     let echoed = echoes(&report);
@@ -143,12 +137,7 @@ fn fragmented_echoes_reassemble_in_python() {
 
 #[test]
 fn python_answers_the_pings_and_stays_connected() {
-    let server = ServeProcess::ws(&[]);
-    let Some(report) = probe(
-        "ping_every",
-        &fault_url(&server, "ping_every=0.2"),
-        &["--wait", "1.5"],
-    ) else {
+    let Some(report) = probe_fault("ping_every", "ping_every=0.2", &["--wait", "1.5"]) else {
         return;
     };
     // Seven pings in 1.5 s, each answered by websockets' automatic pong: no 1011.
@@ -159,13 +148,12 @@ fn python_answers_the_pings_and_stays_connected() {
 
 #[test]
 fn refused_and_malformed_upgrades_show_their_status_in_python() {
-    let server = ServeProcess::ws(&[]);
-    let Some(refused) = probe("refuse", &fault_url(&server, "refuse=503"), &[]) else {
+    let Some(refused) = probe_fault("refuse", "refuse=503", &[]) else {
         return;
     };
     assert_eq!(refused["error_type"], "InvalidStatus", "{refused}");
     assert_eq!(refused["status"], 503, "{refused}");
-    let malformed = probe("malformed", &fault_url(&server, "close=4000&fragment=0"), &[]).expect("python");
+    let malformed = probe_fault("malformed", "close=4000&fragment=0", &[]).expect("python");
     assert_eq!(malformed["status"], 400, "{malformed}");
     let body = malformed["body"].as_str().expect("body");
     assert!(body.contains("bad fault parameter \"fragment\""), "{malformed}");
