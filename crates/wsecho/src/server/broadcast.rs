@@ -80,11 +80,9 @@ impl Rooms {
     }
 }
 
-/// Why a member gets nothing more from its room.
+/// The member fell more than the room's backlog behind and missed messages; it gets nothing more.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct FellBehind {
-    pub(crate) missed: u64,
-}
+pub(crate) struct FellBehind;
 
 impl Member {
     /// Sends a data message to every member, this one included.
@@ -97,7 +95,7 @@ impl Member {
     pub(crate) async fn next(&mut self) -> Result<Message, FellBehind> {
         match self.from_room.recv().await {
             Ok(message) => Ok(message),
-            Err(RecvError::Lagged(missed)) => Err(FellBehind { missed }),
+            Err(RecvError::Lagged(_)) => Err(FellBehind),
             // The room closes only when every sender is gone, and this member holds one.
             Err(RecvError::Closed) => std::future::pending().await,
         }

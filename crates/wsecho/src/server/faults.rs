@@ -361,8 +361,9 @@ impl Faults {
             match ping {
                 Some((every, timer)) => {
                     timer.as_mut().await;
-                    let next = timer.deadline() + *every;
-                    timer.as_mut().reset(next);
+                    // Timed from this ping, not from the schedule: after a pause in the loop (a long echo
+                    // delay) the client still has a whole interval for its pong.
+                    timer.as_mut().reset(Instant::now() + *every);
                 }
                 None => std::future::pending().await,
             }
