@@ -1,11 +1,11 @@
 """Real-peer client for wsecho's fault and broadcast paths: Python `websockets` reports what it observed as JSON.
 
 Usage:
-  python fault_client.py probe URL [--send N] [--offer PROTOCOL ...] [--wait SECS]
+  python fault_client.py probe URL [--send N] [--offer PROTOCOL ...] [--wait SECS] [--ca CA.pem]
   python fault_client.py broadcast URL_ROOM_A URL_ROOM_B
 
 probe connects (offering the subprotocols given), sends N text messages one at a time, each awaiting its echo,
-then waits up to --wait seconds for the server to end the connection; if it does not, one more echo is tried and
+(over wss trusting only --ca), then waits up to --wait seconds for the server to end the connection; if it does not, one more echo is tried and
 the client closes with 1000. It prints one JSON object: the handshake error (type, message, HTTP status and body)
 or the subprotocol, each echo's round trip, the close code and reason the client saw, and when it came.
 
@@ -16,6 +16,7 @@ the messages it received within a second.
 import argparse
 import asyncio
 import json
+import ssl
 import time
 
 from websockets.asyncio.client import connect
@@ -28,7 +29,12 @@ ROOM_LISTEN_S = 1.0
 async def probe(args):
     report = {}
     try:
-        ws = await connect(args.url, subprotocols=args.offer or None, open_timeout=TIMEOUT_S, ping_interval=None)
+        tls = None
+        if args.ca:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
+            tls.load_verify_locations(cafile=args.ca)
+        ws = await connect(args.url, ssl=tls, subprotocols=args.offer or None, open_timeout=TIMEOUT_S,
+                           ping_interval=None)
     except InvalidStatus as error:
         response = error.response
         report.update(error_type="InvalidStatus", error=str(error), status=response.status_code,
@@ -91,6 +97,7 @@ def main():
     probe_args.add_argument("--send", type=int, default=0)
     probe_args.add_argument("--offer", action="append", default=[])
     probe_args.add_argument("--wait", type=float, default=5.0)
+    probe_args.add_argument("--ca", help="PEM file of the only CA to trust (wss)")
     room_args = modes.add_parser("broadcast")
     room_args.add_argument("room_a")
     room_args.add_argument("room_b")

@@ -222,3 +222,32 @@ fn broadcast_members_hear_their_room_and_not_another() {
     assert_eq!(heard["a2"], room_a, "{heard}");
     assert_eq!(heard["b1"], serde_json::json!(["from b1"]), "{heard}");
 }
+
+#[test]
+fn faults_work_the_same_over_wss() {
+    let certs = support::TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let ca = certs.ca_pem.to_str().expect("UTF-8 path");
+    let wss = server.url("wss");
+    let Some(closed) = probe(
+        "wss close",
+        &format!("{wss}/fault?close=4000&reason=bye&after=1"),
+        &["--send", "2", "--ca", ca],
+    ) else {
+        return;
+    };
+    assert_eq!(echoes(&closed).len(), 1, "{closed}");
+    assert_eq!(close_of(&closed), (4000, "bye"), "{closed}");
+    let dropped = probe(
+        "wss drop",
+        &format!("{wss}/fault?drop&after=1"),
+        &["--send", "2", "--ca", ca],
+    )
+    .expect("python");
+    assert_eq!(echoes(&dropped).len(), 1, "{dropped}");
+    assert_eq!(
+        close_of(&dropped),
+        (1006, ""),
+        "TLS ends without a close frame: {dropped}"
+    );
+}

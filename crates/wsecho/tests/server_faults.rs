@@ -192,6 +192,16 @@ async fn malformed_fault_and_room_urls_get_400_naming_the_part() {
 }
 
 #[tokio::test]
+async fn a_plain_get_of_a_fault_url_checks_it() {
+    let (_server, url) = server().await;
+    let good = http_get(&url, "/fault?close=4000&after=3", None).await;
+    assert_eq!(good.status, 426, "{}", String::from_utf8_lossy(&good.body));
+    let bad = http_get(&url, "/fault?close=4000&after=many", None).await;
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("bad fault parameter \"after\""));
+}
+
+#[tokio::test]
 async fn without_faults_the_fault_path_is_a_plain_echo() {
     let server = start(wsecho::server::Config {
         faults: false,

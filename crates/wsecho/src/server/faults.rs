@@ -20,6 +20,8 @@ pub(crate) const FAULT_PATH: &str = "/fault";
 const MAX_SECS: f64 = 3600.0;
 /// Shortest ping interval; below it the pings alone would flood the client.
 const MIN_PING_SECS: f64 = 0.01;
+/// Most echoes `after=` may allow.
+const MAX_AFTER: u64 = 1_000_000;
 /// Longest delay per echo; the loop waits it out, so shutdown must not have to wait longer.
 const MAX_DELAY_MS: u64 = 10_000;
 /// Largest `fragment=` size (the loop's usual frame size).
@@ -136,7 +138,7 @@ pub(crate) fn parse(query: &str) -> Result<FaultPlan, BadFault> {
                 }
                 drop = true;
             }
-            "after" => plan.after_messages = Some(parse_number(&name, &value, 0, u64::MAX)?),
+            "after" => plan.after_messages = Some(parse_number(&name, &value, 0, MAX_AFTER)?),
             "after_secs" => plan.after_time = Some(parse_secs(&name, &value, 0.0)?),
             "delay_ms" => {
                 let ms = parse_number(&name, &value, 0, MAX_DELAY_MS)?;

@@ -97,6 +97,15 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
                 "no CA certificate configured: start the server with --ca certs/ca.cer (or ca.pem) to offer it here\n",
             ),
         },
+        // Without an upgrade a fault URL is only checked, so that `curl` can tell whether a client's URL is right.
+        faults::FAULT_PATH if shared.faults => match faults::parse(request.uri().query().unwrap_or_default())
+        {
+            Ok(_) => text(
+                StatusCode::UPGRADE_REQUIRED,
+                "a well-formed fault URL: connect a WebSocket client to it\n",
+            ),
+            Err(bad) => text(StatusCode::BAD_REQUEST, &format!("{bad}\n")),
+        },
         path => match assets::find(path) {
             Some((content_type, bytes)) => with_type(StatusCode::OK, content_type, Bytes::from_static(bytes)),
             None => text(
