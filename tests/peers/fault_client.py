@@ -7,7 +7,8 @@ Usage:
 probe connects (offering the subprotocols given), sends N text messages one at a time, each awaiting its echo,
 (over wss trusting only --ca), then waits up to --wait seconds for the server to end the connection; if it does not, one more echo is tried and
 the client closes with 1000. It prints one JSON object: the handshake error (type, message, HTTP status and body)
-or the subprotocol, each echo's round trip, the close code and reason the client saw, and when it came.
+or the subprotocol, each echo's round trip, the close code and reason the client saw, when it came, and how many
+pings the server sent (which websockets answered by itself).
 
 broadcast opens two members of room A and one of room B, lets each send one message and prints, per member,
 the messages it received within a second.
@@ -16,6 +17,7 @@ the messages it received within a second.
 import argparse
 import asyncio
 import json
+import logging
 import ssl
 import time
 
@@ -26,8 +28,24 @@ TIMEOUT_S = 10
 ROOM_LISTEN_S = 1.0
 
 
+class PingCounter(logging.Handler):
+    """Counts the pings websockets received; it logs each frame it reads at debug level as `< PING ...`."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.pings = 0
+
+    def emit(self, record):
+        if record.getMessage().startswith("< PING"):
+            self.pings += 1
+
+
 async def probe(args):
     report = {}
+    counter = PingCounter()
+    logger = logging.getLogger("websockets.client")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
     try:
         tls = None
         if args.ca:
@@ -65,7 +83,7 @@ async def probe(args):
         report["echo_after_wait"] = await asyncio.wait_for(ws.recv(), TIMEOUT_S) == "still there?"
         await asyncio.wait_for(ws.close(1000, "probe done"), TIMEOUT_S)
     report.update(close_code=ws.close_code, close_reason=ws.close_reason,
-                  closed_after_s=time.monotonic() - opened)
+                  closed_after_s=time.monotonic() - opened, pings_received=counter.pings)
     return report
 
 
