@@ -76,6 +76,9 @@ pub(crate) struct ServeArgs {
     bad_certs_port: Option<u16>,
     #[command(flatten)]
     deflate: DeflateArgs,
+    /// Make /fault?... URLs (close, drop, delay, fragment, ping, refuse, subprotocol on demand) plain echo paths
+    #[arg(long)]
+    no_faults: bool,
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
@@ -149,6 +152,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         log_messages: args.verbose,
         bad_certs,
         deflate: args.deflate.settings(),
+        faults: !args.no_faults,
         ..Config::default()
     };
     let mut signals =

@@ -6,6 +6,9 @@
 //! becomes its reply in [`reply_to`] and every frame leaves through [`Outgoing`], so behaviour that changes
 //! replies or framing has one place each. Pings are answered with pongs, the client's close frame is echoed
 //! (code and reason), violations close with 1002/1007/1009, and the idle timeout and shutdown with 1001.
+//!
+//! The same loop serves a fault path (it asks [`Faults`] what to do differently) and a broadcast room (what it
+//! receives goes to the room's [`Member`]s instead of back to the sender, and what the room sends is written out).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -18,7 +21,9 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
+use super::broadcast::{self, Member};
 use super::deflate::Codec;
+use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
 use super::frame_io::{FrameReader, FrameWriter, ReadError};
 use super::messages::{Assembler, Incoming};
 use super::stats::OpenConnection;
@@ -27,7 +32,7 @@ use super::stats::OpenConnection;
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 /// Largest frame the server writes; bigger messages go out as fragments (RFC 6455 5.4), so that the write
 /// buffer never holds more than a batch plus one frame.
-const MAX_WRITE_FRAME: usize = 64 * 1024;
+pub(crate) const MAX_WRITE_FRAME: usize = 64 * 1024;
 /// Bytes queued before they are written out without waiting for the end of the batch.
 const WRITE_BATCH: usize = 16 * 1024;
 /// Longest text shown per message with `-v`.
@@ -47,8 +52,9 @@ pub(crate) struct EchoSettings {
 /// a client that never pauses (with messages or with pings) cannot delay either.
 const MAX_BATCH: usize = 64;
 
-/// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
-/// `deflate` is the negotiated permessage-deflate state, if any; `peer` names the connection in log lines.
+/// Echoes until the client closes, an error or limit ends the connection, a fault ends it, or the server shuts
+/// down. `deflate` is the negotiated permessage-deflate state, if any; `peer` names the connection in log lines.
+/// In a `room`, messages go to the room instead of back.
 ///
 /// Echoes of messages that are already readable are queued and written out together once nothing more is: a
 /// client with many messages in flight gets one write (and under TLS, fewer records) for many echoes, and a
@@ -61,6 +67,8 @@ pub(crate) async fn run<S>(
     deflate: Option<Codec>,
     peer: &str,
     mut shutdown: watch::Receiver<bool>,
+    mut faults: Faults,
+    mut room: Option<Member>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -68,13 +76,25 @@ pub(crate) async fn run<S>(
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
     let mut reader = FrameReader::default();
-    let mut out = Outgoing::default();
+    let mut out = Outgoing {
+        writer: FrameWriter::default(),
+        frame_size: faults.frame_size().unwrap_or(MAX_WRITE_FRAME),
+    };
     let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);
     let mut unflushed = Tally::default();
     let mut batched = 0;
     let max_frame = settings.max_frame_size;
+    // A delayed echo is written before the next message is read, so each echo leaves at its own time.
+    let max_batch = if faults.echo_delay().is_some() {
+        1
+    } else {
+        MAX_BATCH
+    };
     let ending = loop {
-        let ready = if batched < MAX_BATCH {
+        if let Some(end) = faults.due_end() {
+            break Ending::Fault(end);
+        }
+        let ready = if batched < max_batch {
             reader.next(&mut io, max_frame).now_or_never()
         } else {
             None
@@ -98,6 +118,21 @@ pub(crate) async fn run<S>(
                     biased;
                     () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
                     () = idle.expired() => break Ending::ServerClose(CloseCode::Away, "idle timeout"),
+                    event = faults.next_event() => match event {
+                        FaultEvent::End(end) => break Ending::Fault(end),
+                        FaultEvent::Ping => {
+                            out.control(Control::Ping, PING_PAYLOAD);
+                            continue;
+                        }
+                    },
+                    delivered = broadcast::next_for(&mut room) => match delivered {
+                        Ok(message) => {
+                            unflushed.sent.add(message.payload.len());
+                            out.message(message.text, &message.payload, assembler.deflate(), &conn);
+                            continue;
+                        }
+                        Err(_) => break Ending::ServerClose(CloseCode::Policy, "fell behind the room"),
+                    },
                     next = reader.next(&mut io, max_frame) => next,
                 }
             }
@@ -122,12 +157,25 @@ pub(crate) async fn run<S>(
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(text, &payload));
                 }
-                unflushed.add(payload.len());
+                unflushed.received.add(payload.len());
+                if let Some(member) = &room {
+                    member.publish(broadcast::Message { text, payload });
+                    continue;
+                }
+                if let Some(delay) = faults.echo_delay() {
+                    tokio::select! {
+                        biased;
+                        () = &mut stopped => break Ending::ServerClose(CloseCode::Away, "server shutting down"),
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
                 let (text, reply) = reply_to(text, payload);
+                unflushed.sent.add(reply.len());
                 out.message(text, &reply, assembler.deflate(), &conn);
+                faults.echoed();
             }
             Incoming::Ping(payload) => out.control(Control::Pong, &payload),
-            Incoming::Pong => {}
+            Incoming::Pong => faults.pong_received(),
             Incoming::Close(frame) => {
                 let (code, reason) = match &frame {
                     Some((code, reason)) => (code.to_string(), reason.clone()),
@@ -150,8 +198,8 @@ pub(crate) async fn run<S>(
             break ending;
         }
     };
-    // Messages whose echo was queued count as received even when the connection ended before the flush.
-    conn.received(unflushed.messages, unflushed.bytes);
+    // Messages read count as received even when the connection ended before their echo was flushed.
+    conn.received(unflushed.received.messages, unflushed.received.bytes);
     match ending {
         Ending::Gone => tracing::info!("{peer} disconnected"),
         Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
@@ -160,16 +208,39 @@ pub(crate) async fn run<S>(
         }
         Ending::ServerClose(code, reason) => {
             tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
-            out.close(Some((code.into(), reason)));
-            let closing = async {
-                if out.writer.write_out(&mut io).await.is_ok() {
-                    // Whatever the client still sends, up to its close reply or its disconnect, is ignored.
-                    while reader.next(&mut io, max_frame).await.is_ok() {}
-                }
-            };
-            let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, closing).await;
+            close_and_wait(&mut io, &mut out, &mut reader, max_frame, code.into(), reason).await;
+        }
+        Ending::Fault(FaultEnd::Close { code, reason }) => {
+            tracing::info!("{peer} closing with {code} ({reason:?}) as its fault URL asked");
+            close_and_wait(&mut io, &mut out, &mut reader, max_frame, code, &reason).await;
+        }
+        Ending::Fault(FaultEnd::Drop) => {
+            tracing::info!("{peer} dropped without a close frame as its fault URL asked");
+            // The echoes before the drop still go out; then the stream is dropped, closing the TCP connection.
+            let _ = write_within(settings.idle_timeout, out.writer.write_out(&mut io)).await;
         }
     }
+}
+
+/// Sends a close frame after whatever is queued and waits (bounded) for the client's close reply.
+async fn close_and_wait<S>(
+    io: &mut S,
+    out: &mut Outgoing,
+    reader: &mut FrameReader,
+    max_frame: usize,
+    code: u16,
+    reason: &str,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    out.close(Some((code, reason)));
+    let closing = async {
+        if out.writer.write_out(io).await.is_ok() {
+            // Whatever the client still sends, up to its close reply or its disconnect, is ignored.
+            while reader.next(io, max_frame).await.is_ok() {}
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, closing).await;
 }
 
 /// What the server sends back for a received message: the message itself, as it came.
@@ -178,14 +249,15 @@ fn reply_to(text: bool, payload: Bytes) -> (bool, Bytes) {
 }
 
 /// The frames the server sends, queued in the connection's writer.
-#[derive(Default)]
 struct Outgoing {
     writer: FrameWriter,
+    /// Largest frame payload of a data message: [`MAX_WRITE_FRAME`], or what a `fragment=` fault asks.
+    frame_size: usize,
 }
 
 impl Outgoing {
     /// Queues a data message: compressed when the connection negotiated it and it pays (the first frame then
-    /// carries RSV1), and as fragments of at most [`MAX_WRITE_FRAME`] bytes when bigger (the receiver reassembles
+    /// carries RSV1), and as fragments of at most `frame_size` bytes when bigger (the receiver reassembles
     /// the same message; a text fragment may end inside a UTF-8 sequence).
     fn message(&mut self, text: bool, payload: &[u8], deflate: Option<&mut Codec>, conn: &OpenConnection) {
         let compressed = deflate.and_then(|codec| codec.compress(payload));
@@ -195,7 +267,7 @@ impl Outgoing {
         let wire = compressed.as_deref().unwrap_or(payload);
         let mut opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
         let mut rsv1 = compressed.is_some();
-        let mut fragments = wire.chunks(MAX_WRITE_FRAME).peekable();
+        let mut fragments = wire.chunks(self.frame_size).peekable();
         if fragments.peek().is_none() {
             self.frame(opcode, true, rsv1, &[]);
         }
@@ -247,22 +319,31 @@ async fn write_within(
     written.map_err(|e| Ending::Failed(ReadError::Io(e)))
 }
 
-/// Echoes queued but not yet flushed, counted in `/stats` once they are written.
+/// Messages read and queued since the last flush, counted in `/stats` once the flush is done (a broadcast room
+/// sends more than it receives).
 #[derive(Default)]
 struct Tally {
+    received: Count,
+    sent: Count,
+}
+
+#[derive(Default)]
+struct Count {
     messages: usize,
     bytes: usize,
 }
 
-impl Tally {
+impl Count {
     fn add(&mut self, bytes: usize) {
         self.messages += 1;
         self.bytes += bytes;
     }
+}
 
+impl Tally {
     fn publish(&mut self, conn: &OpenConnection) {
-        conn.received(self.messages, self.bytes);
-        conn.sent(self.messages, self.bytes);
+        conn.received(self.received.messages, self.received.bytes);
+        conn.sent(self.sent.messages, self.sent.bytes);
         *self = Tally::default();
     }
 }
@@ -315,6 +396,8 @@ enum Ending {
     Stalled(Duration),
     /// The server ends the connection with this close code.
     ServerClose(CloseCode, &'static str),
+    /// The fault URL's ending came.
+    Fault(FaultEnd),
 }
 
 /// Maps a read error to how the connection ends.

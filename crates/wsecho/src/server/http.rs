@@ -1,6 +1,7 @@
 //! HTTP on every listener (hyper, HTTP/1.1): the page and its assets, `/ca.cer`, `/healthz`, `/stats`, what
-//! devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`), and the
-//! WebSocket upgrade on any path: handshake.rs checks it, [`accept`] answers 101 and starts the echo loop.
+//! devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`), and the WebSocket upgrade on any
+//! path: handshake.rs checks it, the path picks a fault plan (faults.rs) or a broadcast room (broadcast.rs), and
+//! [`accept`] answers 101 and starts the echo loop.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,9 +15,11 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, watch};
 
 use super::assets;
-use super::devices::Devices;
+use super::broadcast::{self, Rooms};
 use super::deflate::{self, Codec, DeflateSettings};
+use super::devices::Devices;
 use super::echo::{self, EchoSettings};
+use super::faults::{self, FaultPlan, Faults};
 use super::handshake::{self, Accepted, Refusal, has_token};
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::PeerTls;
@@ -37,6 +40,9 @@ pub(crate) struct Shared {
     pub(crate) ca_cer: Option<Bytes>,
     /// `/trust`, `/ca.mobileconfig` and the QR codes for other devices.
     pub(crate) devices: Devices,
+    /// Whether the fault path fails on demand (off: `--no-faults`).
+    pub(crate) faults: bool,
+    pub(crate) rooms: Rooms,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -99,6 +105,15 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
                 "no CA certificate configured: start the server with --ca certs/ca.cer (or ca.pem) to offer it here\n",
             ),
         },
+        // Without an upgrade a fault URL is only checked, so that `curl` can tell whether a client's URL is right.
+        faults::FAULT_PATH if shared.faults => match faults::parse(request.uri().query().unwrap_or_default())
+        {
+            Ok(_) => text(
+                StatusCode::UPGRADE_REQUIRED,
+                "a well-formed fault URL: connect a WebSocket client to it\n",
+            ),
+            Err(bad) => text(StatusCode::BAD_REQUEST, &format!("{bad}\n")),
+        },
         path => match assets::find(path) {
             Some((content_type, bytes)) => with_type(StatusCode::OK, content_type, Bytes::from_static(bytes)),
             None => text(
@@ -118,21 +133,34 @@ fn upgrade(request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Body> 
         &shared.protocols,
         &shared.allowed_origins,
     );
-    let accepted = match checked {
+    let mut accepted = match checked {
         Ok(accepted) => accepted,
         Err(refusal) => return refuse(ctx.peer, &refusal),
     };
+    let uri = request.uri();
+    let plan = match faults::plan_for(uri.path(), uri.query(), shared.faults) {
+        Ok(plan) => plan,
+        Err(bad) => return refuse_as(ctx.peer, StatusCode::BAD_REQUEST, &bad),
+    };
+    if let Some(status) = plan.refuse {
+        return refuse_as(ctx.peer, status, &"refused as the fault URL asked (refuse=)");
+    }
+    if plan.subprotocol.is_some() {
+        accepted.protocol.clone_from(&plan.subprotocol);
+    }
+    let room = match broadcast::room_for(uri.path()) {
+        Ok(room) => room.map(str::to_string),
+        Err(bad) => return refuse_as(ctx.peer, StatusCode::BAD_REQUEST, &bad),
+    };
     match shared.stats.try_open(&ctx.counters) {
-        Some(slot) => accept(request, ctx, accepted, slot),
+        Some(slot) => accept(request, ctx, accepted, slot, plan, room),
         None => refuse(ctx.peer, &Refusal::TooManyConnections),
     }
 }
 
 /// The HTTP error for a refused upgrade, logged with the peer.
 fn refuse(peer: SocketAddr, refusal: &Refusal) -> Response<Body> {
-    let status = refusal.status();
-    tracing::info!("{peer} upgrade refused with {}: {refusal}", status.as_u16());
-    let mut response = text(status, &format!("{refusal}\n"));
+    let mut response = refuse_as(peer, refusal.status(), refusal);
     if *refusal == Refusal::UnsupportedVersion {
         response
             .headers_mut()
@@ -141,12 +169,20 @@ fn refuse(peer: SocketAddr, refusal: &Refusal) -> Response<Body> {
     response
 }
 
+/// An HTTP error for an upgrade, its reason as the body, logged with the peer.
+fn refuse_as(peer: SocketAddr, status: StatusCode, reason: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::info!("{peer} upgrade refused with {}: {reason}", status.as_u16());
+    text(status, &format!("{reason}\n"))
+}
+
 /// Answers 101 for an accepted handshake and hands the upgraded connection, with its slot, to the echo loop.
 fn accept(
     mut request: Request<Incoming>,
     ctx: Arc<ConnContext>,
     accepted: Accepted,
     slot: OpenConnection,
+    plan: FaultPlan,
+    room: Option<String>,
 ) -> Response<Body> {
     let on_upgrade = hyper::upgrade::on(&mut request);
     let settings = ctx.shared.deflate.as_ref();
@@ -156,7 +192,7 @@ fn accept(
         "{} connected to {}{} origin {} subprotocol {} {} {}",
         ctx.peer,
         ctx.listener_url,
-        request.uri().path(),
+        request.uri(),
         accepted.origin.as_deref().unwrap_or("(none)"),
         accepted.protocol.as_deref().unwrap_or("(none)"),
         describe_tls(&ctx.tls),
@@ -197,6 +233,8 @@ fn accept(
             Codec::new(agreed, min_size)
         });
         let peer = ctx.peer.to_string();
+        let faults = Faults::start(&plan);
+        let member = room.map(|room| shared.rooms.join(&room));
         echo::run(
             TokioIo::new(upgraded),
             slot,
@@ -204,6 +242,8 @@ fn accept(
             codec,
             &peer,
             shared.shutdown.clone(),
+            faults,
+            member,
         )
         .await;
     });

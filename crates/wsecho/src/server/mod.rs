@@ -15,11 +15,13 @@
 
 mod assets;
 mod bad_certs;
+mod broadcast;
 mod ca_match;
 mod devices;
 mod deflate;
 mod echo;
 mod frame_io;
+mod faults;
 mod handshake;
 mod http;
 mod listeners;
@@ -114,6 +116,8 @@ pub struct Config {
     pub bad_certs: Option<BadCerts>,
     /// permessage-deflate (RFC 7692) as the server accepts it; `None` declines every offer.
     pub deflate: Option<DeflateSettings>,
+    /// Whether `/fault?...` URLs fail on demand (docs/wsecho.md "Faults on demand"); off, they are echo paths.
+    pub faults: bool,
 }
 
 impl Default for Config {
@@ -133,6 +137,7 @@ impl Default for Config {
             log_messages: false,
             bad_certs: None,
             deflate: Some(DeflateSettings::default()),
+            faults: true,
         }
     }
 }
@@ -246,6 +251,8 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             .collect(),
         devices: devices::Devices::new(&bound, config.device_host, ca_cer.as_deref()),
         ca_cer,
+        faults: config.faults,
+        rooms: broadcast::Rooms::default(),
         shutdown: shutdown.watcher(),
     });
 
@@ -436,6 +443,9 @@ impl RunningServer {
         }
         if !self.shared.protocols.is_empty() {
             lines.push(format!("subprotocols: {}", self.shared.protocols.join(", ")));
+        }
+        if !self.shared.faults {
+            lines.push("faults: off (--no-faults); /fault is a plain echo path".into());
         }
         lines.push("stop with Ctrl-C".into());
         lines.iter().map(|line| format!("{line}\n")).collect()

@@ -15,9 +15,14 @@ pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub type Io = Box<dyn Stream>;
 
-/// Sends a valid upgrade request over `io` and expects 101.
-pub async fn upgrade(mut io: Io) -> Result<Io, String> {
-    write(&mut io, &upgrade_request(&[])).await?;
+/// Sends a valid upgrade request for `/` over `io` and expects 101.
+pub async fn upgrade(io: Io) -> Result<Io, String> {
+    upgrade_to(io, "/").await
+}
+
+/// Sends a valid upgrade request for `target` (path and query) over `io` and expects 101.
+pub async fn upgrade_to(mut io: Io, target: &str) -> Result<Io, String> {
+    write(&mut io, &upgrade_request_to(target, &[])).await?;
     let head = read_head(&mut io).await?;
     if head.status != 101 {
         return Err(format!("upgrade answered {} instead of 101", head.status));
@@ -34,8 +39,13 @@ pub const GOOD_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 /// A header to set (`Some` value) or remove (`None`) in [`upgrade_request`].
 pub type HeaderOverride<'a> = (&'a str, Option<&'a str>);
 
-/// Upgrade headers a browser would send; `overrides` replace (value `None`: drop) or add headers by name.
+/// Upgrade headers a browser would send for `/`; `overrides` replace (value `None`: drop) or add headers by name.
 pub fn upgrade_request(overrides: &[HeaderOverride]) -> Vec<u8> {
+    upgrade_request_to("/", overrides)
+}
+
+/// [`upgrade_request`] for `target` (path and query).
+pub fn upgrade_request_to(target: &str, overrides: &[HeaderOverride]) -> Vec<u8> {
     let mut headers: Vec<(String, String)> = [
         ("Host", "localhost"),
         ("Upgrade", "websocket"),
@@ -52,7 +62,7 @@ pub fn upgrade_request(overrides: &[HeaderOverride]) -> Vec<u8> {
             headers.push((name.to_string(), value.to_string()));
         }
     }
-    let mut request = String::from("GET / HTTP/1.1\r\n");
+    let mut request = format!("GET {target} HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -129,6 +139,7 @@ pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
 pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
 
 /// One frame as a client would send it; `rsv` is the three reserved bits (0..=7), `masked` false makes it illegal.
 pub fn frame(fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
@@ -254,10 +265,13 @@ pub fn close_code_of(frame: &RawFrame) -> Option<u16> {
         .then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]))
 }
 
-/// A plain connection to `url` whose WebSocket handshake was done by hand (panics unless it gets 101).
+/// A plain connection to `url` (its path and query included) whose WebSocket handshake was done by hand (panics
+/// unless it gets 101).
 pub async fn raw_websocket(url: &str) -> Io {
+    let uri: tokio_tungstenite::tungstenite::http::Uri = url.parse().expect("URL");
+    let target = uri.path_and_query().map_or("/", |target| target.as_str());
     let stream = within(open_stream(url, None)).await.expect("connect");
-    upgrade(stream)
+    upgrade_to(stream, target)
         .await
         .unwrap_or_else(|why| panic!("handshake with {url}: {why}"))
 }
