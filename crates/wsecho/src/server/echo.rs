@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::connection_facts::ConnectionFacts;
 use super::stats::OpenConnection;
 
 /// How long to wait for the client's answer after the server sent a close frame.
@@ -41,7 +42,7 @@ pub(crate) struct EchoSettings {
 const MAX_BATCH: usize = 64;
 
 /// Echoes until the client closes, an error or limit ends the connection, or the server shuts down.
-/// `peer` names the connection in log lines.
+/// `peer` names the connection in log lines; `facts` answer its `info` command.
 ///
 /// Echoes of messages that are already readable are queued and written out together once nothing more is, as
 /// `StreamExt::forward` does: a client with many messages in flight gets one write (and under TLS, fewer records)
@@ -51,6 +52,7 @@ pub(crate) async fn run<S>(
     conn: OpenConnection,
     settings: &EchoSettings,
     peer: &str,
+    facts: &ConnectionFacts,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -91,6 +93,7 @@ pub(crate) async fn run<S>(
         match message {
             Message::Text(_) | Message::Binary(_) => {
                 let len = message.len();
+                let message = facts.answer(&message).unwrap_or(message);
                 if settings.log_messages {
                     tracing::info!("{peer} echo {}", preview(&message));
                 }
