@@ -66,20 +66,9 @@ fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
 
 #[test]
 fn node_ws_echoes_over_wss_trusting_only_our_ca() {
-    let node_modules = std::env::var_os("NODE_PATH")
-        .unwrap_or_else(|| support::repo_root().join(".ci-cache/node/node_modules").into());
-    let node = || {
-        let mut cmd = Command::new("node");
-        cmd.env("NODE_PATH", &node_modules);
-        cmd
+    let Some(node) = support::node_with_ws("node peer") else {
+        return;
     };
-    let probe = node().args(["-e", "require('ws')"]).status();
-    if !probe.is_ok_and(|s| s.success()) {
-        return skip_or_fail(
-            "node peer",
-            "`node` with the `ws` package on NODE_PATH is not available",
-        );
-    }
     let certs = TestCerts::new();
     let server = ServeProcess::ws_and_wss(&certs);
     let wss = format!("wss://127.0.0.1:{}/", server.wss_port.expect("wss port"));

@@ -55,6 +55,24 @@ pub fn python_websockets(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// A maker of `node` commands that can `require('ws')` (`NODE_PATH`, else the repo's `.ci-cache`), or `None` after
+/// [`skip_or_fail`] said why not.
+pub fn node_with_ws(test: &str) -> Option<impl Fn() -> Command> {
+    let node_modules = std::env::var_os("NODE_PATH")
+        .unwrap_or_else(|| repo_root().join(".ci-cache/node/node_modules").into());
+    let node = move || {
+        let mut cmd = Command::new("node");
+        cmd.env("NODE_PATH", &node_modules);
+        cmd
+    };
+    let probe = node().args(["-e", "require('ws')"]).status();
+    if probe.is_ok_and(|s| s.success()) {
+        return Some(node);
+    }
+    skip_or_fail(test, "`node` with the `ws` package on NODE_PATH is not available");
+    None
+}
+
 /// The workspace root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

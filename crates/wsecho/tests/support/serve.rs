@@ -44,14 +44,7 @@ impl ServeProcess {
 
     /// ws and wss serving the certificate chain `chain` with `key`; `/ca.cer` serves `ca_cer`.
     pub fn ws_and_wss_with(chain: &Path, key: &Path, ca_cer: &Path) -> ServeProcess {
-        let mut args: Vec<OsString> = ["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"]
-            .map(OsString::from)
-            .into();
-        for (flag, path) in [("--cert", chain), ("--key", key), ("--ca", ca_cer)] {
-            args.push(flag.into());
-            args.push(path.into());
-        }
-        ServeProcess::start(&args)
+        ServeProcess::start(&ws_and_wss_args(chain, key, ca_cer))
     }
 
     /// `wsecho serve ARGS`, logging warnings and errors to the test's stderr.
@@ -151,6 +144,19 @@ impl ServeProcess {
             thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The `serve` arguments for ws and wss on free ports serving `chain` with `key`, and `ca_cer` at `/ca.cer`;
+/// append more flags to them.
+pub fn ws_and_wss_args(chain: &Path, key: &Path, ca_cer: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"]
+        .map(OsString::from)
+        .into();
+    for (flag, path) in [("--cert", chain), ("--key", key), ("--ca", ca_cer)] {
+        args.push(flag.into());
+        args.push(path.into());
+    }
+    args
 }
 
 /// The port of `scheme://host:port/...`.
