@@ -8,7 +8,8 @@
 // CASES.json is a list of `{ "path", "protocol", "headers": {...}, "send": [STEP...] }` (`protocol` defaults to
 // `websocket`, `path` to `/`), where a STEP is one of
 // `{ "text": "..." }`, `{ "binary_hex": "..." }`, `{ "raw_hex": "..." }` (bytes written as they are) and
-// `{ "close": [CODE, "reason"] }`. Each step is sent after the previous one's answer arrived (a close or raw step
+// `{ "close": [CODE, "reason"] }` and `{ "await_close": true }` (send nothing more; wait for the server to close).
+// Each step is sent after the previous one's answer arrived (a close or raw step
 // waits for nothing); after the last one the client closes with 1000 unless a step closed already. Prints one JSON document: the server's settings and, per case, the response status and
 // headers, the messages received (binary as hex) and the close frame received; exits 0, or 1 on any failure.
 "use strict";
@@ -57,6 +58,8 @@ function runCase(session, authority, testCase) {
       } else if (step.raw_hex !== undefined) {
         stream.write(Buffer.from(step.raw_hex, "hex"));
         sendNext();
+      } else if (step.await_close) {
+        closeSent = true;
       } else if (step.close !== undefined) {
         closeSent = true;
         sender.close(step.close[0], step.close[1], true);

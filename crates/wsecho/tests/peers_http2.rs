@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Finished, ServeProcess, TestCerts, run, run_with_input, skip_or_fail, ws_and_wss_args};
+use tempfile::TempDir;
 
 /// One peer run: a TLS handshake and a few requests or streams.
 const PEER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,18 +50,7 @@ fn node_http2_opens_websockets_by_extended_connect_and_gets_the_close_codes() {
         { "headers": { "sec-websocket-version": "8" } },
         { "protocol": "webtransport" },
     ]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cases_file = dir.path().join("cases.json");
-    std::fs::write(&cases_file, cases.to_string()).expect("cases file");
-    let mut cmd = node();
-    cmd.arg(support::repo_root().join("tests/peers/h2_websocket.js"))
-        .arg(&origin)
-        .arg(&certs.ca_pem)
-        .arg(&cases_file);
-    let finished = run(&mut cmd, PEER_TIMEOUT);
-    assert!(finished.status.success(), "{cmd:?}: {}", finished.output());
-    let result: Value = serde_json::from_str(finished.stdout.trim()).expect("the peer prints JSON");
-
+    let result = run_h2_peer(&node, &origin, &certs, &cases);
     assert_eq!(result["alpn"], "h2", "{result}");
     assert_eq!(result["enable_connect_protocol"], true, "{result}");
     let case = |i: usize| &result["cases"][i];
@@ -114,6 +104,97 @@ fn node_http2_opens_websockets_by_extended_connect_and_gets_the_close_codes() {
     assert_eq!(stats["by_tls_version"], json!({ "TLS1.3": 4 }), "{stats}");
 }
 
+/// The command running tests/peers/h2_websocket.js against `origin` with `cases`, and the directory holding the
+/// cases file, to keep until the run ends.
+fn h2_peer(
+    node: &impl Fn() -> Command,
+    origin: &str,
+    certs: &TestCerts,
+    cases: &Value,
+) -> (Command, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases_file = dir.path().join("cases.json");
+    std::fs::write(&cases_file, cases.to_string()).expect("cases file");
+    let mut cmd = node();
+    cmd.arg(support::repo_root().join("tests/peers/h2_websocket.js"))
+        .arg(origin)
+        .arg(&certs.ca_pem)
+        .arg(&cases_file);
+    (cmd, dir)
+}
+
+/// The JSON report of a successful peer run.
+fn report(finished: &Finished) -> Value {
+    assert!(
+        finished.status.success(),
+        "the HTTP/2 peer failed: {}",
+        finished.output()
+    );
+    serde_json::from_str(finished.stdout.trim()).expect("the peer prints JSON")
+}
+
+/// Runs the peer to completion and returns its report.
+fn run_h2_peer(node: &impl Fn() -> Command, origin: &str, certs: &TestCerts, cases: &Value) -> Value {
+    let (mut cmd, _cases_dir) = h2_peer(node, origin, certs, cases);
+    report(&run(&mut cmd, PEER_TIMEOUT))
+}
+
+/// The server's own 1001s reach HTTP/2 WebSockets too: after the idle timeout, and on SIGTERM, where the server
+/// still exits cleanly once the stream is closed.
+#[test]
+fn http2_websockets_get_1001_on_idle_timeout_and_on_shutdown() {
+    let Some(node) = support::node_with_ws("node http2 peer") else {
+        return;
+    };
+    let certs = TestCerts::new();
+    let waiting = json!([{ "send": [{ "await_close": true }] }]);
+    let idle = serve(&certs, &["--idle-timeout", "1"]);
+    let origin = format!("https://localhost:{}", wss_port(&idle));
+    let result = run_h2_peer(&node, &origin, &certs, &waiting);
+    assert_eq!(
+        result["cases"][0]["close"],
+        json!({ "code": 1001, "reason": "idle timeout" }),
+        "{result}"
+    );
+
+    let mut server = serve(&certs, &[]);
+    let origin = format!("https://localhost:{}", wss_port(&server));
+    let (mut cmd, cases_dir) = h2_peer(&node, &origin, &certs, &waiting);
+    let peer = std::thread::spawn(move || {
+        let finished = run(&mut cmd, PEER_TIMEOUT);
+        drop(cases_dir);
+        finished
+    });
+    let deadline = std::time::Instant::now() + PEER_TIMEOUT;
+    loop {
+        let stats = curl(&certs, &[], &format!("{origin}/stats"));
+        let stats: Value = serde_json::from_str(&stats.stdout).expect("stats JSON");
+        if stats["open_connections"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the peer's WebSocket never opened: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let result = report(&peer.join().expect("peer thread"));
+    assert_eq!(
+        result["cases"][0]["close"],
+        json!({ "code": 1001, "reason": "server shutting down" }),
+        "{result}"
+    );
+    assert!(
+        server.wait_within(PEER_TIMEOUT).success(),
+        "the server exits 0 after the drain"
+    );
+}
+
 /// `curl ARGS --cacert CA URL`, asserting success.
 fn curl(certs: &TestCerts, args: &[&str], url: &str) -> Finished {
     let mut cmd = Command::new("curl");
@@ -127,19 +208,30 @@ fn curl(certs: &TestCerts, args: &[&str], url: &str) -> Finished {
     finished
 }
 
-/// The ALPN result `openssl s_client -alpn OFFER` reports, e.g. `ALPN protocol: h2` or `No ALPN negotiated`.
-fn openssl_alpn(port: u16, offer: &str) -> String {
+/// `curl --http2 BASE/healthz`: asserts the answer and returns the HTTP version curl used (`2`, `1.1`).
+fn healthz_over(certs: &TestCerts, base: &str) -> String {
+    let healthz = curl(
+        certs,
+        &["--http2", "-w", "\n%{http_version}"],
+        &format!("{base}/healthz"),
+    );
+    let (body, version) = healthz.stdout.rsplit_once('\n').expect("body and version");
+    assert_eq!(body, "ok\n", "{}", healthz.output());
+    version.to_string()
+}
+
+/// `openssl s_client` to the wss listener on `port` asking for `localhost` (SNI), with `extra` arguments.
+fn s_client(port: u16, extra: &[&str]) -> Command {
     let connect = format!("127.0.0.1:{port}");
     let mut cmd = Command::new("openssl");
-    cmd.args([
-        "s_client",
-        "-connect",
-        &connect,
-        "-servername",
-        "localhost",
-        "-alpn",
-        offer,
-    ]);
+    cmd.args(["s_client", "-connect", &connect, "-servername", "localhost"])
+        .args(extra);
+    cmd
+}
+
+/// The ALPN result `openssl s_client -alpn OFFER` reports, e.g. `ALPN protocol: h2` or `No ALPN negotiated`.
+fn openssl_alpn(port: u16, offer: &str) -> String {
+    let mut cmd = s_client(port, &["-alpn", offer]);
     let finished = run(&mut cmd, PEER_TIMEOUT);
     finished
         .stdout
@@ -162,15 +254,7 @@ fn curl_fetches_healthz_over_h2_and_http2_off_leaves_only_http1() {
     let certs = TestCerts::new();
     let on = serve(&certs, &[]);
     let base = format!("https://localhost:{}", wss_port(&on));
-    let healthz = curl(
-        &certs,
-        &["--http2", "-w", "\n%{http_version}"],
-        &format!("{base}/healthz"),
-    );
-    assert_eq!(
-        healthz.stdout, "ok\n\n2",
-        "curl reports the HTTP version it used last"
-    );
+    assert_eq!(healthz_over(&certs, &base), "2");
     let whoami = curl(&certs, &["--http2"], &format!("{base}/whoami"));
     let facts: Value = serde_json::from_str(&whoami.stdout).expect("whoami JSON");
     assert_eq!(facts["http_version"], "HTTP/2", "{facts}");
@@ -190,13 +274,9 @@ fn curl_fetches_healthz_over_h2_and_http2_off_leaves_only_http1() {
         off.banner
     );
     let base = format!("https://localhost:{}", wss_port(&off));
-    let healthz = curl(
-        &certs,
-        &["--http2", "-w", "\n%{http_version}"],
-        &format!("{base}/healthz"),
-    );
     assert_eq!(
-        healthz.stdout, "ok\n\n1.1",
+        healthz_over(&certs, &base),
+        "1.1",
         "with --http2 off curl falls back to HTTP/1.1"
     );
     assert_eq!(
@@ -241,19 +321,12 @@ fn whoami_reports_the_tls_version_cipher_and_group_of_an_openssl_session() {
     }
     let certs = TestCerts::new();
     let server = serve(&certs, &[]);
-    let connect = format!("127.0.0.1:{}", wss_port(&server));
     for version in ["-tls1_3", "-tls1_2"] {
-        let mut cmd = Command::new("openssl");
-        cmd.args([
-            "s_client",
-            "-connect",
-            &connect,
-            "-servername",
-            "localhost",
-            version,
-        ])
-        .args(["-verify_return_error", "-ign_eof", "-CAfile"])
-        .arg(&certs.ca_pem);
+        let mut cmd = s_client(
+            wss_port(&server),
+            &[version, "-verify_return_error", "-ign_eof", "-CAfile"],
+        );
+        cmd.arg(&certs.ca_pem);
         let request = "GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
         let finished = run_with_input(&mut cmd, request, PEER_TIMEOUT);
         let output = finished.output();
