@@ -195,6 +195,38 @@ fn http2_websockets_get_1001_on_idle_timeout_and_on_shutdown() {
     );
 }
 
+/// An HTTP/2 connection that opens no WebSocket is sent a GOAWAY once the handshake timeout has passed, as an
+/// HTTP/1.1 connection that never upgrades is closed then.
+#[test]
+fn an_http2_connection_without_websockets_gets_goaway_after_the_handshake_timeout() {
+    let Some(node) = support::node_with_ws("node http2 peer") else {
+        return;
+    };
+    let certs = TestCerts::new();
+    let server = serve(&certs, &["--handshake-timeout", "1"]);
+    let origin = format!("https://localhost:{}", wss_port(&server));
+    const WATCH: &str = "const http2 = require('http2'), fs = require('fs'); const started = Date.now();
+        const session = http2.connect(process.argv[1], { ca: fs.readFileSync(process.argv[2]) });
+        session.on('goaway', (code) => console.log('goaway ' + code + ' after ' + (Date.now() - started)));
+        session.on('error', (error) => console.log('error ' + error.message));
+        session.on('close', () => process.exit(0));
+        setTimeout(() => { console.log('still open'); process.exit(1); }, 20000);";
+    let mut cmd = node();
+    cmd.args(["-e", WATCH, &origin]).arg(&certs.ca_pem);
+    let finished = run(&mut cmd, PEER_TIMEOUT);
+    assert!(finished.status.success(), "{}", finished.output());
+    let after_ms: u64 = finished
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("goaway 0 after "))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no GOAWAY (NO_ERROR): {}", finished.output()));
+    assert!(
+        (900..15_000).contains(&after_ms),
+        "GOAWAY after {after_ms} ms, expected about the 1 s handshake timeout"
+    );
+}
+
 /// `curl ARGS --cacert CA URL`, asserting success.
 fn curl(certs: &TestCerts, args: &[&str], url: &str) -> Finished {
     let mut cmd = Command::new("curl");
@@ -314,6 +346,23 @@ fn iana_cipher_name(openssl_name: &str) -> String {
         .unwrap_or_else(|| panic!("openssl knows no cipher {openssl_name}: {}", finished.output()))
 }
 
+/// `GET /whoami` through `openssl s_client` (trusting the test CA, with `extra` arguments): the JSON answer and
+/// everything s_client printed.
+fn whoami_by_s_client(certs: &TestCerts, port: u16, extra: &[&str]) -> (Value, String) {
+    let mut cmd = s_client(port, &["-verify_return_error", "-ign_eof"]);
+    cmd.args(extra).arg("-CAfile").arg(&certs.ca_pem);
+    let request = "GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let finished = run_with_input(&mut cmd, request, PEER_TIMEOUT);
+    let output = finished.output();
+    assert!(finished.status.success(), "{cmd:?}: {output}");
+    let body = output
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| body.find("\n}").map(|end| &body[..end + 2]))
+        .unwrap_or_else(|| panic!("no JSON answer in {output}"));
+    let facts = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (facts, output)
+}
+
 #[test]
 fn whoami_reports_the_tls_version_cipher_and_group_of_an_openssl_session() {
     if !support::installed("openssl", "version") {
@@ -322,20 +371,7 @@ fn whoami_reports_the_tls_version_cipher_and_group_of_an_openssl_session() {
     let certs = TestCerts::new();
     let server = serve(&certs, &[]);
     for version in ["-tls1_3", "-tls1_2"] {
-        let mut cmd = s_client(
-            wss_port(&server),
-            &[version, "-verify_return_error", "-ign_eof", "-CAfile"],
-        );
-        cmd.arg(&certs.ca_pem);
-        let request = "GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-        let finished = run_with_input(&mut cmd, request, PEER_TIMEOUT);
-        let output = finished.output();
-        assert!(finished.status.success(), "{cmd:?}: {output}");
-        let body = output
-            .split_once("\r\n\r\n")
-            .and_then(|(_, body)| body.find("\n}").map(|end| &body[..end + 2]))
-            .unwrap_or_else(|| panic!("no JSON answer in {output}"));
-        let facts: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let (facts, output) = whoami_by_s_client(&certs, wss_port(&server), &[version]);
 
         let protocol = openssl_field(&output, "Protocol  :");
         assert_eq!(
@@ -355,4 +391,42 @@ fn whoami_reports_the_tls_version_cipher_and_group_of_an_openssl_session() {
         assert_eq!(facts["alpn"], Value::Null, "s_client offered no ALPN: {facts}");
         assert_eq!(facts["http_version"], "HTTP/1.1", "{facts}");
     }
+}
+
+/// With mutual TLS, `/whoami` names the client certificate s_client presented, as `openssl x509` reads it.
+#[test]
+fn whoami_names_the_client_certificate_of_an_openssl_session() {
+    if !support::installed("openssl", "version") {
+        return skip_or_fail("openssl mTLS whoami peer", "`openssl` is not installed");
+    }
+    let certs = TestCerts::new();
+    let ca = certs.ca_pem.to_str().expect("UTF-8 path");
+    let server = serve(&certs, &["--client-ca", ca]);
+    let (cert, key) = (
+        certs.client_cert.to_str().expect("UTF-8 path"),
+        certs.client_key.to_str().expect("UTF-8 path"),
+    );
+    let (facts, _) = whoami_by_s_client(&certs, wss_port(&server), &["-cert", cert, "-key", key]);
+
+    let mut x509 = Command::new("openssl");
+    x509.args([
+        "x509", "-noout", "-serial", "-subject", "-nameopt", "RFC2253", "-in", cert,
+    ]);
+    let described = run(&mut x509, PEER_TIMEOUT);
+    assert!(described.status.success(), "{x509:?}: {}", described.output());
+    let field = |prefix: &str| {
+        described
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {}", described.stdout))
+            .to_string()
+    };
+    assert_eq!(facts["client_cert_subject"], json!(field("subject=")), "{facts}");
+    let serial = facts["client_cert_serial"].as_str().expect("serial");
+    assert_eq!(
+        serial.replace(':', "").to_ascii_uppercase(),
+        field("serial="),
+        "{facts}"
+    );
 }
