@@ -10,13 +10,11 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-/// A handshake that passed every check: what the answer and the connection's log line need.
+/// A handshake that passed every check: what the answer needs.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Accepted {
     /// The `Sec-WebSocket-Accept` value derived from the client's key; `None` over HTTP/2, which has no key.
     pub(crate) accept_key: Option<String>,
-    /// The client's `Origin`, if it sent one (it is allowed).
-    pub(crate) origin: Option<String>,
     /// The subprotocol to answer with, if any.
     pub(crate) protocol: Option<String>,
 }
@@ -121,17 +119,14 @@ pub(crate) fn check<B>(
             _ => return Err(Refusal::BadKey),
         }
     };
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if let Some(origin) = &origin
-        && !origin_allowed(allowed_origins, origin)
-    {
-        return Err(Refusal::OriginNotAllowed(origin.clone()));
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        if !origin_allowed(allowed_origins, &origin) {
+            return Err(Refusal::OriginNotAllowed(origin.into_owned()));
+        }
     }
     Ok(Accepted {
         accept_key,
-        origin,
         protocol: select_protocol(headers, protocols),
     })
 }
@@ -246,7 +241,6 @@ mod tests {
             check(&request, &[], &[]),
             Ok(Accepted {
                 accept_key: None,
-                origin: None,
                 protocol: Some("chat".into())
             })
         );
@@ -280,7 +274,6 @@ mod tests {
             accepted,
             Accepted {
                 accept_key: Some(ACCEPT.into()),
-                origin: None,
                 protocol: Some("superchat".into())
             }
         );
