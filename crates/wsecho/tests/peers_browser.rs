@@ -276,6 +276,7 @@ async fn connection_card_shows_what_chromium_negotiated_over_h2_and_http1() {
         let browser_view = page
             .evaluate("({ user_agent: navigator.userAgent, origin: location.origin })")
             .await;
+        let page_request = page.evaluate_async("fetch('/whoami').then(r => r.json())").await;
 
         // What Chromium itself reports: the page's protocol, and how each of its WebSockets was opened.
         assert_eq!(card["page_protocol"], page_protocol, "--http2 {http2}: {card}");
@@ -289,6 +290,12 @@ async fn connection_card_shows_what_chromium_negotiated_over_h2_and_http1() {
             "--http2 {http2}: the self-check's and the card's WebSockets must open with {handshake_status}: {handshakes:?}"
         );
         assert_eq!(card["http_version"], http_version, "--http2 {http2}: {card}");
+        if http2 == "on" {
+            assert_eq!(
+                card["remote_addr"], page_request["remote_addr"],
+                "over h2 the WebSocket rides on the page's own connection: {card} vs {page_request}"
+            );
+        }
         assert_eq!(card["alpn"], page_protocol, "{card}");
         assert_eq!(card["sni"], "localhost", "{card}");
         assert_eq!(card["user_agent"], browser_view["user_agent"], "{card}");
