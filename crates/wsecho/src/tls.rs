@@ -1,5 +1,5 @@
-//! TLS settings the server and the client share: the one crypto provider, the protocol versions, ALPN, and how
-//! a negotiated version is named.
+//! TLS settings the server and the client share: the one crypto provider, the protocol versions, the ALPN ids,
+//! and how a negotiated version is named.
 
 use std::sync::Arc;
 
@@ -16,9 +16,14 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 /// TLS 1.3 and 1.2, offered by both sides.
 pub(crate) const VERSIONS: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
 
-/// The ALPN list of both sides: WebSockets upgrade from HTTP/1.1.
+/// ALPN protocol id of HTTP/1.1, where WebSockets upgrade with a GET.
+pub(crate) const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// ALPN protocol id of HTTP/2, where WebSockets open with an extended CONNECT (RFC 8441).
+pub(crate) const ALPN_H2: &[u8] = b"h2";
+
+/// The client's ALPN list: it speaks WebSockets over HTTP/1.1 only.
 pub(crate) fn alpn() -> Vec<Vec<u8>> {
-    vec![b"http/1.1".to_vec()]
+    vec![ALPN_HTTP1.to_vec()]
 }
 
 /// A config builder refused the provider or versions: a bug of this crate or of the build, not of any input.

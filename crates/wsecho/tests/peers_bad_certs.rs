@@ -31,7 +31,7 @@ fn openssl_python_node_and_curl_refuse_each_broken_certificate_with_its_document
     let Some(python) = support::python_websockets("bad certs: python") else {
         return;
     };
-    let Some(node_path) = support::node_path_with_ws("bad certs: node") else {
+    let Some(node) = support::node_with_ws("bad certs: node") else {
         return;
     };
     let bad = BadCertServer::start();
@@ -77,9 +77,8 @@ fn openssl_python_node_and_curl_refuse_each_broken_certificate_with_its_document
         };
         assert_refused_or_echoed(name, "python", &python_run, &expected, verdict.python.is_none());
 
-        let mut node_client = Command::new("node");
+        let mut node_client = node();
         node_client
-            .env("NODE_PATH", &node_path)
             .arg(peer_script("echo_client.js"))
             .arg(&wss)
             .arg("--ca")

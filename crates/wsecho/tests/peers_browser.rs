@@ -306,6 +306,96 @@ async fn chromium_refuses_each_broken_certificate_with_its_documented_error() {
     }
 }
 
+/// The Connection card, over HTTP/2 and (with `--http2 off`) HTTP/1.1: it shows the HTTP version Chromium really
+/// used for the page's WebSocket, as DevTools reports its handshake (status 200: an RFC 8441 extended CONNECT on
+/// the page's own h2 connection; 101: an HTTP/1.1 upgrade), and every field it shows is the one the server logged
+/// for that socket.
+#[tokio::test]
+async fn connection_card_shows_what_chromium_negotiated_over_h2_and_http1() {
+    if !browser_installed("chromium connection card") {
+        return;
+    }
+    let certs = TestCerts::new();
+    let home = tempfile::tempdir().expect("temporary HOME");
+    import_ca(home.path(), &certs.ca_pem);
+    let browser = Chromium::launch(home.path());
+    for (http2, page_protocol, http_version, handshake_status) in
+        [("on", "h2", "HTTP/2", 200), ("off", "http/1.1", "HTTP/1.1", 101)]
+    {
+        let log = home.path().join(format!("wsecho-http2-{http2}.log"));
+        let server = ServeProcess::start_logging_to(&wss_args(&certs, &["--http2", http2]), &log);
+        let url = format!("https://localhost:{}/", server.wss_port.expect("wss port"));
+        let mut page = browser.new_page().await;
+        page.call("Network.enable", json!({})).await;
+        let navigated = page.call("Page.navigate", json!({ "url": url })).await;
+        assert!(navigated.get("errorText").is_none(), "{url}: {navigated}");
+        let result = page.wait_for_self_check().await;
+        assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
+        assert!(
+            page.wait_until("document.querySelector('#connection').dataset.status === 'pass'")
+                .await,
+            "the Connection card never showed the facts: {}",
+            page.evaluate("document.querySelector('#connection').innerText")
+                .await
+        );
+        let card = page
+            .evaluate(
+                "Object.fromEntries([...document.querySelectorAll('#connection-facts dd')]
+                    .map(dd => [dd.dataset.field, dd.textContent]))",
+            )
+            .await;
+        let browser_view = page
+            .evaluate("({ user_agent: navigator.userAgent, origin: location.origin })")
+            .await;
+        let page_request = page.evaluate_async("fetch('/whoami').then(r => r.json())").await;
+
+        // What Chromium itself reports: the page's protocol, and how each of its WebSockets was opened.
+        assert_eq!(card["page_protocol"], page_protocol, "--http2 {http2}: {card}");
+        let handshakes: Vec<&Value> = page
+            .events("Network.webSocketHandshakeResponseReceived")
+            .into_iter()
+            .map(|event| &event["params"]["response"]["status"])
+            .collect();
+        assert!(
+            handshakes.len() >= 2 && handshakes.iter().all(|status| **status == handshake_status),
+            "--http2 {http2}: the self-check's and the card's WebSockets must open with {handshake_status}: {handshakes:?}"
+        );
+        assert_eq!(card["http_version"], http_version, "--http2 {http2}: {card}");
+        if http2 == "on" {
+            assert_eq!(
+                card["remote_addr"], page_request["remote_addr"],
+                "over h2 the WebSocket rides on the page's own connection: {card} vs {page_request}"
+            );
+        }
+        assert_eq!(card["alpn"], page_protocol, "{card}");
+        assert_eq!(card["sni"], "localhost", "{card}");
+        assert_eq!(card["user_agent"], browser_view["user_agent"], "{card}");
+        assert_eq!(card["origin"], browser_view["origin"], "{card}");
+
+        // What the server logged for that socket (found by its remote address) says the same, field by field.
+        let remote_addr = card["remote_addr"].as_str().expect("remote address on the card");
+        let logged = connect_log_line(&log, remote_addr);
+        let fields = card.as_object().expect("card fields");
+        for (field, shown) in fields.iter().filter(|(field, _)| *field != "page_protocol") {
+            let shown = shown.as_str().expect("card text");
+            // The card shows none as a dash and lists with ", "; the log `-` and ",".
+            let shown = match shown {
+                "—" => "-".to_string(),
+                list if field.ends_with("_offered") || field.ends_with("_accepted") => {
+                    list.replace(", ", ",")
+                }
+                text => text.to_string(),
+            };
+            let in_log = logged.get(field.as_str()).map(String::as_str);
+            assert_eq!(
+                Some(shown.as_str()),
+                in_log,
+                "{field}: card {card} vs log {logged:?}"
+            );
+        }
+    }
+}
+
 /// A second device's view: the test page shows two QR codes, and a real decoder (zbarimg, on Chromium's
 /// screenshot of them) reads the same LAN URLs the banner printed: `/trust` on plain http, then the self-check.
 #[tokio::test]
@@ -465,6 +555,61 @@ async fn trust_page_shows_each_platforms_steps_and_leads_to_a_passing_self_check
     assert_eq!(result["status"], "pass", "the self-check after /trust: {result}");
 }
 
+/// `serve` arguments for ws and wss with the test certificate, and `extra`.
+fn wss_args(certs: &TestCerts, extra: &[&str]) -> Vec<String> {
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_string();
+    let mut args: Vec<String> = ["--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0"]
+        .map(String::from)
+        .into();
+    args.extend([
+        "--cert".into(),
+        path(&certs.server_chain),
+        "--key".into(),
+        path(&certs.server_key),
+    ]);
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
+}
+
+/// The fields of the server's `connected` log line for `remote_addr`: `name=value` pairs, quoted values unquoted.
+fn connect_log_line(log: &Path, remote_addr: &str) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(log).expect("server log");
+    let marker = format!(" {remote_addr} connected ");
+    let line = text
+        .lines()
+        .find_map(|line| line.split_once(&marker).map(|(_, fields)| fields))
+        .unwrap_or_else(|| panic!("no connect line for {remote_addr} in the log:\n{text}"));
+    let mut fields = std::collections::HashMap::new();
+    let mut rest = line;
+    while let Some((name, after)) = rest.split_once('=') {
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let mut end = quoted.len();
+                while let Some((at, c)) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next().map(|(_, escaped)| escaped)),
+                        '"' => {
+                            end = at + 1;
+                            break;
+                        }
+                        c => value.push(c),
+                    }
+                }
+                (value, &quoted[end..])
+            }
+            None => {
+                let end = after.find(' ').unwrap_or(after.len());
+                (after[..end].to_string(), &after[end..])
+            }
+        };
+        fields.insert(name.trim().to_string(), value);
+        rest = next.trim_start();
+    }
+    fields
+}
+
 /// Chromium with `home` opens `url`: the page must load (its certificate trusted) and its self-check pass.
 /// Returns the browser and page (for more checks) and the self-check result.
 async fn open_passing_page(home: &Path, url: &str) -> (Chromium, Page, Value) {
@@ -602,6 +747,11 @@ struct Page {
 }
 
 impl Page {
+    /// The DevTools events named `method` this page's session has received so far.
+    fn events(&self, method: &str) -> Vec<&Value> {
+        self.socket.events(method)
+    }
+
     /// Sends one command and returns its `result`.
     async fn call(&mut self, method: &str, params: Value) -> Value {
         let session: Vec<(&str, Value)> = self

@@ -109,13 +109,8 @@ fn python_websockets_echoes_over_wss_trusting_only_our_ca() {
 
 #[test]
 fn node_ws_echoes_over_wss_trusting_only_our_ca() {
-    let Some(node_modules) = support::node_path_with_ws("node peer") else {
+    let Some(node) = support::node_with_ws("node peer") else {
         return;
-    };
-    let node = || {
-        let mut cmd = Command::new("node");
-        cmd.env("NODE_PATH", &node_modules);
-        cmd
     };
     let certs = TestCerts::new();
     let server = ServeProcess::ws_and_wss(&certs);

@@ -134,26 +134,47 @@ async fn rewritten_certificate_files_are_used_for_new_handshakes_while_open_conn
     assert_eq!(next_message(&mut open).await, Message::text("still here"));
 }
 
+/// TLS 1.2 with ALPN: with HTTP/2 on (the default) a client offering `h2` gets it and one offering only `http/1.1`
+/// gets that and echoes; with HTTP/2 off the `h2` offer is passed over for `http/1.1`.
 #[tokio::test]
-async fn tls_1_2_and_alpn_http_1_1_work() {
+async fn tls_1_2_and_alpn_work_with_http2_on_and_off() {
     let pki = TestCerts::new();
-    let server = start(config(Some(&pki))).await;
-    let url = url(&server, true);
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls::pki_types::CertificateDer::from(
             std::fs::read(&pki.ca_cer).expect("ca.cer"),
         ))
         .expect("root");
-    let mut tls12 = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS12])
-        .expect("TLS 1.2")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls12.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let tls12 = Arc::new(tls12);
+    let tls12 = |alpn: &[&[u8]]| {
+        let mut config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(&[&rustls::version::TLS12])
+                .expect("TLS 1.2")
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    };
+    let both = tls12(&[b"h2", b"http/1.1"]);
+    let http1 = tls12(&[b"http/1.1"]);
 
-    let tls = tls_handshake(&server, tls12.clone()).await;
+    let on = start(config(Some(&pki))).await;
+    let tls = tls_handshake(&on, both.clone()).await;
+    assert_eq!(
+        tls.get_ref().1.alpn_protocol(),
+        Some(&b"h2"[..]),
+        "HTTP/2 is preferred"
+    );
+    let tls = tls_handshake(&on, http1.clone()).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert!(echo_works(&url(&on, true), http1).await);
+
+    let off = start(wsecho::server::Config {
+        http2: false,
+        ..config(Some(&pki))
+    })
+    .await;
+    let tls = tls_handshake(&off, both.clone()).await;
     let (_, connection) = tls.get_ref();
     assert_eq!(
         connection.protocol_version(),
@@ -162,7 +183,7 @@ async fn tls_1_2_and_alpn_http_1_1_work() {
     assert_eq!(
         connection.alpn_protocol(),
         Some(&b"http/1.1"[..]),
-        "the server only speaks HTTP/1.1"
+        "with HTTP/2 off the server only speaks HTTP/1.1"
     );
-    assert!(echo_works(&url, tls12).await);
+    assert!(echo_works(&url(&off, true), both).await);
 }

@@ -5,12 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
 use wsecho::Error;
 use wsecho::server::{self, BadCerts, ClientAuth, Config, Limits, StopSignals, TlsFiles};
 
 use super::deflate::DeflateArgs;
-use super::values::{parse_addr, parse_secs, parse_size};
+use super::values::{parse_addr, parse_on_off, parse_secs, parse_size};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -39,6 +39,9 @@ pub(crate) struct ServeArgs {
     /// Whether --client-ca makes a client certificate mandatory
     #[arg(long, value_enum, default_value_t = ClientAuthArg::Required, requires = "client_ca")]
     client_auth: ClientAuthArg,
+    /// Offer HTTP/2 on wss listeners (ALPN h2; WebSockets by extended CONNECT, RFC 8441); off: HTTP/1.1 only
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off, default_value = "on", action = ArgAction::Set)]
+    http2: bool,
     /// Subprotocol this server speaks (repeatable); the first one the client offers is chosen.
     /// Without it the client's first offer is echoed back.
     #[arg(long, value_name = "NAME")]
@@ -137,6 +140,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         tls,
         client_ca: args.client_ca,
         client_auth: args.client_auth.into(),
+        http2: args.http2,
         ca_download: args.ca,
         device_host: args.device_host,
         protocols: args.protocol,

@@ -1,4 +1,4 @@
-//! Parsers for flag values shared by the subcommands: addresses, byte sizes, seconds, headers.
+//! Parsers for flag values shared by the subcommands: addresses, byte sizes, seconds, on/off, headers.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,6 +43,15 @@ pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
         .filter(|secs| *secs <= MAX_SECS)
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
         .ok_or_else(|| format!("expected seconds such as 10 or 0.5, at most {MAX_SECS}"))
+}
+
+/// `on` or `off`, for switches whose default is on.
+pub(crate) fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
 }
 
 pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {

@@ -35,8 +35,9 @@ pub(crate) struct BadCertListener {
     pub(crate) tls: Arc<TlsState>,
 }
 
-/// The listeners for every fixture in `bad.dir`, their certificates loaded (no client certificates asked for).
-pub(crate) fn listeners(bad: &BadCerts) -> Result<Vec<BadCertListener>, Error> {
+/// The listeners for every fixture in `bad.dir`, their certificates loaded (no client certificates asked for),
+/// offering HTTP/2 like the main wss listener when `http2` is set.
+pub(crate) fn listeners(bad: &BadCerts, http2: bool) -> Result<Vec<BadCertListener>, Error> {
     let names = fixture_names(&bad.dir)?;
     names
         .into_iter()
@@ -47,7 +48,7 @@ pub(crate) fn listeners(bad: &BadCerts) -> Result<Vec<BadCertListener>, Error> {
                 cert: bad.dir.join(format!("{name}{CHAIN_SUFFIX}")),
                 key: bad.dir.join(format!("{name}{KEY_SUFFIX}")),
             };
-            let tls = Arc::new(TlsState::new(files, WebPkiClientVerifier::no_client_auth())?);
+            let tls = Arc::new(TlsState::new(files, WebPkiClientVerifier::no_client_auth(), http2)?);
             Ok(BadCertListener { name, addr, tls })
         })
         .collect()

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
 use super::broadcast::{self, Member};
+use super::connection_facts::ConnectionFacts;
 use super::deflate::Codec;
 use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
 use super::frame_io::{FrameReader, FrameWriter, ReadError};
@@ -38,6 +39,20 @@ const WRITE_BATCH: usize = 16 * 1024;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
+/// One connection as the loop sees it: its slot in `/stats`, what it negotiated and what its URL asked for.
+pub(crate) struct Session<'a> {
+    pub(crate) conn: OpenConnection,
+    /// The negotiated permessage-deflate state, if any.
+    pub(crate) deflate: Option<Codec>,
+    pub(crate) faults: Faults,
+    /// The broadcast room of a `/broadcast/ROOM` connection.
+    pub(crate) room: Option<Member>,
+    /// What the connection negotiated; the answer to its `info` command.
+    pub(crate) facts: &'a ConnectionFacts,
+    /// Names the connection in log lines.
+    pub(crate) peer: &'a str,
+}
+
 /// Per-connection settings of the loop.
 pub(crate) struct EchoSettings {
     pub(crate) idle_timeout: Option<Duration>,
@@ -53,8 +68,7 @@ pub(crate) struct EchoSettings {
 const MAX_BATCH: usize = 64;
 
 /// Echoes until the client closes, an error or limit ends the connection, a fault ends it, or the server shuts
-/// down. `deflate` is the negotiated permessage-deflate state, if any; `peer` names the connection in log lines.
-/// In a `room`, messages go to the room instead of back.
+/// down. In a room, messages go to the room instead of back.
 ///
 /// Echoes of messages that are already readable are queued and written out together once nothing more is: a
 /// client with many messages in flight gets one write (and under TLS, fewer records) for many echoes, and a
@@ -62,16 +76,20 @@ const MAX_BATCH: usize = 64;
 /// buffers and (without context takeover) its deflate state are freed until the next frame arrives.
 pub(crate) async fn run<S>(
     mut io: S,
-    conn: OpenConnection,
+    session: Session<'_>,
     settings: &EchoSettings,
-    deflate: Option<Codec>,
-    peer: &str,
     mut shutdown: watch::Receiver<bool>,
-    mut faults: Faults,
-    mut room: Option<Member>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let Session {
+        conn,
+        deflate,
+        mut faults,
+        mut room,
+        facts,
+        peer,
+    } = session;
     let stopped = super::shutdown::stopped(&mut shutdown);
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
@@ -169,7 +187,7 @@ pub(crate) async fn run<S>(
                         () = tokio::time::sleep(delay) => {}
                     }
                 }
-                let (text, reply) = reply_to(text, payload);
+                let (text, reply) = reply_to(text, payload, facts);
                 unflushed.sent.add(reply.len());
                 out.message(text, &reply, assembler.deflate(), &conn);
                 faults.echoed();
@@ -243,9 +261,13 @@ async fn close_and_wait<S>(
     let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, closing).await;
 }
 
-/// What the server sends back for a received message: the message itself, as it came.
-fn reply_to(text: bool, payload: Bytes) -> (bool, Bytes) {
-    (text, payload)
+/// What the server sends back for a received message: the connection's facts for `info`, otherwise the message
+/// itself, as it came.
+fn reply_to(text: bool, payload: Bytes, facts: &ConnectionFacts) -> (bool, Bytes) {
+    match facts.answer(text, &payload) {
+        Some(answer) => (true, answer),
+        None => (text, payload),
+    }
 }
 
 /// The frames the server sends, queued in the connection's writer.

@@ -1,7 +1,8 @@
-//! HTTP on every listener (hyper, HTTP/1.1): the page and its assets, `/ca.cer`, `/healthz`, `/stats`, what
-//! devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`), and the WebSocket upgrade on any
-//! path: handshake.rs checks it, the path picks a fault plan (faults.rs) or a broadcast room (broadcast.rs), and
-//! [`accept`] answers 101 and starts the echo loop.
+//! HTTP on every listener (hyper; HTTP/1.1, and HTTP/2 on wss listeners): the page and its assets, `/ca.cer`,
+//! `/healthz`, `/stats`, `/whoami`, what devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`),
+//! and the WebSocket handshake on any path (an upgrade over HTTP/1.1, an extended CONNECT over HTTP/2):
+//! handshake.rs checks it, the path picks a fault plan (faults.rs) or a broadcast room (broadcast.rs), and
+//! [`accept`] answers 101 (or 200) and starts the echo loop.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,13 +17,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::assets;
 use super::broadcast::{self, Rooms};
+use super::connection_facts::{ConnectionFacts, TlsFacts};
 use super::deflate::{self, Codec, DeflateSettings};
 use super::devices::Devices;
-use super::echo::{self, EchoSettings};
+use super::echo::{self, EchoSettings, Session};
 use super::faults::{self, FaultPlan, Faults};
-use super::handshake::{self, Accepted, Refusal, has_token};
+use super::handshake::{self, Accepted, Refusal};
 use super::stats::{Counters, OpenConnection, Stats};
-use super::tls::PeerTls;
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -52,7 +53,9 @@ pub(crate) struct ConnContext {
     pub(crate) counters: Arc<Counters>,
     pub(crate) listener_url: Arc<str>,
     pub(crate) peer: SocketAddr,
-    pub(crate) tls: PeerTls,
+    pub(crate) tls: TlsFacts,
+    /// WebSockets open on this connection (several at once over HTTP/2); the connection stays while it has one.
+    pub(crate) websockets: watch::Sender<usize>,
     /// Held while the connection lives so that shutdown can wait for every connection to end.
     pub(crate) _alive: mpsc::Sender<()>,
 }
@@ -62,15 +65,16 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
     ctx: Arc<ConnContext>,
 ) -> Result<Response<Body>, Infallible> {
-    let response = if has_token(request.headers(), header::UPGRADE, "websocket") {
+    let response = if handshake::is_websocket_request(&request) {
         upgrade(request, ctx)
     } else {
-        route(&request, &ctx.shared)
+        route(&request, &ctx)
     };
     Ok(response)
 }
 
-fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
+fn route(request: &Request<Incoming>, ctx: &ConnContext) -> Response<Body> {
+    let shared = &ctx.shared;
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut response = text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -87,6 +91,10 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
     }
     match request.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/whoami" => {
+            let facts = ConnectionFacts::of_request(request, ctx.peer, &ctx.listener_url, &ctx.tls);
+            with_type(StatusCode::OK, "application/json", facts.to_json())
+        }
         "/stats" => match serde_json::to_vec_pretty(&shared.stats.snapshot()) {
             Ok(json) => with_type(StatusCode::OK, "application/json", json),
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("stats: {e}\n")),
@@ -127,12 +135,7 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
 /// Answers a WebSocket upgrade request: checks it, takes a connection slot, then accepts it.
 fn upgrade(request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Body> {
     let shared = &ctx.shared;
-    let checked = handshake::check(
-        request.method(),
-        request.headers(),
-        &shared.protocols,
-        &shared.allowed_origins,
-    );
+    let checked = handshake::check(&request, &shared.protocols, &shared.allowed_origins);
     let mut accepted = match checked {
         Ok(accepted) => accepted,
         Err(refusal) => return refuse(ctx.peer, &refusal),
@@ -175,7 +178,8 @@ fn refuse_as(peer: SocketAddr, status: StatusCode, reason: &dyn std::fmt::Displa
     text(status, &format!("{reason}\n"))
 }
 
-/// Answers 101 for an accepted handshake and hands the upgraded connection, with its slot, to the echo loop.
+/// Answers an accepted handshake (101 over HTTP/1.1, 200 over HTTP/2) and hands the upgraded connection, with its
+/// slot, to the echo loop.
 fn accept(
     mut request: Request<Incoming>,
     ctx: Arc<ConnContext>,
@@ -188,25 +192,19 @@ fn accept(
     let settings = ctx.shared.deflate.as_ref();
     let deflate =
         settings.and_then(|s| deflate::negotiate(request.headers(), s).map(|agreed| (agreed, s.min_size)));
-    let description = format!(
-        "{} connected to {}{} origin {} subprotocol {} {} {}",
-        ctx.peer,
-        ctx.listener_url,
-        request.uri(),
-        accepted.origin.as_deref().unwrap_or("(none)"),
-        accepted.protocol.as_deref().unwrap_or("(none)"),
-        describe_tls(&ctx.tls),
-        deflate
-            .as_ref()
-            .map_or("uncompressed", |(agreed, _)| agreed.response.as_str()),
-    );
     let mut response = Response::new(Body::default());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    // RFC 8441 section 5: over HTTP/2 (no key) a 2xx answer to the extended CONNECT opens the WebSocket.
+    *response.status_mut() = match accepted.accept_key {
+        Some(_) => StatusCode::SWITCHING_PROTOCOLS,
+        None => StatusCode::OK,
+    };
     let response_headers = response.headers_mut();
-    response_headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    response_headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&accepted.accept_key) {
-        response_headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    if let Some(accept_key) = &accepted.accept_key {
+        response_headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        response_headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        if let Ok(accept) = HeaderValue::from_str(accept_key) {
+            response_headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
     }
     if let Some(protocol) = accepted.protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
         response_headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
@@ -217,6 +215,12 @@ fn accept(
     {
         response_headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
     }
+    let facts = ConnectionFacts::of_request(&request, ctx.peer, &ctx.listener_url, &ctx.tls)
+        .accepted_by(response.headers());
+    ctx.shared
+        .stats
+        .count_versions(facts.http_version, facts.tls.tls_version.as_deref());
+    let on_connection = OnConnection::new(ctx.clone());
 
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -226,35 +230,40 @@ fn accept(
                 return;
             }
         };
-        tracing::info!("{description}");
+        tracing::info!("{}", facts.log_line());
         let shared = &ctx.shared;
         let codec = deflate.map(|(agreed, min_size)| {
             slot.compressed();
             Codec::new(agreed, min_size)
         });
         let peer = ctx.peer.to_string();
-        let faults = Faults::start(&plan);
-        let member = room.map(|room| shared.rooms.join(&room));
-        echo::run(
-            TokioIo::new(upgraded),
-            slot,
-            &shared.echo,
-            codec,
-            &peer,
-            shared.shutdown.clone(),
-            faults,
-            member,
-        )
-        .await;
+        let session = Session {
+            conn: slot,
+            deflate: codec,
+            faults: Faults::start(&plan),
+            room: room.map(|room| shared.rooms.join(&room)),
+            facts: &facts,
+            peer: &peer,
+        };
+        echo::run(TokioIo::new(upgraded), session, &shared.echo, shared.shutdown.clone()).await;
+        drop(on_connection);
     });
     response
 }
 
-fn describe_tls(tls: &PeerTls) -> String {
-    match (&tls.version, &tls.client_cert) {
-        (None, _) => "plain".into(),
-        (Some(version), None) => version.clone(),
-        (Some(version), Some(cert)) => format!("{version} client certificate {cert}"),
+/// Counts one WebSocket in [`ConnContext::websockets`] while it lives.
+struct OnConnection(Arc<ConnContext>);
+
+impl OnConnection {
+    fn new(ctx: Arc<ConnContext>) -> Self {
+        ctx.websockets.send_modify(|open| *open += 1);
+        OnConnection(ctx)
+    }
+}
+
+impl Drop for OnConnection {
+    fn drop(&mut self) {
+        self.0.websockets.send_modify(|open| *open -= 1);
     }
 }
 

@@ -1,24 +1,28 @@
-//! Listening sockets: accept TCP, run the TLS handshake on wss listeners, then serve HTTP/1.1 with upgrades.
-//! The handshake timeout covers everything from TCP accept until the WebSocket upgrade is done.
+//! Listening sockets: accept TCP, run the TLS handshake on wss listeners, then serve HTTP/1.1 with upgrades, or
+//! HTTP/2 with extended CONNECT (RFC 8441) when ALPN chose `h2`. The handshake timeout covers everything from TCP
+//! accept until the WebSocket upgrade is done; an HTTP/2 connection, which carries many requests and WebSockets,
+//! is closed once it has carried no WebSocket for that long.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::connection_facts::TlsFacts;
 use super::http::{self, ConnContext, Shared};
 use super::stats::Counters;
-use super::tls::{PeerTls, TlsState};
-use crate::Error;
+use super::tls::TlsState;
+use crate::{Error, tls};
 
-/// Largest request head hyper buffers (request line plus headers); larger requests get 431.
+/// Largest request head hyper buffers (request line plus headers; over HTTP/2 the header list); larger requests
+/// get 431.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// Pause after an accept error (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -94,35 +98,46 @@ impl Connection {
         // Echo traffic is latency-bound; small frames must not wait for Nagle.
         let _ = stream.set_nodelay(true);
         let Some(acceptor) = tls else {
-            return self.serve_http(stream, PeerTls::default()).await;
+            return self.serve_http1(stream, TlsFacts::default()).await;
         };
         match tokio::time::timeout_at(self.deadline, acceptor.accept(stream)).await {
             Ok(Ok(tls_stream)) => {
-                let peer_tls = PeerTls::of(tls_stream.get_ref().1);
-                self.serve_http(tls_stream, peer_tls).await;
+                let connection = tls_stream.get_ref().1;
+                let facts = TlsFacts::of(connection);
+                if connection.alpn_protocol() == Some(tls::ALPN_H2) {
+                    self.serve_http2(tls_stream, facts).await;
+                } else {
+                    self.serve_http1(tls_stream, facts).await;
+                }
             }
             Ok(Err(e)) => tracing::info!("{} TLS handshake failed: {e}{}", self.peer, distrust_hint(&e)),
             Err(_) => tracing::info!("{} TLS handshake timed out", self.peer),
         }
     }
 
-    /// Serves HTTP until the connection upgrades (the echo loop then runs in its own task), closes, reaches
+    /// What every request of the connection sees; the connection's `alive` token moves into it.
+    fn context(self, tls: TlsFacts) -> Arc<ConnContext> {
+        Arc::new(ConnContext {
+            shared: self.setup.shared,
+            counters: self.counters,
+            listener_url: self.listener_url,
+            peer: self.peer,
+            tls,
+            websockets: watch::Sender::new(0),
+            _alive: self.alive,
+        })
+    }
+
+    /// Serves HTTP/1.1 until the connection upgrades (the echo loop then runs in its own task), closes, reaches
     /// the handshake deadline without upgrading, or the server shuts down.
-    async fn serve_http<IO>(self, io: IO, tls: PeerTls)
+    async fn serve_http1<IO>(self, io: IO, tls: TlsFacts)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let peer = self.peer;
         let deadline = self.deadline;
         let mut shutdown = self.setup.shared.shutdown.clone();
-        let ctx = Arc::new(ConnContext {
-            shared: self.setup.shared,
-            counters: self.counters,
-            listener_url: self.listener_url,
-            peer,
-            tls,
-            _alive: self.alive,
-        });
+        let ctx = self.context(tls);
         let service = service_fn(move |request| http::handle(request, ctx.clone()));
         let connection = http1::Builder::new()
             .max_buf_size(MAX_REQUEST_HEAD)
@@ -139,6 +154,71 @@ impl Connection {
                 tracing::debug!("{peer} no WebSocket upgrade within the handshake timeout; closing");
             }
             _ = super::shutdown::stopped(&mut shutdown) => {}
+        }
+    }
+
+    /// Serves HTTP/2, announcing SETTINGS_ENABLE_CONNECT_PROTOCOL so that clients open WebSockets as extended
+    /// CONNECT streams, each echoed in its own task. The connection ends when the client closes it; it is sent a
+    /// GOAWAY when it has carried no WebSocket for the handshake timeout, or on shutdown (its WebSockets get their
+    /// 1001 first), and dropped when that does not end it within another handshake timeout without WebSockets.
+    async fn serve_http2<IO>(self, io: IO, tls: TlsFacts)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = self.peer;
+        let mut deadline = self.deadline;
+        let timeout = self.setup.handshake_timeout;
+        let mut shutdown = self.setup.shared.shutdown.clone();
+        let ctx = self.context(tls);
+        let mut websockets = ctx.websockets.subscribe();
+        let service = service_fn(move |request| http::handle(request, ctx.clone()));
+        let connection = http2::Builder::new(TokioExecutor::new())
+            .enable_connect_protocol()
+            .max_header_list_size(MAX_REQUEST_HEAD as u32)
+            .serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!("{peer} HTTP/2 connection ended: {e}");
+                    }
+                    return;
+                }
+                () = no_websocket_until(&mut websockets, &mut deadline, timeout) => {
+                    if closing {
+                        tracing::debug!("{peer} HTTP/2 connection still open after GOAWAY; dropping it");
+                        return;
+                    }
+                    tracing::debug!("{peer} no WebSocket on this HTTP/2 connection within the handshake timeout; closing");
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                    deadline = Instant::now() + timeout;
+                }
+                () = super::shutdown::stopped(&mut shutdown), if !closing => {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once the connection has carried no WebSocket from `deadline` on. Each time its last WebSocket ends,
+/// `deadline` moves to `timeout` from then.
+async fn no_websocket_until(open: &mut watch::Receiver<usize>, deadline: &mut Instant, timeout: Duration) {
+    loop {
+        if *open.borrow_and_update() == 0 {
+            tokio::select! {
+                () = tokio::time::sleep_until(*deadline) => return,
+                changed = open.changed() => if changed.is_err() { return },
+            }
+        } else {
+            if open.wait_for(|open| *open == 0).await.is_err() {
+                return;
+            }
+            *deadline = Instant::now() + timeout;
         }
     }
 }

@@ -17,8 +17,9 @@ mod assets;
 mod bad_certs;
 mod broadcast;
 mod ca_match;
-mod devices;
+mod connection_facts;
 mod deflate;
+mod devices;
 mod echo;
 mod frame_io;
 mod faults;
@@ -98,6 +99,9 @@ pub struct Config {
     pub client_ca: Option<PathBuf>,
     /// Whether `client_ca` makes a certificate mandatory.
     pub client_auth: ClientAuth,
+    /// Whether the wss listeners offer HTTP/2 (ALPN `h2`, WebSockets by extended CONNECT, RFC 8441) besides
+    /// HTTP/1.1.
+    pub http2: bool,
     /// CA certificate (PEM or DER) offered at `/ca.cer` for download (and as `/ca.mobileconfig`, with `/trust`).
     pub ca_download: Option<PathBuf>,
     /// The address other devices reach this server at, for the QR codes in the banner and on the test page.
@@ -128,6 +132,7 @@ impl Default for Config {
             tls: None,
             client_ca: None,
             client_auth: ClientAuth::Required,
+            http2: true,
             ca_download: None,
             device_host: None,
             protocols: Vec::new(),
@@ -163,6 +168,8 @@ pub struct RunningServer {
     shared: Arc<Shared>,
     /// The banner's client-certificate line, when `--client-ca` is set.
     client_certs: Option<String>,
+    /// The banner's HTTP/2 line, when there are wss listeners.
+    http2: Option<&'static str>,
     tls: Option<Arc<TlsState>>,
     shutdown: shutdown::Shutdown,
     shutdown_timeout: Duration,
@@ -184,7 +191,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let tls = match &config.tls {
         Some(files) => {
             let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
-            Some(Arc::new(TlsState::new(files.clone(), verifier)?))
+            Some(Arc::new(TlsState::new(files.clone(), verifier, config.http2)?))
         }
         None => None,
     };
@@ -199,7 +206,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let (shutdown, alive) = shutdown::Shutdown::new();
     let stats = stats::Stats::new(limits.max_connections);
     let bad_certs = match &config.bad_certs {
-        Some(bad) => bad_certs::listeners(bad)?,
+        Some(bad) => bad_certs::listeners(bad, config.http2)?,
         None => Vec::new(),
     };
     let mut bound = Vec::new();
@@ -288,10 +295,16 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             ca.display()
         )
     });
+    let http2 = tls.is_some().then_some(if config.http2 {
+        "HTTP/2 on wss: on (ALPN h2 and http/1.1; WebSockets also by extended CONNECT)"
+    } else {
+        "HTTP/2 on wss: off (ALPN http/1.1 only)"
+    });
     Ok(RunningServer {
         listeners: bound,
         shared,
         client_certs,
+        http2,
         tls,
         shutdown,
         shutdown_timeout: config.limits.shutdown_timeout,
@@ -408,8 +421,8 @@ impl RunningServer {
 
     /// The start-up banner, the one place the settings are announced: one `listening <ws url> page <page url>`
     /// line per listener (scripts read these) and one `bad certificate <name> <wss url> page <page url>` line per
-    /// `--bad-certs` listener, then where to download the CA, the origin, client-certificate and subprotocol
-    /// policies when set, and how to stop.
+    /// `--bad-certs` listener, then where to download the CA, the origin, client-certificate, HTTP/2 and
+    /// subprotocol policies when set, and how to stop.
     pub fn banner(&self) -> String {
         let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
         for listener in &self.listeners {
@@ -440,6 +453,9 @@ impl RunningServer {
         }
         if let Some(client_certs) = &self.client_certs {
             lines.push(client_certs.clone());
+        }
+        if let Some(http2) = self.http2 {
+            lines.push(http2.into());
         }
         if !self.shared.protocols.is_empty() {
             lines.push(format!("subprotocols: {}", self.shared.protocols.join(", ")));

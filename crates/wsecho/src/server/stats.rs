@@ -1,5 +1,7 @@
-//! Counters for `/stats`: WebSocket connections, data messages and payload bytes, per listener and in total.
+//! Counters for `/stats`: WebSocket connections, data messages and payload bytes, per listener and in total, and
+//! WebSocket connections by HTTP and TLS version.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -66,6 +68,12 @@ pub struct StatsSnapshot {
     #[serde(flatten)]
     pub totals: Counts,
     pub listeners: Vec<ListenerStats>,
+    /// WebSocket connections accepted since start by HTTP version (`HTTP/1.1`, `HTTP/2`).
+    #[serde(default)]
+    pub by_http_version: BTreeMap<String, u64>,
+    /// WebSocket connections accepted since start by TLS version (`TLS1.3`, `TLS1.2`, `plain` for ws://).
+    #[serde(default)]
+    pub by_tls_version: BTreeMap<String, u64>,
 }
 
 struct ListenerEntry {
@@ -87,6 +95,14 @@ struct StatsInner {
     /// Open connections over all listeners, for the `--max-connections` check.
     open_total: AtomicU64,
     listeners: std::sync::Mutex<Vec<ListenerEntry>>,
+    by_version: std::sync::Mutex<ByVersion>,
+}
+
+/// The two tallies of [`StatsSnapshot::by_http_version`] and [`StatsSnapshot::by_tls_version`].
+#[derive(Default)]
+struct ByVersion {
+    http: BTreeMap<String, u64>,
+    tls: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -97,6 +113,7 @@ impl Stats {
                 max_connections: max_connections as u64,
                 open_total: AtomicU64::new(0),
                 listeners: std::sync::Mutex::new(Vec::new()),
+                by_version: std::sync::Mutex::default(),
             }),
         }
     }
@@ -120,11 +137,7 @@ impl Stats {
     }
 
     fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<ListenerEntry>> {
-        // A panic while holding this lock cannot leave the list half-written, so poison is ignored.
-        self.inner
-            .listeners
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner.listeners)
     }
 
     /// Reserves a connection slot, or `None` (and counts a refusal) when `--max-connections` is reached.
@@ -148,6 +161,16 @@ impl Stats {
         })
     }
 
+    /// Counts an accepted WebSocket under its HTTP version and TLS version (`None`: plain).
+    pub(crate) fn count_versions(&self, http_version: &str, tls_version: Option<&str>) {
+        let mut by_version = lock(&self.inner.by_version);
+        *by_version.http.entry(http_version.into()).or_default() += 1;
+        *by_version
+            .tls
+            .entry(tls_version.unwrap_or("plain").into())
+            .or_default() += 1;
+    }
+
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         let mut totals = Counts::default();
         let listeners = self
@@ -164,12 +187,20 @@ impl Stats {
                 }
             })
             .collect();
+        let by_version = lock(&self.inner.by_version);
         StatsSnapshot {
             uptime_secs: self.inner.started.elapsed().as_secs(),
             totals,
             listeners,
+            by_http_version: by_version.http.clone(),
+            by_tls_version: by_version.tls.clone(),
         }
     }
+}
+
+/// A panic while holding one of these locks cannot leave its data half-written, so poison is ignored.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Counters {

@@ -1,14 +1,14 @@
-//! TLS for the wss listeners: the rustls `ServerConfig` (the shared provider, versions and ALPN of
-//! [`crate::tls`], optional client certificates), hot reload of the certificate pair, and what a handshake tells
-//! us about the peer.
+//! TLS for the wss listeners: the rustls `ServerConfig` (the shared provider and versions of [`crate::tls`],
+//! ALPN `h2` and `http/1.1` or `http/1.1` alone, optional client certificates) and hot reload of the certificate
+//! pair. What a handshake established is connection_facts.rs's.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
-use rustls::{ServerConfig, ServerConnection};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -59,15 +59,22 @@ pub(crate) fn client_verifier(
 pub(crate) struct TlsState {
     files: TlsFiles,
     verifier: Arc<dyn ClientCertVerifier>,
+    /// Whether ALPN offers `h2` (`--http2 on`).
+    http2: bool,
     current: RwLock<Arc<ServerConfig>>,
 }
 
 impl TlsState {
-    pub(crate) fn new(files: TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Result<Self, Error> {
-        let config = build_config(&files, verifier.clone())?;
+    pub(crate) fn new(
+        files: TlsFiles,
+        verifier: Arc<dyn ClientCertVerifier>,
+        http2: bool,
+    ) -> Result<Self, Error> {
+        let config = build_config(&files, verifier.clone(), http2)?;
         Ok(TlsState {
             files,
             verifier,
+            http2,
             current: RwLock::new(Arc::new(config)),
         })
     }
@@ -82,7 +89,7 @@ impl TlsState {
 
     /// Loads the files again; on success new handshakes use them, on failure the old pair stays.
     pub(crate) fn reload(&self) -> Result<(), Error> {
-        let config = build_config(&self.files, self.verifier.clone())?;
+        let config = build_config(&self.files, self.verifier.clone(), self.http2)?;
         *self
             .current
             .write()
@@ -107,7 +114,11 @@ impl TlsState {
     }
 }
 
-fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Result<ServerConfig, Error> {
+fn build_config(
+    files: &TlsFiles,
+    verifier: Arc<dyn ClientCertVerifier>,
+    http2: bool,
+) -> Result<ServerConfig, Error> {
     let chain = pem::read_certs("certificate", &files.cert)?;
     let key = pem::read_key(&files.key)?;
     let mut config = ServerConfig::builder_with_provider(tls::provider())
@@ -123,8 +134,18 @@ fn build_config(files: &TlsFiles, verifier: Arc<dyn ClientCertVerifier>) -> Resu
                 files.key.display()
             ),
         })?;
-    config.alpn_protocols = tls::alpn();
+    config.alpn_protocols = alpn(http2);
     Ok(config)
+}
+
+/// The listeners' ALPN list, most preferred first: `h2` (when on) so that browsers load the page and open
+/// WebSockets over one HTTP/2 connection, and `http/1.1` for every WebSocket client that upgrades with a GET.
+fn alpn(http2: bool) -> Vec<Vec<u8>> {
+    let h2 = http2.then_some(tls::ALPN_H2);
+    h2.into_iter()
+        .chain([tls::ALPN_HTTP1])
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// Subject and serial of the first certificate in `path`, for log lines.
@@ -137,7 +158,7 @@ fn describe_leaf(path: &Path) -> String {
 }
 
 /// `subject "...", serial ...` of a DER certificate.
-pub(crate) fn describe_cert(der: &CertificateDer<'_>) -> String {
+fn describe_cert(der: &CertificateDer<'_>) -> String {
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => format!(
             "subject \"{}\", serial {}",
@@ -200,23 +221,4 @@ async fn recv_hangup(hangup: &mut Hangup) -> Option<()> {
 #[cfg(not(unix))]
 async fn recv_hangup(_: &mut Hangup) -> Option<()> {
     std::future::pending().await
-}
-
-/// What the TLS handshake established, for log lines.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PeerTls {
-    pub(crate) version: Option<String>,
-    pub(crate) client_cert: Option<String>,
-}
-
-impl PeerTls {
-    pub(crate) fn of(conn: &ServerConnection) -> Self {
-        PeerTls {
-            version: conn.protocol_version().map(tls::version_name),
-            client_cert: conn
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .map(describe_cert),
-        }
-    }
 }

@@ -66,10 +66,11 @@ pub fn wait_for_launch<T>(browser: &str, log: &Path, mut found: impl FnMut() -> 
 }
 
 /// A WebSocket carrying `{"id", "method", "params"}` commands whose replies carry the same `id`, as the DevTools
-/// protocol and WebDriver BiDi both do; events arriving meanwhile are skipped.
+/// protocol and WebDriver BiDi both do; events arriving meanwhile are kept for [`RemoteSocket::events`].
 pub struct RemoteSocket {
     socket: WebSocketStream<TcpStream>,
     next_id: u64,
+    events: Vec<Value>,
 }
 
 impl RemoteSocket {
@@ -82,7 +83,20 @@ impl RemoteSocket {
             .await
             .unwrap_or_else(|_| panic!("WebSocket handshake with {url} timed out"))
             .unwrap_or_else(|e| panic!("WebSocket handshake with {url}: {e}"));
-        RemoteSocket { socket, next_id: 0 }
+        RemoteSocket {
+            socket,
+            next_id: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// The events named `method` (e.g. `Network.webSocketHandshakeResponseReceived`) received so far, during
+    /// commands; only events of enabled domains arrive.
+    pub fn events(&self, method: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|event| event["method"] == method)
+            .collect()
     }
 
     /// Sends `method` with `params` (and the `extra` top-level fields, such as a DevTools session) and returns the
@@ -105,6 +119,9 @@ impl RemoteSocket {
                 let reply: Value = serde_json::from_str(text).expect("the browser sends JSON");
                 if reply["id"] == id {
                     return reply;
+                }
+                if reply.get("id").is_none() {
+                    self.events.push(reply);
                 }
             }
             panic!("the browser closed the connection during {method}");

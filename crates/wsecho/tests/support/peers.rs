@@ -55,17 +55,19 @@ pub fn python_websockets(test: &str) -> Option<PathBuf> {
     None
 }
 
-/// The `NODE_PATH` that lets `node` `require('ws')` (`$NODE_PATH`, else the repo's cache), or `None` after
+/// A maker of `node` commands that can `require('ws')` (`NODE_PATH`, else the repo's `.ci-cache`), or `None` after
 /// [`skip_or_fail`] said why not.
-pub fn node_path_with_ws(test: &str) -> Option<std::ffi::OsString> {
-    let node_path = std::env::var_os("NODE_PATH")
+pub fn node_with_ws(test: &str) -> Option<impl Fn() -> Command> {
+    let node_modules = std::env::var_os("NODE_PATH")
         .unwrap_or_else(|| repo_root().join(".ci-cache/node/node_modules").into());
-    let probe = Command::new("node")
-        .env("NODE_PATH", &node_path)
-        .args(["-e", "require('ws')"])
-        .status();
+    let node = move || {
+        let mut cmd = Command::new("node");
+        cmd.env("NODE_PATH", &node_modules);
+        cmd
+    };
+    let probe = node().args(["-e", "require('ws')"]).status();
     if probe.is_ok_and(|s| s.success()) {
-        return Some(node_path);
+        return Some(node);
     }
     skip_or_fail(test, "`node` with the `ws` package on NODE_PATH is not available");
     None

@@ -179,6 +179,12 @@ impl ServeProcess {
     }
 }
 
+/// The `serve` arguments for ws and wss on free ports serving `chain` with `key`, and `ca_cer` at `/ca.cer`;
+/// append more flags to them.
+pub fn ws_and_wss_args(chain: &Path, key: &Path, ca_cer: &Path) -> Vec<OsString> {
+    tls_args("127.0.0.1:0", chain, key, ca_cer)
+}
+
 /// The port of `scheme://host:port/...`.
 fn url_port(url: &str) -> Option<u16> {
     let authority = url.split("://").nth(1)?.split('/').next()?;
