@@ -41,6 +41,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Make this user's browsers (NSS) trust the CA, undo it, or check it: install|uninstall|status (--store for OS/Java).
     Trust(TrustArgs),
+    /// Get a publicly trusted certificate from an ACME CA (Let's Encrypt, ...) for public names and IPs; `acme renew`.
+    Acme(crate::acme_cli::AcmeArgs),
 }
 
 /// Runs one parsed command line, after finishing or undoing whatever a killed certgen run left in the folders it
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => verify(args),
         Command::Lint(args) => lint(args),
         Command::Trust(args) => trust(args),
+        Command::Acme(args) => crate::acme_cli::acme(args),
     }
 }
 
@@ -85,6 +88,7 @@ impl Command {
                 .flatten()
                 .map(|f| folder_of(f))
                 .collect(),
+            Command::Acme(args) => vec![args.folder()],
             Command::Trust(args) => {
                 let (TrustAction::Install { target, .. }
                 | TrustAction::Uninstall { target, .. }
@@ -452,7 +456,7 @@ fn permitted(cert: &Cert, path: &Path) -> Result<Option<Vec<String>>, Error> {
     Ok(constraints.map(|c| c.permitted.iter().map(ToString::to_string).collect()))
 }
 
-fn print_summary(cert: &Cert) {
+pub(crate) fn print_summary(cert: &Cert) {
     if !cert.names().is_empty() {
         println!("  names      {}", name_texts(cert).join(", "));
     }
@@ -465,11 +469,11 @@ fn print_summary(cert: &Cert) {
     println!("  sha256     {}", cert.sha256_colons());
 }
 
-fn print_file(path: &Path, what: &str) {
+pub(crate) fn print_file(path: &Path, what: &str) {
     println!("  {:<34} {what}", path.display());
 }
 
-fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {
+pub(crate) fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {
     serde_json::json!({
         "subject_cn": cert.subject_cn(),
         "names": name_texts(cert),

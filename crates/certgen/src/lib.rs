@@ -10,6 +10,7 @@
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod acme;
 pub mod ca;
 pub mod cert;
 pub mod constraints;
