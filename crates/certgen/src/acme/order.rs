@@ -243,13 +243,14 @@ async fn answer_challenges(
 /// Polls until the order is ready; when the CA gave up, the error carries its problem detail for the failed name.
 async fn wait_until_ready(order: &mut Order, request: &AcmeRequest) -> Result<(), Error> {
     let url = request.directory.url();
-    let status = order
+    match order
         .poll_ready(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
         .await
-        .map_err(|e| acme_error("validation", url, e))?;
-    match status {
-        OrderStatus::Ready | OrderStatus::Valid => Ok(()),
-        _ => Err(validation_failure(order, request).await),
+    {
+        Ok(OrderStatus::Ready | OrderStatus::Valid) => Ok(()),
+        // An invalid order (reported as its problem, or as a status) is explained by its failed challenge.
+        Ok(_) | Err(instant_acme::Error::Api(_)) => Err(validation_failure(order, request).await),
+        Err(e) => Err(acme_error("validation", url, e)),
     }
 }
 
