@@ -104,15 +104,7 @@ impl AcmeArgs {
 
     fn request(&self) -> Result<AcmeRequest, Error> {
         let eab = match (&self.eab_kid, &self.eab_hmac_key) {
-            (Some(key_id), Some(key)) => Some(Eab {
-                key_id: key_id.clone(),
-                hmac_key: decode_base64url(key).ok_or_else(|| {
-                    Error::AcmeUsage(
-                        "--eab-hmac-key is not base64url; paste the HMAC key exactly as the CA shows it"
-                            .into(),
-                    )
-                })?,
-            }),
+            (Some(key_id), Some(key)) => Some(Eab::from_base64url(key_id, key)?),
             _ => None,
         };
         Ok(AcmeRequest {
@@ -259,11 +251,4 @@ fn issued_json(acme: &AcmeIssued) -> serde_json::Value {
         "summary": summary_json(&acme.issued.cert, &None),
         "warnings": acme.warnings,
     })
-}
-
-/// Base64url (padding optional), the encoding CAs show EAB keys in.
-fn decode_base64url(text: &str) -> Option<Vec<u8>> {
-    data_encoding::BASE64URL_NOPAD
-        .decode(text.trim().trim_end_matches('=').as_bytes())
-        .ok()
 }

@@ -29,6 +29,23 @@ pub struct Eab {
     pub hmac_key: Vec<u8>,
 }
 
+impl Eab {
+    /// From `--eab-kid` and `--eab-hmac-key` as CAs show them (the key base64url, padding optional).
+    pub fn from_base64url(key_id: &str, hmac_key: &str) -> Result<Self, Error> {
+        let hmac_key = data_encoding::BASE64URL_NOPAD
+            .decode(hmac_key.trim().trim_end_matches('=').as_bytes())
+            .map_err(|_| {
+                Error::AcmeUsage(
+                    "--eab-hmac-key is not base64url; paste the HMAC key exactly as the CA shows it".into(),
+                )
+            })?;
+        Ok(Eab {
+            key_id: key_id.to_string(),
+            hmac_key,
+        })
+    }
+}
+
 /// Everything one order needs.
 #[derive(Debug, Clone)]
 pub struct AcmeRequest {

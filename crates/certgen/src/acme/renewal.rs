@@ -5,7 +5,7 @@
 use instant_acme::{Account, CertificateIdentifier};
 use time::OffsetDateTime;
 
-use super::{AcmeIssued, Standalone, account};
+use super::{AcmeIssued, AcmeRequest, Standalone, account};
 use crate::{Cert, CertsDir, Error};
 
 /// What `certgen acme renew` did with one certificate.
@@ -23,6 +23,12 @@ pub enum Renewal {
 }
 
 impl CertsDir {
+    /// When `cert`, obtained by `request`, is due: the CA's ARI window, else a third of its lifetime left.
+    pub async fn acme_renew_at(&self, request: &AcmeRequest, cert: &Cert) -> Result<RenewAt, Error> {
+        let account = account::load_or_create(self, &request.directory, &request.account).await?;
+        Ok(renew_at(&account, cert).await)
+    }
+
     /// Renews every ACME certificate in this folder that is due (all of them with `force`), each with the
     /// challenge, ports and CA its record names. Stops at the first failure; what was renewed before stays.
     pub async fn acme_renew(&self, force: bool) -> Result<Vec<Renewal>, Error> {
@@ -30,8 +36,7 @@ impl CertsDir {
         for (stem, record) in self.acme_records()? {
             let request = record.request(&stem)?;
             let current = Cert::from_pem_file(&self.leaf_files(&stem, false).cert_pem)?;
-            let account = account::load_or_create(self, &request.directory, &request.account).await?;
-            let renew_at = renew_at(&account, &current).await;
+            let renew_at = self.acme_renew_at(&request, &current).await?;
             if !force && !renew_at.is_due(crate::validity::now()) {
                 done.push(Renewal::Kept { stem, renew_at });
                 continue;

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use certgen::acme::http01::{self, Http01Tokens};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -18,7 +19,7 @@ use super::assets;
 use super::echo::{self, EchoSettings};
 use super::handshake::{self, Accepted, Refusal, has_token};
 use super::stats::{Counters, OpenConnection, Stats};
-use super::tls::PeerTls;
+use super::tls::{PeerTls, TlsState};
 
 type Body = Full<Bytes>;
 
@@ -33,7 +34,20 @@ pub(crate) struct Shared {
     pub(crate) allowed_origins: Vec<String>,
     /// DER bytes of `--ca`, served at `/ca.cer`.
     pub(crate) ca_cer: Option<Bytes>,
+    /// The wss certificate's state, for `/stats`.
+    pub(crate) tls: Option<Arc<TlsState>>,
+    /// `--acme` with http-01: the answers served under `/.well-known/acme-challenge/`.
+    pub(crate) acme_http01: Option<Http01Tokens>,
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// The `/stats` document: the counters and where the certificate came from.
+    pub(crate) fn snapshot(&self) -> super::StatsSnapshot {
+        let mut snapshot = self.stats.snapshot();
+        snapshot.certificate = self.tls.as_ref().and_then(|tls| tls.source());
+        snapshot
+    }
 }
 
 /// One accepted TCP (or TLS) connection.
@@ -71,9 +85,14 @@ fn route(request: &Request<Incoming>, shared: &Shared) -> Response<Body> {
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
+    if let Some(tokens) = &shared.acme_http01
+        && request.uri().path().starts_with(http01::CHALLENGE_PATH)
+    {
+        return http01::respond(tokens, request.uri().path());
+    }
     match request.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
-        "/stats" => match serde_json::to_vec_pretty(&shared.stats.snapshot()) {
+        "/stats" => match serde_json::to_vec_pretty(&shared.snapshot()) {
             Ok(json) => with_type(StatusCode::OK, "application/json", json),
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("stats: {e}\n")),
         },

@@ -13,8 +13,10 @@
 //! # Ok(()) }
 //! ```
 
+mod acme;
 mod assets;
 mod ca_match;
+mod certificate_source;
 mod echo;
 mod handshake;
 mod http;
@@ -33,6 +35,8 @@ use hyper::body::Bytes;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+pub use acme::AcmeConfig;
+pub use certificate_source::CertificateSource;
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
@@ -89,6 +93,8 @@ pub struct Config {
     pub wss: Vec<SocketAddr>,
     /// Certificate chain and key for the wss listeners; watched for changes.
     pub tls: Option<TlsFiles>,
+    /// Get the wss certificate from an ACME CA instead of `tls` (`--acme`).
+    pub acme: Option<AcmeConfig>,
     /// Verify client certificates against this CA (PEM); needs `tls`.
     pub client_ca: Option<PathBuf>,
     /// Whether `client_ca` makes a certificate mandatory.
@@ -112,6 +118,7 @@ impl Default for Config {
             ws: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))],
             wss: Vec::new(),
             tls: None,
+            acme: None,
             client_ca: None,
             client_auth: ClientAuth::Required,
             ca_download: None,
@@ -144,6 +151,7 @@ pub struct RunningServer {
     /// The banner's client-certificate line, when `--client-ca` is set.
     client_certs: Option<String>,
     tls: Option<Arc<TlsState>>,
+    acme: Option<Arc<acme::Acme>>,
     shutdown: shutdown::Shutdown,
     shutdown_timeout: Duration,
     tasks: Vec<JoinHandle<()>>,
@@ -161,12 +169,21 @@ pub enum ShutdownOutcome {
 /// Binds every listener and starts serving. Fails on bad settings, unreadable files or ports in use.
 pub async fn start(config: Config) -> Result<RunningServer, Error> {
     check(&config)?;
-    let tls = match &config.tls {
-        Some(files) => {
+    let acme = match &config.acme {
+        Some(settings) => Some(Arc::new(acme::Acme::new(settings)?)),
+        None => None,
+    };
+    let tls = match (&config.tls, &acme) {
+        (Some(files), _) => {
             let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
             Some(Arc::new(TlsState::new(files.clone(), verifier)?))
         }
-        None => None,
+        (None, Some(acme)) => {
+            let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
+            acme.use_stored().await;
+            Some(Arc::new(TlsState::with_acme(acme.clone(), verifier)?))
+        }
+        (None, None) => None,
     };
     let ca_cer = match &config.ca_download {
         Some(path) => Some(Bytes::from(pem::read_cert_der("CA certificate (--ca)", path)?)),
@@ -197,6 +214,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             .map(|o| handshake::normalize_origin(o))
             .collect(),
         ca_cer,
+        tls: tls.clone(),
+        acme_http01: acme
+            .as_ref()
+            .filter(|acme| acme.challenge() == certgen::acme::ChallengeKind::Http01)
+            .map(|acme| acme.http01().clone()),
         shutdown: shutdown.watcher(),
     });
 
@@ -211,7 +233,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             source,
             holder: None,
         })?;
-        let announced = announce(local_addr, tls.is_some());
+        let announced = announce(local_addr, tls.is_some(), acme.as_ref().map(|a| a.host()));
         let counters = shared
             .stats
             .add_listener(announced.url.clone(), local_addr.to_string());
@@ -246,6 +268,13 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             shutdown.watcher(),
         )));
     }
+    if let (Some(acme), Some(tls)) = (&acme, &tls) {
+        tasks.push(tokio::spawn(acme::run(
+            acme.clone(),
+            tls.clone(),
+            shutdown.watcher(),
+        )));
+    }
     let client_certs = config.client_ca.as_ref().map(|ca| {
         let required = match config.client_auth {
             ClientAuth::Required => "required",
@@ -261,6 +290,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         shared,
         client_certs,
         tls,
+        acme,
         shutdown,
         shutdown_timeout: config.limits.shutdown_timeout,
         tasks,
@@ -274,18 +304,19 @@ fn check(config: &Config) -> Result<(), Error> {
             "no listener: give --ws ADDR and/or --wss ADDR".into(),
         ));
     }
-    if !config.wss.is_empty() && config.tls.is_none() {
+    acme::check_listeners(config)?;
+    if !config.wss.is_empty() && config.tls.is_none() && config.acme.is_none() {
         return Err(Error::Usage(
             "--wss needs a certificate: add --cert FULLCHAIN.pem --key KEY.pem (make them with `certgen issue localhost`)"
                 .into(),
         ));
     }
-    if config.tls.is_some() && config.wss.is_empty() {
+    if (config.tls.is_some() || config.acme.is_some()) && config.wss.is_empty() {
         return Err(Error::Usage(
-            "--cert/--key given but no --wss ADDR to use them on".into(),
+            "--cert/--key or --acme given but no --wss ADDR to use the certificate on".into(),
         ));
     }
-    if config.client_ca.is_some() && config.tls.is_none() {
+    if config.client_ca.is_some() && config.tls.is_none() && config.acme.is_none() {
         return Err(Error::Usage(
             "--client-ca needs TLS: add --cert and --key (client certificates only exist on wss)".into(),
         ));
@@ -323,16 +354,18 @@ fn check(config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// The URLs to announce for a bound address. wss uses `localhost` for IPv4 loopback and wildcard addresses
-/// because certificates name `localhost`; ws and everything else use the IP literal.
-fn announce(local_addr: SocketAddr, tls: bool) -> BoundListener {
+/// The URLs to announce for a bound address. With `--acme` the host is the certificate's first name; otherwise
+/// wss uses `localhost` for IPv4 loopback and wildcard addresses because certificates name `localhost`; ws and
+/// everything else use the IP literal.
+fn announce(local_addr: SocketAddr, tls: bool, acme_host: Option<String>) -> BoundListener {
     let ip = local_addr.ip();
-    let host = match ip {
-        IpAddr::V4(v4) if tls && (v4.is_loopback() || v4.is_unspecified()) => "localhost".to_string(),
-        IpAddr::V4(v4) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
-        IpAddr::V6(v6) => format!("[{v6}]"),
+    let host = match (acme_host, ip) {
+        (Some(name), _) => name,
+        (None, IpAddr::V4(v4)) if tls && (v4.is_loopback() || v4.is_unspecified()) => "localhost".to_string(),
+        (None, IpAddr::V4(v4)) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        (None, IpAddr::V4(v4)) => v4.to_string(),
+        (None, IpAddr::V6(v6)) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
+        (None, IpAddr::V6(v6)) => format!("[{v6}]"),
     };
     let port = local_addr.port();
     let (ws, page) = if tls { ("wss", "https") } else { ("ws", "http") };
@@ -373,6 +406,9 @@ impl RunningServer {
         } else {
             lines.push(format!("origins: {}", self.shared.allowed_origins.join(", ")));
         }
+        if let Some(acme) = &self.acme {
+            lines.push(acme.banner_line());
+        }
         if let Some(client_certs) = &self.client_certs {
             lines.push(client_certs.clone());
         }
@@ -385,7 +421,19 @@ impl RunningServer {
 
     /// The numbers `/stats` serves.
     pub fn stats(&self) -> StatsSnapshot {
-        self.shared.stats.snapshot()
+        self.shared.snapshot()
+    }
+
+    /// With `--acme`: renews the certificate now, due or not, in the background (new handshakes get the new one
+    /// once it arrives; open connections keep theirs).
+    pub fn renew_acme_now(&self) -> Result<(), Error> {
+        match &self.acme {
+            Some(acme) => {
+                acme.renew_now();
+                Ok(())
+            }
+            None => Err(Error::Usage("no --acme configured: nothing to renew".into())),
+        }
     }
 
     /// Loads the certificate files again now (as SIGHUP does). On error the old pair stays in use.

@@ -57,6 +57,9 @@ pub struct StatsSnapshot {
     #[serde(flatten)]
     pub totals: Counts,
     pub listeners: Vec<ListenerStats>,
+    /// Where the wss certificate came from; absent without TLS (and while `--acme` has none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certificate_source::CertificateSource>,
 }
 
 struct ListenerEntry {
@@ -151,6 +154,7 @@ impl Stats {
             uptime_secs: self.inner.started.elapsed().as_secs(),
             totals,
             listeners,
+            certificate: None,
         }
     }
 }
