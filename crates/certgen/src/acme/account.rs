@@ -10,6 +10,9 @@ use super::{Directory, error_chain};
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
 
+/// Account creations tried when the CA keeps rejecting nonces.
+const CREATE_ATTEMPTS: u32 = 3;
+
 /// How to reach the CA and what to tell it when creating an account.
 #[derive(Debug, Clone, Default)]
 pub struct AccountOptions {
@@ -86,17 +89,30 @@ pub(crate) async fn load_or_create(
         terms_of_service_agreed: opts.agree_tos,
         only_return_existing: false,
     };
-    let (account, credentials) = builder(opts.acme_ca.as_deref())?
-        .create(&new_account, directory.url().to_string(), eab.as_ref())
-        .await
-        .map_err(|e| match e {
-            instant_acme::Error::Api(problem) => Error::Acme {
-                step: "account creation",
-                url: directory.url().to_string(),
-                detail: problem.to_string(),
-            },
-            other => unreachable(other),
-        })?;
+    // A nonce the CA still rejects after instant-acme's retries only costs another try: no account was made.
+    let mut attempt = 1;
+    let created = loop {
+        let created = builder(opts.acme_ca.as_deref())?
+            .create(&new_account, directory.url().to_string(), eab.as_ref())
+            .await;
+        match created {
+            Err(instant_acme::Error::Api(problem))
+                if attempt < CREATE_ATTEMPTS
+                    && problem.r#type.as_deref() == Some(super::order::BAD_NONCE) =>
+            {
+                attempt += 1;
+            }
+            created => break created,
+        }
+    };
+    let (account, credentials) = created.map_err(|e| match e {
+        instant_acme::Error::Api(problem) => Error::Acme {
+            step: "account creation",
+            url: directory.url().to_string(),
+            detail: problem.to_string(),
+        },
+        other => unreachable(other),
+    })?;
     let json = serde_json::to_vec_pretty(&credentials).map_err(|e| Error::Json(e.to_string()))?;
     let mut commit = Commit::default();
     commit.write(&file, json, Secrecy::Secret);

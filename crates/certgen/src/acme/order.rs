@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use instant_acme::{
-    AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus, RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus,
+    RetryPolicy,
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -19,6 +20,10 @@ use crate::params::empty_params;
 use crate::store::{Commit, Secrecy};
 use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
 
+/// The problem type of a rejected nonce (RFC 8555 6.5).
+pub(crate) const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
+/// Whole orders tried when the CA keeps rejecting nonces.
+const ORDER_ATTEMPTS: u32 = 3;
 /// How long the CA may take to validate every challenge, and then to issue.
 const VALIDATION_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -155,56 +160,15 @@ impl CertsDir {
             &offered,
             request.directory.url(),
         )?;
-        let identifiers: Vec<Identifier> = request.names.iter().map(identifier).collect();
-        let replaced = replaces.and_then(|cert| CertificateIdentifier::try_from(cert.der()).ok());
-        let new_order = || {
-            let order = NewOrder::new(&identifiers);
-            match &profile {
-                Some(profile) => order.profile(&profile.name),
-                None => order,
+        // instant-acme retries a rejected nonce twice per request; an order makes dozens of requests, so one that
+        // still ends in badNonce is run again whole (nothing was issued or written).
+        let mut attempt = 1;
+        let (chain_pem, key, warnings) = loop {
+            match run_order(&account, request, responder, &profile, replaces).await {
+                Err(err) if is_bad_nonce(&err) && attempt < ORDER_ATTEMPTS => attempt += 1,
+                outcome => break outcome?,
             }
         };
-        let url = request.directory.url();
-        // A CA without ARI cannot take `replaces`; the renewal is then an ordinary order.
-        let mut order = match replaced {
-            Some(id) => match account.new_order(&new_order().replaces(id)).await {
-                Err(instant_acme::Error::Unsupported(_)) => account.new_order(&new_order()).await,
-                other => other,
-            },
-            None => account.new_order(&new_order()).await,
-        }
-        .map_err(|e| acme_error("new order", url, e))?;
-
-        let mut presented = Vec::new();
-        let answered = answer_challenges(&mut order, request, responder, &mut presented).await;
-        let ready = match answered {
-            Ok(()) => wait_until_ready(&mut order, request).await,
-            Err(err) => Err(err),
-        };
-        let warnings: Vec<String> = presented
-            .iter()
-            .filter_map(|challenge| responder.clear(challenge).err().map(|e| e.to_string()))
-            .collect();
-        ready?;
-
-        let key = request.key.generate()?;
-        let mut params = empty_params(&key);
-        params.subject_alt_names = request
-            .names
-            .iter()
-            .map(SubjectName::to_san)
-            .collect::<Result<_, _>>()?;
-        let csr = params
-            .serialize_request(&key)
-            .map_err(|e| Error::crypto("making the certificate signing request", e))?;
-        order
-            .finalize_csr(csr.der())
-            .await
-            .map_err(|e| acme_error("finalize", url, e))?;
-        let chain_pem = order
-            .poll_certificate(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
-            .await
-            .map_err(|e| acme_error("certificate download", url, e))?;
         let issued = write(self, request, &profile, &chain_pem, &key)?;
         let renew_at = renewal::renew_at(&account, &issued.cert).await;
         Ok(AcmeIssued {
@@ -215,6 +179,72 @@ impl CertsDir {
             warnings,
         })
     }
+}
+
+/// One order from `newOrder` to the downloaded chain: the chain, its new key, and warnings from clearing answers.
+async fn run_order(
+    account: &Account,
+    request: &AcmeRequest,
+    responder: &dyn Responder,
+    profile: &Option<ProfileChoice>,
+    replaces: Option<&Cert>,
+) -> Result<(String, rcgen::KeyPair, Vec<String>), Error> {
+    let identifiers: Vec<Identifier> = request.names.iter().map(identifier).collect();
+    let replaced = replaces.and_then(|cert| CertificateIdentifier::try_from(cert.der()).ok());
+    let new_order = || {
+        let order = NewOrder::new(&identifiers);
+        match &profile {
+            Some(profile) => order.profile(&profile.name),
+            None => order,
+        }
+    };
+    let url = request.directory.url();
+    // A CA without ARI cannot take `replaces`; the renewal is then an ordinary order.
+    let mut order = match replaced {
+        Some(id) => match account.new_order(&new_order().replaces(id)).await {
+            Err(instant_acme::Error::Unsupported(_)) => account.new_order(&new_order()).await,
+            other => other,
+        },
+        None => account.new_order(&new_order()).await,
+    }
+    .map_err(|e| acme_error("new order", url, e))?;
+
+    let mut presented = Vec::new();
+    let answered = answer_challenges(&mut order, request, responder, &mut presented).await;
+    let ready = match answered {
+        Ok(()) => wait_until_ready(&mut order, request).await,
+        Err(err) => Err(err),
+    };
+    let warnings: Vec<String> = presented
+        .iter()
+        .filter_map(|challenge| responder.clear(challenge).err().map(|e| e.to_string()))
+        .collect();
+    ready?;
+
+    let key = request.key.generate()?;
+    let mut params = empty_params(&key);
+    params.subject_alt_names = request
+        .names
+        .iter()
+        .map(SubjectName::to_san)
+        .collect::<Result<_, _>>()?;
+    let csr = params
+        .serialize_request(&key)
+        .map_err(|e| Error::crypto("making the certificate signing request", e))?;
+    order
+        .finalize_csr(csr.der())
+        .await
+        .map_err(|e| acme_error("finalize", url, e))?;
+    let chain_pem = order
+        .poll_certificate(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
+        .await
+        .map_err(|e| acme_error("certificate download", url, e))?;
+    Ok((chain_pem, key, warnings))
+}
+
+/// Did the CA reject a nonce (RFC 8555 6.5) even after instant-acme's own retries?
+fn is_bad_nonce(err: &Error) -> bool {
+    matches!(err, Error::Acme { detail, .. } if detail.ends_with(&format!("({BAD_NONCE})")))
 }
 
 /// Presents every pending authorization's challenge of the requested kind and tells the CA to look.
@@ -266,7 +296,10 @@ async fn wait_until_ready(order: &mut Order, request: &AcmeRequest) -> Result<()
     {
         Ok(OrderStatus::Ready | OrderStatus::Valid) => Ok(()),
         // An invalid order (reported as its problem, or as a status) is explained by its failed challenge.
-        Ok(_) | Err(instant_acme::Error::Api(_)) => Err(validation_failure(order, request).await),
+        Err(instant_acme::Error::Api(problem)) if problem.r#type.as_deref() != Some(BAD_NONCE) => {
+            Err(validation_failure(order, request).await)
+        }
+        Ok(_) => Err(validation_failure(order, request).await),
         Err(e) => Err(acme_error("validation", url, e)),
     }
 }

@@ -93,8 +93,9 @@ impl RenewAt {
     /// The fallback rule alone, for a certificate whose CA is not asked.
     pub fn third_of_lifetime(cert: &Cert) -> RenewAt {
         let lifetime = cert.not_after() - cert.not_before();
+        let at: OffsetDateTime = cert.not_after() - lifetime / 3;
         RenewAt::ThirdOfLifetime {
-            at: cert.not_after() - lifetime / 3,
+            at: at.replace_nanosecond(0).unwrap_or(at),
         }
     }
 
