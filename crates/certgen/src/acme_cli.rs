@@ -148,13 +148,7 @@ async fn obtain(args: AcmeArgs) -> Result<(), Error> {
     let request = args.request()?;
     let dir = CertsDir::new(&args.dir.dir);
     request.check(&dir)?;
-    let responder = Standalone::start(
-        request.challenge,
-        request.http_port,
-        request.tls_port,
-        request.dns_hook.as_deref(),
-    )
-    .await?;
+    let responder = Standalone::for_request(&request).await?;
     let issued = dir.acme_obtain(&request, &responder, None).await?;
     if args.json {
         println!("{:#}", issued_json(&issued));

@@ -41,13 +41,7 @@ impl CertsDir {
                 done.push(Renewal::Kept { stem, renew_at });
                 continue;
             }
-            let responder = Standalone::start(
-                request.challenge,
-                request.http_port,
-                request.tls_port,
-                request.dns_hook.as_deref(),
-            )
-            .await?;
+            let responder = Standalone::for_request(&request).await?;
             let issued = self.acme_obtain(&request, &responder, Some(&current)).await?;
             done.push(Renewal::Renewed {
                 stem,

@@ -4,7 +4,7 @@
 use super::dns_hook::DnsHook;
 use super::http01::Http01Server;
 use super::tls_alpn01::TlsAlpn01Server;
-use super::{ChallengeKind, PendingChallenge, Responder};
+use super::{AcmeRequest, ChallengeKind, PendingChallenge, Responder};
 use crate::Error;
 
 /// One of the three, started.
@@ -37,6 +37,17 @@ impl Standalone {
                 }
             },
         })
+    }
+
+    /// The responder `request` asks for, on its ports or with its hook.
+    pub async fn for_request(request: &AcmeRequest) -> Result<Self, Error> {
+        Self::start(
+            request.challenge,
+            request.http_port,
+            request.tls_port,
+            request.dns_hook.as_deref(),
+        )
+        .await
     }
 
     fn responder(&self) -> &dyn Responder {
