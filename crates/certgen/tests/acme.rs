@@ -15,16 +15,20 @@ use std::process::Output;
 use common::{CERTGEN, path_str, run, snapshot, text};
 use pebble::{Pebble, free_port};
 
-/// Pebble and the responder ports it validates on, or `None` after a skip line.
-fn start_pebble(test: &str) -> Option<(Pebble, u16, u16)> {
-    let usable = common::can_run(
+/// Are pebble, openssl and curl there? Otherwise a skip line (a failure in CI).
+fn pebble_usable(test: &str) -> bool {
+    common::can_run(
         pebble::installed(),
         test,
         "pebble not found",
         "apt-get install pebble",
     ) && common::have_openssl(test)
-        && common::have("curl", "--version", test);
-    if !usable {
+        && common::have("curl", "--version", test)
+}
+
+/// Pebble and the responder ports it validates on, or `None` after a skip line.
+fn start_pebble(test: &str) -> Option<(Pebble, u16, u16)> {
+    if !pebble_usable(test) {
         return None;
     }
     let (http_port, tls_port) = (free_port(), free_port());
@@ -246,6 +250,39 @@ fn wildcard_by_dns01_through_the_hook() {
         "x.wild.example.com",
         "127.0.0.1",
     );
+}
+
+/// A CA that requires external account binding refuses an account without it (the CA's problem, one line, no
+/// file) and accepts one bound with `--eab-kid` and `--eab-hmac-key`.
+#[test]
+fn external_account_binding() {
+    let test = "external_account_binding";
+    let usable = common::can_run(
+        pebble::installed(),
+        test,
+        "pebble not found",
+        "apt-get install pebble",
+    ) && common::have_openssl(test)
+        && common::have("curl", "--version", test);
+    if !usable {
+        return;
+    }
+    let (http, tls) = (free_port(), free_port());
+    let key = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let pebble = Pebble::start_requiring_eab(http, tls, "kid-1", key);
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("certs");
+    let out = acme(&pebble, (http, tls), &dir, &["eab.example.com"]);
+    assert_one_line_failure(&out, &["ACME account creation failed", "externalAccountRequired"]);
+    assert!(!dir.join("eab.example.com.pem").exists());
+    let out = acme(
+        &pebble,
+        (http, tls),
+        &dir,
+        &["eab.example.com", "--eab-kid", "kid-1", "--eab-hmac-key", key],
+    );
+    assert_obtained(&out, &pebble);
+    assert_trusted(&pebble, &dir, "eab.example.com", "eab.example.com", "127.0.0.1");
 }
 
 /// The `letsencrypt` preset refuses names no public CA signs before any socket is opened (strace proves it), and

@@ -49,6 +49,15 @@ impl Pebble {
     /// Starts challtestsrv and pebble; pebble validates http-01 on `http_port` and tls-alpn-01 on `tls_port` of
     /// 127.0.0.1 (where the test's responder listens). Panics, naming the log, when either does not come up.
     pub fn start(http_port: u16, tls_port: u16) -> Pebble {
+        Pebble::start_with(http_port, tls_port, None)
+    }
+
+    /// [`Pebble::start`] requiring external account binding with this key id and base64url HMAC key.
+    pub fn start_requiring_eab(http_port: u16, tls_port: u16, kid: &str, hmac_key: &str) -> Pebble {
+        Pebble::start_with(http_port, tls_port, Some((kid, hmac_key)))
+    }
+
+    fn start_with(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>) -> Pebble {
         let dir = tempfile::tempdir().expect("temp dir");
         let (tls_ca, tls_cert, tls_key) = tls_files(&dir.path().join("tls"));
         let (acme, management, dns, dns_management) = (free_port(), free_port(), free_port(), free_port());
@@ -62,7 +71,8 @@ impl Pebble {
                 "httpPort": http_port,
                 "tlsPort": tls_port,
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": false
+                "externalAccountBindingRequired": eab.is_some(),
+                "externalAccountMACKeys": eab.map(|(kid, key)| serde_json::json!({ kid: key })),
             }
         });
         std::fs::write(&config, json.to_string()).expect("write pebble config");
