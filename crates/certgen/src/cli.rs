@@ -49,6 +49,8 @@ pub enum Command {
     /// Make broken server certificates to test clients against (expired, wrong host, untrusted root, ...) and a
     /// good one, in DIR/broken; `wsecho serve --bad-certs` serves each on its own port.
     Broken(BrokenArgs),
+    /// Get a publicly trusted certificate from an ACME CA (Let's Encrypt, ...) for public names and IPs; `acme renew`.
+    Acme(crate::acme_cli::AcmeArgs),
 }
 
 /// Runs one parsed command line, after finishing or undoing whatever a killed certgen run left in the folders it
@@ -72,6 +74,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Trust(args) => trust(args),
         Command::Doctor(args) => doctor(args),
         Command::Broken(args) => broken(args),
+        Command::Acme(args) => crate::acme_cli::acme(args),
     }
 }
 
@@ -101,6 +104,7 @@ impl Command {
                 .flatten()
                 .map(|f| folder_of(f))
                 .collect(),
+            Command::Acme(args) => vec![args.folder()],
             Command::Trust(args) => {
                 let ca = args.action.ca();
                 vec![ca.ca.as_deref().map_or_else(|| ca.dir.dir.clone(), folder_of)]
@@ -462,7 +466,7 @@ fn permitted(cert: &Cert, path: &Path) -> Result<Option<Vec<String>>, Error> {
     Ok(constraints.map(|c| c.permitted.iter().map(ToString::to_string).collect()))
 }
 
-fn print_summary(cert: &Cert) {
+pub(crate) fn print_summary(cert: &Cert) {
     if !cert.names().is_empty() {
         println!("  names      {}", name_texts(cert).join(", "));
     }
@@ -475,11 +479,11 @@ fn print_summary(cert: &Cert) {
     println!("  sha256     {}", cert.sha256_colons());
 }
 
-fn print_file(path: &Path, what: &str) {
+pub(crate) fn print_file(path: &Path, what: &str) {
     println!("  {:<34} {what}", path.display());
 }
 
-fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {
+pub(crate) fn summary_json(cert: &Cert, permitted: &Option<Vec<String>>) -> serde_json::Value {
     serde_json::json!({
         "subject_cn": cert.subject_cn(),
         "names": name_texts(cert),

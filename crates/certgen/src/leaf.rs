@@ -226,7 +226,7 @@ fn default_cn(cn_only: &[SubjectName], sans: &[SubjectName]) -> Option<String> {
         .find(|cn| cn.len() <= MAX_CN_LEN)
 }
 
-fn valid_stem(out: &str) -> Result<String, Error> {
+pub(crate) fn valid_stem(out: &str) -> Result<String, Error> {
     let ok = !out.is_empty()
         && !out.starts_with('.')
         && out

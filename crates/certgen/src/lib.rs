@@ -10,6 +10,7 @@
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod acme;
 pub mod broken;
 pub mod ca;
 pub mod cert;

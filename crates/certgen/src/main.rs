@@ -1,5 +1,6 @@
 //! `certgen`: a thin front end over the certgen library (see cli.rs).
 
+mod acme_cli;
 mod cli;
 
 use std::process::ExitCode;

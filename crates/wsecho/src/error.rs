@@ -36,6 +36,9 @@ pub enum Error {
     /// The echo did not come back as sent (client side).
     #[error("{0}")]
     Echo(String),
+    /// `--acme`: the certificate request or the ACME CA failed; certgen's message and exit code.
+    #[error("{0}")]
+    Acme(#[from] certgen::Error),
     /// The operating system or a library refused something that should always work.
     #[error("{0}")]
     Runtime(String),
@@ -64,6 +67,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::ReadFile { .. } | Error::BadFile { .. } => 2,
+            Error::Acme(e) => e.exit_code(),
             Error::Bind { .. } | Error::Connect { .. } | Error::Echo(_) | Error::Runtime(_) => 1,
         }
     }

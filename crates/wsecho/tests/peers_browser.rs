@@ -69,6 +69,11 @@ async fn chromium_with_our_ca_passes_the_self_check() {
         serde_json::from_slice(&support::http_get(&wss_url, "/stats", Some(&certs)).await.body)
             .expect("/stats JSON");
     assert!(stats["compressed_connections"].as_u64() >= Some(1), "{stats}");
+    let source = page_text_within(&mut page, "certificate-source").await;
+    assert!(
+        source.starts_with("Certificate: from files (issuer O=certgen local development CA, CN=certgen CA"),
+        "{source:?}"
+    );
 
     if screenshots_wanted() {
         page.save_screenshot(&support::repo_root().join("docs/images/selftest-pass.png"))
@@ -624,6 +629,19 @@ async fn open_passing_page(home: &Path, url: &str) -> (Chromium, Page, Value) {
     let result = page.wait_for_self_check().await;
     assert_eq!(result["status"], "pass", "self-check on {url}: {result}");
     (browser, page, result)
+}
+
+/// The text of the element `id` once the page has filled it in (bounded wait).
+async fn page_text_within(page: &mut Page, id: &str) -> String {
+    let expression = format!("document.getElementById({id:?}).textContent");
+    for _ in 0..50 {
+        let text = page.evaluate(&expression).await;
+        if let Some(text) = text.as_str().filter(|t| !t.is_empty()) {
+            return text.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("#{id} stayed empty");
 }
 
 /// Chromium with `home` opens `url`: the certificate must be refused as untrusted and no page load.

@@ -1,6 +1,7 @@
 //! Command-line front end: the clap definitions of every subcommand and the glue from flags to the library.
 //! Declared by `main.rs`, never by `lib.rs`: the library knows nothing of clap or of printing.
 
+mod acme;
 mod bench;
 mod client;
 mod deflate;

@@ -85,6 +85,8 @@ pub(crate) struct ServeArgs {
     /// Log every message (truncated)
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    #[command(flatten)]
+    acme: Box<super::acme::AcmeArgs>,
 }
 
 /// `--client-auth`: the flag's spelling of [`ClientAuth`].
@@ -124,6 +126,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let tls = args.cert.zip(args.key).map(|(cert, key)| TlsFiles { cert, key });
     let mut ws = args.ws;
     let mut wss = args.wss;
+    let acme = args.acme.config(&mut ws, &mut wss)?;
     if ws.is_empty() && wss.is_empty() {
         ws.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)));
     }
@@ -138,6 +141,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
         ws,
         wss,
         tls,
+        acme,
         client_ca: args.client_ca,
         client_auth: args.client_auth.into(),
         http2: args.http2,

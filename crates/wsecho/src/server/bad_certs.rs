@@ -48,7 +48,11 @@ pub(crate) fn listeners(bad: &BadCerts, http2: bool) -> Result<Vec<BadCertListen
                 cert: bad.dir.join(format!("{name}{CHAIN_SUFFIX}")),
                 key: bad.dir.join(format!("{name}{KEY_SUFFIX}")),
             };
-            let tls = Arc::new(TlsState::new(files, WebPkiClientVerifier::no_client_auth(), http2)?);
+            let tls = Arc::new(TlsState::new(
+                files,
+                WebPkiClientVerifier::no_client_auth(),
+                http2,
+            )?);
             Ok(BadCertListener { name, addr, tls })
         })
         .collect()

@@ -5,11 +5,11 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderName};
 use hyper::{Request, Version};
 use rustls::ServerConnection;
 use serde::Serialize;
-use bytes::Bytes;
 
 use super::handshake::comma_list;
 use crate::tls;
@@ -110,7 +110,11 @@ impl ConnectionFacts {
         ConnectionFacts {
             remote_addr,
             listener: listener.to_string(),
-            path: request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string(),
+            path: request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string(),
             http_version: http_version_name(request.version()),
             tls: tls.clone(),
             origin: single(header::ORIGIN),

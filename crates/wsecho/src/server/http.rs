@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use certgen::acme::http01::{self, Http01Tokens};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -24,6 +25,7 @@ use super::echo::{self, EchoSettings, Session};
 use super::faults::{self, FaultPlan, Faults};
 use super::handshake::{self, Accepted, Refusal};
 use super::stats::{Counters, OpenConnection, Stats};
+use super::tls::TlsState;
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -44,7 +46,20 @@ pub(crate) struct Shared {
     /// Whether the fault path fails on demand (off: `--no-faults`).
     pub(crate) faults: bool,
     pub(crate) rooms: Rooms,
+    /// The wss certificate's state, for `/stats`.
+    pub(crate) tls: Option<Arc<TlsState>>,
+    /// `--acme` with http-01: the answers served under `/.well-known/acme-challenge/`.
+    pub(crate) acme_http01: Option<Http01Tokens>,
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// The `/stats` document: the counters and where the certificate came from.
+    pub(crate) fn snapshot(&self) -> super::StatsSnapshot {
+        let mut snapshot = self.stats.snapshot();
+        snapshot.certificate = self.tls.as_ref().and_then(|tls| tls.source());
+        snapshot
+    }
 }
 
 /// One accepted TCP (or TLS) connection.
@@ -89,13 +104,18 @@ fn route(request: &Request<Incoming>, ctx: &ConnContext) -> Response<Body> {
     if let Some(response) = shared.devices.respond(uri.path(), uri.query(), request.headers()) {
         return response;
     }
+    if let Some(tokens) = &shared.acme_http01
+        && uri.path().starts_with(http01::CHALLENGE_PATH)
+    {
+        return http01::respond(tokens, uri.path());
+    }
     match request.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/whoami" => {
             let facts = ConnectionFacts::of_request(request, ctx.peer, &ctx.listener_url, &ctx.tls);
             with_type(StatusCode::OK, "application/json", facts.to_json())
         }
-        "/stats" => match serde_json::to_vec_pretty(&shared.stats.snapshot()) {
+        "/stats" => match serde_json::to_vec_pretty(&shared.snapshot()) {
             Ok(json) => with_type(StatusCode::OK, "application/json", json),
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("stats: {e}\n")),
         },
@@ -245,7 +265,13 @@ fn accept(
             facts: &facts,
             peer: &peer,
         };
-        echo::run(TokioIo::new(upgraded), session, &shared.echo, shared.shutdown.clone()).await;
+        echo::run(
+            TokioIo::new(upgraded),
+            session,
+            &shared.echo,
+            shared.shutdown.clone(),
+        )
+        .await;
         drop(on_connection);
     });
     response

@@ -13,16 +13,18 @@
 //! # Ok(()) }
 //! ```
 
+mod acme;
 mod assets;
 mod bad_certs;
 mod broadcast;
 mod ca_match;
+mod certificate_source;
 mod connection_facts;
 mod deflate;
 mod devices;
 mod echo;
-mod frame_io;
 mod faults;
+mod frame_io;
 mod handshake;
 mod http;
 mod listeners;
@@ -40,9 +42,11 @@ use std::time::Duration;
 use hyper::body::Bytes;
 use tokio::task::JoinHandle;
 
+pub use acme::AcmeConfig;
 pub use bad_certs::BadCerts;
-pub use devices::{lan_addresses, reachable_ipv4};
+pub use certificate_source::CertificateSource;
 pub use deflate::{DeflateSettings, WINDOW_BITS};
+pub use devices::{lan_addresses, reachable_ipv4};
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
@@ -95,6 +99,8 @@ pub struct Config {
     pub wss: Vec<SocketAddr>,
     /// Certificate chain and key for the wss listeners; watched for changes.
     pub tls: Option<TlsFiles>,
+    /// Get the wss certificate from an ACME CA instead of `tls` (`--acme`).
+    pub acme: Option<AcmeConfig>,
     /// Verify client certificates against this CA (PEM); needs `tls`.
     pub client_ca: Option<PathBuf>,
     /// Whether `client_ca` makes a certificate mandatory.
@@ -130,6 +136,7 @@ impl Default for Config {
             ws: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 8080))],
             wss: Vec::new(),
             tls: None,
+            acme: None,
             client_ca: None,
             client_auth: ClientAuth::Required,
             http2: true,
@@ -171,6 +178,7 @@ pub struct RunningServer {
     /// The banner's HTTP/2 line, when there are wss listeners.
     http2: Option<&'static str>,
     tls: Option<Arc<TlsState>>,
+    acme: Option<Arc<acme::Acme>>,
     shutdown: shutdown::Shutdown,
     shutdown_timeout: Duration,
     tasks: Vec<JoinHandle<()>>,
@@ -188,12 +196,25 @@ pub enum ShutdownOutcome {
 /// Binds every listener and starts serving. Fails on bad settings, unreadable files or ports in use.
 pub async fn start(config: Config) -> Result<RunningServer, Error> {
     check(&config)?;
-    let tls = match &config.tls {
-        Some(files) => {
+    let acme = match &config.acme {
+        Some(settings) => Some(Arc::new(acme::Acme::new(settings)?)),
+        None => None,
+    };
+    let tls = match (&config.tls, &acme) {
+        (Some(files), _) => {
             let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
             Some(Arc::new(TlsState::new(files.clone(), verifier, config.http2)?))
         }
-        None => None,
+        (None, Some(acme)) => {
+            let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
+            acme.use_stored().await;
+            Some(Arc::new(TlsState::with_acme(
+                acme.clone(),
+                verifier,
+                config.http2,
+            )?))
+        }
+        (None, None) => None,
     };
     let ca_cer = match &config.ca_download {
         Some(path) => Some(Bytes::from(pem::read_cert_der("CA certificate (--ca)", path)?)),
@@ -225,7 +246,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         })?;
         let announced = BoundListener {
             bad_cert,
-            ..announce(local_addr, tls.is_some())
+            ..announce(local_addr, tls.is_some(), acme.as_ref().map(|a| a.host()))
         };
         let counters = stats.add_listener(
             announced.url.clone(),
@@ -258,6 +279,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             .collect(),
         devices: devices::Devices::new(&bound, config.device_host, ca_cer.as_deref()),
         ca_cer,
+        tls: tls.clone(),
+        acme_http01: acme
+            .as_ref()
+            .filter(|acme| acme.challenge() == certgen::acme::ChallengeKind::Http01)
+            .map(|acme| acme.http01().clone()),
         faults: config.faults,
         rooms: broadcast::Rooms::default(),
         shutdown: shutdown.watcher(),
@@ -285,6 +311,13 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             shutdown.watcher(),
         )));
     }
+    if let (Some(acme), Some(tls)) = (&acme, &tls) {
+        tasks.push(tokio::spawn(acme::run(
+            acme.clone(),
+            tls.clone(),
+            shutdown.watcher(),
+        )));
+    }
     let client_certs = config.client_ca.as_ref().map(|ca| {
         let required = match config.client_auth {
             ClientAuth::Required => "required",
@@ -306,6 +339,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         client_certs,
         http2,
         tls,
+        acme,
         shutdown,
         shutdown_timeout: config.limits.shutdown_timeout,
         tasks,
@@ -319,18 +353,19 @@ fn check(config: &Config) -> Result<(), Error> {
             "no listener: give --ws ADDR and/or --wss ADDR".into(),
         ));
     }
-    if !config.wss.is_empty() && config.tls.is_none() {
+    acme::check_listeners(config)?;
+    if !config.wss.is_empty() && config.tls.is_none() && config.acme.is_none() {
         return Err(Error::Usage(
             "--wss needs a certificate: add --cert FULLCHAIN.pem --key KEY.pem (make them with `certgen issue localhost`)"
                 .into(),
         ));
     }
-    if config.tls.is_some() && config.wss.is_empty() {
+    if (config.tls.is_some() || config.acme.is_some()) && config.wss.is_empty() {
         return Err(Error::Usage(
-            "--cert/--key given but no --wss ADDR to use them on".into(),
+            "--cert/--key or --acme given but no --wss ADDR to use the certificate on".into(),
         ));
     }
-    if config.client_ca.is_some() && config.tls.is_none() {
+    if config.client_ca.is_some() && config.tls.is_none() && config.acme.is_none() {
         return Err(Error::Usage(
             "--client-ca needs TLS: add --cert and --key (client certificates only exist on wss)".into(),
         ));
@@ -384,16 +419,18 @@ fn check(config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// The URLs to announce for a bound address. wss uses `localhost` for IPv4 loopback and wildcard addresses
-/// because certificates name `localhost`; ws and everything else use the IP literal.
-fn announce(local_addr: SocketAddr, tls: bool) -> BoundListener {
+/// The URLs to announce for a bound address. With `--acme` the host is the certificate's first name; otherwise
+/// wss uses `localhost` for IPv4 loopback and wildcard addresses because certificates name `localhost`; ws and
+/// everything else use the IP literal.
+fn announce(local_addr: SocketAddr, tls: bool, acme_host: Option<String>) -> BoundListener {
     let ip = local_addr.ip();
-    let host = match ip {
-        IpAddr::V4(v4) if tls && (v4.is_loopback() || v4.is_unspecified()) => "localhost".to_string(),
-        IpAddr::V4(v4) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
-        IpAddr::V6(v6) => format!("[{v6}]"),
+    let host = match (acme_host, ip) {
+        (Some(name), _) => name,
+        (None, IpAddr::V4(v4)) if tls && (v4.is_loopback() || v4.is_unspecified()) => "localhost".to_string(),
+        (None, IpAddr::V4(v4)) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        (None, IpAddr::V4(v4)) => v4.to_string(),
+        (None, IpAddr::V6(v6)) if v6.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
+        (None, IpAddr::V6(v6)) => format!("[{v6}]"),
     };
     let port = local_addr.port();
     let (ws, page) = if tls { ("wss", "https") } else { ("ws", "http") };
@@ -451,6 +488,9 @@ impl RunningServer {
         } else {
             lines.push(format!("origins: {}", self.shared.allowed_origins.join(", ")));
         }
+        if let Some(acme) = &self.acme {
+            lines.push(acme.banner_line());
+        }
         if let Some(client_certs) = &self.client_certs {
             lines.push(client_certs.clone());
         }
@@ -469,7 +509,19 @@ impl RunningServer {
 
     /// The numbers `/stats` serves.
     pub fn stats(&self) -> StatsSnapshot {
-        self.shared.stats.snapshot()
+        self.shared.snapshot()
+    }
+
+    /// With `--acme`: renews the certificate now, due or not, in the background (new handshakes get the new one
+    /// once it arrives; open connections keep theirs).
+    pub fn renew_acme_now(&self) -> Result<(), Error> {
+        match &self.acme {
+            Some(acme) => {
+                acme.renew_now();
+                Ok(())
+            }
+            None => Err(Error::Usage("no --acme configured: nothing to renew".into())),
+        }
     }
 
     /// Loads the certificate files again now (as SIGHUP does). On error the old pair stays in use.

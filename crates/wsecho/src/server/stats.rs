@@ -74,6 +74,9 @@ pub struct StatsSnapshot {
     /// WebSocket connections accepted since start by TLS version (`TLS1.3`, `TLS1.2`, `plain` for ws://).
     #[serde(default)]
     pub by_tls_version: BTreeMap<String, u64>,
+    /// Where the wss certificate came from; absent without TLS (and while `--acme` has none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certificate_source::CertificateSource>,
 }
 
 struct ListenerEntry {
@@ -194,6 +197,7 @@ impl Stats {
             listeners,
             by_http_version: by_version.http.clone(),
             by_tls_version: by_version.tls.clone(),
+            certificate: None,
         }
     }
 }

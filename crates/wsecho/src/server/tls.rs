@@ -13,6 +13,8 @@ use rustls_pki_types::CertificateDer;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use super::acme::Acme;
+use super::certificate_source::CertificateSource;
 use crate::{Error, pem, tls};
 
 /// The certificate chain and key files of the wss listeners.
@@ -62,6 +64,10 @@ pub(crate) struct TlsState {
     /// Whether ALPN offers `h2` (`--http2 on`).
     http2: bool,
     current: RwLock<Arc<ServerConfig>>,
+    /// With `--acme` the config stays and its certificate resolver swaps the pair instead.
+    acme: Option<Arc<Acme>>,
+    /// Where the `--cert` pair came from (ACME keeps its own).
+    source: RwLock<Option<CertificateSource>>,
 }
 
 impl TlsState {
@@ -70,13 +76,51 @@ impl TlsState {
         verifier: Arc<dyn ClientCertVerifier>,
         http2: bool,
     ) -> Result<Self, Error> {
-        let config = build_config(&files, verifier.clone(), http2)?;
+        let (config, source) = build_config(&files, verifier.clone(), http2)?;
         Ok(TlsState {
             files,
             verifier,
             http2,
             current: RwLock::new(Arc::new(config)),
+            acme: None,
+            source: RwLock::new(source),
         })
+    }
+
+    /// TLS whose certificate comes from `acme` (none until the first order completes).
+    pub(crate) fn with_acme(
+        acme: Arc<Acme>,
+        verifier: Arc<dyn ClientCertVerifier>,
+        http2: bool,
+    ) -> Result<Self, Error> {
+        let mut config = ServerConfig::builder_with_provider(tls::provider())
+            .with_protocol_versions(tls::VERSIONS)
+            .map_err(tls::setup_failed)?
+            .with_client_cert_verifier(verifier.clone())
+            .with_cert_resolver(acme.clone());
+        config.alpn_protocols = alpn(http2);
+        if acme.challenge() == certgen::acme::ChallengeKind::TlsAlpn01 {
+            config
+                .alpn_protocols
+                .push(certgen::acme::tls_alpn01::ACME_TLS_ALPN.to_vec());
+        }
+        let (cert, key) = acme.files();
+        Ok(TlsState {
+            files: TlsFiles { cert, key },
+            verifier,
+            http2,
+            current: RwLock::new(Arc::new(config)),
+            acme: Some(acme),
+            source: RwLock::new(None),
+        })
+    }
+
+    /// Where the serving certificate came from; `None` while ACME has none yet.
+    pub(crate) fn source(&self) -> Option<CertificateSource> {
+        match &self.acme {
+            Some(acme) => acme.source(),
+            None => self.source.read().unwrap_or_else(|p| p.into_inner()).clone(),
+        }
     }
 
     pub(crate) fn acceptor(&self) -> TlsAcceptor {
@@ -89,11 +133,15 @@ impl TlsState {
 
     /// Loads the files again; on success new handshakes use them, on failure the old pair stays.
     pub(crate) fn reload(&self) -> Result<(), Error> {
-        let config = build_config(&self.files, self.verifier.clone(), self.http2)?;
+        if let Some(acme) = &self.acme {
+            return acme.load();
+        }
+        let (config, source) = build_config(&self.files, self.verifier.clone(), self.http2)?;
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(config);
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
         Ok(())
     }
 
@@ -103,7 +151,7 @@ impl TlsState {
         (modified(&self.files.cert), modified(&self.files.key))
     }
 
-    fn reload_and_log(&self, why: &str) {
+    pub(crate) fn reload_and_log(&self, why: &str) {
         match self.reload() {
             Ok(()) => tracing::info!(
                 "TLS certificate reloaded ({why}): {}",
@@ -118,8 +166,9 @@ fn build_config(
     files: &TlsFiles,
     verifier: Arc<dyn ClientCertVerifier>,
     http2: bool,
-) -> Result<ServerConfig, Error> {
+) -> Result<(ServerConfig, Option<CertificateSource>), Error> {
     let chain = pem::read_certs("certificate", &files.cert)?;
+    let source = chain.first().and_then(CertificateSource::files);
     let key = pem::read_key(&files.key)?;
     let mut config = ServerConfig::builder_with_provider(tls::provider())
         .with_protocol_versions(tls::VERSIONS)
@@ -135,7 +184,7 @@ fn build_config(
             ),
         })?;
     config.alpn_protocols = alpn(http2);
-    Ok(config)
+    Ok((config, source))
 }
 
 /// The listeners' ALPN list, most preferred first: `h2` (when on) so that browsers load the page and open

@@ -1,9 +1,9 @@
 //! Shared by every wsecho integration test, one concept per file: the certificate fixture ([`certs`]), the
 //! server in this process ([`in_process`]) or as a `wsecho serve` child ([`serve`]), an independent client
-//! ([`client`]) and hand-written bytes ([`wire`]), bounded child processes ([`process`]), real peers with the
-//! skip-or-fail rule ([`peers`]), what the real-browser tests share ([`browser`], used by its path), the
-//! `--bad-certs` server with what each client says ([`bad_certs`], used by its path) and QR codes read back by
-//! zbarimg ([`qr`], used by its path). Every wait is bounded.
+//! ([`client`]) and hand-written bytes ([`wire`]), pebble as a test ACME CA ([`pebble`], certgen's file), bounded
+//! child processes ([`process`]), real peers with the skip-or-fail rule ([`peers`]), what the real-browser tests
+//! share ([`browser`], used by its path), the `--bad-certs` server with what each client says ([`bad_certs`],
+//! used by its path) and QR codes read back by zbarimg ([`qr`], used by its path). Every wait is bounded.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
 pub mod bad_certs;
@@ -11,6 +11,8 @@ pub mod browser;
 pub mod certs;
 pub mod client;
 pub mod in_process;
+#[path = "../../../certgen/tests/common/pebble.rs"]
+pub mod pebble;
 pub mod peers;
 pub mod process;
 pub mod qr;

@@ -1,0 +1,50 @@
+//! Where the serving certificate came from, for `/stats`, the test page and the banner: files given with `--cert`
+//! (typically from the local CA) or an ACME CA, with its issuer, expiry and (for ACME) renewal time.
+
+use rustls_pki_types::CertificateDer;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The `certificate` object of `/stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateSource {
+    /// `files` (`--cert`/`--key`) or `acme` (`--acme`).
+    pub source: String,
+    /// The ACME CA's name (`letsencrypt`, or the directory's host); `None` for files.
+    pub ca: Option<String>,
+    /// The issuer's distinguished name, e.g. `CN=certgen CA alice@laptop` or `CN=R11, O=Let's Encrypt, C=US`.
+    pub issuer: String,
+    pub serial: String,
+    /// RFC 3339.
+    pub not_after: String,
+    /// RFC 3339; ACME only.
+    pub renews_at: Option<String>,
+}
+
+impl CertificateSource {
+    /// A certificate loaded from `--cert`.
+    pub(crate) fn files(leaf: &CertificateDer<'_>) -> Option<Self> {
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+        Some(CertificateSource {
+            source: "files".into(),
+            ca: None,
+            issuer: cert.issuer().to_string(),
+            serial: cert.raw_serial_as_string(),
+            not_after: certgen::validity::rfc3339(cert.validity().not_after.to_datetime()),
+            renews_at: None,
+        })
+    }
+
+    /// A certificate from the ACME CA `ca`, renewing at `renews_at`.
+    pub(crate) fn acme(cert: &certgen::Cert, ca: &str, renews_at: OffsetDateTime) -> Self {
+        let x509 = cert.x509();
+        CertificateSource {
+            source: "acme".into(),
+            ca: Some(ca.to_string()),
+            issuer: x509.issuer().to_string(),
+            serial: x509.raw_serial_as_string(),
+            not_after: certgen::validity::rfc3339(cert.not_after()),
+            renews_at: Some(certgen::validity::rfc3339(renews_at)),
+        }
+    }
+}
