@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::http::{self, ConnContext, Shared};
+use super::read_ahead::ReadAhead;
 use super::stats::Counters;
 use super::tls::{PeerTls, TlsState};
 use crate::Error;
@@ -96,6 +97,8 @@ impl Connection {
         let Some(acceptor) = tls else {
             return self.serve_http(stream, PeerTls::default()).await;
         };
+        // rustls reads 4 KiB per call: give it a read-ahead buffer so a 16 KiB record takes one recv, not four.
+        let stream = ReadAhead::new(stream);
         match tokio::time::timeout_at(self.deadline, acceptor.accept(stream)).await {
             Ok(Ok(tls_stream)) => {
                 let peer_tls = PeerTls::of(tls_stream.get_ref().1);

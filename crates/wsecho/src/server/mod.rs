@@ -20,6 +20,7 @@ mod handshake;
 mod http;
 mod listeners;
 mod port_holder;
+mod read_ahead;
 mod shutdown;
 mod stats;
 mod tls;
