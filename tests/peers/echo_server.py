@@ -1,10 +1,12 @@
 """A plain Python `websockets` echo server: one of the peers `cargo xtask bench` measures `wsecho serve` against.
 
-Usage: python echo_server.py [PORT]   (PORT 0 or absent: any free port)
-Prints `listening ws://127.0.0.1:PORT` once it accepts connections.
+Usage: python echo_server.py [PORT [CERT.pem KEY.pem]]   (PORT 0 or absent: any free port)
+With a certificate and key it serves wss (an `ssl` server context), else ws.
+Prints `listening ws://127.0.0.1:PORT` (or wss://) once it accepts connections.
 """
 
 import asyncio
+import ssl
 import sys
 
 from websockets.asyncio.server import serve
@@ -15,13 +17,23 @@ async def echo(websocket):
         await websocket.send(message)
 
 
-async def main(port):
+def tls_context(cert, key):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def main(port, tls):
     # compression=None: the other servers measured have no permessage-deflate either.
-    async with serve(echo, "127.0.0.1", port, compression=None, max_size=None) as server:
+    async with serve(echo, "127.0.0.1", port, compression=None, max_size=None, ssl=tls) as server:
         bound = server.sockets[0].getsockname()[1]
-        print(f"listening ws://127.0.0.1:{bound}", flush=True)
+        scheme = "wss" if tls else "ws"
+        print(f"listening {scheme}://127.0.0.1:{bound}", flush=True)
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    args = sys.argv[1:]
+    if len(args) not in (0, 1, 3):
+        sys.exit("usage: python echo_server.py [PORT [CERT.pem KEY.pem]]")
+    asyncio.run(main(int(args[0]) if args else 0, tls_context(*args[1:]) if len(args) == 3 else None))
