@@ -1,10 +1,12 @@
 //! A read-ahead buffer that exists only while a connection is busy.
 //!
-//! Readers that ask for little at a time (rustls asks its socket for 4 KiB per call, so a 16 KiB record costs
-//! four `recv` calls) get their bytes from one large `recv` instead. The buffer is allocated when a small read
-//! arrives and freed as soon as the socket has nothing more to give (the read returns `Pending`), so an idle
-//! connection holds no buffer at all. Reads at least as large as the buffer bypass it. Writes pass straight
-//! through, vectored ones included.
+//! Readers that ask for little at a time (rustls asks its socket for 4 KiB per call, and so does the echo loop's
+//! 4 KiB WebSocket read buffer, so a 16 KiB message costs four or five `recv` calls) get their bytes from one
+//! large `recv` instead. Reads go straight to the socket until one fills the reader's buffer, a sign that more
+//! is waiting; only then is the read-ahead buffer allocated, and it is freed as soon as the socket has nothing
+//! more to give (a read returns `Pending`). So small messages never touch it and an idle connection holds no
+//! buffer at all. Reads at least as large as the buffer bypass it. Writes pass straight through, vectored ones
+//! included.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -23,6 +25,8 @@ pub(crate) struct ReadAhead<S> {
     /// `buffer[start..end]` has been read from the socket but not yet handed out.
     start: usize,
     end: usize,
+    /// The last direct read filled the reader's buffer: read ahead next time.
+    busy: bool,
 }
 
 impl<S> ReadAhead<S> {
@@ -32,6 +36,7 @@ impl<S> ReadAhead<S> {
             buffer: Vec::new(),
             start: 0,
             end: 0,
+            busy: false,
         }
     }
 
@@ -51,6 +56,7 @@ impl<S> ReadAhead<S> {
     fn release(&mut self) {
         self.buffer = Vec::new();
         (self.start, self.end) = (0, 0);
+        self.busy = false;
     }
 }
 
@@ -60,9 +66,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         if this.drain_into(out) {
             return Poll::Ready(Ok(()));
         }
-        if out.remaining() >= READ_AHEAD {
+        if !this.busy || out.remaining() >= READ_AHEAD {
             this.release();
-            return Pin::new(&mut this.inner).poll_read(cx, out);
+            let (before, room) = (out.filled().len(), out.remaining());
+            let read = Pin::new(&mut this.inner).poll_read(cx, out);
+            this.busy = matches!(read, Poll::Ready(Ok(()))) && out.filled().len() - before == room;
+            return read;
         }
         // The allocation is reused while the connection stays busy, so it is zero-filled once per busy spell.
         if this.buffer.is_empty() {
@@ -121,14 +130,25 @@ mod tests {
     #[tokio::test]
     async fn small_reads_see_every_byte_in_order_and_the_buffer_goes_when_quiet() {
         let (mut writer, reader) = tokio::io::duplex(256 * 1024);
+        let mut reader = ReadAhead::new(reader);
+        let mut chunk = [0u8; 4096];
+        // A small message fits the reader's buffer: no read-ahead buffer is ever made for it.
+        writer.write_all(b"small").await.unwrap();
+        assert_eq!(reader.read(&mut chunk).await.unwrap(), 5);
+        assert_eq!(reader.buffer.capacity(), 0);
+
         let sent: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         writer.write_all(&sent).await.unwrap();
-        let mut reader = ReadAhead::new(reader);
         let mut received = Vec::new();
-        let mut chunk = [0u8; 4096];
+        let mut reads = 0;
         while received.len() < sent.len() {
             let n = reader.read(&mut chunk).await.unwrap();
             received.extend_from_slice(&chunk[..n]);
+            reads += 1;
+            if reads == 2 {
+                // The first read filled the reader's buffer, so the second one read ahead.
+                assert_eq!(reader.buffer.len(), READ_AHEAD);
+            }
         }
         assert_eq!(received, sent);
         // Nothing more to read: the next read waits, and the buffer is gone meanwhile.
