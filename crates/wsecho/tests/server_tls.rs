@@ -145,11 +145,12 @@ async fn tls_1_2_and_alpn_http_1_1_work() {
             std::fs::read(&pki.ca_cer).expect("ca.cer"),
         ))
         .expect("root");
-    let mut tls12 = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS12])
-        .expect("TLS 1.2")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut tls12 =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     tls12.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let tls12 = Arc::new(tls12);
 
