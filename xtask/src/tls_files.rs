@@ -9,6 +9,9 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     pub fullchain: PathBuf,
     pub key: PathBuf,
+    /// The key and chain as PKCS#12 (for servers that read only that, e.g. websocat), with
+    /// [`certgen::export::DEFAULT_P12_PASSWORD`].
+    pub p12: PathBuf,
 }
 
 impl TlsFiles {
@@ -19,13 +22,20 @@ impl TlsFiles {
         let leaf = certs
             .issue(
                 &certgen::SubjectName::parse_all(["localhost", "127.0.0.1"])?,
-                &certgen::LeafOptions::default(),
+                &certgen::LeafOptions {
+                    p12: true,
+                    ..certgen::LeafOptions::default()
+                },
             )?
             .files;
+        let p12 = leaf
+            .p12
+            .ok_or_else(|| anyhow::anyhow!("certgen wrote no PKCS#12 file although asked to"))?;
         Ok(TlsFiles {
             ca: ca.cert_pem,
             fullchain: leaf.fullchain_pem,
             key: leaf.key_pem,
+            p12,
         })
     }
 }

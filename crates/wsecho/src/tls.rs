@@ -10,7 +10,7 @@ use crate::Error;
 
 /// The one crypto provider of this crate, installed explicitly on every config instead of a process default.
 pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// TLS 1.3 and 1.2, offered by both sides.

@@ -278,12 +278,13 @@ fn without_a_certificate_wss_fails_and_the_log_says_what_it_waits_for() {
         let tcp = within(tokio::net::TcpStream::connect(("127.0.0.1", port)))
             .await
             .unwrap();
-        let config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
         let name = ServerName::try_from("127.0.0.1").unwrap();
         within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp)).await
     });

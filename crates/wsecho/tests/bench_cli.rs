@@ -1,5 +1,6 @@
-//! `wsecho bench` end to end, seconds long: against `wsecho serve` (ws and wss), against a Python `websockets`
-//! echo (a server that is not ours), and against a broken echo that it must catch. Correctness only: no test
+//! `wsecho bench` end to end, seconds long: against `wsecho serve` (ws and wss; closed loop, fixed rate,
+//! pipelined, churn with and without TLS session resumption), against a Python `websockets` echo (a server that is
+//! not ours), and against broken echoes (wrong kind, wrong order) that it must catch. Correctness only: no test
 //! asserts a time or a rate.
 
 mod support;
@@ -125,8 +126,16 @@ fn against_python_websockets_echo() {
     }
 }
 
-/// A broken echo server: every text message comes back as binary with the same bytes.
-fn spawn_kind_flipping_echo(runtime: &tokio::runtime::Runtime) -> u16 {
+/// How a broken echo server gets its echoes wrong.
+#[derive(Clone, Copy)]
+enum Broken {
+    /// Every text message comes back as binary with the same bytes.
+    FlipsKind,
+    /// Each pair of messages comes back in swapped order (right bytes, wrong order).
+    SwapsPairs,
+}
+
+fn spawn_broken_echo(runtime: &tokio::runtime::Runtime, broken: Broken) -> u16 {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind a loopback port");
@@ -137,14 +146,26 @@ fn spawn_kind_flipping_echo(runtime: &tokio::runtime::Runtime) -> u16 {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                     return;
                 };
+                let mut held = None;
                 while let Some(Ok(message)) = ws.next().await {
-                    let reply = match message {
-                        Message::Text(text) => Message::binary(text.as_bytes().to_vec()),
-                        Message::Close(_) => break,
-                        other => other,
+                    let replies = match (broken, message) {
+                        (_, Message::Close(_)) => break,
+                        (Broken::FlipsKind, Message::Text(text)) => {
+                            vec![Message::binary(text.as_bytes().to_vec())]
+                        }
+                        (Broken::SwapsPairs, message) => match held.take() {
+                            None => {
+                                held = Some(message);
+                                vec![]
+                            }
+                            Some(first) => vec![message, first],
+                        },
+                        (_, other) => vec![other],
                     };
-                    if ws.send(reply).await.is_err() {
-                        break;
+                    for reply in replies {
+                        if ws.send(reply).await.is_err() {
+                            return;
+                        }
                     }
                 }
             });
@@ -154,9 +175,82 @@ fn spawn_kind_flipping_echo(runtime: &tokio::runtime::Runtime) -> u16 {
 }
 
 #[test]
+fn pipelined_echoes_are_checked_in_order_over_ws_and_wss() {
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
+    let ws = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss listener"));
+    for (url, size) in [(&ws, "32"), (&wss, "16384")] {
+        let args = [
+            "-c",
+            "4",
+            "--pipeline",
+            "16",
+            "--size",
+            size,
+            "--kind",
+            "binary",
+            "--ca",
+            ca,
+        ];
+        let (finished, report) = bench(url, &args);
+        assert_clean(&finished, &report, 4);
+        assert_eq!(report["mode"], "pipelined", "{report}");
+        assert_eq!(report["pipeline"], 16, "{report}");
+    }
+}
+
+#[test]
+fn a_pipelined_run_catches_echoes_out_of_order() {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let port = spawn_broken_echo(&runtime, Broken::SwapsPairs);
+    let (finished, report) = bench(
+        &format!("ws://127.0.0.1:{port}/"),
+        &["-c", "2", "--pipeline", "8"],
+    );
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.output());
+    assert_eq!(report["errors"], 2, "{report}");
+    assert!(
+        report["error_samples"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("message 0: echo differs")),
+        "{report}"
+    );
+}
+
+#[test]
+fn churn_over_ws_and_wss_with_and_without_session_resumption() {
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
+    let ws = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let (finished, report) = bench(&ws, &["-c", "2", "--churn"]);
+    assert_clean(&finished, &report, 2);
+    assert_eq!(report["mode"], "churn", "{report}");
+    assert!(report["tls_handshakes"].is_null(), "{report}");
+
+    let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss listener"));
+    let (finished, report) = bench(&wss, &["-c", "2", "--churn", "--ca", ca]);
+    assert_clean(&finished, &report, 2);
+    let handshakes = report["tls_handshakes"].as_u64().unwrap_or_default();
+    let resumed = report["tls_resumed"].as_u64().unwrap_or_default();
+    // Only each slot's first handshake is full; the server's tickets let every later one resume.
+    assert!(handshakes > 2 && resumed > 0 && resumed <= handshakes, "{report}");
+
+    let (finished, report) = bench(&wss, &["-c", "2", "--churn", "--no-tls-resumption", "--ca", ca]);
+    assert_clean(&finished, &report, 2);
+    assert!(
+        report["tls_handshakes"].as_u64().is_some_and(|n| n > 0),
+        "{report}"
+    );
+    assert_eq!(report["tls_resumed"], 0, "{report}");
+}
+
+#[test]
 fn a_wrong_echo_is_counted_reported_and_fails_the_run() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let port = spawn_kind_flipping_echo(&runtime);
+    let port = spawn_broken_echo(&runtime, Broken::FlipsKind);
     let (finished, report) = bench(&format!("ws://127.0.0.1:{port}/"), &["-c", "3"]);
     assert_eq!(finished.status.code(), Some(1), "{}", finished.output());
     assert_eq!(report["errors"], 3, "{report}");
@@ -184,6 +278,10 @@ fn bad_usage_exits_2_naming_the_value() {
             "--duration 0",
         ),
         (vec!["bench", "wss://127.0.0.1:1/"], "--ca"),
+        (
+            vec!["bench", "ws://127.0.0.1:1/", "--pipeline", "0"],
+            "--pipeline 0",
+        ),
     ] {
         let finished = run(
             Command::new(env!("CARGO_BIN_EXE_wsecho")).args(&args),

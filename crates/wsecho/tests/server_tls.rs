@@ -147,7 +147,7 @@ async fn tls_1_2_and_alpn_work_with_http2_on_and_off() {
         .expect("root");
     let tls12 = |alpn: &[&[u8]]| {
         let mut config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
                 .with_protocol_versions(&[&rustls::version::TLS12])
                 .expect("TLS 1.2")
                 .with_root_certificates(roots.clone())

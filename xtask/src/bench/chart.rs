@@ -1,43 +1,49 @@
 //! docs/performance.svg: the report's headline figures as horizontal bars, plain SVG written by hand.
 
-use super::plan::{LARGE, SMALL};
+use super::plan::Case;
 use super::results::Results;
 use super::stats::{CertMedians, median_of};
 use std::fmt::Write as _;
 
 /// Four panels of horizontal bars, plain SVG.
 pub fn svg(results: &Results, certs: &CertMedians) -> String {
-    let median_msgs = |peer, workload| {
-        median_of(
-            results
-                .echo_samples(peer, workload)
-                .iter()
-                .map(|e| e.messages_per_s),
-        )
-    };
-    let median_mb = |peer| median_of(results.echo_samples(peer, 1).iter().map(|e| e.mb_per_s));
+    let median_msgs =
+        |peer, case| median_of(results.echo_samples(peer, case).iter().map(|e| e.messages_per_s));
+    let median_mb = |peer, case| median_of(results.echo_samples(peer, case).iter().map(|e| e.mb_per_s));
     let mut panels: Vec<(String, Vec<(String, f64)>)> = vec![
         (
-            format!("Echo throughput, {} (msg/s, higher is better)", SMALL.label()),
-            results
-                .peers
-                .iter()
-                .map(|&p| (p.short().to_string(), median_msgs(p, 0)))
-                .collect(),
-        ),
-        (
             format!(
-                "Echo throughput, {} (MB/s each way, higher is better)",
-                LARGE.label()
+                "Echo throughput, {} (msg/s, higher is better)",
+                Case::Small.label()
             ),
             results
                 .peers
                 .iter()
-                .map(|&p| (p.short().to_string(), median_mb(p)))
-                .chain([(
-                    "wsecho wss".to_string(),
-                    median_of(results.wss_large.iter().map(|e| e.mb_per_s)),
-                )])
+                .map(|&p| (p.short().to_string(), median_msgs(p, Case::Small)))
+                .collect(),
+        ),
+        (
+            "Echo throughput, 16 KiB over ws and wss (MB/s each way, higher is better)".into(),
+            results
+                .peers
+                .iter()
+                .flat_map(|&p| {
+                    [
+                        (format!("{} ws", p.short()), median_mb(p, Case::LargeWs)),
+                        (format!("{} wss", p.short()), median_mb(p, Case::LargeWss)),
+                    ]
+                })
+                .collect(),
+        ),
+        (
+            format!(
+                "Connection churn, {} (conn/s, higher is better)",
+                Case::ChurnWssFull.label()
+            ),
+            results
+                .peers
+                .iter()
+                .map(|&p| (p.short().to_string(), median_msgs(p, Case::ChurnWssFull)))
                 .collect(),
         ),
         (

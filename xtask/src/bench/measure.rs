@@ -9,12 +9,24 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How `wsecho bench` drives the connections of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One message in flight per connection.
+    ClosedLoop,
+    /// This many messages in flight per connection, echoes checked in order (`--pipeline`).
+    Pipelined(usize),
+    /// Connect, one echo, close, in a loop (`--churn`); over wss with or without TLS session resumption.
+    Churn { resume: bool },
+}
+
 /// One echo workload.
 #[derive(Debug, Clone, Copy)]
 pub struct Workload {
     pub connections: usize,
     pub size: usize,
     pub binary: bool,
+    pub shape: Shape,
 }
 
 impl Workload {
@@ -28,7 +40,13 @@ impl Workload {
         } else {
             format!("{} B", self.size)
         };
-        format!("{} conns x {size} {}", self.connections, self.kind())
+        let shape = match self.shape {
+            Shape::ClosedLoop => String::new(),
+            Shape::Pipelined(depth) => format!(", {depth} in flight"),
+            Shape::Churn { resume: true } => ", churn".into(),
+            Shape::Churn { resume: false } => ", churn, no TLS resumption".into(),
+        };
+        format!("{} conns x {size} {}{shape}", self.connections, self.kind())
     }
 }
 
@@ -42,6 +60,8 @@ pub struct Echo {
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
+    /// Churn over wss: the share of TLS handshakes that resumed a session.
+    pub resumed_share: Option<f64>,
 }
 
 /// `wsecho bench` arguments after the URL, as run and as shown in the report.
@@ -60,6 +80,16 @@ pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64
     ];
     if let Some(rate) = rate {
         args.extend(["--rate".into(), format!("{rate:.0}")]);
+    }
+    match work.shape {
+        Shape::ClosedLoop => {}
+        Shape::Pipelined(depth) => args.extend(["--pipeline".into(), depth.to_string()]),
+        Shape::Churn { resume } => {
+            args.push("--churn".into());
+            if !resume {
+                args.push("--no-tls-resumption".into());
+            }
+        }
     }
     args.push("--json".into());
     args
@@ -111,6 +141,10 @@ pub fn echo(
         p99_us: number("/latency_us/p99"),
         p999_us: number("/latency_us/p99_9"),
         max_us: number("/latency_us/max"),
+        resumed_share: report["tls_handshakes"]
+            .as_f64()
+            .filter(|&all| all > 0.0)
+            .map(|all| number("/tls_resumed") / all),
     })
 }
 
@@ -176,6 +210,22 @@ pub fn bomb(bomb: &Path, server: &Server, args: &[String], duration: f64) -> any
             String::from_utf8_lossy(&output.stderr).trim()
         ),
     }
+}
+
+/// Runs `provider-bench SECONDS` (xtask/providers) and returns its JSON report.
+pub fn providers(program: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
+    let mut cmd = Command::new(program);
+    cmd.arg(format!("{seconds}"));
+    // About 30 figures of `seconds` each, plus RSA key generation.
+    let output = output_within(&mut cmd, Duration::from_secs_f64(seconds * 40.0 + 120.0))?;
+    if !output.status.success() {
+        bail!(
+            "provider-bench failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&output.stdout).context("provider-bench printed no JSON report")
 }
 
 /// Server memory per idle connection.

@@ -1,7 +1,8 @@
-//! `cargo xtask bench`: `wsecho serve` against a bare tokio-tungstenite echo (the baseline), websocat and Python
-//! `websockets`, all measured in one run on this machine, alternating the servers over several rounds and taking
-//! medians; then wss versus ws, latency at half of the saturation rate, memory per idle connection and certificate
-//! set-up time. Writes docs/performance.md and docs/performance.svg. `--quick` and `--smoke` run shorter and
+//! `cargo xtask bench`: `wsecho serve` against a bare tokio-tungstenite echo (the baseline), websocat, Python
+//! `websockets` and Node `ws`, all measured in one run on this machine, alternating the servers over several rounds
+//! and taking medians: closed loop, pipelined (ours and bomb's), 16 and 64 KiB messages over ws and wss, and
+//! connection churn over ws and wss with and without TLS session resumption; then latency at half of the
+//! saturation rate, memory per idle connection, certificate set-up time and ring against aws-lc-rs. Writes docs/performance.md and docs/performance.svg. `--quick` and `--smoke` run shorter and
 //! write elsewhere (plan.rs). Only loopback addresses; every server is killed when its measurement ends.
 
 mod chart;
@@ -19,7 +20,7 @@ use crate::tls_files::TlsFiles;
 use anyhow::Context;
 use measure::CertTool;
 use peer::Peer;
-use plan::{LARGE, Mode, Profile, SMALL};
+use plan::{Case, Mode, Profile, SMALL};
 use programs::Programs;
 use results::Results;
 use servers::{Launch, Server};
@@ -32,9 +33,9 @@ pub struct BenchArgs {
     /// report goes to TARGET_DIR/bench-quick/ instead of docs/.
     #[arg(long)]
     pub quick: bool,
-    /// As --quick, but against the in-tree servers only (wsecho, the tokio-tungstenite baseline, Python
-    /// websockets) and without bomb, so nothing is built from crates.io: what `cargo xtask test` runs. The report
-    /// goes to TARGET_DIR/bench-smoke/.
+    /// Every case once against the in-tree servers only (wsecho, the tokio-tungstenite baseline, Python
+    /// websockets, Node ws), in half-second windows, without bomb, websocat and the provider comparison, so
+    /// nothing is built from crates.io: what `cargo xtask test` runs. The report goes to TARGET_DIR/bench-smoke/.
     #[arg(long, conflicts_with = "quick")]
     pub smoke: bool,
 }
@@ -76,6 +77,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     half_saturation(&programs, &profile, &scratch.0, &mut results)?;
     idle_memory(&programs, &profile, &scratch.0, &tls, &mut results)?;
     cert_setup(&programs, &profile, &scratch.0, &mut results)?;
+    if let Some(provider_bench) = &programs.provider_bench {
+        results.providers = Some(measure::providers(provider_bench, profile.provider_seconds)?);
+    }
 
     let docs = mode.report_dir(root);
     report::write(&docs, &profile, mode, &programs, &results)?;
@@ -87,7 +91,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One round: every server with both workloads (small messages also under bomb), then wsecho over wss.
+/// One round: every case against every server (small messages also under bomb).
 fn echo_round(
     programs: &Programs,
     profile: &Profile,
@@ -100,32 +104,34 @@ fn echo_round(
     let mut order = results.peers.clone();
     let turn = round % order.len();
     order.rotate_left(turn);
-    for (index, work) in [SMALL, LARGE].iter().enumerate() {
+    for case in Case::ALL {
+        let work = case.workload();
         for &peer in &order {
             let launch = Launch {
                 peer,
                 binary: work.binary,
-                tls: None,
+                tls: case.tls().then_some(tls),
                 many_idle: false,
             };
             let server = Server::start(programs, &launch, scratch)?;
-            let args = measure::bench_args(work, None, profile.warmup, profile.duration);
+            let args = measure::bench_args(&work, None, profile.warmup, profile.duration);
             results.remember(&server, &args);
-            let echo = measure::echo(programs, &server, None, &args)?;
+            let ca = case.tls().then_some(tls.ca.as_path());
+            let echo = measure::echo(programs, &server, ca, &args)?;
             eprintln!(
-                "  {:<9} {:<28} {:>9.0} msg/s  p99 {:>6.0} µs",
+                "  {:<9} {:<52} {:>9.0} msg/s  p99 {:>6.0} µs",
                 peer.short(),
-                work.label(),
+                case.label(),
                 echo.messages_per_s,
                 echo.p99_us
             );
-            results::push(&mut results.echo, (peer, index), echo);
-            if let (0, Some(bomb)) = (index, &programs.bomb) {
+            results::push(&mut results.echo, (peer, case), echo);
+            if let (Case::Small, Some(bomb)) = (case, &programs.bomb) {
                 let bomb_args = measure::bomb_args(work.connections, profile.duration);
                 results.remember_bomb(&bomb_args);
                 let measured = measure::bomb(bomb, &server, &bomb_args, profile.duration)?;
                 eprintln!(
-                    "  {:<9} bomb cross-check          {:>9.0} msg/s",
+                    "  {:<9} bomb cross-check                                     {:>9.0} msg/s",
                     peer.short(),
                     measured.messages_per_s
                 );
@@ -133,22 +139,6 @@ fn echo_round(
             }
         }
     }
-    let launch = Launch {
-        peer: Peer::Wsecho,
-        binary: true,
-        tls: Some(tls),
-        many_idle: false,
-    };
-    let server = Server::start(programs, &launch, scratch)?;
-    let args = measure::bench_args(&LARGE, None, profile.warmup, profile.duration);
-    results.remember(&server, &args);
-    let echo = measure::echo(programs, &server, Some(&tls.ca), &args)?;
-    eprintln!(
-        "  wsecho wss {:<27} {:>9.0} msg/s",
-        LARGE.label(),
-        echo.messages_per_s
-    );
-    results.wss_large.push(echo);
     Ok(())
 }
 
@@ -160,7 +150,12 @@ fn half_saturation(
     results: &mut Results,
 ) -> anyhow::Result<()> {
     for peer in [Peer::Wsecho, Peer::Baseline] {
-        let saturation = stats::median_of(results.echo_samples(peer, 0).iter().map(|e| e.messages_per_s));
+        let saturation = stats::median_of(
+            results
+                .echo_samples(peer, Case::Small)
+                .iter()
+                .map(|e| e.messages_per_s),
+        );
         let rate = (saturation / 2.0).max(1.0);
         let mut samples = Vec::new();
         for _ in 0..profile.rounds {

@@ -8,10 +8,18 @@ pub enum Peer {
     Baseline,
     Websocat,
     Python,
+    /// Node `ws` on Node's `http`/`https` server (`tests/peers/echo_server.js`).
+    Node,
 }
 
 impl Peer {
-    pub const ALL: [Peer; 4] = [Peer::Wsecho, Peer::Baseline, Peer::Websocat, Peer::Python];
+    pub const ALL: [Peer; 5] = [
+        Peer::Wsecho,
+        Peer::Baseline,
+        Peer::Websocat,
+        Peer::Python,
+        Peer::Node,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -19,6 +27,7 @@ impl Peer {
             Peer::Baseline => "tokio-tungstenite echo (baseline)",
             Peer::Websocat => "websocat mirror",
             Peer::Python => "Python websockets",
+            Peer::Node => "Node ws",
         }
     }
 
@@ -28,6 +37,7 @@ impl Peer {
             Peer::Baseline => "baseline",
             Peer::Websocat => "websocat",
             Peer::Python => "python",
+            Peer::Node => "node",
         }
     }
 }

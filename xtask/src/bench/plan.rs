@@ -1,7 +1,7 @@
-//! What a benchmark run measures: its mode (full, quick, smoke), the sizes that go with it, and the two echo
-//! workloads.
+//! What a benchmark run measures: its mode (full, quick, smoke), the sizes that go with it, and the echo cases
+//! (load shape, message size, ws or wss).
 
-use super::measure::Workload;
+use super::measure::{Shape, Workload};
 use crate::cmd;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,11 @@ pub enum Mode {
 
 impl Mode {
     pub fn profile(self) -> Profile {
-        if self == Mode::Full { FULL } else { QUICK }
+        match self {
+            Mode::Full => FULL,
+            Mode::Quick => QUICK,
+            Mode::Smoke => SMOKE,
+        }
     }
 
     /// The command-line flag that selects this mode, as the report names it.
@@ -30,7 +34,8 @@ impl Mode {
         }
     }
 
-    /// Whether the crates.io peers (websocat, bomb) are built and measured.
+    /// Whether the crates.io peers (websocat, bomb) and the crypto-provider comparison (which builds aws-lc-rs)
+    /// are built and measured.
     pub fn external_peers(self) -> bool {
         self != Mode::Smoke
     }
@@ -53,14 +58,18 @@ pub struct Profile {
     pub duration: f64,
     pub idle_connections: usize,
     pub cert_runs: usize,
+    /// Seconds the provider comparison spends on each of its figures.
+    pub provider_seconds: f64,
 }
 
+// Nine cases on five servers per round: 3 rounds of 3-second windows keep a full run near 20 minutes.
 const FULL: Profile = Profile {
-    rounds: 5,
+    rounds: 3,
     warmup: 1.0,
-    duration: 5.0,
+    duration: 3.0,
     idle_connections: 10_000,
     cert_runs: 10,
+    provider_seconds: 1.0,
 };
 
 const QUICK: Profile = Profile {
@@ -69,16 +78,109 @@ const QUICK: Profile = Profile {
     duration: 1.0,
     idle_connections: 500,
     cert_runs: 3,
+    provider_seconds: 0.2,
+};
+
+/// Messages in flight per connection in the pipelined load (bomb keeps up to 6000).
+pub const PIPELINE_DEPTH: usize = 16;
+
+/// Every echo measurement of a round, each run against every server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    Small,
+    Pipelined,
+    LargeWs,
+    LargeWss,
+    HugeWs,
+    HugeWss,
+    ChurnWs,
+    ChurnWssResumed,
+    ChurnWssFull,
+}
+
+impl Case {
+    pub const ALL: [Case; 9] = [
+        Case::Small,
+        Case::Pipelined,
+        Case::LargeWs,
+        Case::LargeWss,
+        Case::HugeWs,
+        Case::HugeWss,
+        Case::ChurnWs,
+        Case::ChurnWssResumed,
+        Case::ChurnWssFull,
+    ];
+
+    pub fn workload(self) -> Workload {
+        match self {
+            Case::Small => SMALL,
+            Case::Pipelined => Workload {
+                shape: Shape::Pipelined(PIPELINE_DEPTH),
+                ..SMALL
+            },
+            Case::LargeWs | Case::LargeWss => LARGE,
+            Case::HugeWs | Case::HugeWss => HUGE,
+            Case::ChurnWs => CHURN,
+            Case::ChurnWssResumed => Workload {
+                shape: Shape::Churn { resume: true },
+                ..CHURN
+            },
+            Case::ChurnWssFull => Workload {
+                shape: Shape::Churn { resume: false },
+                ..CHURN
+            },
+        }
+    }
+
+    pub fn tls(self) -> bool {
+        matches!(
+            self,
+            Case::LargeWss | Case::HugeWss | Case::ChurnWssResumed | Case::ChurnWssFull
+        )
+    }
+
+    pub fn label(self) -> String {
+        let scheme = if self.tls() { "wss" } else { "ws" };
+        format!("{scheme} {}", self.workload().label())
+    }
+}
+
+/// Every case against every in-tree server once, in about a minute: a check that all of it runs.
+const SMOKE: Profile = Profile {
+    rounds: 1,
+    warmup: 0.2,
+    duration: 0.5,
+    idle_connections: 500,
+    cert_runs: 1,
+    provider_seconds: 0.2,
 };
 
 pub const SMALL: Workload = Workload {
     connections: 100,
     size: 32,
     binary: false,
+    shape: Shape::ClosedLoop,
 };
 
 pub const LARGE: Workload = Workload {
     connections: 200,
     size: 16 * 1024,
     binary: true,
+    shape: Shape::ClosedLoop,
+};
+
+/// 64 KiB: fewer connections, so the bytes in flight stay near LARGE's.
+pub const HUGE: Workload = Workload {
+    connections: 50,
+    size: 64 * 1024,
+    binary: true,
+    shape: Shape::ClosedLoop,
+};
+
+/// A few connection slots, each connecting, echoing once and closing in a loop.
+pub const CHURN: Workload = Workload {
+    connections: 8,
+    size: 32,
+    binary: false,
+    shape: Shape::Churn { resume: true },
 };

@@ -26,6 +26,12 @@ pub struct Programs {
     pub bomb: Option<PathBuf>,
     pub python: PathBuf,
     pub python_echo: PathBuf,
+    /// `node_modules` holding `ws`, for `NODE_PATH`.
+    pub node_modules: PathBuf,
+    pub node_echo: PathBuf,
+    /// The ring against aws-lc-rs comparison (`xtask/providers`); `None` when the run measures the in-tree
+    /// servers only.
+    pub provider_bench: Option<PathBuf>,
 }
 
 impl Programs {
@@ -52,13 +58,14 @@ impl Programs {
                 bail!("{tool} is not installed: apt-get install {tool}");
             }
         }
-        let (websocat, bomb) = if external_peers {
+        let (websocat, bomb, provider_bench) = if external_peers {
             (
                 Some(cargo_tool(root, "websocat", WEBSOCAT_VERSION)?),
                 Some(cargo_tool(root, "bomb", BOMB_VERSION)?),
+                Some(provider_bench(root)?),
             )
         } else {
-            (None, None)
+            (None, None, None)
         };
         Ok(Programs {
             wsecho: release.join("wsecho"),
@@ -68,6 +75,9 @@ impl Programs {
             bomb,
             python: python_with_websockets(root)?,
             python_echo: root.join("tests/peers/echo_server.py"),
+            node_modules: node_with_ws(root)?,
+            node_echo: root.join("tests/peers/echo_server.js"),
+            provider_bench,
         })
     }
 
@@ -97,6 +107,39 @@ fn cargo_tool(root: &Path, name: &str, version: &str) -> anyhow::Result<PathBuf>
         INSTALL_TIMEOUT,
     )?;
     Ok(prefix.join("bin").join(name))
+}
+
+/// Builds `xtask/providers` (outside the workspace, with its own lock file) and returns its binary.
+fn provider_bench(root: &Path) -> anyhow::Result<PathBuf> {
+    // The workspace's target dir: the shared dependencies (ring, rustls) are built once.
+    let target = cmd::target_dir(root);
+    cmd::run_within(
+        cmd::cargo(root)
+            .args(["build", "--quiet", "--release", "--locked", "--manifest-path"])
+            .arg(root.join("xtask/providers/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target),
+        INSTALL_TIMEOUT,
+    )?;
+    Ok(target.join("release/provider-bench"))
+}
+
+/// The `node_modules` with `ws` (`NODE_PATH` if set, else the one `cargo xtask test` installs; installed here
+/// too when missing).
+fn node_with_ws(root: &Path) -> anyhow::Result<PathBuf> {
+    let modules = std::env::var_os("NODE_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".ci-cache/node/node_modules"));
+    if !modules.join("ws").exists() {
+        crate::peers::ensure(root)?;
+    }
+    if !modules.join("ws").exists() {
+        bail!(
+            "{} has no ws package; run cargo xtask test once to install the peers",
+            modules.display()
+        );
+    }
+    Ok(modules)
 }
 
 /// The Python of the peers venv (`cargo xtask test` installs it; installed here too when missing).

@@ -4,7 +4,7 @@
 use super::chart;
 use super::measure::{BOMB_PAYLOAD, CertTool, Echo};
 use super::peer::Peer;
-use super::plan::{LARGE, Mode, Profile, SMALL};
+use super::plan::{Case, Mode, PIPELINE_DEPTH, Profile, SMALL};
 use super::programs::{BOMB_VERSION, Programs};
 use super::results::Results;
 use super::stats::{CertMedians, Summary, cert_medians, median_of, summary};
@@ -34,12 +34,18 @@ pub fn write(
     let mut md = String::new();
     intro(&mut md, profile, mode)?;
     targets(&mut md, profile, results, &certs)?;
-    small_messages(&mut md, results)?;
-    large_messages(&mut md, results)?;
+    echo_intro(&mut md)?;
+    echo_table(&mut md, results, Case::Small)?;
+    pipelined(&mut md, results)?;
+    for case in [Case::LargeWs, Case::LargeWss, Case::HugeWs, Case::HugeWss] {
+        echo_table(&mut md, results, case)?;
+    }
     wss_versus_ws(&mut md, results)?;
+    churn(&mut md, results)?;
     half_rate(&mut md, results)?;
     idle_memory(&mut md, results)?;
     cert_setup(&mut md, profile, &certs)?;
+    providers(&mut md, results)?;
     writeln!(
         md,
         "\n![throughput, memory and certificate set-up bars](performance.svg)\n"
@@ -62,12 +68,13 @@ fn verdict(met: bool) -> &'static str {
     if met { "**met**" } else { "**missed**" }
 }
 
-fn small(results: &Results, peer: Peer) -> Summary {
-    summary(&results.echo_samples(peer, 0))
+fn measured(results: &Results, peer: Peer, case: Case) -> Summary {
+    summary(&results.echo_samples(peer, case))
 }
 
-fn large(results: &Results, peer: Peer) -> Summary {
-    summary(&results.echo_samples(peer, 1))
+/// Median echoes per second of bomb against `peer`.
+fn bomb_median(results: &Results, peer: Peer) -> f64 {
+    median_of(results.bomb_samples(peer).iter().map(|b| b.messages_per_s))
 }
 
 fn cert_median(certs: &CertMedians, tool: CertTool) -> f64 {
@@ -94,35 +101,95 @@ fn intro(md: &mut String, profile: &Profile, mode: Mode) -> fmt::Result {
     )
 }
 
-/// The targets of issue 6, each with its measured figure and whether it was met.
+/// The targets of issues 6 and 16, each with its measured figure and whether it was met.
 fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMedians) -> fmt::Result {
-    writeln!(md, "## Targets (issue 6)\n")?;
+    writeln!(md, "## Targets (issues 6 and 16)\n")?;
     writeln!(md, "| target | measured | |\n|---|---|---|")?;
-    let wsecho_small = small(results, Peer::Wsecho).msgs;
-    let base_small = small(results, Peer::Baseline).msgs;
+    let msgs = |peer, case| measured(results, peer, case).msgs;
+    let ours_vs = |case, peer| (msgs(Peer::Wsecho, case), msgs(peer, case));
+    let has_websocat = results.peers.contains(&Peer::Websocat);
     throughput_target(
         md,
-        "small-message throughput ≥ 1.1× the tokio-tungstenite baseline",
-        (wsecho_small, base_small),
-        |r| r >= 1.1,
+        "small messages ≥ 1.5× the tokio-tungstenite baseline (issue 6: 1.1×)",
+        ours_vs(Case::Small, Peer::Baseline),
+        |r| r >= 1.5,
     )?;
-    if results.peers.contains(&Peer::Websocat) {
+    if has_websocat {
         throughput_target(
             md,
-            "small-message throughput above websocat",
-            (wsecho_small, small(results, Peer::Websocat).msgs),
+            "small messages above websocat",
+            ours_vs(Case::Small, Peer::Websocat),
             |r| r > 1.0,
         )?;
     }
     throughput_target(
         md,
-        "wss ≥ 0.8× ws throughput, 16 KiB messages",
+        "16 KiB ws ≥ 1.4× the baseline",
+        ours_vs(Case::LargeWs, Peer::Baseline),
+        |r| r >= 1.4,
+    )?;
+    throughput_target(
+        md,
+        "wss ≥ 0.8× ws, 16 KiB messages",
         (
-            summary(&results.wss_large).msgs,
-            large(results, Peer::Wsecho).msgs,
+            msgs(Peer::Wsecho, Case::LargeWss),
+            msgs(Peer::Wsecho, Case::LargeWs),
         ),
         |r| r >= 0.8,
     )?;
+    throughput_target(
+        md,
+        &format!("pipelined ({PIPELINE_DEPTH} in flight, `wsecho bench`) ≥ 1.0× the baseline"),
+        ours_vs(Case::Pipelined, Peer::Baseline),
+        |r| r >= 1.0,
+    )?;
+    if has_websocat {
+        throughput_target(
+            md,
+            "pipelined (`wsecho bench`) ≥ websocat",
+            ours_vs(Case::Pipelined, Peer::Websocat),
+            |r| r >= 1.0,
+        )?;
+    }
+    if !results.bomb.is_empty() {
+        let bomb_ours = bomb_median(results, Peer::Wsecho);
+        throughput_target(
+            md,
+            "pipelined (bomb) ≥ 1.0× the baseline",
+            (bomb_ours, bomb_median(results, Peer::Baseline)),
+            |r| r >= 1.0,
+        )?;
+        if has_websocat {
+            throughput_target(
+                md,
+                "pipelined (bomb) ≥ websocat",
+                (bomb_ours, bomb_median(results, Peer::Websocat)),
+                |r| r >= 1.0,
+            )?;
+        }
+    }
+    for case in [
+        Case::LargeWss,
+        Case::HugeWss,
+        Case::ChurnWs,
+        Case::ChurnWssResumed,
+        Case::ChurnWssFull,
+    ] {
+        let best_other = results
+            .peers
+            .iter()
+            .filter(|&&peer| peer != Peer::Wsecho)
+            .map(|&peer| (peer, msgs(peer, case)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((peer, theirs)) = best_other {
+            throughput_target(
+                md,
+                &format!("{} ahead of every peer (best: {})", case.label(), peer.short()),
+                (msgs(Peer::Wsecho, case), theirs),
+                |r| r > 1.0,
+            )?;
+        }
+    }
     for (label, limit) in [("wsecho serve, ws", 8.0), ("wsecho serve, wss", 16.0)] {
         let idle = results.idle.iter().find(|(l, _)| *l == label);
         if let Some(kib) = idle.map(|(_, i)| i.kib_per_connection()) {
@@ -144,16 +211,23 @@ fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMe
             verdict(p99 < 5000.0)
         )?;
     }
-    let (ours, theirs) = (
-        cert_median(certs, CertTool::Certgen),
-        cert_median(certs, CertTool::Mkcert),
-    );
-    writeln!(
-        md,
-        "| `certgen ca` + `issue` faster than mkcert | {ours:.1} vs {theirs:.1} ms = {:.2}× faster | {} |\n",
-        ratio(theirs, ours),
-        verdict(ours < theirs)
-    )
+    let mkcert = cert_median(certs, CertTool::Mkcert);
+    for (tool, target) in [
+        (CertTool::Certgen, "`certgen ca` + `issue` faster than mkcert"),
+        (
+            CertTool::CertgenRsa,
+            "`certgen ca` + `issue` with mkcert's key types no slower than mkcert",
+        ),
+    ] {
+        let ours = cert_median(certs, tool);
+        writeln!(
+            md,
+            "| {target} | {ours:.1} vs {mkcert:.1} ms = {:.2}× faster | {} |",
+            ratio(mkcert, ours),
+            verdict(ours <= mkcert)
+        )?;
+    }
+    writeln!(md)
 }
 
 /// A target row comparing two throughputs; `met` judges their ratio.
@@ -171,78 +245,28 @@ fn throughput_target(
     )
 }
 
-/// Small messages: every server, with bomb's cross-check columns when bomb ran.
-fn small_messages(md: &mut String, results: &Results) -> fmt::Result {
+fn echo_intro(md: &mut String) -> fmt::Result {
     writeln!(md, "## Echo throughput and latency\n")?;
     writeln!(
         md,
         "Closed loop: each connection sends a message, waits for its echo, checks it byte for byte and kind for kind, \
          and sends the next. Latency is the round trip in microseconds. MB/s is payload per direction \
-         (the same amount comes back). Range = slowest–fastest round.\n"
-    )?;
-    writeln!(md, "### {} (closed loop)\n", SMALL.label())?;
-    let with_bomb = !results.bomb.is_empty();
-    if with_bomb {
-        writeln!(
-            md,
-            "| server | msg/s | range | × baseline | p50 µs | p99 µs | bomb msg/s | bomb × baseline | bomb mean RTT ms |"
-        )?;
-        writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-    } else {
-        writeln!(md, "| server | msg/s | range | × baseline | p50 µs | p99 µs |")?;
-        writeln!(md, "|---|---:|---:|---:|---:|---:|")?;
-    }
-    let bomb = |peer: Peer| {
-        let samples = results.bomb_samples(peer);
-        (
-            median_of(samples.iter().map(|b| b.messages_per_s)),
-            median_of(samples.iter().map(|b| b.mean_rtt_ms)),
-        )
-    };
-    let base = small(results, Peer::Baseline);
-    let (base_bomb, _) = bomb(Peer::Baseline);
-    for &peer in &results.peers {
-        let s = small(results, peer);
-        write!(
-            md,
-            "| {} | {:.0} | {} | {:.2} | {:.0} | {:.0} |",
-            peer.name(),
-            s.msgs,
-            s.range,
-            ratio(s.msgs, base.msgs),
-            s.p50,
-            s.p99,
-        )?;
-        if with_bomb {
-            let (b, rtt) = bomb(peer);
-            write!(md, " {b:.0} | {:.2} | {rtt:.1} |", ratio(b, base_bomb))?;
-        }
-        writeln!(md)?;
-    }
-    if with_bomb {
-        writeln!(
-            md,
-            "\nbomb (crates.io) is an independent load generator: open loop, unlimited rate with up to 6000 messages \
-             in flight per connection, 45-byte JSON text messages (`{BOMB_PAYLOAD}`, a fresh UUID each) that it \
-             matches by id. Its round trips include its own queueing; read its column for the ranking, not for \
-             latency.\n"
-        )?;
-    } else {
-        writeln!(md)?;
-    }
-    Ok(())
+         (the same amount comes back). Range = slowest–fastest round. wss is TLS 1.3 with an ECDSA P-256 \
+         certificate from certgen, the same for every server.\n"
+    )
 }
 
-fn large_messages(md: &mut String, results: &Results) -> fmt::Result {
-    writeln!(md, "### {} (closed loop)\n", LARGE.label())?;
+/// One case, every server.
+fn echo_table(md: &mut String, results: &Results, case: Case) -> fmt::Result {
+    writeln!(md, "### {}\n", case.label())?;
     writeln!(
         md,
         "| server | msg/s | range | MB/s each way | × baseline | p50 µs | p99 µs |"
     )?;
     writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
-    let base = large(results, Peer::Baseline);
+    let base = measured(results, Peer::Baseline, case);
     for &peer in &results.peers {
-        let s = large(results, peer);
+        let s = measured(results, peer, case);
         writeln!(
             md,
             "| {} | {:.0} | {} | {:.1} | {:.2} | {:.0} | {:.0} |",
@@ -255,27 +279,123 @@ fn large_messages(md: &mut String, results: &Results) -> fmt::Result {
             s.p99
         )?;
     }
-    Ok(())
+    writeln!(md)
 }
 
-fn wss_versus_ws(md: &mut String, results: &Results) -> fmt::Result {
-    writeln!(md, "\n### wss versus ws, `wsecho serve`, {}\n", LARGE.label())?;
+/// Open loop with a window: `wsecho bench --pipeline` next to bomb.
+fn pipelined(md: &mut String, results: &Results) -> fmt::Result {
+    let case = Case::Pipelined;
+    writeln!(md, "### {} (open loop), and bomb\n", case.label())?;
     writeln!(
         md,
-        "| listener | msg/s | range | MB/s each way | p50 µs | p99 µs | × ws |\n|---|---:|---:|---:|---:|---:|---:|"
+        "`wsecho bench --pipeline {PIPELINE_DEPTH}` keeps {PIPELINE_DEPTH} messages in flight per connection, sends \
+         the next as soon as an echo returns and checks every echo byte for byte in the order sent."
     )?;
-    let ws = large(results, Peer::Wsecho);
-    let wss = summary(&results.wss_large);
-    for (name, s) in [("ws", &ws), ("wss (TLS 1.3, ECDSA P-256)", &wss)] {
+    let with_bomb = !results.bomb.is_empty();
+    if with_bomb {
         writeln!(
             md,
-            "| {name} | {:.0} | {} | {:.1} | {:.0} | {:.0} | {:.2} |",
+            " bomb (crates.io) is an independent load generator: open loop, unlimited rate with up to 6000 messages \
+             in flight per connection, {} connections, 45-byte JSON text messages (`{BOMB_PAYLOAD}`, a fresh UUID \
+             each) that it matches by id. Its round trips include its own queueing.\n",
+            SMALL.connections
+        )?;
+        writeln!(
+            md,
+            "| server | msg/s | range | × baseline | p50 µs | p99 µs | bomb msg/s | bomb × baseline | bomb mean RTT ms |"
+        )?;
+        writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    } else {
+        writeln!(md, "\n| server | msg/s | range | × baseline | p50 µs | p99 µs |")?;
+        writeln!(md, "|---|---:|---:|---:|---:|---:|")?;
+    }
+    let base = measured(results, Peer::Baseline, case);
+    let base_bomb = bomb_median(results, Peer::Baseline);
+    for &peer in &results.peers {
+        let s = measured(results, peer, case);
+        write!(
+            md,
+            "| {} | {:.0} | {} | {:.2} | {:.0} | {:.0} |",
+            peer.name(),
             s.msgs,
             s.range,
-            s.mb,
+            ratio(s.msgs, base.msgs),
             s.p50,
             s.p99,
-            ratio(s.msgs, ws.msgs)
+        )?;
+        if with_bomb {
+            let b = bomb_median(results, peer);
+            let rtt = median_of(results.bomb_samples(peer).iter().map(|b| b.mean_rtt_ms));
+            write!(md, " {b:.0} | {:.2} | {rtt:.1} |", ratio(b, base_bomb))?;
+        }
+        writeln!(md)?;
+    }
+    writeln!(md)
+}
+
+/// wss throughput as a share of the same server's ws throughput, per message size.
+fn wss_versus_ws(md: &mut String, results: &Results) -> fmt::Result {
+    writeln!(md, "### wss versus ws, each server\n")?;
+    writeln!(
+        md,
+        "| server | 16 KiB ws msg/s | 16 KiB wss msg/s | wss × ws | 64 KiB ws msg/s | 64 KiB wss msg/s | wss × ws |"
+    )?;
+    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for &peer in &results.peers {
+        let m = |case| measured(results, peer, case).msgs;
+        let (large_ws, large_wss, huge_ws, huge_wss) = (
+            m(Case::LargeWs),
+            m(Case::LargeWss),
+            m(Case::HugeWs),
+            m(Case::HugeWss),
+        );
+        writeln!(
+            md,
+            "| {} | {large_ws:.0} | {large_wss:.0} | {:.2} | {huge_ws:.0} | {huge_wss:.0} | {:.2} |",
+            peer.name(),
+            ratio(large_wss, large_ws),
+            ratio(huge_wss, huge_ws)
+        )?;
+    }
+    writeln!(md)
+}
+
+/// Connections per second: open, upgrade, one echo, close.
+fn churn(md: &mut String, results: &Results) -> fmt::Result {
+    writeln!(md, "### Connection churn, {}\n", Case::ChurnWs.workload().label())?;
+    writeln!(
+        md,
+        "Each of the {} connection slots connects (TCP, TLS for wss, WebSocket upgrade), sends one 32-byte message, \
+         checks its echo, closes (closing handshake included) and starts again. \"resumed\" offers the session \
+         tickets of earlier connections (the rustls client default); the share column is how many handshakes the \
+         server actually resumed. \"full\" never resumes.\n",
+        Case::ChurnWs.workload().connections
+    )?;
+    writeln!(
+        md,
+        "| server | ws conn/s | × baseline | wss resumed conn/s | resumed | × baseline | wss full conn/s | × baseline |"
+    )?;
+    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    let base = |case| measured(results, Peer::Baseline, case).msgs;
+    for &peer in &results.peers {
+        let m = |case| measured(results, peer, case).msgs;
+        let share = median_of(
+            results
+                .echo_samples(peer, Case::ChurnWssResumed)
+                .iter()
+                .filter_map(|e| e.resumed_share),
+        );
+        writeln!(
+            md,
+            "| {} | {:.0} | {:.2} | {:.0} | {:.0} % | {:.2} | {:.0} | {:.2} |",
+            peer.name(),
+            m(Case::ChurnWs),
+            ratio(m(Case::ChurnWs), base(Case::ChurnWs)),
+            m(Case::ChurnWssResumed),
+            share * 100.0,
+            ratio(m(Case::ChurnWssResumed), base(Case::ChurnWssResumed)),
+            m(Case::ChurnWssFull),
+            ratio(m(Case::ChurnWssFull), base(Case::ChurnWssFull)),
         )?;
     }
     Ok(())
@@ -362,6 +482,62 @@ fn cert_setup(md: &mut String, profile: &Profile, certs: &CertMedians) -> fmt::R
     Ok(())
 }
 
+/// ring against aws-lc-rs, from `provider-bench`'s JSON report.
+fn providers(md: &mut String, results: &Results) -> fmt::Result {
+    let Some(report) = &results.providers else {
+        return Ok(());
+    };
+    let of = |name: &str| {
+        report["providers"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["provider"] == name))
+    };
+    let (Some(ring), Some(aws)) = (of("ring"), of("aws-lc-rs")) else {
+        return Ok(());
+    };
+    writeln!(md, "\n## Crypto provider: ring against aws-lc-rs\n")?;
+    writeln!(
+        md,
+        "`xtask/providers` (outside the workspace, so the workspace keeps one provider) drives both ends of rustls \
+         connections in memory on one thread: bulk data in 16 KiB writes (encrypted by one side, decrypted by the \
+         other), TLS 1.3 handshakes with X25519 and an ECDSA P-256 certificate chain (full, and resumed from a \
+         ticket), and key generation and signing. ring cannot generate RSA keys: its RSA key-generation rows are \
+         the `rsa` crate, which the workspace uses with ring. One run; higher is better.\n"
+    )?;
+    writeln!(
+        md,
+        "| operation | ring | aws-lc-rs | aws-lc-rs × ring |\n|---|---:|---:|---:|"
+    )?;
+    let rows = [
+        ("/mb_per_s/TLS13_AES_128_GCM_SHA256", "TLS 1.3 AES-128-GCM, MB/s"),
+        ("/mb_per_s/TLS13_AES_256_GCM_SHA384", "TLS 1.3 AES-256-GCM, MB/s"),
+        (
+            "/mb_per_s/TLS13_CHACHA20_POLY1305_SHA256",
+            "TLS 1.3 ChaCha20-Poly1305, MB/s",
+        ),
+        ("/handshakes_per_s/full", "full handshakes/s"),
+        ("/handshakes_per_s/resumed", "resumed handshakes/s"),
+        ("/keygen_per_s/ecdsa_p256", "ECDSA P-256 key generation/s"),
+        ("/sign_per_s/ecdsa_p256", "ECDSA P-256 signatures/s"),
+        (
+            "/keygen_per_s/rsa_2048",
+            "RSA-2048 key generation/s (ring: `rsa` crate)",
+        ),
+        (
+            "/keygen_per_s/rsa_3072",
+            "RSA-3072 key generation/s (ring: `rsa` crate)",
+        ),
+        ("/sign_per_s/rsa_2048", "RSA-2048 signatures/s"),
+    ];
+    for (path, label) in rows {
+        let value =
+            |p: &serde_json::Value| p.pointer(path).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let (r, a) = (value(ring), value(aws));
+        writeln!(md, "| {label} | {r:.1} | {a:.1} | {:.2} |", ratio(a, r))?;
+    }
+    Ok(())
+}
+
 fn first_line(program: &Path, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -413,6 +589,7 @@ fn machine(md: &mut String, programs: &Programs) -> fmt::Result {
         load.split_whitespace().take(3).collect::<Vec<_>>().join(", ")
     )?;
     writeln!(md, "- {}", first_line(Path::new("rustc"), &["--version"]))?;
+    writeln!(md, "- Node {}", first_line(Path::new("node"), &["--version"]))?;
     if let Some(websocat) = &programs.websocat {
         writeln!(md, "- {}", first_line(websocat, &["--version"]))?;
     }

@@ -3,21 +3,23 @@
 
 use super::measure::{Bomb, CertTool, Echo, Idle};
 use super::peer::Peer;
+use super::plan::Case;
 use super::servers::Server;
 
 pub struct Results {
     /// The echo servers compared, in report order.
     pub peers: Vec<Peer>,
-    /// (peer, workload index 0 = small / 1 = large) -> one sample per round.
-    pub echo: Vec<((Peer, usize), Vec<Echo>)>,
+    /// (peer, case) -> one sample per round.
+    pub echo: Vec<((Peer, Case), Vec<Echo>)>,
     /// Empty when bomb did not run (`--smoke`).
     pub bomb: Vec<(Peer, Vec<Bomb>)>,
-    pub wss_large: Vec<Echo>,
     /// (peer, rate, samples) at half of that peer's median saturation rate.
     pub half_rate: Vec<(Peer, f64, Vec<Echo>)>,
     /// (label, measurement).
     pub idle: Vec<(&'static str, Idle)>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
+    /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
+    pub providers: Option<serde_json::Value>,
     /// Server command lines as run, for the report.
     pub commands: Vec<(String, String)>,
 }
@@ -28,18 +30,18 @@ impl Results {
             peers,
             echo: Vec::new(),
             bomb: Vec::new(),
-            wss_large: Vec::new(),
             half_rate: Vec::new(),
             idle: Vec::new(),
             certs: Vec::new(),
+            providers: None,
             commands: Vec::new(),
         }
     }
 
-    pub fn echo_samples(&self, peer: Peer, workload: usize) -> Vec<Echo> {
+    pub fn echo_samples(&self, peer: Peer, case: Case) -> Vec<Echo> {
         self.echo
             .iter()
-            .filter(|(key, _)| *key == (peer, workload))
+            .filter(|(key, _)| *key == (peer, case))
             .flat_map(|(_, samples)| samples.iter().copied())
             .collect()
     }

@@ -61,7 +61,8 @@ impl Server {
             }
             Some(port) => {
                 wait_accepting(port).with_context(|| failed(launch.peer.name()))?;
-                format!("ws://127.0.0.1:{port}/")
+                let scheme = if launch.tls.is_some() { "wss" } else { "ws" };
+                format!("{scheme}://127.0.0.1:{port}/")
             }
         };
         Ok(Server { child, url, shown })
@@ -77,13 +78,15 @@ impl Server {
     }
 }
 
-/// The command for one server; servers that cannot report their port get a free one picked here.
+/// The command for one server; servers that cannot report their port get a free one picked here. With `tls`,
+/// every server serves wss with the same certificate (websocat reads it as PKCS#12).
 fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, String, Option<u16>)> {
+    let tls = launch.tls;
     Ok(match launch.peer {
         Peer::Wsecho => {
             let mut cmd = Command::new(&programs.wsecho);
             let mut shown = String::from("wsecho serve");
-            match launch.tls {
+            match tls {
                 None => {
                     cmd.args(["serve", "--ws", "127.0.0.1:0"]);
                     shown += " --ws 127.0.0.1:PORT";
@@ -106,7 +109,12 @@ fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, Str
             let port = free_port()?;
             let mut cmd = Command::new(&programs.baseline);
             cmd.arg(format!("127.0.0.1:{port}"));
-            (cmd, "baseline_echo 127.0.0.1:PORT".into(), Some(port))
+            let mut shown = String::from("baseline_echo 127.0.0.1:PORT");
+            if let Some(tls) = tls {
+                cmd.arg(&tls.fullchain).arg(&tls.key);
+                shown += PEM_PAIR;
+            }
+            (cmd, shown, Some(port))
         }
         Peer::Websocat => {
             let port = free_port()?;
@@ -116,20 +124,53 @@ fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, Str
                 .as_ref()
                 .context("websocat is not part of this run")?;
             let mut cmd = Command::new(websocat);
-            cmd.args([kind, &format!("ws-l:127.0.0.1:{port}"), "mirror:"]);
-            (
-                cmd,
-                format!("websocat {kind} ws-l:127.0.0.1:PORT mirror:"),
-                Some(port),
-            )
+            cmd.arg(kind);
+            let listen = match tls {
+                None => format!("ws-l:127.0.0.1:{port}"),
+                Some(tls) => {
+                    cmd.arg("--pkcs12-der")
+                        .arg(&tls.p12)
+                        .args(["--pkcs12-passwd", certgen::export::DEFAULT_P12_PASSWORD]);
+                    format!("wss-l:127.0.0.1:{port}")
+                }
+            };
+            cmd.args([listen.as_str(), "mirror:"]);
+            let shown = match tls {
+                None => format!("websocat {kind} ws-l:127.0.0.1:PORT mirror:"),
+                Some(_) => format!(
+                    "websocat {kind} --pkcs12-der localhost.p12 --pkcs12-passwd {} wss-l:127.0.0.1:PORT mirror:",
+                    certgen::export::DEFAULT_P12_PASSWORD
+                ),
+            };
+            (cmd, shown, Some(port))
         }
         Peer::Python => {
             let mut cmd = Command::new(&programs.python);
             cmd.arg(&programs.python_echo).arg("0");
-            (cmd, "python tests/peers/echo_server.py 0".into(), None)
+            let mut shown = String::from("python tests/peers/echo_server.py 0");
+            if let Some(tls) = tls {
+                cmd.arg(&tls.fullchain).arg(&tls.key);
+                shown += PEM_PAIR;
+            }
+            (cmd, shown, None)
+        }
+        Peer::Node => {
+            let mut cmd = Command::new("node");
+            cmd.arg(&programs.node_echo)
+                .arg("0")
+                .env("NODE_PATH", &programs.node_modules);
+            let mut shown = String::from("node tests/peers/echo_server.js 0");
+            if let Some(tls) = tls {
+                cmd.arg(&tls.fullchain).arg(&tls.key);
+                shown += PEM_PAIR;
+            }
+            (cmd, shown, None)
         }
     })
 }
+
+/// The certificate arguments as the report shows them.
+const PEM_PAIR: &str = " localhost-fullchain.pem localhost-key.pem";
 
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;

@@ -111,7 +111,7 @@ fn validation_certificate(name: &SubjectName, digest: &[u8; 32]) -> Result<Certi
         .self_signed(&key)
         .map_err(|e| Error::crypto("making the tls-alpn-01 certificate", e))?;
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key_der)
+    let signing_key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
         .map_err(|e| Error::crypto("loading the tls-alpn-01 key", e))?;
     Ok(CertifiedKey::new(vec![cert.der().clone()], signing_key))
 }
@@ -139,7 +139,7 @@ impl TlsAlpn01Server {
             .map_err(|e| Error::io("listen", addr.to_string(), e))?;
         let certificates = AlpnCertificates::default();
         let mut config =
-            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
                 .with_safe_default_protocol_versions()
                 .map_err(|e| Error::crypto("setting up TLS for tls-alpn-01", e))?
                 .with_no_client_auth()

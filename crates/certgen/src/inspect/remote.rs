@@ -3,7 +3,7 @@
 //!
 //! The handshake accepts any certificate (that is the point: show the broken ones too) but still checks the
 //! server's handshake signature with the certificate's key, so the chain shown is the one the server can prove;
-//! only a key too weak for ring to check at all (RSA under 2048 bits) is taken unproven, and then `doctor`
+//! only a key too weak for the crypto provider to check at all (RSA under 2048 bits) is taken unproven, and then `doctor`
 //! rejects it for that weakness anyway.
 
 use std::fmt;
@@ -138,7 +138,7 @@ pub fn fetch_chain(target: &Target) -> Result<Served, Error> {
         .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
         .map_err(|e| failed(e.to_string()))?;
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(AcceptAnyChain {
         algorithms: provider.signature_verification_algorithms,
     });
@@ -217,7 +217,7 @@ impl fmt::Display for Served {
     }
 }
 
-/// A failed handshake signature check passes only when the key is an RSA key under 2048 bits, which ring cannot
+/// A failed handshake signature check passes only when the key is an RSA key under 2048 bits, which the crypto provider cannot
 /// check at all, so that `doctor` can report the weak key instead of a failed connection.
 fn unverifiable_weak_key(
     cert: &CertificateDer<'_>,

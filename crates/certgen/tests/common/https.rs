@@ -42,7 +42,7 @@ impl HttpsServer {
         key: PrivateKeyDer<'static>,
         name: &str,
     ) -> HttpsServer {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")

@@ -4,6 +4,8 @@ use super::options::{Load, Options};
 use super::progress::Progress;
 use crate::Error;
 use crate::client::tls_config;
+use rustls::HandshakeKind;
+use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,7 +66,11 @@ impl Target {
             if opts.tls.insecure {
                 progress.tls_unverified();
             }
-            Some((TlsConnector::from(tls_config(&opts.tls)?), name))
+            let mut config = tls_config(&opts.tls)?;
+            if !opts.tls_resumption {
+                Arc::make_mut(&mut config).resumption = Resumption::disabled();
+            }
+            Some((TlsConnector::from(config), name))
         } else {
             None
         };
@@ -77,7 +83,8 @@ impl Target {
         })
     }
 
-    async fn connect(&self) -> Result<Conn, String> {
+    /// One connection: TCP, then TLS for wss://, then the WebSocket upgrade.
+    pub(crate) async fn connect(&self) -> Result<Conn, String> {
         let tcp = TcpStream::connect(self.addr)
             .await
             .map_err(|e| format!("TCP connect to {}: {e}", self.addr))?;
@@ -102,6 +109,19 @@ impl Target {
                         .await
                         .map_err(handshake_error)?;
                 Ok(Conn::Tls(Box::new(ws)))
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Whether the TLS handshake resumed an earlier session (`None` for ws://).
+    pub(crate) fn resumed(&self) -> Option<bool> {
+        match self {
+            Conn::Plain(_) => None,
+            Conn::Tls(ws) => {
+                let (_, tls) = ws.get_ref().get_ref();
+                Some(tls.handshake_kind() == Some(HandshakeKind::Resumed))
             }
         }
     }
@@ -154,6 +174,8 @@ fn read_buffer_size(opts: &Options) -> usize {
     const LARGEST: usize = 128 * 1024;
     match opts.load {
         Load::Idle => SMALLEST,
-        Load::ClosedLoop | Load::Rate(_) => (opts.size + MAX_FRAME_HEADER).clamp(SMALLEST, LARGEST),
+        Load::ClosedLoop | Load::Rate(_) | Load::Pipelined(_) | Load::Churn => {
+            (opts.size + MAX_FRAME_HEADER).clamp(SMALLEST, LARGEST)
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Driving one connection: closed loop, fixed rate or idle; every echo is checked against what was sent.
+//! Driving one connection: closed loop, fixed rate, pipelined, churn or idle; every echo is checked against what
+//! was sent, in the order sent.
 
-use super::connect::Conn;
+use super::connect::{Conn, Target};
 use super::options::{Kind, Load, Options};
 use futures_util::{SinkExt, Stream, StreamExt};
 use hdrhistogram::Histogram;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -47,6 +49,9 @@ pub(crate) struct Outcome {
     pub(crate) latency_us: Histogram<u64>,
     /// Echoes received for messages sent inside the measured window.
     pub(crate) messages: u64,
+    /// TLS handshakes of churn connections, and how many of them resumed an earlier session.
+    pub(crate) tls_handshakes: u64,
+    pub(crate) resumed: u64,
     pub(crate) errors: Vec<String>,
 }
 
@@ -57,6 +62,8 @@ impl Outcome {
             latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 3)
                 .expect("constant histogram bounds are valid"),
             messages: 0,
+            tls_handshakes: 0,
+            resumed: 0,
             errors: Vec::new(),
         }
     }
@@ -66,6 +73,8 @@ impl Outcome {
             .add(&other.latency_us)
             .expect("histograms built with the same bounds add up");
         self.messages += other.messages;
+        self.tls_handshakes += other.tls_handshakes;
+        self.resumed += other.resumed;
         self.errors.extend(other.errors);
     }
 
@@ -105,10 +114,21 @@ where
             let interval = Duration::from_secs_f64(plan.connections as f64 / rate);
             // Spread the connections' first sends evenly over one interval.
             let first = plan.start + interval.mul_f64(index as f64 / plan.connections as f64);
-            let run = fixed_rate(&mut ws, plan, interval, first, &mut outcome, done);
+            let run = open_loop(
+                &mut ws,
+                plan,
+                Pacing::Rate { first, interval },
+                &mut outcome,
+                done,
+            );
             tokio::time::timeout_at(deadline, run).await
         }
-        Load::Idle => {
+        Load::Pipelined(depth) => {
+            let run = open_loop(&mut ws, plan, Pacing::Window(depth), &mut outcome, done);
+            tokio::time::timeout_at(deadline, run).await
+        }
+        // Churn connections are driven by `churn`, which opens its own.
+        Load::Idle | Load::Churn => {
             tokio::time::sleep_until(plan.end).await;
             Ok(Ok(()))
         }
@@ -153,12 +173,21 @@ where
     Ok(())
 }
 
-/// Sends on a fixed schedule while receiving concurrently; latency counts from the scheduled send time.
-async fn fixed_rate<S>(
+/// When an open-loop sender may send its next message.
+#[derive(Clone, Copy)]
+enum Pacing {
+    /// At `first`, then every `interval`.
+    Rate { first: Instant, interval: Duration },
+    /// Whenever fewer than this many echoes are outstanding.
+    Window(usize),
+}
+
+/// Sends as `pacing` allows while receiving concurrently; echoes must come back in the order sent. Latency
+/// counts from the scheduled send time (the actual one under a window).
+async fn open_loop<S>(
     ws: &mut WebSocketStream<S>,
     plan: &Plan,
-    interval: Duration,
-    first: Instant,
+    pacing: Pacing,
     outcome: &mut Outcome,
     done: &AtomicU64,
 ) -> Result<(), String>
@@ -167,19 +196,47 @@ where
 {
     let (mut sink, mut stream) = ws.split();
     let (in_flight, mut awaiting) = tokio::sync::mpsc::unbounded_channel();
-    let send = async move {
+    let window = match pacing {
+        Pacing::Window(depth) => depth,
+        Pacing::Rate { .. } => 0,
+    };
+    let free = Semaphore::new(window);
+    let send = async {
         for seq in 0.. {
-            let due = first + interval.mul_f64(seq as f64);
+            let due = match pacing {
+                Pacing::Rate { first, interval } => first + interval.mul_f64(seq as f64),
+                Pacing::Window(_) => {
+                    // Queue messages while the window has room; write them out together when it is full.
+                    let permit = match free.try_acquire() {
+                        Ok(permit) => permit,
+                        Err(_) => {
+                            sink.flush().await.map_err(send_error)?;
+                            free.acquire()
+                                .await
+                                .map_err(|_| "send window closed".to_string())?
+                        }
+                    };
+                    permit.forget();
+                    Instant::now()
+                }
+            };
             if due >= plan.end {
                 break;
             }
-            tokio::time::sleep_until(due).await;
+            if let Pacing::Rate { .. } = pacing {
+                tokio::time::sleep_until(due).await;
+            }
             let message = plan.payloads.message(seq);
             // The receiver holds the other end until it has seen every echo, so this cannot fail.
             let _ = in_flight.send((seq, due, message.clone()));
-            sink.send(message).await.map_err(send_error)?;
+            match pacing {
+                Pacing::Rate { .. } => sink.send(message).await,
+                Pacing::Window(_) => sink.feed(message).await,
+            }
+            .map_err(send_error)?;
         }
-        Ok::<_, String>(())
+        drop(in_flight);
+        sink.flush().await.map_err(send_error)
     };
     let receive = async {
         while let Some((seq, due, message)) = awaiting.recv().await {
@@ -188,10 +245,76 @@ where
             plan.payloads.check(&message, &echo, seq)?;
             outcome.record(plan, due, echoed_at);
             done.fetch_add(1, Ordering::Relaxed);
+            free.add_permits(1);
         }
         Ok(())
     };
     tokio::try_join!(send, receive).map(|_| ())
+}
+
+/// Churn: connect, one echo, close, again, until the end of the plan; each cycle counts as one message, its
+/// latency is the whole cycle.
+pub(crate) async fn churn(target: Arc<Target>, plan: Arc<Plan>, done: Arc<AtomicU64>) -> Outcome {
+    let mut outcome = Outcome::new();
+    let deadline = plan.end + DRAIN_GRACE;
+    let cycles = async {
+        for seq in 0.. {
+            let started = Instant::now();
+            if started >= plan.end {
+                break;
+            }
+            let conn = target.connect().await?;
+            if let Some(resumed) = conn.resumed() {
+                outcome.tls_handshakes += 1;
+                outcome.resumed += u64::from(resumed);
+            }
+            match conn {
+                Conn::Plain(ws) => one_echo(*ws, &plan, seq).await?,
+                Conn::Tls(ws) => one_echo(*ws, &plan, seq).await?,
+            }
+            outcome.record(&plan, started, Instant::now());
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok::<_, String>(())
+    };
+    match tokio::time::timeout_at(deadline, cycles).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => outcome.fail(e),
+        Err(_) => outcome.fail(format!(
+            "a connection cycle was still unfinished {} s after the run ended",
+            DRAIN_GRACE.as_secs()
+        )),
+    }
+    outcome
+}
+
+/// Sends one message, checks its echo, then closes and waits for the server's close in return.
+async fn one_echo<S>(mut ws: WebSocketStream<S>, plan: &Plan, seq: u64) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let message = plan.payloads.message(seq);
+    ws.send(message.clone()).await.map_err(send_error)?;
+    let echo = next_echo(&mut ws).await?;
+    plan.payloads.check(&message, &echo, seq)?;
+    ws.close(None).await.map_err(|e| format!("close failed: {e}"))?;
+    // Once the server's close frame is in, the WebSocket is done: how the TCP (or TLS) stream ends after it
+    // does not matter to a client (some servers drop TCP without a TLS close_notify).
+    let mut closed_by_server = false;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) => closed_by_server = true,
+            Some(Ok(_)) => {}
+            None => break,
+            Some(Err(_)) if closed_by_server => break,
+            Some(Err(e)) => return Err(format!("closing handshake failed: {e}")),
+        }
+    }
+    if closed_by_server {
+        Ok(())
+    } else {
+        Err("the server ended the connection without answering its close frame".into())
+    }
 }
 
 fn send_error(e: tungstenite::Error) -> String {

@@ -4,7 +4,10 @@
 //! window, either closed loop (each connection sends one message, waits for its echo, repeats) or at a fixed total
 //! rate (open loop: latency is measured from the scheduled send time, so a slow server cannot hide its queueing).
 //! Every echo is checked against what was sent, content and kind; a mismatch ends that connection and counts as an
-//! error. The idle mode only holds the connections open, to measure a server's memory per connection.
+//! error. Pipelined mode keeps N messages in flight per connection (open loop with a window) and checks the echoes
+//! in the order sent. Churn mode measures connections per second: each connection slot connects, sends one message,
+//! checks the echo and closes, in a loop. The idle mode only holds the connections open, to measure a server's
+//! memory per connection.
 
 mod connect;
 mod drive;
@@ -35,6 +38,9 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
     validate(opts)?;
     raise_open_files_limit(opts.connections)?;
     let target = Arc::new(Target::new(opts, progress.as_ref()).await?);
+    if opts.load == Load::Churn {
+        return Ok(churn(opts, target, progress).await);
+    }
     progress.connecting(opts.connections);
 
     let (connections, mut errors) = connect::open_all(
@@ -64,6 +70,30 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
         .collect();
     let ticker = tokio::spawn(progress::tick(progress.clone(), start, done));
 
+    let mut total = gather(tasks).await;
+    ticker.abort();
+    errors.append(&mut total.errors);
+    Ok(Report::new(opts, plan.connections, total, errors))
+}
+
+/// Churn: every connection slot connects, echoes once and closes, over and over, for the whole window.
+async fn churn(opts: &Options, target: Arc<Target>, progress: &Arc<dyn Progress>) -> Report {
+    let start = Instant::now();
+    let plan = Arc::new(Plan::new(opts, opts.connections, start));
+    progress.running(opts.connections, opts.warmup + opts.duration);
+    let done = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..opts.connections)
+        .map(|_| tokio::spawn(drive::churn(target.clone(), plan.clone(), done.clone())))
+        .collect();
+    let ticker = tokio::spawn(progress::tick(progress.clone(), start, done));
+    let mut total = gather(tasks).await;
+    ticker.abort();
+    let errors = std::mem::take(&mut total.errors);
+    Report::new(opts, plan.connections, total, errors)
+}
+
+/// Waits for every connection task and adds up what they measured.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
     let mut total = Outcome::new();
     for task in tasks {
         match task.await {
@@ -71,9 +101,7 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
             Err(join) => total.fail(format!("connection task ended abnormally: {join}")),
         }
     }
-    ticker.abort();
-    errors.append(&mut total.errors);
-    Ok(Report::new(opts, plan.connections, total, errors))
+    total
 }
 
 fn validate(opts: &Options) -> Result<(), Error> {
@@ -89,6 +117,11 @@ fn validate(opts: &Options) -> Result<(), Error> {
         return Err(Error::Usage(format!(
             "--rate {rate}: give a positive number of messages per second"
         )));
+    }
+    if opts.load == Load::Pipelined(0) {
+        return Err(Error::Usage(
+            "--pipeline 0: keep at least one message in flight".into(),
+        ));
     }
     if opts.duration.is_zero() {
         return Err(Error::Usage(

@@ -18,6 +18,12 @@ pub enum Load {
     ClosedLoop,
     /// A fixed total number of messages per second, spread evenly over the connections.
     Rate(f64),
+    /// Open loop with a window: each connection keeps this many messages in flight, sending the next as soon as
+    /// an echo returns, and checks the echoes in the order sent.
+    Pipelined(usize),
+    /// Connection churn: each of the connections, in a loop, connects (TCP, TLS, WebSocket upgrade), sends one
+    /// message, checks its echo and closes; measures connections per second.
+    Churn,
     /// Connections are opened and held without traffic: measures the server's memory per connection.
     Idle,
 }
@@ -38,4 +44,7 @@ pub struct Options {
     pub connect_timeout: Duration,
     /// How many handshakes may be in flight at once.
     pub connect_concurrency: usize,
+    /// Whether `wss://` connections offer to resume earlier TLS sessions (the rustls client default); what
+    /// churn over wss measures with and without.
+    pub tls_resumption: bool,
 }

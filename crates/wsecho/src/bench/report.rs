@@ -17,19 +17,25 @@ pub struct Report {
     /// Payload bytes per message.
     pub size: usize,
     pub kind: Kind,
-    /// `closed-loop`, `rate` or `idle`.
+    /// `closed-loop`, `rate`, `pipelined`, `churn` or `idle`.
     pub mode: &'static str,
+    /// Messages in flight per connection (`pipelined` mode only).
+    pub pipeline: Option<usize>,
     /// The requested total rate in messages per second (`rate` mode only).
     pub target_rate: Option<f64>,
     /// Length of the measured window (warm-up excluded).
     pub duration_s: f64,
-    /// Echoes received for messages sent inside the measured window.
+    /// Echoes received for messages sent inside the measured window; in `churn` mode, connection cycles
+    /// (connect, one echo, close) started inside it.
     pub messages: u64,
     pub messages_per_s: f64,
     /// Payload megabytes (10^6 bytes) per second in each direction: what was sent, and the same again echoed back.
     pub mb_per_s: f64,
     /// Round-trip latency in microseconds; absent when nothing was measured.
     pub latency_us: Option<Latency>,
+    /// Churn over wss: TLS handshakes, and how many resumed an earlier session.
+    pub tls_handshakes: Option<u64>,
+    pub tls_resumed: Option<u64>,
     /// Failed connections and failed echoes (mismatch, close, timeout).
     pub errors: usize,
     pub error_samples: Vec<String>,
@@ -67,8 +73,15 @@ impl Report {
         let (mode, target_rate) = match opts.load {
             Load::ClosedLoop => ("closed-loop", None),
             Load::Rate(rate) => ("rate", Some(rate)),
+            Load::Pipelined(_) => ("pipelined", None),
+            Load::Churn => ("churn", None),
             Load::Idle => ("idle", None),
         };
+        let pipeline = match opts.load {
+            Load::Pipelined(depth) => Some(depth),
+            _ => None,
+        };
+        let tls = (outcome.tls_handshakes > 0).then_some((outcome.tls_handshakes, outcome.resumed));
         Report {
             url: opts.url.clone(),
             connections,
@@ -76,12 +89,15 @@ impl Report {
             size: opts.size,
             kind: opts.kind,
             mode,
+            pipeline,
             target_rate,
             duration_s: seconds,
             messages: outcome.messages,
             messages_per_s,
             mb_per_s: messages_per_s * opts.size as f64 / 1e6,
             latency_us,
+            tls_handshakes: tls.map(|(all, _)| all),
+            tls_resumed: tls.map(|(_, resumed)| resumed),
             errors: errors.len(),
             error_samples,
         }
@@ -102,6 +118,12 @@ impl fmt::Display for Report {
         )?;
         if let Some(rate) = self.target_rate {
             writeln!(f, "target rate  {rate:.0} msg/s")?;
+        }
+        if let Some(depth) = self.pipeline {
+            writeln!(f, "pipeline     {depth} messages in flight per connection")?;
+        }
+        if let (Some(all), Some(resumed)) = (self.tls_handshakes, self.tls_resumed) {
+            writeln!(f, "tls          {resumed} of {all} handshakes resumed a session")?;
         }
         writeln!(
             f,

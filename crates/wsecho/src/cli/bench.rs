@@ -17,6 +17,8 @@ use wsecho::client::TlsOptions;
   wsecho bench ws://127.0.0.1:8080/ -c 100 --size 32
   wsecho bench wss://localhost:8443/ --ca certs/ca.pem -c 200 --size 16384 --kind binary
   wsecho bench ws://127.0.0.1:8080/ -c 100 --rate 20000 --duration 10 --json
+  wsecho bench ws://127.0.0.1:8080/ -c 50 --pipeline 16   (16 messages in flight per connection)
+  wsecho bench wss://localhost:8443/ --ca certs/ca.pem -c 8 --churn --no-tls-resumption   (full handshakes per second)
   wsecho bench ws://127.0.0.1:8080/ -c 10000 --idle --duration 30   (memory per idle connection)
 
 Exit code: 0 when every connection opened and every echo matched, 1 otherwise (the report still prints), 2 for bad usage.")]
@@ -35,6 +37,17 @@ pub(crate) struct BenchArgs {
     /// Total messages per second over all connections (open loop). Without it: closed loop, as fast as echoes return.
     #[arg(long, value_name = "MSGS_PER_S", conflicts_with = "idle")]
     rate: Option<f64>,
+    /// Keep N messages in flight on each connection (open loop with a window): the next is sent as soon as an
+    /// echo returns, echoes are checked in the order sent.
+    #[arg(long, value_name = "N", conflicts_with_all = ["rate", "idle"])]
+    pipeline: Option<usize>,
+    /// Connection churn: each of the -c connections, in a loop, connects, sends one message, checks the echo
+    /// and closes; reports connections per second.
+    #[arg(long, conflicts_with_all = ["rate", "idle", "pipeline"])]
+    churn: bool,
+    /// wss://: never resume an earlier TLS session, so every connection makes a full handshake.
+    #[arg(long)]
+    no_tls_resumption: bool,
     /// Open the connections and hold them without traffic (to measure the server's memory per connection).
     #[arg(long)]
     idle: bool,
@@ -83,10 +96,12 @@ impl BenchArgs {
             Duration::try_from_secs_f64(value)
                 .map_err(|_| Error::Usage(format!("{flag} {value}: give a number of seconds, 0 or more")))
         };
-        let load = match (self.rate, self.idle) {
-            (Some(rate), _) => Load::Rate(rate),
-            (None, true) => Load::Idle,
-            (None, false) => Load::ClosedLoop,
+        let load = match (self.rate, self.pipeline, self.churn, self.idle) {
+            (Some(rate), ..) => Load::Rate(rate),
+            (None, Some(depth), ..) => Load::Pipelined(depth),
+            (None, None, true, _) => Load::Churn,
+            (None, None, false, true) => Load::Idle,
+            (None, None, false, false) => Load::ClosedLoop,
         };
         Ok(Options {
             url: self.url.clone(),
@@ -103,6 +118,7 @@ impl BenchArgs {
             },
             connect_timeout: seconds("--connect-timeout", self.connect_timeout)?,
             connect_concurrency: self.connect_concurrency,
+            tls_resumption: !self.no_tls_resumption,
         })
     }
 }

@@ -30,6 +30,7 @@ mod http;
 mod listeners;
 mod messages;
 mod port_holder;
+mod read_ahead;
 mod shutdown;
 mod stats;
 mod tls;
