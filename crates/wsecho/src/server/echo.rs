@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
 use super::deflate::Codec;
-use super::frame_io::{FrameReader, FrameWriter, ReadError};
+use super::frame_io::{FrameReader, FrameWriter, ReadError, Role};
 use super::messages::{Assembler, Incoming};
 use super::stats::OpenConnection;
 
@@ -67,7 +67,7 @@ pub(crate) async fn run<S>(
     let stopped = super::shutdown::stopped(&mut shutdown);
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
-    let mut reader = FrameReader::default();
+    let mut reader = FrameReader::new(Role::Server);
     let mut out = Outgoing::default();
     let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);
     let mut unflushed = Tally::default();
@@ -178,9 +178,16 @@ fn reply_to(text: bool, payload: Bytes) -> (bool, Bytes) {
 }
 
 /// The frames the server sends, queued in the connection's writer.
-#[derive(Default)]
 struct Outgoing {
     writer: FrameWriter,
+}
+
+impl Default for Outgoing {
+    fn default() -> Self {
+        Outgoing {
+            writer: FrameWriter::new(Role::Server),
+        }
+    }
 }
 
 impl Outgoing {

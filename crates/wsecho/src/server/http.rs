@@ -14,9 +14,10 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{mpsc, watch};
 
 use super::assets;
-use super::devices::Devices;
 use super::deflate::{self, Codec, DeflateSettings};
+use super::devices::Devices;
 use super::echo::{self, EchoSettings};
+use super::frame_io::Role;
 use super::handshake::{self, Accepted, Refusal, has_token};
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::PeerTls;
@@ -194,7 +195,7 @@ fn accept(
         let shared = &ctx.shared;
         let codec = deflate.map(|(agreed, min_size)| {
             slot.compressed();
-            Codec::new(agreed, min_size)
+            Codec::new(&agreed, min_size, Role::Server)
         });
         let peer = ctx.peer.to_string();
         echo::run(

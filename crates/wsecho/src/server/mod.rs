@@ -16,14 +16,14 @@
 mod assets;
 mod bad_certs;
 mod ca_match;
+pub(crate) mod deflate;
 mod devices;
-mod deflate;
 mod echo;
-mod frame_io;
+pub(crate) mod frame_io;
 mod handshake;
 mod http;
 mod listeners;
-mod messages;
+pub(crate) mod messages;
 mod port_holder;
 mod shutdown;
 mod stats;
@@ -38,8 +38,8 @@ use hyper::body::Bytes;
 use tokio::task::JoinHandle;
 
 pub use bad_certs::BadCerts;
-pub use devices::{lan_addresses, reachable_ipv4};
 pub use deflate::{DeflateSettings, WINDOW_BITS};
+pub use devices::{lan_addresses, reachable_ipv4};
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
