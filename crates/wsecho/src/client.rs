@@ -1,5 +1,10 @@
 //! `wsecho client`'s library side: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you
 //! name), then check echoes ([`check_echo`]) or relay lines of input ([`relay`]). Printing is the caller's job.
+//! [`connect_deflate`] offers permessage-deflate and checks echoes on the compressed path ([`DeflateStream`]).
+
+mod compressed;
+
+pub use compressed::DeflateStream;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use crate::server::deflate;
 use crate::{Error, pem, tls};
 
 /// Whom to trust and who to be on wss:// connections.
@@ -70,6 +76,8 @@ pub struct Connected {
     pub protocol: Option<String>,
     /// `TLS1.3` or `TLS1.2` on wss, `None` on ws.
     pub tls_version: Option<String>,
+    /// The server's `Sec-WebSocket-Extensions` answer, if any.
+    pub extensions: Option<String>,
 }
 
 /// Connects and completes the WebSocket handshake within `options.timeout`.
@@ -133,18 +141,73 @@ async fn connect_unbounded(url: &str, options: &ConnectOptions) -> Result<(Clien
     let (ws, response) = tokio_tungstenite::client_async_with_config(request, stream, None)
         .await
         .map_err(|e| fail(handshake_failure(e)))?;
-    let protocol = response
-        .headers()
-        .get("Sec-WebSocket-Protocol")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     Ok((
         ws,
         Connected {
-            protocol,
+            protocol: header("Sec-WebSocket-Protocol"),
             tls_version,
+            extensions: header("Sec-WebSocket-Extensions"),
         },
     ))
+}
+
+/// Connects like [`connect`], offering permessage-deflate; [`Connected::extensions`] says what the server
+/// agreed to (`None`: it declined, and messages go uncompressed).
+pub async fn connect_deflate(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<(DeflateStream, Connected), Error> {
+    let mut offering = options.clone();
+    offering
+        .headers
+        .push(("Sec-WebSocket-Extensions".into(), deflate::CLIENT_OFFER.into()));
+    let (ws, connected) = connect(url, &offering).await?;
+    let agreed = match &connected.extensions {
+        None => None,
+        Some(answer) => Some(deflate::accepted(answer).ok_or_else(|| Error::Connect {
+            url: url.to_string(),
+            detail: format!(
+                "the server answered permessage-deflate with {answer:?}, which is not a valid answer to {:?}",
+                deflate::CLIENT_OFFER
+            ),
+        })?),
+    };
+    Ok((DeflateStream::new(ws.into_inner(), agreed.as_ref()), connected))
+}
+
+/// Sends one message over a [`DeflateStream`] and checks that the same message comes back within `timeout`.
+pub async fn check_deflate_echo(
+    ws: &mut DeflateStream,
+    text: bool,
+    payload: &[u8],
+    timeout: Duration,
+) -> Result<(), Error> {
+    let kind = if text { "text" } else { "binary" };
+    ws.send(text, payload).await?;
+    let (echo_text, echo) = tokio::time::timeout(timeout, ws.next_data())
+        .await
+        .map_err(|_| Error::Echo(format!("no echo of the {kind} message within {timeout:?}")))??;
+    if echo_text == text && echo[..] == payload[..] {
+        return Ok(());
+    }
+    Err(Error::Echo(format!(
+        "echo differs: sent {kind} of {} bytes, got {} of {} bytes",
+        payload.len(),
+        if echo_text { "text" } else { "binary" },
+        echo.len()
+    )))
+}
+
+/// Closes a [`DeflateStream`] normally, waiting (bounded) for the server's reply.
+pub async fn close_deflate(ws: &mut DeflateStream, timeout: Duration) {
+    ws.close(timeout).await;
 }
 
 /// Host, port and scheme of a ws:// or wss:// URL.

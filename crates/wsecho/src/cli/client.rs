@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use wsecho::Error;
-use wsecho::client::{self, ConnectOptions, Incoming, TlsOptions};
+use wsecho::client::{self, ConnectOptions, Connected, Incoming, TlsOptions};
 
 use super::values::{parse_header, parse_secs};
 
@@ -35,6 +35,10 @@ pub(crate) struct ClientArgs {
     /// Without --send, stdin lines are sent and received messages printed.
     #[arg(long, value_name = "TEXT")]
     send: Vec<String>,
+    /// Offer permessage-deflate (RFC 7692) and send every --send message compressed; the server's answer is
+    /// printed as `extensions ...` (`none`: it declined)
+    #[arg(long, requires = "send")]
+    deflate: bool,
     /// Seconds to wait for the connection and for each echo
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
     timeout: Duration,
@@ -57,13 +61,18 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
         headers: args.header,
         timeout: args.timeout,
     };
+    if args.deflate {
+        let (mut ws, connected) = client::connect_deflate(&args.url, &options).await?;
+        announce(&args.url, &connected);
+        for text in &args.send {
+            client::check_deflate_echo(&mut ws, true, text.as_bytes(), args.timeout).await?;
+            println!("{text}");
+        }
+        client::close_deflate(&mut ws, args.timeout).await;
+        return Ok(());
+    }
     let (mut ws, connected) = client::connect(&args.url, &options).await?;
-    eprintln!(
-        "connected to {} ({}, subprotocol {})",
-        args.url,
-        connected.tls_version.as_deref().unwrap_or("no TLS"),
-        connected.protocol.as_deref().unwrap_or("none")
-    );
+    announce(&args.url, &connected);
     if args.send.is_empty() {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         return client::relay(ws, stdin, args.timeout, |incoming| match incoming {
@@ -79,4 +88,13 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
     }
     client::close(&mut ws, args.timeout).await;
     Ok(())
+}
+
+fn announce(url: &str, connected: &Connected) {
+    eprintln!(
+        "connected to {url} ({}, subprotocol {}, extensions {})",
+        connected.tls_version.as_deref().unwrap_or("no TLS"),
+        connected.protocol.as_deref().unwrap_or("none"),
+        connected.extensions.as_deref().unwrap_or("none")
+    );
 }

@@ -25,7 +25,7 @@ use super::broadcast::{self, Member};
 use super::connection_facts::ConnectionFacts;
 use super::deflate::Codec;
 use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
-use super::frame_io::{FrameReader, FrameWriter, ReadError};
+use super::frame_io::{FrameReader, FrameWriter, ReadError, Role};
 use super::messages::{Assembler, Incoming};
 use super::stats::OpenConnection;
 
@@ -93,9 +93,9 @@ pub(crate) async fn run<S>(
     let stopped = super::shutdown::stopped(&mut shutdown);
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
-    let mut reader = FrameReader::default();
+    let mut reader = FrameReader::new(Role::Server);
     let mut out = Outgoing {
-        writer: FrameWriter::default(),
+        writer: FrameWriter::new(Role::Server),
         frame_size: faults.frame_size().unwrap_or(MAX_WRITE_FRAME),
     };
     let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);

@@ -1,6 +1,7 @@
 //! WebSocket frames on the raw upgraded stream, with tungstenite's frame types (`FrameHeader` parses and formats
-//! the header): [`FrameReader`] reads client frames and unmasks them, [`FrameWriter`] queues server frames,
-//! header and payload in one buffer, and writes them out together.
+//! the header), for either end of a connection ([`Role`]): [`FrameReader`] reads the peer's frames (a server's
+//! reader requires and removes the client's mask, a client's refuses masked frames), [`FrameWriter`] queues
+//! frames, header and payload in one buffer (masked when the client sends), and writes them out together.
 //!
 //! Both buffers exist only while the connection is busy: the loop calls `release` when it waits for the next
 //! message, and the reader then waits with a small inline buffer, so an idle connection holds no buffer at all.
@@ -51,14 +52,28 @@ impl From<std::io::Error> for ReadError {
     }
 }
 
-/// Reads client frames.
-#[derive(Default)]
+/// Which end of the connection this is: RFC 6455 5.1 makes clients mask every frame and servers none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Server,
+    Client,
+}
+
+/// Reads the peer's frames.
 pub(crate) struct FrameReader {
+    role: Role,
     /// Bytes read and not yet taken as frames.
     buf: BytesMut,
 }
 
 impl FrameReader {
+    pub(crate) fn new(role: Role) -> Self {
+        FrameReader {
+            role,
+            buf: BytesMut::new(),
+        }
+    }
+
     /// The next frame, its payload unmasked. Cancel-safe: what was read stays buffered.
     pub(crate) async fn next<S>(
         &mut self,
@@ -107,8 +122,11 @@ impl FrameReader {
         if length > max_frame as u64 {
             return Err(ReadError::TooBig);
         }
-        let Some(mask) = header.mask else {
-            return Err(ReadError::Protocol("unmasked client frame"));
+        let mask = match (self.role, header.mask) {
+            (Role::Server, Some(mask)) => Some(mask),
+            (Role::Server, None) => return Err(ReadError::Protocol("unmasked client frame")),
+            (Role::Client, None) => None,
+            (Role::Client, Some(_)) => return Err(ReadError::Protocol("masked server frame")),
         };
         let header_len = cursor.position() as usize;
         let length = length as usize;
@@ -117,7 +135,9 @@ impl FrameReader {
         }
         let _ = self.buf.split_to(header_len);
         let mut payload = self.buf.split_to(length);
-        unmask(&mut payload, mask);
+        if let Some(mask) = mask {
+            unmask(&mut payload, mask);
+        }
         Ok(Parsed::Frame(header, payload.freeze()))
     }
 
@@ -134,7 +154,7 @@ enum Parsed {
     Missing(usize),
 }
 
-/// XORs the payload with the client's masking key (RFC 6455 5.3).
+/// XORs the payload with the client's masking key (RFC 6455 5.3); masking and unmasking are the same.
 fn unmask(payload: &mut [u8], mask: [u8; 4]) {
     let word = u32::from_ne_bytes(mask);
     let mut chunks = payload.chunks_exact_mut(4);
@@ -147,18 +167,34 @@ fn unmask(payload: &mut [u8], mask: [u8; 4]) {
     }
 }
 
-/// Queues server frames and writes them out.
-#[derive(Default)]
+/// Queues frames and writes them out.
 pub(crate) struct FrameWriter {
+    role: Role,
     buf: Vec<u8>,
 }
 
 impl FrameWriter {
-    /// Queues one unmasked frame. Every frame the server sends passes here.
+    pub(crate) fn new(role: Role) -> Self {
+        FrameWriter {
+            role,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Queues one frame, masked with a fresh random key when the client sends it. Every frame passes here.
     pub(crate) fn queue(&mut self, header: &FrameHeader, payload: &[u8]) {
+        let mask = (self.role == Role::Client).then(random_mask);
+        let header = FrameHeader {
+            mask,
+            ..header.clone()
+        };
         // Formatting into a Vec cannot fail.
         let _ = header.format(payload.len() as u64, &mut self.buf);
+        let start = self.buf.len();
         self.buf.extend_from_slice(payload);
+        if let Some(mask) = mask {
+            unmask(&mut self.buf[start..], mask);
+        }
     }
 
     /// Bytes queued and not yet written.
@@ -180,6 +216,14 @@ impl FrameWriter {
     pub(crate) fn release(&mut self) {
         self.buf = Vec::new();
     }
+}
+
+/// A masking key from the TLS provider's random source (RFC 6455 10.3: keys must be unpredictable).
+fn random_mask() -> [u8; 4] {
+    let mut mask = [0u8; 4];
+    // ring's system random source does not fail on the systems we run on; a zero key would still be valid.
+    let _ = crate::tls::provider().secure_random.fill(&mut mask);
+    mask
 }
 
 #[cfg(test)]

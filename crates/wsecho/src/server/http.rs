@@ -23,6 +23,7 @@ use super::deflate::{self, Codec, DeflateSettings};
 use super::devices::Devices;
 use super::echo::{self, EchoSettings, Session};
 use super::faults::{self, FaultPlan, Faults};
+use super::frame_io::Role;
 use super::handshake::{self, Accepted, Refusal};
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::TlsState;
@@ -254,7 +255,7 @@ fn accept(
         let shared = &ctx.shared;
         let codec = deflate.map(|(agreed, min_size)| {
             slot.compressed();
-            Codec::new(agreed, min_size)
+            Codec::new(&agreed, min_size, Role::Server)
         });
         let peer = ctx.peer.to_string();
         let session = Session {

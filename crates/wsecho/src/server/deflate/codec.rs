@@ -5,6 +5,7 @@
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::Agreed;
+use crate::server::frame_io::Role;
 
 /// What a sync flush appends to a deflate stream; removed from every compressed message.
 const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -22,18 +23,42 @@ pub(crate) enum InflateError {
     Corrupt,
 }
 
-/// The compressor and inflater of one connection, each created when first needed.
+/// One direction of a connection's compression: its window and whether its context lives on between messages.
+#[derive(Debug, Clone, Copy)]
+struct Direction {
+    window_bits: u8,
+    context_takeover: bool,
+}
+
+/// The compressor and inflater of one connection end, each created when first needed.
 pub(crate) struct Codec {
-    agreed: Agreed,
+    /// What this end sends with.
+    sending: Direction,
+    /// What the peer sends with, which this end inflates.
+    receiving: Direction,
     min_size: usize,
     compressor: Option<Compress>,
     inflater: Option<Decompress>,
 }
 
 impl Codec {
-    pub(crate) fn new(agreed: Agreed, min_size: usize) -> Self {
+    /// The codec of the `role` end of a connection with these parameters.
+    pub(crate) fn new(agreed: &Agreed, min_size: usize, role: Role) -> Self {
+        let server = Direction {
+            window_bits: agreed.server_window_bits,
+            context_takeover: agreed.server_context_takeover,
+        };
+        let client = Direction {
+            window_bits: agreed.client_window_bits,
+            context_takeover: agreed.client_context_takeover,
+        };
+        let (sending, receiving) = match role {
+            Role::Server => (server, client),
+            Role::Client => (client, server),
+        };
         Codec {
-            agreed,
+            sending,
+            receiving,
             min_size,
             compressor: None,
             inflater: None,
@@ -43,10 +68,10 @@ impl Codec {
     /// Drops the state no message needs any more: all of it, unless a context is taken over between messages.
     /// Called when the connection goes idle.
     pub(crate) fn release_idle(&mut self) {
-        if !self.agreed.server_context_takeover {
+        if !self.sending.context_takeover {
             self.compressor = None;
         }
-        if !self.agreed.client_context_takeover {
+        if !self.receiving.context_takeover {
             self.inflater = None;
         }
     }
@@ -58,7 +83,7 @@ impl Codec {
         if message.len() < self.min_size {
             return None;
         }
-        let bits = self.agreed.server_window_bits;
+        let bits = self.sending.window_bits;
         let compressor = self
             .compressor
             .get_or_insert_with(|| Compress::new_with_window_bits(Compression::fast(), false, bits));
@@ -81,7 +106,7 @@ impl Codec {
         if out.ends_with(&SYNC_TAIL) {
             out.truncate(out.len() - SYNC_TAIL.len());
         }
-        if !self.agreed.server_context_takeover {
+        if !self.sending.context_takeover {
             compressor.reset();
         }
         Some(out)
@@ -94,7 +119,7 @@ impl Codec {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
-        let bits = self.agreed.client_window_bits.max(*super::WINDOW_BITS.start());
+        let bits = self.receiving.window_bits.max(*super::WINDOW_BITS.start());
         let inflater = self
             .inflater
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
@@ -129,7 +154,7 @@ impl Codec {
     /// starts afresh for the next message.
     pub(crate) fn finish_inflate(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
         self.inflate(&SYNC_TAIL, out, limit)?;
-        if !self.agreed.client_context_takeover
+        if !self.receiving.context_takeover
             && let Some(inflater) = &mut self.inflater
         {
             inflater.reset(false);
@@ -166,7 +191,7 @@ mod tests {
         }
     }
 
-    /// A server codec's output is what a client's inflater (same code, the client's role) reads back.
+    /// A server codec's output is what a client's inflater reads back.
     fn round_trip(codec: &mut Codec, peer: &mut Codec, message: &[u8]) -> Vec<u8> {
         let compressed = codec.compress(message).expect("compressible");
         let mut out = Vec::new();
@@ -178,7 +203,10 @@ mod tests {
     #[test]
     fn messages_round_trip_with_and_without_context_takeover() {
         for takeover in [false, true] {
-            let (mut server, mut client) = (Codec::new(agreed(takeover), 1), Codec::new(agreed(takeover), 1));
+            let (mut server, mut client) = (
+                Codec::new(&agreed(takeover), 1, Role::Server),
+                Codec::new(&agreed(takeover), 1, Role::Client),
+            );
             let text = b"hello hello hello hello hello hello".repeat(100);
             for _ in 0..3 {
                 assert_eq!(round_trip(&mut server, &mut client, &text), text);
@@ -193,14 +221,14 @@ mod tests {
 
     #[test]
     fn only_messages_below_the_minimum_size_go_uncompressed() {
-        let mut codec = Codec::new(agreed(false), 64);
+        let mut codec = Codec::new(&agreed(false), 64, Role::Server);
         assert_eq!(codec.compress(&[b'a'; 63]), None);
         assert!(codec.compress(&[b'a'; 64]).is_some());
         // Incompressible bytes are still compressed (a little larger): see `compress`.
         let noise: Vec<u8> = (0..200u32)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
-        let mut every = Codec::new(agreed(false), 0);
+        let mut every = Codec::new(&agreed(false), 0, Role::Server);
         let packed = every.compress(&noise).expect("compressed");
         let mut out = Vec::new();
         every.inflate(&packed, &mut out, 1024).expect("inflate");
@@ -211,10 +239,10 @@ mod tests {
 
     #[test]
     fn inflating_stops_at_the_limit_without_growing_past_it() {
-        let mut server = Codec::new(agreed(false), 1);
+        let mut server = Codec::new(&agreed(false), 1, Role::Server);
         let bomb = server.compress(&vec![0u8; 10 << 20]).expect("compressible");
         assert!(bomb.len() < 128 * 1024, "{} bytes", bomb.len());
-        let mut client = Codec::new(agreed(false), 1);
+        let mut client = Codec::new(&agreed(false), 1, Role::Server);
         let mut out = Vec::new();
         assert_eq!(
             client.inflate(&bomb, &mut out, 1 << 20),
@@ -223,7 +251,7 @@ mod tests {
         assert_eq!(out.len(), 1 << 20);
         assert_eq!(out.capacity(), 1 << 20);
         let mut exact = Vec::new();
-        let mut client = Codec::new(agreed(false), 1);
+        let mut client = Codec::new(&agreed(false), 1, Role::Server);
         client.inflate(&bomb, &mut exact, 10 << 20).expect("fits exactly");
         client.finish_inflate(&mut exact, 10 << 20).expect("finish");
         assert_eq!(exact.len(), 10 << 20);
@@ -231,7 +259,7 @@ mod tests {
 
     #[test]
     fn garbage_is_corrupt() {
-        let mut codec = Codec::new(agreed(false), 1);
+        let mut codec = Codec::new(&agreed(false), 1, Role::Server);
         let mut out = Vec::new();
         assert_eq!(
             codec.inflate(&[0xff; 32], &mut out, 1024),

@@ -11,7 +11,7 @@ mod codec;
 mod negotiate;
 
 pub(crate) use codec::{Codec, InflateError};
-pub(crate) use negotiate::{Agreed, negotiate};
+pub(crate) use negotiate::{Agreed, CLIENT_OFFER, accepted, negotiate};
 
 /// The server's side of permessage-deflate: the `serve --deflate-*` flags.
 #[derive(Debug, Clone, PartialEq, Eq)]

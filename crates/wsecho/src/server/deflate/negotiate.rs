@@ -49,6 +49,30 @@ pub(crate) fn negotiate(headers: &HeaderMap, settings: &DeflateSettings) -> Opti
         .find_map(|offer| accept(&offer, settings))
 }
 
+/// What `wsecho client --deflate` offers: any window the server picks for either side.
+pub(crate) const CLIENT_OFFER: &str = "permessage-deflate; client_max_window_bits";
+
+/// The parameters a server's `Sec-WebSocket-Extensions` answer to [`CLIENT_OFFER`] agrees to, or `None` when it
+/// is not a valid answer or asks for a window zlib cannot compress with (8).
+pub(crate) fn accepted(response: &str) -> Option<Agreed> {
+    let mut parts = split_outside_quotes(response, ';').into_iter();
+    if !parts.next()?.trim().eq_ignore_ascii_case(EXTENSION) {
+        return None;
+    }
+    let answer = parse_offer(parts)?;
+    let client_window_bits = match answer.client_max_window_bits {
+        None => LARGEST_WINDOW,
+        Some(bits) => bits.filter(|bits| WINDOW_BITS.contains(bits))?,
+    };
+    Some(Agreed {
+        server_window_bits: answer.server_max_window_bits.unwrap_or(LARGEST_WINDOW),
+        client_window_bits,
+        server_context_takeover: !answer.server_no_context_takeover,
+        client_context_takeover: !answer.client_no_context_takeover,
+        response: response.to_string(),
+    })
+}
+
 /// Splits at `separator` where it is not inside a quoted string.
 fn split_outside_quotes(text: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
@@ -219,6 +243,19 @@ mod tests {
             response(&["permessage-deflate; server_no_context_takeover"], &settings).as_deref(),
             Some("permessage-deflate; server_no_context_takeover")
         );
+    }
+
+    #[test]
+    fn a_client_reads_the_servers_answer_back_into_the_same_agreement() {
+        let settings = DeflateSettings {
+            client_max_window_bits: 10,
+            ..DeflateSettings::default()
+        };
+        let agreed = negotiate(&offered(&[CLIENT_OFFER]), &settings).expect("accepted");
+        assert_eq!(accepted(&agreed.response), Some(agreed));
+        assert_eq!(accepted("permessage-deflate; client_max_window_bits=8"), None);
+        assert_eq!(accepted("permessage-deflate; client_max_window_bits"), None);
+        assert_eq!(accepted("x-webkit-deflate-frame"), None);
     }
 
     #[test]

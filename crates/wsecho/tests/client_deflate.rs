@@ -1,0 +1,76 @@
+//! `wsecho client --deflate` (permessage-deflate on the client's side) against `wsecho serve` and Python
+//! `websockets`: the negotiated `Sec-WebSocket-Extensions` answer, and text, binary and 1 MiB messages that go
+//! out compressed and come back intact.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+use wsecho::client::{self, ConnectOptions};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Connects offering deflate, requires the server to agree, and echoes text, binary and 1 MiB compressed.
+async fn echoes_compressed(url: &str) -> String {
+    let (mut ws, connected) = client::connect_deflate(url, &ConnectOptions::default())
+        .await
+        .expect("connect");
+    let extensions = connected.extensions.expect("the server agreed to an extension");
+    assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
+    client::check_deflate_echo(&mut ws, true, "über compressed ".repeat(50).as_bytes(), WAIT)
+        .await
+        .expect("text echo");
+    let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    client::check_deflate_echo(&mut ws, false, &binary, WAIT)
+        .await
+        .expect("binary echo");
+    let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    client::check_deflate_echo(&mut ws, false, &big, WAIT)
+        .await
+        .expect("1 MiB echo");
+    client::close_deflate(&mut ws, WAIT).await;
+    extensions
+}
+
+#[tokio::test]
+async fn client_deflate_echoes_compressed_with_wsecho_serve() {
+    let server = start(config(None)).await;
+    let url = url(&server, false);
+    assert_eq!(
+        echoes_compressed(&url).await,
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    );
+    let cli = run_wsecho(
+        &["client", &url, "--deflate", "--send", "hello", "--send", "hello"],
+        "",
+    )
+    .await;
+    assert_eq!(cli.code, Some(0), "{}", cli.stderr);
+    assert_eq!(cli.stdout, "hello\nhello\n");
+    assert!(
+        cli.stderr.contains(
+            "extensions permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
+        "{}",
+        cli.stderr
+    );
+}
+
+#[tokio::test]
+async fn client_deflate_echoes_compressed_with_python_websockets() {
+    let Some(python) = python_websockets("client_deflate_echoes_compressed_with_python_websockets") else {
+        return;
+    };
+    let (_server, url) = python_echo_server(&python, &["--deflate"]);
+    // websockets' default answer keeps both contexts: the client's compressor then lives across messages.
+    let extensions = echoes_compressed(&url).await;
+    assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
+    let cli = run_wsecho(&["client", &url, "--deflate", "--send", "hello"], "").await;
+    assert_eq!(cli.code, Some(0), "{}", cli.stderr);
+    assert!(
+        cli.stderr.contains("extensions permessage-deflate"),
+        "{}",
+        cli.stderr
+    );
+}
