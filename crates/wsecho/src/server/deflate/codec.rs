@@ -2,9 +2,10 @@
 //! with a sync flush and without the `00 00 ff ff` it ends with; inflating puts that tail back. Inflating never
 //! writes past the caller's limit: it stops there and reports [`InflateError::TooBig`].
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::Agreed;
+use super::spare_state;
 use crate::server::frame_io::Role;
 
 /// What a sync flush appends to a deflate stream; removed from every compressed message.
@@ -69,11 +70,28 @@ impl Codec {
     /// Called when the connection goes idle.
     pub(crate) fn release_idle(&mut self) {
         if !self.sending.context_takeover {
-            self.compressor = None;
+            self.give_back_compressor();
         }
         if !self.receiving.context_takeover {
-            self.inflater = None;
+            self.give_back_inflater();
         }
+    }
+
+    fn give_back_compressor(&mut self) {
+        if let Some(compressor) = self.compressor.take() {
+            spare_state::give_compressor(self.sending.window_bits, compressor);
+        }
+    }
+
+    fn give_back_inflater(&mut self) {
+        if let Some(inflater) = self.inflater.take() {
+            spare_state::give_inflater(self.inflating_window_bits(), inflater);
+        }
+    }
+
+    /// The window the inflater is made with: the peer's, at least what zlib can inflate with.
+    fn inflating_window_bits(&self) -> u8 {
+        self.receiving.window_bits.max(*super::WINDOW_BITS.start())
     }
 
     /// The compressed form of a whole message, or `None` below the minimum size, to send it as it is. A message
@@ -86,7 +104,7 @@ impl Codec {
         let bits = self.sending.window_bits;
         let compressor = self
             .compressor
-            .get_or_insert_with(|| Compress::new_with_window_bits(Compression::fast(), false, bits));
+            .get_or_insert_with(|| spare_state::compressor(bits));
         let mut out = Vec::with_capacity(message.len() / 2 + COMPRESS_STEP);
         let start = compressor.total_in();
         loop {
@@ -119,10 +137,8 @@ impl Codec {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
-        let bits = self.receiving.window_bits.max(*super::WINDOW_BITS.start());
-        let inflater = self
-            .inflater
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        let bits = self.inflating_window_bits();
+        let inflater = self.inflater.get_or_insert_with(|| spare_state::inflater(bits));
         let mut rest = input;
         loop {
             if out.len() == out.capacity() {
@@ -164,6 +180,14 @@ impl Codec {
 }
 
 /// At the limit: `TooBig` if the stream still has a byte to give, else done.
+/// A closed connection's states go back too, so that connections coming and going do not churn them either.
+impl Drop for Codec {
+    fn drop(&mut self) {
+        self.give_back_compressor();
+        self.give_back_inflater();
+    }
+}
+
 fn more_output(inflater: &mut Decompress, rest: &[u8]) -> Result<(), InflateError> {
     let mut probe = [0u8; 1];
     let before = inflater.total_out();

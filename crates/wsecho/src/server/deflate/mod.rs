@@ -4,11 +4,12 @@
 //!
 //! Memory: zlib state costs about 256 KiB for a compressor and 40 KiB for an inflater with a 32 KiB window. By
 //! default both sides agree on no context takeover, so neither has to outlive a message: the state exists while
-//! a connection is busy and is dropped when it goes idle, and an idle compressed connection costs what a plain
-//! one does. With context takeover the state must live as long as the connection.
+//! a connection is busy and is handed back (spare_state.rs keeps a few for the next busy connection) when it
+//! goes idle, and an idle compressed connection costs what a plain one does. With context takeover the state must live as long as the connection.
 
 mod codec;
 mod negotiate;
+mod spare_state;
 
 pub(crate) use codec::{Codec, InflateError};
 pub(crate) use negotiate::{Agreed, CLIENT_OFFER, accepted, negotiate};
