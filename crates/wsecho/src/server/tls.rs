@@ -98,7 +98,7 @@ impl TlsState {
             .map_err(tls::setup_failed)?
             .with_client_cert_verifier(verifier.clone())
             .with_cert_resolver(acme.clone());
-        config.alpn_protocols = alpn(http2);
+        prefer_own_order(&mut config, http2);
         if acme.challenge() == certgen::acme::ChallengeKind::TlsAlpn01 {
             config
                 .alpn_protocols
@@ -183,8 +183,16 @@ fn build_config(
                 files.key.display()
             ),
         })?;
-    config.alpn_protocols = alpn(http2);
+    prefer_own_order(&mut config, http2);
     Ok((config, source))
+}
+
+/// The server picks from its own lists, most preferred first: ALPN (see [`alpn`]) and cipher suites, where
+/// [`tls::provider`] puts the faster AES-128-GCM first. Python's and Node's OpenSSL clients offer AES-256-GCM
+/// first, and the client's order would otherwise win.
+fn prefer_own_order(config: &mut ServerConfig, http2: bool) {
+    config.alpn_protocols = alpn(http2);
+    config.ignore_client_order = true;
 }
 
 /// The listeners' ALPN list, most preferred first: `h2` (when on) so that browsers load the page and open
