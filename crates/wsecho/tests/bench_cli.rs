@@ -115,12 +115,13 @@ fn against_python_websockets_echo() {
     }
 }
 
-/// `--deflate` with each load shape: closed loop (text), pipelined (binary, echoes checked in order), churn and
-/// idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
+/// `--deflate` with each load shape: closed loop (text), fixed rate, pipelined (binary, echoes checked in order),
+/// churn and idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
 /// connections opened over all runs.
 fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
-    let shapes: [&[&str]; 4] = [
+    let shapes: [&[&str]; 5] = [
         &["-c", "4", "--size", "2000"],
+        &["-c", "2", "--rate", "100"],
         &[
             "-c",
             "4",
