@@ -88,6 +88,45 @@ fn fixed_rate_binary_over_wss_trusting_only_our_ca() {
     assert!(failed.stderr.contains("TLS handshake"), "{}", failed.output());
 }
 
+/// `--server-pid`: the CPU both sides spent in the measured window, read from /proc, per echoed message.
+#[test]
+fn server_pid_reports_the_cpu_of_both_sides_per_message() {
+    let server = ServeProcess::ws(&[]);
+    let url = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let pid = server.pid().to_string();
+    let args = [
+        "-c",
+        "8",
+        "--size",
+        "16384",
+        "--kind",
+        "binary",
+        "--server-pid",
+        &pid,
+    ];
+    let (finished, report) = bench(&url, &args);
+    assert_clean(&finished, &report, 8);
+    let cpu = &report["cpu"];
+    assert_eq!(cpu["server_pid"], server.pid(), "{report}");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    for side in ["load_generator", "server"] {
+        let busy = cpu[format!("{side}_cores")].as_f64().unwrap_or_default();
+        // Echoing 16 KiB messages as fast as they come keeps both sides busy, within the machine's cores.
+        assert!(busy > 0.0 && busy <= cores + 0.5, "{side}: {report}");
+        let per_message = cpu[format!("{side}_us_per_message")].as_f64().unwrap_or_default();
+        assert!(per_message > 0.0, "{side}: {report}");
+    }
+
+    let text = wsecho_bench(&[&url, "-c", "2", "--duration", "0.5", "--server-pid", &pid]);
+    assert!(text.status.success(), "{}", text.output());
+    assert!(
+        text.stdout.contains("cpu          load generator")
+            && text.stdout.contains(&format!("server pid {pid}")),
+        "{}",
+        text.output()
+    );
+}
+
 #[test]
 fn idle_connections_are_held_and_counted() {
     let server = ServeProcess::ws(&[]);
@@ -379,6 +418,10 @@ fn bad_usage_exits_2_naming_the_value() {
         (
             vec!["bench", "ws://127.0.0.1:1/", "--pipeline", "0"],
             "--pipeline 0",
+        ),
+        (
+            vec!["bench", "ws://127.0.0.1:1/", "--server-pid", "4294967295"],
+            "--server-pid 4294967295",
         ),
     ] {
         let finished = run(

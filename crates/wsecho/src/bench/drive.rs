@@ -24,9 +24,9 @@ pub(crate) struct Plan {
     pub(crate) connections: usize,
     start: Instant,
     /// Messages sent before this instant are warm-up: checked but not counted.
-    measure_from: Instant,
+    pub(crate) measure_from: Instant,
     /// No message is sent at or after this instant.
-    end: Instant,
+    pub(crate) end: Instant,
 }
 
 impl Plan {

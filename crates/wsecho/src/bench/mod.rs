@@ -11,11 +11,13 @@
 //! and receives on the compressed path; the report says how many connections agreed.
 
 mod connect;
+mod cpu;
 mod drive;
 mod options;
 mod progress;
 mod report;
 
+pub use cpu::CpuUse;
 pub use options::{Kind, Load, Options};
 pub use progress::Progress;
 pub use report::{Deflate, Latency, Report};
@@ -62,6 +64,7 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
 
     let start = Instant::now();
     let plan = Arc::new(Plan::new(opts, connections.len(), start));
+    let cpu = tokio::spawn(cpu::window(opts.server_pid, plan.measure_from, plan.end));
     progress.running(connections.len(), opts.warmup + opts.duration);
     let done = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = connections
@@ -74,13 +77,15 @@ async fn measure(opts: &Options, progress: &Arc<dyn Progress>) -> Result<Report,
     let mut total = gather(tasks).await;
     ticker.abort();
     errors.append(&mut total.errors);
-    Ok(Report::new(opts, plan.connections, total, errors))
+    let cpu = cpu_use(opts, cpu, total.messages).await;
+    Ok(Report::new(opts, plan.connections, total, errors, cpu))
 }
 
 /// Churn: every connection slot connects, echoes once and closes, over and over, for the whole window.
 async fn churn(opts: &Options, target: Arc<Target>, progress: &Arc<dyn Progress>) -> Report {
     let start = Instant::now();
     let plan = Arc::new(Plan::new(opts, opts.connections, start));
+    let cpu = tokio::spawn(cpu::window(opts.server_pid, plan.measure_from, plan.end));
     progress.running(opts.connections, opts.warmup + opts.duration);
     let done = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..opts.connections)
@@ -90,7 +95,18 @@ async fn churn(opts: &Options, target: Arc<Target>, progress: &Arc<dyn Progress>
     let mut total = gather(tasks).await;
     ticker.abort();
     let errors = std::mem::take(&mut total.errors);
-    Report::new(opts, plan.connections, total, errors)
+    let cpu = cpu_use(opts, cpu, total.messages).await;
+    Report::new(opts, plan.connections, total, errors, cpu)
+}
+
+/// The CPU the measured window took, once it is over.
+async fn cpu_use(
+    opts: &Options,
+    window: tokio::task::JoinHandle<Option<(cpu::CpuMark, cpu::CpuMark)>>,
+    messages: u64,
+) -> Option<CpuUse> {
+    let (start, end) = window.await.ok()??;
+    Some(start.until(&end, opts.duration.as_secs_f64(), messages))
 }
 
 /// Waits for every connection task and adds up what they measured.
@@ -106,6 +122,9 @@ async fn gather(tasks: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
 }
 
 fn validate(opts: &Options) -> Result<(), Error> {
+    if let Some(pid) = opts.server_pid {
+        cpu::check_server_pid(pid)?;
+    }
     if opts.connections == 0 {
         return Err(Error::Usage("-c 0: need at least one connection".into()));
     }

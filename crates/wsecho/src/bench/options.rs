@@ -47,6 +47,9 @@ pub struct Options {
     /// Whether `wss://` connections offer to resume earlier TLS sessions (the rustls client default); what
     /// churn over wss measures with and without.
     pub tls_resumption: bool,
+    /// A server process on this machine whose CPU time over the measured window is reported next to the load
+    /// generator's own (Linux).
+    pub server_pid: Option<u32>,
     /// Offer permessage-deflate on every connection (`client::connect_deflate`'s offer) and send and receive
     /// every message on the compressed path; a server that declines gets the same path uncompressed.
     pub deflate: bool,

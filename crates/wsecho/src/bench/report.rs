@@ -1,5 +1,6 @@
 //! The result of a bench run, as text for people and JSON for scripts.
 
+use super::cpu::CpuUse;
 use super::drive::Outcome;
 use super::options::{Kind, Load, Options};
 use crate::server::deflate::CLIENT_OFFER;
@@ -39,6 +40,8 @@ pub struct Report {
     pub tls_resumed: Option<u64>,
     /// With `--deflate`: what was offered and what the server agreed to.
     pub deflate: Option<Deflate>,
+    /// CPU over the measured window (Linux): the load generator's, and the `--server-pid` process's.
+    pub cpu: Option<CpuUse>,
     /// Failed connections and failed echoes (mismatch, close, timeout).
     pub errors: usize,
     pub error_samples: Vec<String>,
@@ -67,7 +70,13 @@ pub struct Latency {
 }
 
 impl Report {
-    pub(crate) fn new(opts: &Options, connections: usize, outcome: Outcome, errors: Vec<String>) -> Report {
+    pub(crate) fn new(
+        opts: &Options,
+        connections: usize,
+        outcome: Outcome,
+        errors: Vec<String>,
+        cpu: Option<CpuUse>,
+    ) -> Report {
         let seconds = (opts.duration.as_secs_f64()).max(1e-9);
         let messages_per_s = outcome.messages as f64 / seconds;
         let latency = &outcome.latency_us;
@@ -120,6 +129,7 @@ impl Report {
             tls_handshakes: tls.map(|(all, _)| all),
             tls_resumed: tls.map(|(_, resumed)| resumed),
             deflate,
+            cpu,
             errors: errors.len(),
             error_samples,
         }
@@ -173,10 +183,29 @@ impl fmt::Display for Report {
                 l.p50, l.p90, l.p99, l.p99_9, l.max, l.mean
             )?;
         }
+        if let Some(cpu) = &self.cpu {
+            writeln!(f, "cpu          {}", cpu_line(cpu))?;
+        }
         write!(f, "errors       {}", self.errors)?;
         for sample in &self.error_samples {
             write!(f, "\n  {sample}")?;
         }
         Ok(())
     }
+}
+
+/// "load generator 1.62 cores (61.0 µs/message), server pid 42 0.91 cores (47.3 µs/message)".
+fn cpu_line(cpu: &CpuUse) -> String {
+    let one = |cores: f64, per_message: Option<f64>| match per_message {
+        Some(us) => format!("{cores:.2} cores ({us:.1} µs/message)"),
+        None => format!("{cores:.2} cores"),
+    };
+    let mut line = format!(
+        "load generator {}",
+        one(cpu.load_generator_cores, cpu.load_generator_us_per_message)
+    );
+    if let (Some(pid), Some(cores)) = (cpu.server_pid, cpu.server_cores) {
+        line += &format!(", server pid {pid} {}", one(cores, cpu.server_us_per_message));
+    }
+    line
 }

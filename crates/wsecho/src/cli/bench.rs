@@ -21,6 +21,7 @@ use wsecho::client::TlsOptions;
   wsecho bench wss://localhost:8443/ --ca certs/ca.pem -c 8 --churn --no-tls-resumption   (full handshakes per second)
   wsecho bench ws://127.0.0.1:8080/ -c 10000 --idle --duration 30   (memory per idle connection)
   wsecho bench ws://127.0.0.1:8080/ -c 50 --size 16384 --deflate   (compressed; the report shows what was agreed)
+  wsecho bench ws://127.0.0.1:8080/ -c 200 --size 16384 --server-pid 4242   (CPU per message: load generator and process 4242)
 
 Exit code: 0 when every connection opened and every echo matched, 1 otherwise (the report still prints), 2 for bad usage.")]
 pub(crate) struct BenchArgs {
@@ -75,6 +76,10 @@ pub(crate) struct BenchArgs {
     /// Handshakes in flight at once while connecting.
     #[arg(long, value_name = "N", default_value_t = 128)]
     connect_concurrency: usize,
+    /// Also report the CPU this server process (on this Linux machine) used over the measured window, per
+    /// message, next to the load generator's own: shows which of the two bounds the figure when they share cores
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
     /// Print the report as JSON on stdout (no progress bar).
     #[arg(long)]
     json: bool,
@@ -126,6 +131,7 @@ impl BenchArgs {
             connect_concurrency: self.connect_concurrency,
             tls_resumption: !self.no_tls_resumption,
             deflate: self.deflate,
+            server_pid: self.server_pid,
         })
     }
 }
