@@ -27,6 +27,8 @@ pub struct Workload {
     pub size: usize,
     pub binary: bool,
     pub shape: Shape,
+    /// Offer permessage-deflate on every connection (`--deflate`).
+    pub deflate: bool,
 }
 
 impl Workload {
@@ -46,7 +48,12 @@ impl Workload {
             Shape::Churn { resume: true } => ", churn".into(),
             Shape::Churn { resume: false } => ", churn, no TLS resumption".into(),
         };
-        format!("{} conns x {size} {}{shape}", self.connections, self.kind())
+        let deflate = if self.deflate { ", permessage-deflate" } else { "" };
+        format!(
+            "{} conns x {size} {}{shape}{deflate}",
+            self.connections,
+            self.kind()
+        )
     }
 }
 
@@ -91,17 +98,21 @@ pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64
             }
         }
     }
+    if work.deflate {
+        args.push("--deflate".into());
+    }
     args.push("--json".into());
     args
 }
 
-/// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark.
+/// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark. Returns the
+/// figures and, when ARGS offer permessage-deflate, the server's answer (which every connection must have got).
 pub fn echo(
     programs: &Programs,
     server: &Server,
     ca: Option<&Path>,
     args: &[String],
-) -> anyhow::Result<Echo> {
+) -> anyhow::Result<(Echo, Option<String>)> {
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench").arg(&server.url).args(args);
     if let Some(ca) = ca {
@@ -133,7 +144,8 @@ pub fn echo(
             report["error_samples"]
         );
     }
-    Ok(Echo {
+    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), server)?;
+    let echo = Echo {
         messages_per_s: number("/messages_per_s"),
         mb_per_s: number("/mb_per_s"),
         p50_us: number("/latency_us/p50"),
@@ -145,7 +157,28 @@ pub fn echo(
             .as_f64()
             .filter(|&all| all > 0.0)
             .map(|all| number("/tls_resumed") / all),
-    })
+    };
+    Ok((echo, deflate))
+}
+
+/// When the run `offered` permessage-deflate: the server's answer from the JSON report, and an error unless every
+/// connection negotiated it (else the figures would be those of an uncompressed run).
+fn negotiated(report: &serde_json::Value, offered: bool, server: &Server) -> anyhow::Result<Option<String>> {
+    if !offered {
+        return Ok(None);
+    }
+    let connections = report["connections"].as_u64().unwrap_or(0);
+    let deflate = &report["deflate"];
+    let negotiated = deflate["connections"].as_u64().unwrap_or(0);
+    match deflate["extension"].as_str() {
+        Some(answer) if connections > 0 && negotiated == connections => Ok(Some(answer.to_string())),
+        answer => bail!(
+            "{} negotiated permessage-deflate on {negotiated} of {connections} connections (answer: {}); \
+             the compressed rows need it on all of them",
+            server.shown,
+            answer.unwrap_or("none")
+        ),
+    }
 }
 
 fn seconds_arg(args: &[String], flag: &str) -> f64 {
@@ -242,20 +275,22 @@ impl Idle {
     }
 }
 
-/// Opens `connections` idle connections with `wsecho bench --idle`, then reads the server's RSS growth.
+/// Opens `connections` idle connections with `wsecho bench --idle`, then reads the server's RSS growth; with
+/// `deflate` they offer permessage-deflate, and the server's answer is returned too.
 pub fn idle(
     programs: &Programs,
     server: &Server,
     ca: Option<&Path>,
     connections: usize,
-) -> anyhow::Result<Idle> {
+    deflate: bool,
+) -> anyhow::Result<(Idle, Option<String>)> {
     // Let the server finish starting before the "before" reading.
     std::thread::sleep(Duration::from_millis(500));
     let rss_before_kib = server.rss_kib()?;
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench")
         .arg(&server.url)
-        .args(idle_args(connections))
+        .args(idle_args(connections, deflate))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -291,15 +326,22 @@ pub fn idle(
             server.shown
         );
     }
-    Ok(Idle {
+    let report: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
+        format!(
+            "wsecho bench --idle against {} printed no JSON report: {stdout}",
+            server.shown
+        )
+    })?;
+    let idle = Idle {
         connections,
         rss_before_kib,
         rss_after_kib,
-    })
+    };
+    Ok((idle, negotiated(&report, deflate, server)?))
 }
 
-pub fn idle_args(connections: usize) -> Vec<String> {
-    [
+pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
+    let mut args = [
         "-c",
         &connections.to_string(),
         "--idle",
@@ -307,10 +349,14 @@ pub fn idle_args(connections: usize) -> Vec<String> {
         "0",
         "--duration",
         "4",
-        "--json",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    if deflate {
+        args.push("--deflate".into());
+    }
+    args.push("--json".into());
+    args
 }
 
 /// The certificate tools compared: each makes a new local CA and a certificate for localhost, 127.0.0.1, ::1.

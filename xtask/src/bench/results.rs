@@ -3,7 +3,7 @@
 
 use super::measure::{Bomb, CertTool, Echo, Idle};
 use super::peer::Peer;
-use super::plan::Case;
+use super::plan::{Case, IdleCase};
 use super::servers::Server;
 
 pub struct Results {
@@ -15,8 +15,9 @@ pub struct Results {
     pub bomb: Vec<(Peer, Vec<Bomb>)>,
     /// (peer, rate, samples) at half of that peer's median saturation rate.
     pub half_rate: Vec<(Peer, f64, Vec<Echo>)>,
-    /// (label, measurement).
-    pub idle: Vec<(&'static str, Idle)>,
+    pub idle: Vec<(IdleCase, Idle)>,
+    /// Each server's permessage-deflate answers in the compressed cases, as the load generator reported them.
+    pub extensions: Vec<(Peer, String)>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
     /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
     pub providers: Option<serde_json::Value>,
@@ -32,6 +33,7 @@ impl Results {
             bomb: Vec::new(),
             half_rate: Vec::new(),
             idle: Vec::new(),
+            extensions: Vec::new(),
             certs: Vec::new(),
             providers: None,
             commands: Vec::new(),
@@ -52,6 +54,21 @@ impl Results {
             .filter(|(p, _)| *p == peer)
             .flat_map(|(_, samples)| samples.iter().copied())
             .collect()
+    }
+
+    /// Notes `peer`'s permessage-deflate answer, if the run offered it; an answer that differs from an earlier one
+    /// (another round, the idle measurement) is listed too, so a changing answer shows in the report.
+    pub fn note_extension(&mut self, peer: Peer, answer: Option<String>) {
+        if let Some(answer) = answer {
+            let entry = (peer, answer);
+            if !self.extensions.contains(&entry) {
+                self.extensions.push(entry);
+            }
+        }
+    }
+
+    pub fn idle_of(&self, case: IdleCase) -> Option<&Idle> {
+        self.idle.iter().find(|(c, _)| *c == case).map(|(_, idle)| idle)
     }
 
     /// Notes the server's command line and the `wsecho bench` one run against it.
