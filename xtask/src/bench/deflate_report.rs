@@ -5,6 +5,7 @@ use super::peer::Peer;
 use super::plan::{Case, IDLE_DEFLATE, IDLE_PYTHON, IDLE_PYTHON_DEFLATE, IDLE_WS, IdleCase, Profile};
 use super::report::{measured, ratio, throughput_target, verdict};
 use super::results::Results;
+use super::stats::median_of;
 use std::fmt::{self, Write as _};
 
 /// The compressed case, and the same load without compression.
@@ -53,13 +54,26 @@ pub fn section(md: &mut String, profile: &Profile, results: &Results) -> fmt::Re
          permessage-deflate, and websocat 1.14 (rust-websocket) neither, its `--compress-deflate` compresses \
          message bodies, not the extension.\n"
     )?;
-    writeln!(
+    write!(
         md,
         "**The payload decides these figures.** It is `wsecho bench`'s usual one: the letters a–z repeated, the \
          first 16 bytes replaced by the message's sequence number in hex, so deflate shrinks a 16 KiB message to a \
-         tiny fraction of its size; real data (JSON, text, already compressed media) compresses far less and costs \
-         more CPU per byte saved. What the rows compare is the cost of compressing and inflating 16 KiB at both \
-         ends of each echo; the load generator's own compression shares the machine's cores with the server.\n"
+         tiny fraction of its size"
+    )?;
+    if !results.deflate_saving.is_empty() {
+        let saving = median_of(results.deflate_saving.iter().copied());
+        write!(
+            md,
+            " (`wsecho serve`'s `/stats` after each round: its compressed echoes took {:.1} % of their payload \
+             bytes on the wire, median)",
+            (1.0 - saving) * 100.0
+        )?;
+    }
+    writeln!(
+        md,
+        "; real data (JSON, text, already compressed media) compresses far less and costs more CPU per byte saved. \
+         What the rows compare is the cost of compressing and inflating 16 KiB at both ends of each echo; the load \
+         generator's own compression shares the machine's cores with the server.\n"
     )?;
     writeln!(md, "| server | `Sec-WebSocket-Extensions` answer |\n|---|---|")?;
     for (peer, answer) in &results.extensions {

@@ -4,7 +4,8 @@ use super::programs::Programs;
 use super::servers::Server;
 use crate::cmd::{self, KillOnDrop, output_within};
 use anyhow::{Context, bail};
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -179,6 +180,34 @@ fn negotiated(report: &serde_json::Value, offered: bool, server: &Server) -> any
             answer.unwrap_or("none")
         ),
     }
+}
+
+/// The share of the echoed payload that permessage-deflate kept off the wire so far, from `wsecho serve`'s
+/// `/stats` (`deflate_bytes_saved` over `bytes_out`, both counted by the server over all its connections).
+pub fn deflate_saving(server: &Server) -> anyhow::Result<f64> {
+    let addr = server
+        .url
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .with_context(|| format!("{}: /stats is read over ws:// only", server.url))?;
+    let failed = || format!("GET http://{addr}/stats");
+    let mut stream = TcpStream::connect(addr).with_context(failed)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // HTTP/1.0: the server closes after the answer, so the body is everything after the headers.
+    stream
+        .write_all(b"GET /stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .with_context(failed)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).with_context(failed)?;
+    let stats: serde_json::Value = response
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .with_context(|| format!("{}: no JSON document in {response:?}", failed()))?;
+    let (Some(out), Some(saved)) = (stats["bytes_out"].as_f64(), stats["deflate_bytes_saved"].as_f64())
+    else {
+        bail!("{}: no bytes_out or deflate_bytes_saved in {stats}", failed());
+    };
+    Ok(if out > 0.0 { saved / out } else { 0.0 })
 }
 
 fn seconds_arg(args: &[String], flag: &str) -> f64 {

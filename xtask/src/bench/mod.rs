@@ -123,6 +123,9 @@ fn echo_round(
             let ca = case.tls().then_some(tls.ca.as_path());
             let (echo, deflate) = measure::echo(programs, &server, ca, &args)?;
             results.note_extension(peer, deflate);
+            if work.deflate && peer == Peer::Wsecho {
+                results.deflate_saving.push(measure::deflate_saving(&server)?);
+            }
             eprintln!(
                 "  {:<9} {:<52} {:>9.0} msg/s  p99 {:>6.0} µs",
                 peer.short(),

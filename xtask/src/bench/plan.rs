@@ -244,3 +244,38 @@ pub const IDLE_CASES: [IdleCase; 6] = [
     IDLE_DEFLATE,
     IDLE_PYTHON_DEFLATE,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::measure::bench_args;
+
+    #[test]
+    fn only_the_compressed_case_offers_deflate_and_only_to_servers_that_have_it() {
+        for case in Case::ALL {
+            let offers = bench_args(&case.workload(), None, 1.0, 3.0).contains(&"--deflate".to_string());
+            assert_eq!(offers, case == Case::LargeWsDeflate, "{case:?}");
+            for peer in Peer::ALL {
+                assert_eq!(
+                    case.runs_on(peer),
+                    !offers || peer.deflate(),
+                    "{case:?} on {peer:?}"
+                );
+            }
+        }
+        assert!(!Case::LargeWsDeflate.runs_on(Peer::Baseline));
+        assert!(!Case::LargeWsDeflate.runs_on(Peer::Websocat));
+        assert_eq!(
+            Case::LargeWsDeflate.label(),
+            "ws 200 conns x 16 KiB binary, permessage-deflate"
+        );
+    }
+
+    #[test]
+    fn compressed_idle_rows_are_on_servers_that_compress() {
+        for case in IDLE_CASES {
+            assert!(!case.deflate || case.peer.deflate(), "{}", case.label);
+            assert_eq!(IDLE_CASES.iter().filter(|c| c.label == case.label).count(), 1);
+        }
+    }
+}

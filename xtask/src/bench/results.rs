@@ -18,6 +18,8 @@ pub struct Results {
     pub idle: Vec<(IdleCase, Idle)>,
     /// Each server's permessage-deflate answers in the compressed cases, as the load generator reported them.
     pub extensions: Vec<(Peer, String)>,
+    /// Per round: the share of its echoes' payload bytes `wsecho serve` kept off the wire with permessage-deflate.
+    pub deflate_saving: Vec<f64>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
     /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
     pub providers: Option<serde_json::Value>,
@@ -34,6 +36,7 @@ impl Results {
             half_rate: Vec::new(),
             idle: Vec::new(),
             extensions: Vec::new(),
+            deflate_saving: Vec::new(),
             certs: Vec::new(),
             providers: None,
             commands: Vec::new(),
