@@ -1,10 +1,13 @@
 //! `wsecho client`'s library side: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you
 //! name), then check echoes ([`check_echo`]) or relay lines of input ([`relay`]). Printing is the caller's job.
-//! [`connect_deflate`] offers permessage-deflate and checks echoes on the compressed path ([`DeflateStream`]).
+//! [`connect_deflate`] offers permessage-deflate and checks echoes on the compressed path ([`DeflateStream`]);
+//! [`Connection`] carries either kind of connection.
 
 mod compressed;
+mod connection;
 
-pub use compressed::DeflateStream;
+pub use compressed::{DeflateReceiver, DeflateSender, DeflateStream};
+pub use connection::{Connection, Received, Receiver, Sender};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -169,7 +172,18 @@ pub async fn connect_deflate(
         .headers
         .push(("Sec-WebSocket-Extensions".into(), deflate::CLIENT_OFFER.into()));
     let (ws, connected) = connect(url, &offering).await?;
-    let agreed = match &connected.extensions {
+    let stream = take_over_deflate(ws, connected.extensions.as_deref(), url)?;
+    Ok((stream, connected))
+}
+
+/// The compressed path of a connection that offered [`deflate::CLIENT_OFFER`], given the server's
+/// `Sec-WebSocket-Extensions` answer (`None`: it declined, and messages go uncompressed).
+pub(crate) fn take_over_deflate(
+    ws: ClientStream,
+    extensions: Option<&str>,
+    url: &str,
+) -> Result<DeflateStream, Error> {
+    let agreed = match extensions {
         None => None,
         Some(answer) => Some(deflate::accepted(answer).ok_or_else(|| Error::Connect {
             url: url.to_string(),
@@ -179,7 +193,7 @@ pub async fn connect_deflate(
             ),
         })?),
     };
-    Ok((DeflateStream::new(ws.into_inner(), agreed.as_ref()), connected))
+    Ok(DeflateStream::new(ws.into_inner(), agreed.as_ref()))
 }
 
 /// Sends one message over a [`DeflateStream`] and checks that the same message comes back within `timeout`.
@@ -434,43 +448,43 @@ pub enum Incoming {
 /// Sends each line of `input` as a text message and passes every message that arrives to `show`, until the
 /// server closes or `input` ends; then it closes normally, still passing on the echoes in flight until the
 /// server's close reply (bounded by `timeout`). `input` is stdin for `wsecho client`, as its error says.
+/// Sending and receiving run side by side on the connection's two halves, so neither waits for the other.
 pub async fn relay(
-    mut ws: ClientStream,
+    mut connection: Connection,
     input: impl AsyncBufRead + Unpin,
     timeout: Duration,
     mut show: impl FnMut(Incoming),
 ) -> Result<(), Error> {
-    let mut lines = input.lines();
-    let mut closing_since: Option<tokio::time::Instant> = None;
-    loop {
-        let close_deadline = closing_since.map_or_else(tokio::time::Instant::now, |since| since + timeout);
-        tokio::select! {
-            line = lines.next_line(), if closing_since.is_none() => match line {
-                Ok(Some(line)) => {
-                    ws.send(Message::text(line))
-                        .await
-                        .map_err(|e| Error::Echo(format!("sending failed: {e}")))?;
-                }
-                Ok(None) => {
-                    // The server may already be gone; the loop below then ends at the stream's end.
-                    let _ = ws.close(Some(normal_close())).await;
-                    closing_since = Some(tokio::time::Instant::now());
-                }
-                Err(e) => return Err(Error::Usage(format!("cannot read stdin: {e}"))),
-            },
-            message = ws.next() => match message {
-                Some(Ok(Message::Close(frame))) => {
-                    if closing_since.is_none() {
-                        show(Incoming::ServerClosed(close_text(frame.as_ref())));
-                    }
-                }
-                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => show(Incoming::Message(describe(&message))),
-                Some(Ok(_)) => {}
-                Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => return Ok(()),
-                Some(Err(e)) => return Err(Error::Echo(format!("connection failed: {e}"))),
-            },
-            _ = tokio::time::sleep_until(close_deadline), if closing_since.is_some() => return Ok(()),
+    let (mut sender, mut receiver) = connection.split();
+    let closing = std::cell::Cell::new(false);
+    let send_lines = async {
+        let mut lines = input.lines();
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?
+        {
+            sender.send(Message::text(line)).await?;
         }
+        closing.set(true);
+        // The server may already be gone; the receiver then ends at the stream's end.
+        let _ = sender.send_close().await;
+        tokio::time::sleep(timeout).await;
+        Ok(())
+    };
+    let show_incoming = async {
+        while let Some(received) = receiver.next().await? {
+            match received {
+                Received::Message(message) => show(Incoming::Message(describe(&message))),
+                Received::Closed(why) if !closing.get() => show(Incoming::ServerClosed(why)),
+                Received::Closed(_) => {}
+            }
+        }
+        Ok(())
+    };
+    tokio::select! {
+        sent = send_lines => sent,
+        shown = show_incoming => shown,
     }
 }
 

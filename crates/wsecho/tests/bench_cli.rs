@@ -1,7 +1,8 @@
 //! `wsecho bench` end to end, seconds long: against `wsecho serve` (ws and wss; closed loop, fixed rate,
 //! pipelined, churn with and without TLS session resumption), against a Python `websockets` echo (a server that is
-//! not ours), and against broken echoes (wrong kind, wrong order) that it must catch. Correctness only: no test
-//! asserts a time or a rate.
+//! not ours), and against broken echoes (wrong kind, wrong order) that it must catch. `--deflate` runs every
+//! load shape compressed against `wsecho serve` and Python `websockets` with compression, and against a server
+//! that declines it. Correctness only: no test asserts a time or a rate.
 
 mod support;
 
@@ -9,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
-use support::{Finished, ServeProcess, TestCerts, run, skip_or_fail};
+use support::{Finished, ServeProcess, TestCerts, http_get, run};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A bench of one second plus connecting and closing.
@@ -108,22 +109,130 @@ fn idle_connections_are_held_and_counted() {
 
 #[test]
 fn against_python_websockets_echo() {
-    let python = support::python();
-    if !Command::new(&python)
-        .args(["-c", "import websockets"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        return skip_or_fail(
-            "bench against python",
-            &format!("{} cannot import websockets", python.display()),
-        );
-    }
+    let Some(python) = support::python_websockets("bench against python") else {
+        return;
+    };
     let (_server, url) = support::python_echo_server(&python, &[]);
     for kind in ["text", "binary"] {
         let (finished, report) = bench(&url, &["-c", "4", "--size", "1000", "--kind", kind]);
         assert_clean(&finished, &report, 4);
     }
+}
+
+/// `--deflate` with each load shape: closed loop (text), pipelined (binary, echoes checked in order), churn and
+/// idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
+/// connections opened over all runs.
+fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
+    let shapes: [&[&str]; 4] = [
+        &["-c", "4", "--size", "2000"],
+        &[
+            "-c",
+            "4",
+            "--pipeline",
+            "8",
+            "--size",
+            "16384",
+            "--kind",
+            "binary",
+        ],
+        &["-c", "2", "--churn"],
+        &["-c", "20", "--idle"],
+    ];
+    let mut opened = 0;
+    for shape in shapes {
+        let args: Vec<&str> = shape.iter().chain(extra).chain(&["--deflate"]).copied().collect();
+        let (finished, report) = bench(url, &args);
+        let connections = report["connections"].as_u64().unwrap_or_default();
+        if report["mode"] == "idle" {
+            assert!(finished.status.success(), "{}", finished.output());
+            assert_eq!(report["errors"], 0, "{report}");
+        } else {
+            assert_clean(&finished, &report, connections);
+        }
+        let deflate = &report["deflate"];
+        assert_eq!(
+            deflate["offer"], "permessage-deflate; client_max_window_bits",
+            "{report}"
+        );
+        assert!(
+            deflate["answer"].as_str().is_some_and(|a| a.starts_with(answer)),
+            "{report}"
+        );
+        let negotiated = deflate["negotiated"].as_u64().unwrap_or_default();
+        // Churn opens a connection per cycle: more than its -c.
+        assert!(negotiated >= connections && negotiated > 0, "{report}");
+        assert_eq!(deflate["connections"], negotiated, "{report}");
+        opened += negotiated;
+    }
+    opened
+}
+
+#[test]
+fn deflate_every_load_shape_against_wsecho_serve_over_ws_and_wss() {
+    let certs = TestCerts::new();
+    let server = ServeProcess::ws_and_wss(&certs);
+    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
+    let ws = format!("ws://127.0.0.1:{}/", server.ws_port);
+    let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss listener"));
+    let ours = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+    let opened =
+        bench_deflate_every_shape(&ws, &[], ours) + bench_deflate_every_shape(&wss, &["--ca", ca], ours);
+
+    // The server counted every one of them as compressed, and saved bytes on the compressible payloads.
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let stats = runtime.block_on(http_get(&ws.replace("ws://", "http://"), "/stats", None));
+    let stats: Value = serde_json::from_slice(&stats.body).expect("/stats is JSON");
+    assert_eq!(stats["compressed_connections"], opened, "{stats}");
+    assert!(
+        stats["deflate_bytes_saved"]
+            .as_u64()
+            .is_some_and(|saved| saved > 0),
+        "{stats}"
+    );
+}
+
+#[test]
+fn deflate_every_load_shape_against_python_websockets_with_compression() {
+    let Some(python) = support::python_websockets("bench --deflate against python") else {
+        return;
+    };
+    let (_server, url) = support::python_echo_server(&python, &["--deflate"]);
+    bench_deflate_every_shape(&url, &[], "permessage-deflate");
+}
+
+#[test]
+fn deflate_declined_runs_uncompressed_and_says_so() {
+    let Some(python) = support::python_websockets("bench --deflate declined") else {
+        return;
+    };
+    let (_server, url) = support::python_echo_server(&python, &[]);
+    let (finished, report) = bench(&url, &["-c", "3", "--pipeline", "4", "--deflate"]);
+    assert_clean(&finished, &report, 3);
+    assert!(report["deflate"]["answer"].is_null(), "{report}");
+    assert_eq!(report["deflate"]["negotiated"], 0, "{report}");
+    assert_eq!(report["deflate"]["connections"], 3, "{report}");
+
+    let text = run(
+        Command::new(env!("CARGO_BIN_EXE_wsecho")).args([
+            "bench",
+            &url,
+            "-c",
+            "2",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0",
+            "--deflate",
+        ]),
+        BENCH_TIMEOUT,
+    );
+    assert!(text.status.success(), "{}", text.output());
+    assert!(
+        text.stdout
+            .contains("deflate      offered, not negotiated (declined on all 2 connections)"),
+        "{}",
+        text.output()
+    );
 }
 
 /// How a broken echo server gets its echoes wrong.

@@ -1,9 +1,11 @@
 //! `wsecho client --deflate` (permessage-deflate on the client's side) against `wsecho serve` and Python
 //! `websockets`: the negotiated `Sec-WebSocket-Extensions` answer, and text, binary and 1 MiB messages that go
-//! out compressed and come back intact.
+//! out compressed and come back intact; the interactive client (`--deflate` without `--send`) relays stdin
+//! lines compressed and prints the echoes.
 
 mod support;
 
+use std::process::Command;
 use std::time::Duration;
 
 use support::*;
@@ -72,5 +74,52 @@ async fn client_deflate_echoes_compressed_with_python_websockets() {
         cli.stderr.contains("extensions permessage-deflate"),
         "{}",
         cli.stderr
+    );
+}
+
+/// `wsecho client URL --deflate` reading stdin: the lines come with a pause between them (Python `websockets`
+/// stops echoing once the client's close is in, so the input must not end before the echoes are back).
+fn interactive_deflate(url: &str) -> Finished {
+    let script = format!(
+        "(printf 'first line\\n'; sleep 0.5; printf 'zweite Zeile ü\\n'; sleep 1) | '{}' client '{url}' --deflate",
+        env!("CARGO_BIN_EXE_wsecho")
+    );
+    run(Command::new("sh").args(["-c", &script]), WAIT)
+}
+
+#[tokio::test]
+async fn interactive_client_deflate_relays_stdin_with_wsecho_serve() {
+    let server = start(config(None)).await;
+    let cli = tokio::task::spawn_blocking({
+        let url = url(&server, false);
+        move || interactive_deflate(&url)
+    })
+    .await
+    .expect("client run");
+    assert_eq!(cli.code, Some(0), "{}", cli.output());
+    assert_eq!(cli.stdout, "first line\nzweite Zeile ü\n", "{}", cli.output());
+    assert!(
+        cli.stderr.contains(
+            "extensions permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
+        "{}",
+        cli.output()
+    );
+}
+
+#[test]
+fn interactive_client_deflate_relays_stdin_with_python_websockets() {
+    let Some(python) = python_websockets("interactive_client_deflate_relays_stdin_with_python_websockets")
+    else {
+        return;
+    };
+    let (_server, url) = python_echo_server(&python, &["--deflate"]);
+    let cli = interactive_deflate(&url);
+    assert_eq!(cli.code, Some(0), "{}", cli.output());
+    assert_eq!(cli.stdout, "first line\nzweite Zeile ü\n", "{}", cli.output());
+    assert!(
+        cli.stderr.contains("extensions permessage-deflate"),
+        "{}",
+        cli.output()
     );
 }

@@ -3,7 +3,8 @@
 use super::options::{Load, Options};
 use super::progress::Progress;
 use crate::Error;
-use crate::client::tls_config;
+use crate::client::{Connection, Io, take_over_deflate, tls_config};
+use crate::server::deflate::CLIENT_OFFER;
 use rustls::HandshakeKind;
 use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
@@ -14,15 +15,17 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// One open bench connection, plain or TLS (boxed: the streams are large and moved into tasks).
-pub(crate) enum Conn {
-    Plain(Box<WebSocketStream<TcpStream>>),
-    Tls(Box<WebSocketStream<TlsStream<TcpStream>>>),
+/// One open bench connection, ws or wss, plain or offering permessage-deflate, and what its handshakes gave.
+pub(crate) struct Conn {
+    pub(crate) connection: Connection,
+    /// Whether the TLS handshake resumed an earlier session (`None` for ws://).
+    pub(crate) resumed: Option<bool>,
+    /// The server's `Sec-WebSocket-Extensions` answer, when deflate was offered and accepted.
+    pub(crate) extensions: Option<String>,
 }
 
 /// Where and how to connect; shared by all connection attempts.
@@ -31,6 +34,8 @@ pub(crate) struct Target {
     addr: SocketAddr,
     tls: Option<(TlsConnector, ServerName<'static>)>,
     config: WebSocketConfig,
+    /// Offer permessage-deflate and carry the messages on the compressed path.
+    deflate: bool,
 }
 
 impl Target {
@@ -80,6 +85,7 @@ impl Target {
             addr,
             tls,
             config,
+            deflate: opts.deflate,
         })
     }
 
@@ -90,40 +96,46 @@ impl Target {
             .map_err(|e| format!("TCP connect to {}: {e}", self.addr))?;
         tcp.set_nodelay(true)
             .map_err(|e| format!("TCP_NODELAY on {}: {e}", self.addr))?;
-        let handshake_error = |e| format!("WebSocket handshake with {}: {e}", self.url);
-        match &self.tls {
-            None => {
-                let (ws, _) =
-                    tokio_tungstenite::client_async_with_config(self.url.as_str(), tcp, Some(self.config))
-                        .await
-                        .map_err(handshake_error)?;
-                Ok(Conn::Plain(Box::new(ws)))
-            }
+        let (io, resumed): (Box<dyn Io>, _) = match &self.tls {
+            None => (Box::new(tcp), None),
             Some((connector, name)) => {
                 let tls = connector
                     .connect(name.clone(), tcp)
                     .await
                     .map_err(|e| format!("TLS handshake with {}: {e}", self.url))?;
-                let (ws, _) =
-                    tokio_tungstenite::client_async_with_config(self.url.as_str(), tls, Some(self.config))
-                        .await
-                        .map_err(handshake_error)?;
-                Ok(Conn::Tls(Box::new(ws)))
+                let resumed = tls.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
+                (Box::new(tls), Some(resumed))
             }
+        };
+        let handshake_error = |e| format!("WebSocket handshake with {}: {e}", self.url);
+        // The URL was checked by `Target::new`.
+        let mut request = self.url.as_str().into_client_request().map_err(handshake_error)?;
+        if self.deflate {
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Extensions", HeaderValue::from_static(CLIENT_OFFER));
         }
-    }
-}
-
-impl Conn {
-    /// Whether the TLS handshake resumed an earlier session (`None` for ws://).
-    pub(crate) fn resumed(&self) -> Option<bool> {
-        match self {
-            Conn::Plain(_) => None,
-            Conn::Tls(ws) => {
-                let (_, tls) = ws.get_ref().get_ref();
-                Some(tls.handshake_kind() == Some(HandshakeKind::Resumed))
-            }
+        let (ws, response) = tokio_tungstenite::client_async_with_config(request, io, Some(self.config))
+            .await
+            .map_err(handshake_error)?;
+        if !self.deflate {
+            let connection = Connection::Plain(Box::new(ws));
+            return Ok(Conn {
+                connection,
+                resumed,
+                extensions: None,
+            });
         }
+        let extensions = response
+            .headers()
+            .get("Sec-WebSocket-Extensions")
+            .map(|answer| String::from_utf8_lossy(answer.as_bytes()).into_owned());
+        let stream = take_over_deflate(ws, extensions.as_deref(), &self.url).map_err(|e| e.to_string())?;
+        Ok(Conn {
+            connection: Connection::Deflate(Box::new(stream)),
+            resumed,
+            extensions,
+        })
     }
 }
 

@@ -3,16 +3,15 @@
 
 use super::connect::{Conn, Target};
 use super::options::{Kind, Load, Options};
-use futures_util::{SinkExt, Stream, StreamExt};
+use crate::Error;
+use crate::client::{Connection, Received};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::Message;
 
 /// How long a connection may still wait for its last echoes (and close) after the measured window ends.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -52,6 +51,11 @@ pub(crate) struct Outcome {
     /// TLS handshakes of churn connections, and how many of them resumed an earlier session.
     pub(crate) tls_handshakes: u64,
     pub(crate) resumed: u64,
+    /// Connections opened (churn: one per cycle), how many of them agreed to permessage-deflate, and the
+    /// first agreement's `Sec-WebSocket-Extensions` answer.
+    pub(crate) opened: u64,
+    pub(crate) deflated: u64,
+    pub(crate) deflate_answer: Option<String>,
     pub(crate) errors: Vec<String>,
 }
 
@@ -64,6 +68,9 @@ impl Outcome {
             messages: 0,
             tls_handshakes: 0,
             resumed: 0,
+            opened: 0,
+            deflated: 0,
+            deflate_answer: None,
             errors: Vec::new(),
         }
     }
@@ -75,7 +82,21 @@ impl Outcome {
         self.messages += other.messages;
         self.tls_handshakes += other.tls_handshakes;
         self.resumed += other.resumed;
+        self.opened += other.opened;
+        self.deflated += other.deflated;
+        if self.deflate_answer.is_none() {
+            self.deflate_answer = other.deflate_answer;
+        }
         self.errors.extend(other.errors);
+    }
+
+    /// Counts an open connection and whether it agreed to permessage-deflate.
+    fn opened(&mut self, conn: &Conn) {
+        self.opened += 1;
+        if let Some(answer) = &conn.extensions {
+            self.deflated += 1;
+            self.deflate_answer.get_or_insert_with(|| answer.clone());
+        }
     }
 
     pub(crate) fn fail(&mut self, error: String) {
@@ -94,37 +115,24 @@ impl Outcome {
 
 /// Drives one connection to the end of the plan; never panics, every failure lands in `Outcome::errors`.
 pub(crate) async fn drive(conn: Conn, plan: Arc<Plan>, index: usize, done: Arc<AtomicU64>) -> Outcome {
-    match conn {
-        Conn::Plain(ws) => drive_stream(*ws, &plan, index, &done).await,
-        Conn::Tls(ws) => drive_stream(*ws, &plan, index, &done).await,
-    }
-}
-
-async fn drive_stream<S>(mut ws: WebSocketStream<S>, plan: &Plan, index: usize, done: &AtomicU64) -> Outcome
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
     let mut outcome = Outcome::new();
+    outcome.opened(&conn);
+    let mut connection = conn.connection;
+    let ws = &mut connection;
     let deadline = plan.end + DRAIN_GRACE;
     let result = match plan.load {
         Load::ClosedLoop => {
-            tokio::time::timeout_at(deadline, closed_loop(&mut ws, plan, &mut outcome, done)).await
+            tokio::time::timeout_at(deadline, closed_loop(ws, &plan, &mut outcome, &done)).await
         }
         Load::Rate(rate) => {
             let interval = Duration::from_secs_f64(plan.connections as f64 / rate);
             // Spread the connections' first sends evenly over one interval.
             let first = plan.start + interval.mul_f64(index as f64 / plan.connections as f64);
-            let run = open_loop(
-                &mut ws,
-                plan,
-                Pacing::Rate { first, interval },
-                &mut outcome,
-                done,
-            );
+            let run = open_loop(ws, &plan, Pacing::Rate { first, interval }, &mut outcome, &done);
             tokio::time::timeout_at(deadline, run).await
         }
         Load::Pipelined(depth) => {
-            let run = open_loop(&mut ws, plan, Pacing::Window(depth), &mut outcome, done);
+            let run = open_loop(ws, &plan, Pacing::Window(depth), &mut outcome, &done);
             tokio::time::timeout_at(deadline, run).await
         }
         // Churn connections are driven by `churn`, which opens its own.
@@ -136,7 +144,7 @@ where
     match result {
         Ok(Ok(())) => {
             // The server may already be gone at the end of a run: a failed close is not an echo error.
-            let _ = tokio::time::timeout(DRAIN_GRACE, ws.close(None)).await;
+            let _ = tokio::time::timeout(DRAIN_GRACE, close(ws)).await;
         }
         Ok(Err(e)) => outcome.fail(e),
         Err(_) => outcome.fail(format!(
@@ -147,16 +155,30 @@ where
     outcome
 }
 
+/// Sends a close and waits for the server's close in return; `true` when it came.
+async fn close(ws: &mut Connection) -> Result<bool, Error> {
+    ws.send_close().await?;
+    // Once the server's close frame is in, the WebSocket is done: how the TCP (or TLS) stream ends after it
+    // does not matter to a client (some servers drop TCP without a TLS close_notify).
+    let mut closed_by_server = false;
+    loop {
+        match ws.next().await {
+            Ok(Some(Received::Closed(_))) => closed_by_server = true,
+            Ok(Some(Received::Message(_))) => {}
+            Ok(None) => return Ok(closed_by_server),
+            Err(_) if closed_by_server => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Send, wait for the echo, repeat until the end of the plan.
-async fn closed_loop<S>(
-    ws: &mut WebSocketStream<S>,
+async fn closed_loop(
+    ws: &mut Connection,
     plan: &Plan,
     outcome: &mut Outcome,
     done: &AtomicU64,
-) -> Result<(), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Result<(), String> {
     for seq in 0.. {
         let sent_at = Instant::now();
         if sent_at >= plan.end {
@@ -164,7 +186,7 @@ where
         }
         let message = plan.payloads.message(seq);
         ws.send(message.clone()).await.map_err(send_error)?;
-        let echo = next_echo(ws).await?;
+        let echo = echo_of(ws.next().await)?;
         let echoed_at = Instant::now();
         plan.payloads.check(&message, &echo, seq)?;
         outcome.record(plan, sent_at, echoed_at);
@@ -184,16 +206,13 @@ enum Pacing {
 
 /// Sends as `pacing` allows while receiving concurrently; echoes must come back in the order sent. Latency
 /// counts from the scheduled send time (the actual one under a window).
-async fn open_loop<S>(
-    ws: &mut WebSocketStream<S>,
+async fn open_loop(
+    ws: &mut Connection,
     plan: &Plan,
     pacing: Pacing,
     outcome: &mut Outcome,
     done: &AtomicU64,
-) -> Result<(), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> Result<(), String> {
     let (mut sink, mut stream) = ws.split();
     let (in_flight, mut awaiting) = tokio::sync::mpsc::unbounded_channel();
     let window = match pacing {
@@ -240,7 +259,7 @@ where
     };
     let receive = async {
         while let Some((seq, due, message)) = awaiting.recv().await {
-            let echo = next_echo(&mut stream).await?;
+            let echo = echo_of(stream.next().await)?;
             let echoed_at = Instant::now();
             plan.payloads.check(&message, &echo, seq)?;
             outcome.record(plan, due, echoed_at);
@@ -264,14 +283,12 @@ pub(crate) async fn churn(target: Arc<Target>, plan: Arc<Plan>, done: Arc<Atomic
                 break;
             }
             let conn = target.connect().await?;
-            if let Some(resumed) = conn.resumed() {
+            outcome.opened(&conn);
+            if let Some(resumed) = conn.resumed {
                 outcome.tls_handshakes += 1;
                 outcome.resumed += u64::from(resumed);
             }
-            match conn {
-                Conn::Plain(ws) => one_echo(*ws, &plan, seq).await?,
-                Conn::Tls(ws) => one_echo(*ws, &plan, seq).await?,
-            }
+            one_echo(conn.connection, &plan, seq).await?;
             outcome.record(&plan, started, Instant::now());
             done.fetch_add(1, Ordering::Relaxed);
         }
@@ -289,57 +306,29 @@ pub(crate) async fn churn(target: Arc<Target>, plan: Arc<Plan>, done: Arc<Atomic
 }
 
 /// Sends one message, checks its echo, then closes and waits for the server's close in return.
-async fn one_echo<S>(mut ws: WebSocketStream<S>, plan: &Plan, seq: u64) -> Result<(), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn one_echo(mut ws: Connection, plan: &Plan, seq: u64) -> Result<(), String> {
     let message = plan.payloads.message(seq);
     ws.send(message.clone()).await.map_err(send_error)?;
-    let echo = next_echo(&mut ws).await?;
+    let echo = echo_of(ws.next().await)?;
     plan.payloads.check(&message, &echo, seq)?;
-    ws.close(None).await.map_err(|e| format!("close failed: {e}"))?;
-    // Once the server's close frame is in, the WebSocket is done: how the TCP (or TLS) stream ends after it
-    // does not matter to a client (some servers drop TCP without a TLS close_notify).
-    let mut closed_by_server = false;
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Close(_))) => closed_by_server = true,
-            Some(Ok(_)) => {}
-            None => break,
-            Some(Err(_)) if closed_by_server => break,
-            Some(Err(e)) => return Err(format!("closing handshake failed: {e}")),
-        }
-    }
-    if closed_by_server {
-        Ok(())
-    } else {
-        Err("the server ended the connection without answering its close frame".into())
+    match close(&mut ws).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the server ended the connection without answering its close frame".into()),
+        Err(e) => Err(format!("closing handshake failed: {e}")),
     }
 }
 
-fn send_error(e: tungstenite::Error) -> String {
-    format!("send failed: {e}")
+fn send_error(e: Error) -> String {
+    e.to_string()
 }
 
-/// The next data message, skipping control frames; a close or end of stream is an error mid-run.
-async fn next_echo<S>(stream: &mut S) -> Result<Message, String>
-where
-    S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
-{
-    loop {
-        match stream.next().await {
-            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => return Ok(message),
-            Some(Ok(Message::Close(frame))) => {
-                let why = frame.map_or_else(
-                    || "no reason given".to_string(),
-                    |f| format!("code {}, {:?}", u16::from(f.code), f.reason.as_str()),
-                );
-                return Err(format!("server closed the connection mid-run ({why})"));
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(format!("receive failed: {e}")),
-            None => return Err("connection ended mid-run".into()),
-        }
+/// The echo in what the connection received; a close or end of stream is an error mid-run.
+fn echo_of(received: Result<Option<Received>, Error>) -> Result<Message, String> {
+    match received {
+        Ok(Some(Received::Message(message))) => Ok(message),
+        Ok(Some(Received::Closed(why))) => Err(format!("server closed the connection mid-run ({why})")),
+        Ok(None) => Err("connection ended mid-run".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -7,7 +7,8 @@
 //! error. Pipelined mode keeps N messages in flight per connection (open loop with a window) and checks the echoes
 //! in the order sent. Churn mode measures connections per second: each connection slot connects, sends one message,
 //! checks the echo and closes, in a loop. The idle mode only holds the connections open, to measure a server's
-//! memory per connection.
+//! memory per connection. With `deflate`, every connection offers permessage-deflate and every load shape sends
+//! and receives on the compressed path; the report says how many connections agreed.
 
 mod connect;
 mod drive;
@@ -17,7 +18,7 @@ mod report;
 
 pub use options::{Kind, Load, Options};
 pub use progress::Progress;
-pub use report::{Latency, Report};
+pub use report::{Deflate, Latency, Report};
 
 use crate::Error;
 use connect::Target;

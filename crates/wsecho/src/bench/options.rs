@@ -47,4 +47,7 @@ pub struct Options {
     /// Whether `wss://` connections offer to resume earlier TLS sessions (the rustls client default); what
     /// churn over wss measures with and without.
     pub tls_resumption: bool,
+    /// Offer permessage-deflate on every connection (`client::connect_deflate`'s offer) and send and receive
+    /// every message on the compressed path; a server that declines gets the same path uncompressed.
+    pub deflate: bool,
 }

@@ -2,6 +2,7 @@
 
 use super::drive::Outcome;
 use super::options::{Kind, Load, Options};
+use crate::server::deflate::CLIENT_OFFER;
 use serde::Serialize;
 use std::fmt;
 
@@ -36,9 +37,23 @@ pub struct Report {
     /// Churn over wss: TLS handshakes, and how many resumed an earlier session.
     pub tls_handshakes: Option<u64>,
     pub tls_resumed: Option<u64>,
+    /// With `--deflate`: what was offered and what the server agreed to.
+    pub deflate: Option<Deflate>,
     /// Failed connections and failed echoes (mismatch, close, timeout).
     pub errors: usize,
     pub error_samples: Vec<String>,
+}
+
+/// permessage-deflate as negotiated over the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deflate {
+    /// The `Sec-WebSocket-Extensions` offer every connection made.
+    pub offer: &'static str,
+    /// The server's answer (the first one, when answers differ); `None`: it declined everywhere.
+    pub answer: Option<String>,
+    /// Connections that agreed to it, of `connections` opened (churn: one per cycle).
+    pub negotiated: u64,
+    pub connections: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +96,12 @@ impl Report {
             Load::Pipelined(depth) => Some(depth),
             _ => None,
         };
+        let deflate = opts.deflate.then(|| Deflate {
+            offer: CLIENT_OFFER,
+            answer: outcome.deflate_answer.clone(),
+            negotiated: outcome.deflated,
+            connections: outcome.opened,
+        });
         let tls = (outcome.tls_handshakes > 0).then_some((outcome.tls_handshakes, outcome.resumed));
         Report {
             url: opts.url.clone(),
@@ -98,6 +119,7 @@ impl Report {
             latency_us,
             tls_handshakes: tls.map(|(all, _)| all),
             tls_resumed: tls.map(|(_, resumed)| resumed),
+            deflate,
             errors: errors.len(),
             error_samples,
         }
@@ -124,6 +146,20 @@ impl fmt::Display for Report {
         }
         if let (Some(all), Some(resumed)) = (self.tls_handshakes, self.tls_resumed) {
             writeln!(f, "tls          {resumed} of {all} handshakes resumed a session")?;
+        }
+        if let Some(deflate) = &self.deflate {
+            match &deflate.answer {
+                Some(answer) => writeln!(
+                    f,
+                    "deflate      negotiated on {} of {} connections: {answer}",
+                    deflate.negotiated, deflate.connections
+                )?,
+                None => writeln!(
+                    f,
+                    "deflate      offered, not negotiated (declined on all {} connections): messages went uncompressed",
+                    deflate.connections
+                )?,
+            }
         }
         writeln!(
             f,

@@ -20,6 +20,7 @@ use wsecho::client::TlsOptions;
   wsecho bench ws://127.0.0.1:8080/ -c 50 --pipeline 16   (16 messages in flight per connection)
   wsecho bench wss://localhost:8443/ --ca certs/ca.pem -c 8 --churn --no-tls-resumption   (full handshakes per second)
   wsecho bench ws://127.0.0.1:8080/ -c 10000 --idle --duration 30   (memory per idle connection)
+  wsecho bench ws://127.0.0.1:8080/ -c 50 --size 16384 --deflate   (compressed; the report shows what was agreed)
 
 Exit code: 0 when every connection opened and every echo matched, 1 otherwise (the report still prints), 2 for bad usage.")]
 pub(crate) struct BenchArgs {
@@ -45,6 +46,11 @@ pub(crate) struct BenchArgs {
     /// and closes; reports connections per second.
     #[arg(long, conflicts_with_all = ["rate", "idle", "pipeline"])]
     churn: bool,
+    /// Offer permessage-deflate (RFC 7692) on every connection and send every message compressed (with any
+    /// load shape); the report shows the server's answer and on how many connections it agreed. A server that
+    /// declines gets the same messages uncompressed, and the report says so.
+    #[arg(long)]
+    deflate: bool,
     /// wss://: never resume an earlier TLS session, so every connection makes a full handshake.
     #[arg(long)]
     no_tls_resumption: bool,
@@ -119,6 +125,7 @@ impl BenchArgs {
             connect_timeout: seconds("--connect-timeout", self.connect_timeout)?,
             connect_concurrency: self.connect_concurrency,
             tls_resumption: !self.no_tls_resumption,
+            deflate: self.deflate,
         })
     }
 }

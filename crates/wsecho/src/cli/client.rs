@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use wsecho::Error;
-use wsecho::client::{self, ConnectOptions, Connected, Incoming, TlsOptions};
+use wsecho::client::{self, ConnectOptions, Connected, Connection, Incoming, TlsOptions};
 
 use super::values::{parse_header, parse_secs};
 
@@ -35,9 +35,9 @@ pub(crate) struct ClientArgs {
     /// Without --send, stdin lines are sent and received messages printed.
     #[arg(long, value_name = "TEXT")]
     send: Vec<String>,
-    /// Offer permessage-deflate (RFC 7692) and send every --send message compressed; the server's answer is
-    /// printed as `extensions ...` (`none`: it declined)
-    #[arg(long, requires = "send")]
+    /// Offer permessage-deflate (RFC 7692) and send every message (--send or stdin lines) compressed; the
+    /// server's answer is printed as `extensions ...` (`none`: it declined, and messages go uncompressed)
+    #[arg(long)]
     deflate: bool,
     /// Seconds to wait for the connection and for each echo
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
@@ -64,6 +64,9 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
     if args.deflate {
         let (mut ws, connected) = client::connect_deflate(&args.url, &options).await?;
         announce(&args.url, &connected);
+        if args.send.is_empty() {
+            return relay_stdin(Connection::Deflate(Box::new(ws)), args.timeout).await;
+        }
         for text in &args.send {
             client::check_deflate_echo(&mut ws, true, text.as_bytes(), args.timeout).await?;
             println!("{text}");
@@ -74,12 +77,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
     let (mut ws, connected) = client::connect(&args.url, &options).await?;
     announce(&args.url, &connected);
     if args.send.is_empty() {
-        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        return client::relay(ws, stdin, args.timeout, |incoming| match incoming {
-            Incoming::Message(text) => println!("{text}"),
-            Incoming::ServerClosed(why) => eprintln!("server closed: {why}"),
-        })
-        .await;
+        return relay_stdin(Connection::Plain(Box::new(ws)), args.timeout).await;
     }
     // Each echo is printed as it arrives, so a later failure still shows the echoes that came back.
     for text in &args.send {
@@ -88,6 +86,16 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
     }
     client::close(&mut ws, args.timeout).await;
     Ok(())
+}
+
+/// Sends stdin's lines and prints what comes back.
+async fn relay_stdin(connection: Connection, timeout: Duration) -> Result<(), Error> {
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    client::relay(connection, stdin, timeout, |incoming| match incoming {
+        Incoming::Message(text) => println!("{text}"),
+        Incoming::ServerClosed(why) => eprintln!("server closed: {why}"),
+    })
+    .await
 }
 
 fn announce(url: &str, connected: &Connected) {
