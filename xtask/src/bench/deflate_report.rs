@@ -44,15 +44,19 @@ pub fn section(md: &mut String, profile: &Profile, results: &Results) -> fmt::Re
     writeln!(md, "\n## permessage-deflate\n")?;
     writeln!(
         md,
-        "`wsecho bench --deflate` offers permessage-deflate (RFC 7692) on every connection, sends every message \
-         compressed and checks every inflated echo byte for byte; a figure counts only if every connection \
+        "`wsecho bench --deflate` offers permessage-deflate (RFC 7692) on every connection (`{}`), sends every \
+         message compressed and checks every inflated echo byte for byte; a figure counts only if every connection \
          negotiated the extension (the run fails otherwise). Each server runs with its own defaults: \
          `wsecho serve` as in every other case (`--deflate on` is its default; without `--deflate` the load \
          generator simply does not offer it), Python websockets with `compression=\"deflate\"` \
          (`echo_server.py --deflate`) and Node ws with `perMessageDeflate: true` (`echo_server.js --deflate`). \
          The tokio-tungstenite baseline and websocat are not in these rows: tokio-tungstenite 0.30 has no \
          permessage-deflate, and websocat 1.14 (rust-websocket) neither, its `--compress-deflate` compresses \
-         message bodies, not the extension.\n"
+         message bodies, not the extension.\n",
+        results
+            .deflate_offer
+            .as_deref()
+            .unwrap_or("Sec-WebSocket-Extensions: permessage-deflate")
     )?;
     write!(
         md,
@@ -126,7 +130,11 @@ fn idle(md: &mut String, profile: &Profile, results: &Results) -> fmt::Result {
          compressed rows), server RSS growth divided by their number, one measurement each. `wsecho serve` (no \
          context takeover either way, its default) holds zlib state only while a message passes; Python websockets \
          keeps a compressor and an inflater for each connection's life (context takeover, the windows of its answer \
-         above, memLevel 5). × Python websockets compares with Python's row of the same kind (compressed or not).\n",
+         above, memLevel 5). × Python websockets compares with Python's row of the same kind (compressed or not). \
+         These connections never sent a message, so state that a server allocates but has not touched yet may \
+         not show in RSS; `wsecho bench` has no mode that sends one message per connection and then holds it idle, \
+         which is what `cargo test -p wsecho --test server_deflate` measures (500 connections, one 16 KiB echo \
+         each).\n",
         profile.idle_connections
     )?;
     writeln!(

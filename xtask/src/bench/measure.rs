@@ -113,7 +113,7 @@ pub fn echo(
     server: &Server,
     ca: Option<&Path>,
     args: &[String],
-) -> anyhow::Result<(Echo, Option<String>)> {
+) -> anyhow::Result<(Echo, Option<Negotiated>)> {
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench").arg(&server.url).args(args);
     if let Some(ca) = ca {
@@ -145,7 +145,7 @@ pub fn echo(
             report["error_samples"]
         );
     }
-    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), server)?;
+    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), &server.shown)?;
     let echo = Echo {
         messages_per_s: number("/messages_per_s"),
         mb_per_s: number("/mb_per_s"),
@@ -162,21 +162,32 @@ pub fn echo(
     Ok((echo, deflate))
 }
 
-/// When the run `offered` permessage-deflate: the server's answer from the JSON report, and an error unless every
-/// connection negotiated it (else the figures would be those of an uncompressed run).
-fn negotiated(report: &serde_json::Value, offered: bool, server: &Server) -> anyhow::Result<Option<String>> {
+/// permessage-deflate as a `wsecho bench --deflate` run negotiated it on every connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The `Sec-WebSocket-Extensions` offer the load generator made.
+    pub offer: String,
+    /// The server's answer.
+    pub answer: String,
+}
+
+/// When the run `offered` permessage-deflate: what the JSON report says was negotiated, and an error unless every
+/// connection agreed (else the figures would be those of an uncompressed run).
+fn negotiated(report: &serde_json::Value, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
     if !offered {
         return Ok(None);
     }
-    let connections = report["connections"].as_u64().unwrap_or(0);
     let deflate = &report["deflate"];
-    let negotiated = deflate["connections"].as_u64().unwrap_or(0);
-    match deflate["extension"].as_str() {
-        Some(answer) if connections > 0 && negotiated == connections => Ok(Some(answer.to_string())),
-        answer => bail!(
-            "{} negotiated permessage-deflate on {negotiated} of {connections} connections (answer: {}); \
-             the compressed rows need it on all of them",
-            server.shown,
+    let count = |field: &str| deflate[field].as_u64().unwrap_or(0);
+    let (agreed, connections) = (count("negotiated"), count("connections"));
+    match (deflate["offer"].as_str(), deflate["answer"].as_str()) {
+        (Some(offer), Some(answer)) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
+            offer: offer.to_string(),
+            answer: answer.to_string(),
+        })),
+        (_, answer) => bail!(
+            "{shown} negotiated permessage-deflate on {agreed} of {connections} connections (answer: {}); the \
+             compressed rows need it on all of them",
             answer.unwrap_or("none")
         ),
     }
@@ -188,7 +199,7 @@ pub fn deflate_saving(server: &Server) -> anyhow::Result<f64> {
     let addr = server
         .url
         .strip_prefix("ws://")
-        .and_then(|rest| rest.strip_suffix('/'))
+        .map(|rest| rest.trim_end_matches('/'))
         .with_context(|| format!("{}: /stats is read over ws:// only", server.url))?;
     let failed = || format!("GET http://{addr}/stats");
     let mut stream = TcpStream::connect(addr).with_context(failed)?;
@@ -312,7 +323,7 @@ pub fn idle(
     ca: Option<&Path>,
     connections: usize,
     deflate: bool,
-) -> anyhow::Result<(Idle, Option<String>)> {
+) -> anyhow::Result<(Idle, Option<Negotiated>)> {
     // Let the server finish starting before the "before" reading.
     std::thread::sleep(Duration::from_millis(500));
     let rss_before_kib = server.rss_kib()?;
@@ -366,7 +377,7 @@ pub fn idle(
         rss_before_kib,
         rss_after_kib,
     };
-    Ok((idle, negotiated(&report, deflate, server)?))
+    Ok((idle, negotiated(&report, deflate, &server.shown)?))
 }
 
 pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
@@ -526,4 +537,41 @@ pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usiz
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     std::fs::remove_dir_all(&dir)?;
     Ok(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(answer: Option<&str>, negotiated: u64, connections: u64) -> serde_json::Value {
+        json!({"deflate": {
+            "offer": "permessage-deflate; client_max_window_bits",
+            "answer": answer,
+            "negotiated": negotiated,
+            "connections": connections,
+        }})
+    }
+
+    #[test]
+    fn a_compressed_row_needs_every_connection_to_have_negotiated() {
+        let answer = "permessage-deflate; server_no_context_takeover";
+        let all = negotiated(&report(Some(answer), 200, 200), true, "server").unwrap();
+        assert_eq!(
+            all,
+            Some(Negotiated {
+                offer: "permessage-deflate; client_max_window_bits".into(),
+                answer: answer.into()
+            })
+        );
+        let some = negotiated(&report(Some(answer), 199, 200), true, "server").unwrap_err();
+        assert!(some.to_string().contains("on 199 of 200 connections"), "{some}");
+        let declined = negotiated(&report(None, 0, 200), true, "server").unwrap_err();
+        assert!(declined.to_string().contains("(answer: none)"), "{declined}");
+        assert!(negotiated(&json!({"deflate": null}), true, "server").is_err());
+        assert_eq!(
+            negotiated(&json!({"deflate": null}), false, "server").unwrap(),
+            None
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Every figure of one benchmark run, and the command lines that produced them; medians are taken when the
 //! report is written.
 
-use super::measure::{Bomb, CertTool, Echo, Idle};
+use super::measure::{Bomb, CertTool, Echo, Idle, Negotiated};
 use super::peer::Peer;
 use super::plan::{Case, IdleCase};
 use super::servers::Server;
@@ -18,6 +18,8 @@ pub struct Results {
     pub idle: Vec<(IdleCase, Idle)>,
     /// Each server's permessage-deflate answers in the compressed cases, as the load generator reported them.
     pub extensions: Vec<(Peer, String)>,
+    /// The load generator's permessage-deflate offer, once a compressed run reported it.
+    pub deflate_offer: Option<String>,
     /// Per round: the share of its echoes' payload bytes `wsecho serve` kept off the wire with permessage-deflate.
     pub deflate_saving: Vec<f64>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
@@ -36,6 +38,7 @@ impl Results {
             half_rate: Vec::new(),
             idle: Vec::new(),
             extensions: Vec::new(),
+            deflate_offer: None,
             deflate_saving: Vec::new(),
             certs: Vec::new(),
             providers: None,
@@ -59,10 +62,11 @@ impl Results {
             .collect()
     }
 
-    /// Notes `peer`'s permessage-deflate answer, if the run offered it; an answer that differs from an earlier one
-    /// (another round, the idle measurement) is listed too, so a changing answer shows in the report.
-    pub fn note_extension(&mut self, peer: Peer, answer: Option<String>) {
-        if let Some(answer) = answer {
+    /// Notes the offer and `peer`'s permessage-deflate answer, if the run offered it; an answer that differs from an
+    /// earlier one (another round, the idle measurement) is listed too, so a changing answer shows in the report.
+    pub fn note_extension(&mut self, peer: Peer, negotiated: Option<Negotiated>) {
+        if let Some(Negotiated { offer, answer }) = negotiated {
+            self.deflate_offer.get_or_insert(offer);
             let entry = (peer, answer);
             if !self.extensions.contains(&entry) {
                 self.extensions.push(entry);
