@@ -16,6 +16,14 @@ use tokio_tungstenite::tungstenite::Message;
 /// A bench of one second plus connecting and closing.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `wsecho bench ARGS`, bounded, with its human report.
+fn wsecho_bench(args: &[&str]) -> Finished {
+    run(
+        Command::new(env!("CARGO_BIN_EXE_wsecho")).arg("bench").args(args),
+        BENCH_TIMEOUT,
+    )
+}
+
 fn bench(url: &str, args: &[&str]) -> (Finished, Value) {
     let finished = run(
         Command::new(env!("CARGO_BIN_EXE_wsecho"))
@@ -75,19 +83,7 @@ fn fixed_rate_binary_over_wss_trusting_only_our_ca() {
     // Without the CA the handshake must fail, with a one-line reason and exit code 1.
     let other = TestCerts::new();
     let wrong_ca = other.ca_pem.to_str().expect("utf-8 temp path");
-    let failed = run(
-        Command::new(env!("CARGO_BIN_EXE_wsecho")).args([
-            "bench",
-            &url,
-            "-c",
-            "2",
-            "--duration",
-            "1",
-            "--ca",
-            wrong_ca,
-        ]),
-        BENCH_TIMEOUT,
-    );
+    let failed = wsecho_bench(&[&url, "-c", "2", "--duration", "1", "--ca", wrong_ca]);
     assert_eq!(failed.status.code(), Some(1), "{}", failed.output());
     assert!(failed.stderr.contains("TLS handshake"), "{}", failed.output());
 }
@@ -119,12 +115,13 @@ fn against_python_websockets_echo() {
     }
 }
 
-/// `--deflate` with each load shape: closed loop (text), pipelined (binary, echoes checked in order), churn and
-/// idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
+/// `--deflate` with each load shape: closed loop (text), fixed rate, pipelined (binary, echoes checked in order),
+/// churn and idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
 /// connections opened over all runs.
 fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
-    let shapes: [&[&str]; 4] = [
+    let shapes: [&[&str]; 5] = [
         &["-c", "4", "--size", "2000"],
+        &["-c", "2", "--rate", "100"],
         &[
             "-c",
             "4",
@@ -169,11 +166,8 @@ fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
 
 #[test]
 fn deflate_every_load_shape_against_wsecho_serve_over_ws_and_wss() {
-    let certs = TestCerts::new();
-    let server = ServeProcess::ws_and_wss(&certs);
+    let (certs, _server, ws, wss) = ws_and_wss();
     let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
-    let ws = format!("ws://127.0.0.1:{}/", server.ws_port);
-    let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss listener"));
     let ours = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
     let opened =
         bench_deflate_every_shape(&ws, &[], ours) + bench_deflate_every_shape(&wss, &["--ca", ca], ours);
@@ -196,7 +190,9 @@ fn deflate_every_load_shape_against_python_websockets_with_compression() {
     let Some(python) = support::python_websockets("bench --deflate against python") else {
         return;
     };
-    let (_server, url) = support::python_echo_server(&python, &["--deflate"]);
+    // It pings every half second and drops a connection whose pong is half a second late: the receiving half
+    // must answer while the sending half sends, and idle connections must answer too.
+    let (_server, url) = support::python_echo_server(&python, &["--deflate", "--ping", "0.5"]);
     bench_deflate_every_shape(&url, &[], "permessage-deflate");
 }
 
@@ -212,20 +208,7 @@ fn deflate_declined_runs_uncompressed_and_says_so() {
     assert_eq!(report["deflate"]["negotiated"], 0, "{report}");
     assert_eq!(report["deflate"]["connections"], 3, "{report}");
 
-    let text = run(
-        Command::new(env!("CARGO_BIN_EXE_wsecho")).args([
-            "bench",
-            &url,
-            "-c",
-            "2",
-            "--duration",
-            "0.5",
-            "--warmup",
-            "0",
-            "--deflate",
-        ]),
-        BENCH_TIMEOUT,
-    );
+    let text = wsecho_bench(&[&url, "-c", "2", "--duration", "0.5", "--warmup", "0", "--deflate"]);
     assert!(text.status.success(), "{}", text.output());
     assert!(
         text.stdout
@@ -283,13 +266,19 @@ fn spawn_broken_echo(runtime: &tokio::runtime::Runtime, broken: Broken) -> u16 {
     port
 }
 
-#[test]
-fn pipelined_echoes_are_checked_in_order_over_ws_and_wss() {
+/// `wsecho serve` with a ws and a wss listener: its certificates, the server, and the ws:// and wss:// URLs.
+fn ws_and_wss() -> (TestCerts, ServeProcess, String, String) {
     let certs = TestCerts::new();
     let server = ServeProcess::ws_and_wss(&certs);
-    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
     let ws = format!("ws://127.0.0.1:{}/", server.ws_port);
     let wss = format!("wss://localhost:{}/", server.wss_port.expect("wss listener"));
+    (certs, server, ws, wss)
+}
+
+#[test]
+fn pipelined_echoes_are_checked_in_order_over_ws_and_wss() {
+    let (certs, _server, ws, wss) = ws_and_wss();
+    let ca = certs.ca_pem.to_str().expect("utf-8 temp path");
     for (url, size) in [(&ws, "32"), (&wss, "16384")] {
         let args = [
             "-c",

@@ -78,10 +78,11 @@ async fn client_deflate_echoes_compressed_with_python_websockets() {
 }
 
 /// `wsecho client URL --deflate` reading stdin: the lines come with a pause between them (Python `websockets`
-/// stops echoing once the client's close is in, so the input must not end before the echoes are back).
+/// stops echoing once the client's close is in, so the input must not end before the echoes are back). The
+/// pause is long enough for a server pinging every half second to drop a client that does not answer.
 fn interactive_deflate(url: &str) -> Finished {
     let script = format!(
-        "(printf 'first line\\n'; sleep 0.5; printf 'zweite Zeile ü\\n'; sleep 1) | '{}' client '{url}' --deflate",
+        "(printf 'first line\\n'; sleep 1.2; printf 'zweite Zeile ü\\n'; sleep 1) | '{}' client '{url}' --deflate",
         env!("CARGO_BIN_EXE_wsecho")
     );
     run(Command::new("sh").args(["-c", &script]), WAIT)
@@ -113,7 +114,7 @@ fn interactive_client_deflate_relays_stdin_with_python_websockets() {
     else {
         return;
     };
-    let (_server, url) = python_echo_server(&python, &["--deflate"]);
+    let (_server, url) = python_echo_server(&python, &["--deflate", "--ping", "0.5"]);
     let cli = interactive_deflate(&url);
     assert_eq!(cli.code, Some(0), "{}", cli.output());
     assert_eq!(cli.stdout, "first line\nzweite Zeile ü\n", "{}", cli.output());

@@ -136,10 +136,7 @@ pub(crate) async fn drive(conn: Conn, plan: Arc<Plan>, index: usize, done: Arc<A
             tokio::time::timeout_at(deadline, run).await
         }
         // Churn connections are driven by `churn`, which opens its own.
-        Load::Idle | Load::Churn => {
-            tokio::time::sleep_until(plan.end).await;
-            Ok(Ok(()))
-        }
+        Load::Idle | Load::Churn => Ok(hold(ws, plan.end).await),
     };
     match result {
         Ok(Ok(())) => {
@@ -153,6 +150,22 @@ pub(crate) async fn drive(conn: Conn, plan: Arc<Plan>, index: usize, done: Arc<A
         )),
     }
     outcome
+}
+
+/// Holds an idle connection until `until`, reading all the while so that the server's pings are answered (a
+/// server with keepalive drops connections that stay silent); any message or close from the server is an error.
+/// The read is cut off at `until`; the close that follows is not counted if a pong being written was cut with it.
+async fn hold(ws: &mut Connection, until: Instant) -> Result<(), String> {
+    match tokio::time::timeout_at(until, ws.next()).await {
+        Err(_) => Ok(()),
+        Ok(received) => {
+            let unexpected = echo_of(received)?;
+            Err(format!(
+                "an idle connection received a {}-byte message nobody sent",
+                unexpected.len()
+            ))
+        }
+    }
 }
 
 /// Sends a close and waits for the server's close in return; `true` when it came.
