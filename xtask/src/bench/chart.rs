@@ -5,7 +5,7 @@ use super::results::Results;
 use super::stats::{CertMedians, median_of};
 use std::fmt::Write as _;
 
-/// Four panels of horizontal bars, plain SVG.
+/// Panels of horizontal bars, plain SVG.
 pub fn svg(results: &Results, certs: &CertMedians) -> String {
     let median_msgs =
         |peer, case| median_of(results.echo_samples(peer, case).iter().map(|e| e.messages_per_s));
@@ -36,6 +36,24 @@ pub fn svg(results: &Results, certs: &CertMedians) -> String {
                 .collect(),
         ),
         (
+            "Echo throughput, 16 KiB over ws without and with permessage-deflate (MB/s each way, higher is better)"
+                .into(),
+            results
+                .peers
+                .iter()
+                .filter(|&&p| Case::LargeWsDeflate.runs_on(p))
+                .flat_map(|&p| {
+                    [
+                        (format!("{} ws", p.short()), median_mb(p, Case::LargeWs)),
+                        (
+                            format!("{} ws deflate", p.short()),
+                            median_mb(p, Case::LargeWsDeflate),
+                        ),
+                    ]
+                })
+                .collect(),
+        ),
+        (
             format!(
                 "Connection churn, {} (conn/s, higher is better)",
                 Case::ChurnWssFull.label()
@@ -51,7 +69,7 @@ pub fn svg(results: &Results, certs: &CertMedians) -> String {
             results
                 .idle
                 .iter()
-                .map(|(l, i)| (l.to_string(), i.kib_per_connection()))
+                .map(|(case, i)| (case.label.to_string(), i.kib_per_connection()))
                 .collect(),
         ),
         (

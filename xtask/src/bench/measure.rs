@@ -4,7 +4,8 @@ use super::programs::Programs;
 use super::servers::Server;
 use crate::cmd::{self, KillOnDrop, output_within};
 use anyhow::{Context, bail};
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ pub struct Workload {
     pub size: usize,
     pub binary: bool,
     pub shape: Shape,
+    /// Offer permessage-deflate on every connection (`--deflate`).
+    pub deflate: bool,
 }
 
 impl Workload {
@@ -46,7 +49,12 @@ impl Workload {
             Shape::Churn { resume: true } => ", churn".into(),
             Shape::Churn { resume: false } => ", churn, no TLS resumption".into(),
         };
-        format!("{} conns x {size} {}{shape}", self.connections, self.kind())
+        let deflate = if self.deflate { ", permessage-deflate" } else { "" };
+        format!(
+            "{} conns x {size} {}{shape}{deflate}",
+            self.connections,
+            self.kind()
+        )
     }
 }
 
@@ -91,17 +99,21 @@ pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64
             }
         }
     }
+    if work.deflate {
+        args.push("--deflate".into());
+    }
     args.push("--json".into());
     args
 }
 
-/// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark.
+/// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark. Returns the
+/// figures and, when ARGS offer permessage-deflate, the server's answer (which every connection must have got).
 pub fn echo(
     programs: &Programs,
     server: &Server,
     ca: Option<&Path>,
     args: &[String],
-) -> anyhow::Result<Echo> {
+) -> anyhow::Result<(Echo, Option<Negotiated>)> {
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench").arg(&server.url).args(args);
     if let Some(ca) = ca {
@@ -133,7 +145,8 @@ pub fn echo(
             report["error_samples"]
         );
     }
-    Ok(Echo {
+    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), &server.shown)?;
+    let echo = Echo {
         messages_per_s: number("/messages_per_s"),
         mb_per_s: number("/mb_per_s"),
         p50_us: number("/latency_us/p50"),
@@ -145,7 +158,67 @@ pub fn echo(
             .as_f64()
             .filter(|&all| all > 0.0)
             .map(|all| number("/tls_resumed") / all),
-    })
+    };
+    Ok((echo, deflate))
+}
+
+/// permessage-deflate as a `wsecho bench --deflate` run negotiated it on every connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The `Sec-WebSocket-Extensions` offer the load generator made.
+    pub offer: String,
+    /// The server's answer.
+    pub answer: String,
+}
+
+/// When the run `offered` permessage-deflate: what the JSON report says was negotiated, and an error unless every
+/// connection agreed (else the figures would be those of an uncompressed run).
+fn negotiated(report: &serde_json::Value, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
+    if !offered {
+        return Ok(None);
+    }
+    let deflate = &report["deflate"];
+    let count = |field: &str| deflate[field].as_u64().unwrap_or(0);
+    let (agreed, connections) = (count("negotiated"), count("connections"));
+    match (deflate["offer"].as_str(), deflate["answer"].as_str()) {
+        (Some(offer), Some(answer)) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
+            offer: offer.to_string(),
+            answer: answer.to_string(),
+        })),
+        (_, answer) => bail!(
+            "{shown} negotiated permessage-deflate on {agreed} of {connections} connections (answer: {}); the \
+             compressed rows need it on all of them",
+            answer.unwrap_or("none")
+        ),
+    }
+}
+
+/// The share of the echoed payload that permessage-deflate kept off the wire so far, from `wsecho serve`'s
+/// `/stats` (`deflate_bytes_saved` over `bytes_out`, both counted by the server over all its connections).
+pub fn deflate_saving(server: &Server) -> anyhow::Result<f64> {
+    let addr = server
+        .url
+        .strip_prefix("ws://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .with_context(|| format!("{}: /stats is read over ws:// only", server.url))?;
+    let failed = || format!("GET http://{addr}/stats");
+    let mut stream = TcpStream::connect(addr).with_context(failed)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // HTTP/1.0: the server closes after the answer, so the body is everything after the headers.
+    stream
+        .write_all(b"GET /stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .with_context(failed)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).with_context(failed)?;
+    let stats: serde_json::Value = response
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .with_context(|| format!("{}: no JSON document in {response:?}", failed()))?;
+    let (Some(out), Some(saved)) = (stats["bytes_out"].as_f64(), stats["deflate_bytes_saved"].as_f64())
+    else {
+        bail!("{}: no bytes_out or deflate_bytes_saved in {stats}", failed());
+    };
+    Ok(if out > 0.0 { saved / out } else { 0.0 })
 }
 
 fn seconds_arg(args: &[String], flag: &str) -> f64 {
@@ -242,20 +315,22 @@ impl Idle {
     }
 }
 
-/// Opens `connections` idle connections with `wsecho bench --idle`, then reads the server's RSS growth.
+/// Opens `connections` idle connections with `wsecho bench --idle`, then reads the server's RSS growth; with
+/// `deflate` they offer permessage-deflate, and the server's answer is returned too.
 pub fn idle(
     programs: &Programs,
     server: &Server,
     ca: Option<&Path>,
     connections: usize,
-) -> anyhow::Result<Idle> {
+    deflate: bool,
+) -> anyhow::Result<(Idle, Option<Negotiated>)> {
     // Let the server finish starting before the "before" reading.
     std::thread::sleep(Duration::from_millis(500));
     let rss_before_kib = server.rss_kib()?;
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench")
         .arg(&server.url)
-        .args(idle_args(connections))
+        .args(idle_args(connections, deflate))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -291,15 +366,22 @@ pub fn idle(
             server.shown
         );
     }
-    Ok(Idle {
+    let report: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
+        format!(
+            "wsecho bench --idle against {} printed no JSON report: {stdout}",
+            server.shown
+        )
+    })?;
+    let idle = Idle {
         connections,
         rss_before_kib,
         rss_after_kib,
-    })
+    };
+    Ok((idle, negotiated(&report, deflate, &server.shown)?))
 }
 
-pub fn idle_args(connections: usize) -> Vec<String> {
-    [
+pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
+    let mut args = [
         "-c",
         &connections.to_string(),
         "--idle",
@@ -307,10 +389,14 @@ pub fn idle_args(connections: usize) -> Vec<String> {
         "0",
         "--duration",
         "4",
-        "--json",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    if deflate {
+        args.push("--deflate".into());
+    }
+    args.push("--json".into());
+    args
 }
 
 /// The certificate tools compared: each makes a new local CA and a certificate for localhost, 127.0.0.1, ::1.
@@ -451,4 +537,41 @@ pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usiz
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     std::fs::remove_dir_all(&dir)?;
     Ok(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(answer: Option<&str>, negotiated: u64, connections: u64) -> serde_json::Value {
+        json!({"deflate": {
+            "offer": "permessage-deflate; client_max_window_bits",
+            "answer": answer,
+            "negotiated": negotiated,
+            "connections": connections,
+        }})
+    }
+
+    #[test]
+    fn a_compressed_row_needs_every_connection_to_have_negotiated() {
+        let answer = "permessage-deflate; server_no_context_takeover";
+        let all = negotiated(&report(Some(answer), 200, 200), true, "server").unwrap();
+        assert_eq!(
+            all,
+            Some(Negotiated {
+                offer: "permessage-deflate; client_max_window_bits".into(),
+                answer: answer.into()
+            })
+        );
+        let some = negotiated(&report(Some(answer), 199, 200), true, "server").unwrap_err();
+        assert!(some.to_string().contains("on 199 of 200 connections"), "{some}");
+        let declined = negotiated(&report(None, 0, 200), true, "server").unwrap_err();
+        assert!(declined.to_string().contains("(answer: none)"), "{declined}");
+        assert!(negotiated(&json!({"deflate": null}), true, "server").is_err());
+        assert_eq!(
+            negotiated(&json!({"deflate": null}), false, "server").unwrap(),
+            None
+        );
+    }
 }

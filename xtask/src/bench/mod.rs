@@ -1,11 +1,14 @@
 //! `cargo xtask bench`: `wsecho serve` against a bare tokio-tungstenite echo (the baseline), websocat, Python
 //! `websockets` and Node `ws`, all measured in one run on this machine, alternating the servers over several rounds
-//! and taking medians: closed loop, pipelined (ours and bomb's), 16 and 64 KiB messages over ws and wss, and
-//! connection churn over ws and wss with and without TLS session resumption; then latency at half of the
-//! saturation rate, memory per idle connection, certificate set-up time and ring against aws-lc-rs. Writes docs/performance.md and docs/performance.svg. `--quick` and `--smoke` run shorter and
-//! write elsewhere (plan.rs). Only loopback addresses; every server is killed when its measurement ends.
+//! and taking medians: closed loop, pipelined (ours and bomb's), 16 and 64 KiB messages over ws and wss, 16 KiB
+//! with permessage-deflate on the servers that have it, and connection churn over ws and wss with and without TLS
+//! session resumption; then latency at half of the saturation rate, memory per idle connection (with and without
+//! permessage-deflate), certificate set-up time and ring against aws-lc-rs. Writes docs/performance.md and
+//! docs/performance.svg. `--quick` and `--smoke` run shorter and write elsewhere (plan.rs). Only loopback
+//! addresses; every server is killed when its measurement ends.
 
 mod chart;
+mod deflate_report;
 mod measure;
 mod peer;
 mod plan;
@@ -20,7 +23,7 @@ use crate::tls_files::TlsFiles;
 use anyhow::Context;
 use measure::CertTool;
 use peer::Peer;
-use plan::{Case, Mode, Profile, SMALL};
+use plan::{Case, IDLE_CASES, Mode, Profile, SMALL};
 use programs::Programs;
 use results::Results;
 use servers::{Launch, Server};
@@ -106,18 +109,23 @@ fn echo_round(
     order.rotate_left(turn);
     for case in Case::ALL {
         let work = case.workload();
-        for &peer in &order {
+        for peer in order.iter().copied().filter(|&peer| case.runs_on(peer)) {
             let launch = Launch {
                 peer,
                 binary: work.binary,
                 tls: case.tls().then_some(tls),
                 many_idle: false,
+                deflate: work.deflate,
             };
             let server = Server::start(programs, &launch, scratch)?;
             let args = measure::bench_args(&work, None, profile.warmup, profile.duration);
             results.remember(&server, &args);
             let ca = case.tls().then_some(tls.ca.as_path());
-            let echo = measure::echo(programs, &server, ca, &args)?;
+            let (echo, deflate) = measure::echo(programs, &server, ca, &args)?;
+            results.note_extension(peer, deflate);
+            if work.deflate && peer == Peer::Wsecho {
+                results.deflate_saving.push(measure::deflate_saving(&server)?);
+            }
             eprintln!(
                 "  {:<9} {:<52} {:>9.0} msg/s  p99 {:>6.0} µs",
                 peer.short(),
@@ -164,11 +172,12 @@ fn half_saturation(
                 binary: false,
                 tls: None,
                 many_idle: false,
+                deflate: false,
             };
             let server = Server::start(programs, &launch, scratch)?;
             let args = measure::bench_args(&SMALL, Some(rate), profile.warmup, profile.duration);
             results.remember(&server, &args);
-            let echo = measure::echo(programs, &server, None, &args)?;
+            let (echo, _) = measure::echo(programs, &server, None, &args)?;
             eprintln!(
                 "  {:<9} at {rate:.0} msg/s: p99 {:.0} µs",
                 peer.short(),
@@ -188,28 +197,27 @@ fn idle_memory(
     tls: &TlsFiles,
     results: &mut Results,
 ) -> anyhow::Result<()> {
-    let cases: [(&'static str, Peer, Option<&TlsFiles>); 3] = [
-        ("wsecho serve, ws", Peer::Wsecho, None),
-        ("wsecho serve, wss", Peer::Wsecho, Some(tls)),
-        ("tokio-tungstenite baseline, ws", Peer::Baseline, None),
-    ];
-    for (label, peer, tls) in cases {
+    for case in IDLE_CASES {
+        let tls = case.tls.then_some(tls);
         let launch = Launch {
-            peer,
+            peer: case.peer,
             binary: false,
             tls,
             many_idle: true,
+            deflate: case.deflate,
         };
         let server = Server::start(programs, &launch, scratch)?;
-        let args = measure::idle_args(profile.idle_connections);
+        let args = measure::idle_args(profile.idle_connections, case.deflate);
         results.remember(&server, &args);
         let ca = tls.map(|tls| tls.ca.as_path());
-        let idle = measure::idle(programs, &server, ca, profile.idle_connections)?;
+        let (idle, deflate) = measure::idle(programs, &server, ca, profile.idle_connections, case.deflate)?;
+        results.note_extension(case.peer, deflate);
         eprintln!(
-            "  idle {label:<32} {:>7.1} KiB per connection",
+            "  idle {:<44} {:>7.1} KiB per connection",
+            case.label,
             idle.kib_per_connection()
         );
-        results.idle.push((label, idle));
+        results.idle.push((case, idle));
     }
     Ok(())
 }

@@ -31,6 +31,13 @@ impl Peer {
         }
     }
 
+    /// Whether the server negotiates permessage-deflate (as `tests/peers/echo_server.*` run it with `--deflate`).
+    /// tokio-tungstenite 0.30 has no permessage-deflate, nor has websocat 1.14 (rust-websocket; its
+    /// `--compress-deflate` compresses message bodies, not the RFC 7692 extension).
+    pub fn deflate(self) -> bool {
+        matches!(self, Peer::Wsecho | Peer::Python | Peer::Node)
+    }
+
     pub fn short(self) -> &'static str {
         match self {
             Peer::Wsecho => "wsecho",

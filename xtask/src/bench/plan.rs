@@ -2,6 +2,7 @@
 //! (load shape, message size, ws or wss).
 
 use super::measure::{Shape, Workload};
+use super::peer::Peer;
 use crate::cmd;
 use std::path::{Path, PathBuf};
 
@@ -62,7 +63,7 @@ pub struct Profile {
     pub provider_seconds: f64,
 }
 
-// Nine cases on five servers per round: 3 rounds of 3-second windows keep a full run near 20 minutes.
+// Ten cases on up to five servers per round: 3 rounds of 3-second windows keep a full run near 20 minutes.
 const FULL: Profile = Profile {
     rounds: 3,
     warmup: 1.0,
@@ -90,6 +91,8 @@ pub enum Case {
     Small,
     Pipelined,
     LargeWs,
+    /// LARGE with permessage-deflate offered, on the servers that negotiate it ([`Peer::deflate`]).
+    LargeWsDeflate,
     LargeWss,
     HugeWs,
     HugeWss,
@@ -99,10 +102,11 @@ pub enum Case {
 }
 
 impl Case {
-    pub const ALL: [Case; 9] = [
+    pub const ALL: [Case; 10] = [
         Case::Small,
         Case::Pipelined,
         Case::LargeWs,
+        Case::LargeWsDeflate,
         Case::LargeWss,
         Case::HugeWs,
         Case::HugeWss,
@@ -119,6 +123,10 @@ impl Case {
                 ..SMALL
             },
             Case::LargeWs | Case::LargeWss => LARGE,
+            Case::LargeWsDeflate => Workload {
+                deflate: true,
+                ..LARGE
+            },
             Case::HugeWs | Case::HugeWss => HUGE,
             Case::ChurnWs => CHURN,
             Case::ChurnWssResumed => Workload {
@@ -130,6 +138,12 @@ impl Case {
                 ..CHURN
             },
         }
+    }
+
+    /// Whether `peer` is measured in this case: a compressed case only on the servers that can compress, the
+    /// others would decline the offer and repeat the uncompressed case.
+    pub fn runs_on(self, peer: Peer) -> bool {
+        !self.workload().deflate || peer.deflate()
     }
 
     pub fn tls(self) -> bool {
@@ -160,6 +174,7 @@ pub const SMALL: Workload = Workload {
     size: 32,
     binary: false,
     shape: Shape::ClosedLoop,
+    deflate: false,
 };
 
 pub const LARGE: Workload = Workload {
@@ -167,6 +182,7 @@ pub const LARGE: Workload = Workload {
     size: 16 * 1024,
     binary: true,
     shape: Shape::ClosedLoop,
+    deflate: false,
 };
 
 /// 64 KiB: fewer connections, so the bytes in flight stay near LARGE's.
@@ -175,6 +191,7 @@ pub const HUGE: Workload = Workload {
     size: 64 * 1024,
     binary: true,
     shape: Shape::ClosedLoop,
+    deflate: false,
 };
 
 /// A few connection slots, each connecting, echoing once and closing in a loop.
@@ -183,4 +200,82 @@ pub const CHURN: Workload = Workload {
     size: 32,
     binary: false,
     shape: Shape::Churn { resume: true },
+    deflate: false,
 };
+
+/// One idle-memory measurement: a server over ws or wss, its connections offering permessage-deflate or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleCase {
+    pub label: &'static str,
+    pub peer: Peer,
+    pub tls: bool,
+    pub deflate: bool,
+}
+
+impl IdleCase {
+    const fn new(label: &'static str, peer: Peer, tls: bool, deflate: bool) -> IdleCase {
+        IdleCase {
+            label,
+            peer,
+            tls,
+            deflate,
+        }
+    }
+}
+
+pub const IDLE_WS: IdleCase = IdleCase::new("wsecho serve, ws", Peer::Wsecho, false, false);
+pub const IDLE_WSS: IdleCase = IdleCase::new("wsecho serve, wss", Peer::Wsecho, true, false);
+pub const IDLE_DEFLATE: IdleCase =
+    IdleCase::new("wsecho serve, ws, permessage-deflate", Peer::Wsecho, false, true);
+pub const IDLE_PYTHON: IdleCase = IdleCase::new("Python websockets, ws", Peer::Python, false, false);
+pub const IDLE_PYTHON_DEFLATE: IdleCase = IdleCase::new(
+    "Python websockets, ws, permessage-deflate",
+    Peer::Python,
+    false,
+    true,
+);
+
+/// Every idle-memory measurement, in report order.
+pub const IDLE_CASES: [IdleCase; 6] = [
+    IDLE_WS,
+    IDLE_WSS,
+    IdleCase::new("tokio-tungstenite baseline, ws", Peer::Baseline, false, false),
+    IDLE_PYTHON,
+    IDLE_DEFLATE,
+    IDLE_PYTHON_DEFLATE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::measure::bench_args;
+
+    #[test]
+    fn only_the_compressed_case_offers_deflate_and_only_to_servers_that_have_it() {
+        for case in Case::ALL {
+            let offers = bench_args(&case.workload(), None, 1.0, 3.0).contains(&"--deflate".to_string());
+            assert_eq!(offers, case == Case::LargeWsDeflate, "{case:?}");
+            for peer in Peer::ALL {
+                assert_eq!(
+                    case.runs_on(peer),
+                    !offers || peer.deflate(),
+                    "{case:?} on {peer:?}"
+                );
+            }
+        }
+        assert!(!Case::LargeWsDeflate.runs_on(Peer::Baseline));
+        assert!(!Case::LargeWsDeflate.runs_on(Peer::Websocat));
+        assert_eq!(
+            Case::LargeWsDeflate.label(),
+            "ws 200 conns x 16 KiB binary, permessage-deflate"
+        );
+    }
+
+    #[test]
+    fn compressed_idle_rows_are_on_servers_that_compress() {
+        for case in IDLE_CASES {
+            assert!(!case.deflate || case.peer.deflate(), "{}", case.label);
+            assert_eq!(IDLE_CASES.iter().filter(|c| c.label == case.label).count(), 1);
+        }
+    }
+}

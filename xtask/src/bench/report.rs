@@ -2,9 +2,10 @@
 //! commands), in the order the page shows them; the bars are in `chart.rs`.
 
 use super::chart;
-use super::measure::{BOMB_PAYLOAD, CertTool, Echo};
+use super::deflate_report;
+use super::measure::{BOMB_PAYLOAD, CertTool, Echo, Idle};
 use super::peer::Peer;
-use super::plan::{Case, Mode, PIPELINE_DEPTH, Profile, SMALL};
+use super::plan::{Case, IDLE_WS, IDLE_WSS, Mode, PIPELINE_DEPTH, Profile, SMALL};
 use super::programs::{BOMB_VERSION, Programs};
 use super::results::Results;
 use super::stats::{CertMedians, Summary, cert_medians, median_of, summary};
@@ -44,6 +45,7 @@ pub fn write(
     churn(&mut md, results)?;
     half_rate(&mut md, results)?;
     idle_memory(&mut md, results)?;
+    deflate_report::section(&mut md, profile, results)?;
     cert_setup(&mut md, profile, &certs)?;
     providers(&mut md, results)?;
     writeln!(
@@ -60,15 +62,15 @@ pub fn write(
     std::fs::write(docs.join("performance.svg"), svg).context("cannot write docs/performance.svg")
 }
 
-fn ratio(value: f64, base: f64) -> f64 {
+pub(super) fn ratio(value: f64, base: f64) -> f64 {
     if base > 0.0 { value / base } else { 0.0 }
 }
 
-fn verdict(met: bool) -> &'static str {
+pub(super) fn verdict(met: bool) -> &'static str {
     if met { "**met**" } else { "**missed**" }
 }
 
-fn measured(results: &Results, peer: Peer, case: Case) -> Summary {
+pub(super) fn measured(results: &Results, peer: Peer, case: Case) -> Summary {
     summary(&results.echo_samples(peer, case))
 }
 
@@ -101,9 +103,9 @@ fn intro(md: &mut String, profile: &Profile, mode: Mode) -> fmt::Result {
     )
 }
 
-/// The targets of issues 6 and 16, each with its measured figure and whether it was met.
+/// The targets of issues 6, 13 and 16, each with its measured figure and whether it was met.
 fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMedians) -> fmt::Result {
-    writeln!(md, "## Targets (issues 6 and 16)\n")?;
+    writeln!(md, "## Targets (issues 6, 13 and 16)\n")?;
     writeln!(md, "| target | measured | |\n|---|---|---|")?;
     let msgs = |peer, case| measured(results, peer, case).msgs;
     let ours_vs = |case, peer| (msgs(Peer::Wsecho, case), msgs(peer, case));
@@ -190,9 +192,8 @@ fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMe
             )?;
         }
     }
-    for (label, limit) in [("wsecho serve, ws", 8.0), ("wsecho serve, wss", 16.0)] {
-        let idle = results.idle.iter().find(|(l, _)| *l == label);
-        if let Some(kib) = idle.map(|(_, i)| i.kib_per_connection()) {
+    for (case, limit) in [(IDLE_WS, 8.0), (IDLE_WSS, 16.0)] {
+        if let Some(kib) = results.idle_of(case).map(Idle::kib_per_connection) {
             writeln!(
                 md,
                 "| ≤ {limit:.0} KiB per idle {} connection | {kib:.1} KiB ({} connections) | {} |",
@@ -202,6 +203,7 @@ fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMe
             )?;
         }
     }
+    deflate_report::targets(md, results)?;
     if let Some((_, rate, samples)) = results.half_rate.iter().find(|(p, _, _)| *p == Peer::Wsecho) {
         let p99 = median_of(samples.iter().map(|e| e.p99_us));
         writeln!(
@@ -231,7 +233,7 @@ fn targets(md: &mut String, profile: &Profile, results: &Results, certs: &CertMe
 }
 
 /// A target row comparing two throughputs; `met` judges their ratio.
-fn throughput_target(
+pub(super) fn throughput_target(
     md: &mut String,
     target: &str,
     (ours, theirs): (f64, f64),
@@ -443,10 +445,11 @@ fn idle_memory(md: &mut String, results: &Results) -> fmt::Result {
         md,
         "| server | connections | RSS before KiB | RSS after KiB | KiB per connection |\n|---|---:|---:|---:|---:|"
     )?;
-    for (label, i) in &results.idle {
+    for (case, i) in results.idle.iter().filter(|(case, _)| !case.deflate) {
         writeln!(
             md,
-            "| {label} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {:.1} |",
+            case.label,
             i.connections,
             i.rss_before_kib,
             i.rss_after_kib,

@@ -1,9 +1,9 @@
 //! Every figure of one benchmark run, and the command lines that produced them; medians are taken when the
 //! report is written.
 
-use super::measure::{Bomb, CertTool, Echo, Idle};
+use super::measure::{Bomb, CertTool, Echo, Idle, Negotiated};
 use super::peer::Peer;
-use super::plan::Case;
+use super::plan::{Case, IdleCase};
 use super::servers::Server;
 
 pub struct Results {
@@ -15,8 +15,13 @@ pub struct Results {
     pub bomb: Vec<(Peer, Vec<Bomb>)>,
     /// (peer, rate, samples) at half of that peer's median saturation rate.
     pub half_rate: Vec<(Peer, f64, Vec<Echo>)>,
-    /// (label, measurement).
-    pub idle: Vec<(&'static str, Idle)>,
+    pub idle: Vec<(IdleCase, Idle)>,
+    /// Each server's permessage-deflate answers in the compressed cases, as the load generator reported them.
+    pub extensions: Vec<(Peer, String)>,
+    /// The load generator's permessage-deflate offer, once a compressed run reported it.
+    pub deflate_offer: Option<String>,
+    /// Per round: the share of its echoes' payload bytes `wsecho serve` kept off the wire with permessage-deflate.
+    pub deflate_saving: Vec<f64>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
     /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
     pub providers: Option<serde_json::Value>,
@@ -32,6 +37,9 @@ impl Results {
             bomb: Vec::new(),
             half_rate: Vec::new(),
             idle: Vec::new(),
+            extensions: Vec::new(),
+            deflate_offer: None,
+            deflate_saving: Vec::new(),
             certs: Vec::new(),
             providers: None,
             commands: Vec::new(),
@@ -52,6 +60,22 @@ impl Results {
             .filter(|(p, _)| *p == peer)
             .flat_map(|(_, samples)| samples.iter().copied())
             .collect()
+    }
+
+    /// Notes the offer and `peer`'s permessage-deflate answer, if the run offered it; an answer that differs from an
+    /// earlier one (another round, the idle measurement) is listed too, so a changing answer shows in the report.
+    pub fn note_extension(&mut self, peer: Peer, negotiated: Option<Negotiated>) {
+        if let Some(Negotiated { offer, answer }) = negotiated {
+            self.deflate_offer.get_or_insert(offer);
+            let entry = (peer, answer);
+            if !self.extensions.contains(&entry) {
+                self.extensions.push(entry);
+            }
+        }
+    }
+
+    pub fn idle_of(&self, case: IdleCase) -> Option<&Idle> {
+        self.idle.iter().find(|(c, _)| *c == case).map(|(_, idle)| idle)
     }
 
     /// Notes the server's command line and the `wsecho bench` one run against it.

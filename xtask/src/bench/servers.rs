@@ -22,6 +22,9 @@ pub struct Launch<'a> {
     pub tls: Option<&'a TlsFiles>,
     /// Lift `wsecho serve`'s connection cap and idle timeout (for the idle-memory measurement).
     pub many_idle: bool,
+    /// Accept permessage-deflate: the test peers take `--deflate`; `wsecho serve` accepts it by default, and
+    /// the baseline and websocat cannot ([`Peer::deflate`]).
+    pub deflate: bool,
 }
 
 /// A running server; killed on drop.
@@ -147,11 +150,7 @@ fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, Str
         Peer::Python => {
             let mut cmd = Command::new(&programs.python);
             cmd.arg(&programs.python_echo).arg("0");
-            let mut shown = String::from("python tests/peers/echo_server.py 0");
-            if let Some(tls) = tls {
-                cmd.arg(&tls.fullchain).arg(&tls.key);
-                shown += PEM_PAIR;
-            }
+            let shown = peer_script_args(&mut cmd, "python tests/peers/echo_server.py 0", launch);
             (cmd, shown, None)
         }
         Peer::Node => {
@@ -159,14 +158,25 @@ fn command(programs: &Programs, launch: &Launch) -> anyhow::Result<(Command, Str
             cmd.arg(&programs.node_echo)
                 .arg("0")
                 .env("NODE_PATH", &programs.node_modules);
-            let mut shown = String::from("node tests/peers/echo_server.js 0");
-            if let Some(tls) = tls {
-                cmd.arg(&tls.fullchain).arg(&tls.key);
-                shown += PEM_PAIR;
-            }
+            let shown = peer_script_args(&mut cmd, "node tests/peers/echo_server.js 0", launch);
             (cmd, shown, None)
         }
     })
+}
+
+/// What the test peers' echo scripts take after the port, `[CERT.pem KEY.pem] [--deflate]`, added to `cmd`;
+/// returns `shown` with them.
+fn peer_script_args(cmd: &mut Command, shown: &str, launch: &Launch) -> String {
+    let mut shown = shown.to_string();
+    if let Some(tls) = launch.tls {
+        cmd.arg(&tls.fullchain).arg(&tls.key);
+        shown += PEM_PAIR;
+    }
+    if launch.deflate {
+        cmd.arg("--deflate");
+        shown += " --deflate";
+    }
+    shown
 }
 
 /// The certificate arguments as the report shows them.
