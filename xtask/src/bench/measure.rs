@@ -70,6 +70,10 @@ pub struct Echo {
     pub max_us: f64,
     /// Churn over wss: the share of TLS handshakes that resumed a session.
     pub resumed_share: Option<f64>,
+    /// CPU microseconds per echoed message over the measured window: the server process's and the load
+    /// generator's (0 where `/proc` could not be read).
+    pub server_cpu_us: f64,
+    pub generator_cpu_us: f64,
 }
 
 /// `wsecho bench` arguments after the URL, as run and as shown in the report.
@@ -116,6 +120,7 @@ pub fn echo(
 ) -> anyhow::Result<(Echo, Option<Negotiated>)> {
     let mut cmd = Command::new(&programs.wsecho);
     cmd.arg("bench").arg(&server.url).args(args);
+    cmd.arg("--server-pid").arg(server.pid().to_string());
     if let Some(ca) = ca {
         cmd.arg("--ca").arg(ca);
     }
@@ -158,6 +163,8 @@ pub fn echo(
             .as_f64()
             .filter(|&all| all > 0.0)
             .map(|all| number("/tls_resumed") / all),
+        server_cpu_us: number("/cpu/server_us_per_message"),
+        generator_cpu_us: number("/cpu/load_generator_us_per_message"),
     };
     Ok((echo, deflate))
 }

@@ -42,6 +42,7 @@ pub fn write(
         echo_table(&mut md, results, case)?;
     }
     wss_versus_ws(&mut md, results)?;
+    cpu_per_message(&mut md, results)?;
     churn(&mut md, results)?;
     half_rate(&mut md, results)?;
     idle_memory(&mut md, results)?;
@@ -357,6 +358,49 @@ fn wss_versus_ws(md: &mut String, results: &Results) -> fmt::Result {
             peer.name(),
             ratio(large_wss, large_ws),
             ratio(huge_wss, huge_ws)
+        )?;
+    }
+    writeln!(md)
+}
+
+/// CPU per echoed 16 KiB message on each side, ws and wss: where the load generator shares the cores, what it
+/// spends bounds every server's figure, and the wss × ws a server could reach at best.
+fn cpu_per_message(md: &mut String, results: &Results) -> fmt::Result {
+    writeln!(
+        md,
+        "### CPU per echoed message, 16 KiB
+"
+    )?;
+    writeln!(
+        md,
+        "CPU microseconds per echoed message over the measured window (`wsecho bench --server-pid`, from \
+         `/proc/PID/stat`), medians of the rounds above: the server process, and the load generator on the same \
+         cores. The load generator runs the same code against every server (its cost still varies with how each server \
+         writes). \"wss × ws, CPU-bound\" \
+         is the ratio the two totals allow when the cores are saturated; \"if the server's TLS were free\" keeps \
+         the server at its ws cost and shows what the load generator's own TLS leaves.\n"
+    )?;
+    writeln!(
+        md,
+        "| server | ws server µs | ws load generator µs | wss server µs | wss load generator µs | wss × ws, CPU-bound | if the server's TLS were free |"
+    )?;
+    writeln!(md, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for &peer in &results.peers {
+        let (ws, wss) = (
+            measured(results, peer, Case::LargeWs),
+            measured(results, peer, Case::LargeWss),
+        );
+        let ws_total = ws.server_cpu_us + ws.generator_cpu_us;
+        writeln!(
+            md,
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            peer.name(),
+            ws.server_cpu_us,
+            ws.generator_cpu_us,
+            wss.server_cpu_us,
+            wss.generator_cpu_us,
+            ratio(ws_total, wss.server_cpu_us + wss.generator_cpu_us),
+            ratio(ws_total, ws.server_cpu_us + wss.generator_cpu_us)
         )?;
     }
     writeln!(md)

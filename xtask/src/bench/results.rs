@@ -85,7 +85,10 @@ impl Results {
         } else {
             "ws"
         };
-        let bench = format!("wsecho bench {scheme}://127.0.0.1:PORT/ {}", bench_args.join(" "));
+        let bench = format!(
+            "wsecho bench {scheme}://127.0.0.1:PORT/ {} --server-pid PID",
+            bench_args.join(" ")
+        );
         let bench = if scheme == "wss" {
             bench + " --ca ca.pem"
         } else {

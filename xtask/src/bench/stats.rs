@@ -40,6 +40,9 @@ pub struct Summary {
     pub p50: f64,
     pub p99: f64,
     pub range: String,
+    /// CPU microseconds per echoed message: the server's and the load generator's.
+    pub server_cpu_us: f64,
+    pub generator_cpu_us: f64,
 }
 
 pub fn summary(samples: &[Echo]) -> Summary {
@@ -50,6 +53,8 @@ pub fn summary(samples: &[Echo]) -> Summary {
         p50: median(|e| e.p50_us),
         p99: median(|e| e.p99_us),
         range: range(samples.iter().map(|e| e.messages_per_s)),
+        server_cpu_us: median(|e| e.server_cpu_us),
+        generator_cpu_us: median(|e| e.generator_cpu_us),
     }
 }
 
