@@ -63,7 +63,7 @@ pub struct Profile {
     pub provider_seconds: f64,
 }
 
-// Ten cases on up to five servers per round: 3 rounds of 3-second windows keep a full run near 20 minutes.
+// Ten cases on up to five servers per round: 3 rounds of 3-second windows keep a full run near 30 minutes.
 const FULL: Profile = Profile {
     rounds: 3,
     warmup: 1.0,
