@@ -146,7 +146,7 @@ pub(crate) async fn run<S>(
                     delivered = broadcast::next_for(&mut room) => match delivered {
                         Ok(message) => {
                             unflushed.sent.add(message.payload.len());
-                            out.message(message.text, &message.payload, assembler.deflate(), &conn);
+                            out.message(message.text, message.payload.clone(), assembler.deflate(), &conn);
                             continue;
                         }
                         Err(_) => break Ending::ServerClose(CloseCode::Policy, "fell behind the room"),
@@ -189,7 +189,7 @@ pub(crate) async fn run<S>(
                 }
                 let (text, reply) = reply_to(text, payload, facts);
                 unflushed.sent.add(reply.len());
-                out.message(text, &reply, assembler.deflate(), &conn);
+                out.message(text, reply, assembler.deflate(), &conn);
                 faults.echoed();
             }
             Incoming::Ping(payload) => out.control(Control::Pong, &payload),
@@ -281,22 +281,27 @@ impl Outgoing {
     /// Queues a data message: compressed when the connection negotiated it and it pays (the first frame then
     /// carries RSV1), and as fragments of at most `frame_size` bytes when bigger (the receiver reassembles
     /// the same message; a text fragment may end inside a UTF-8 sequence).
-    fn message(&mut self, text: bool, payload: &[u8], deflate: Option<&mut Codec>, conn: &OpenConnection) {
-        let compressed = deflate.and_then(|codec| codec.compress(payload));
+    fn message(&mut self, text: bool, payload: Bytes, deflate: Option<&mut Codec>, conn: &OpenConnection) {
+        let compressed = deflate.and_then(|codec| codec.compress(&payload));
         if let Some(compressed) = &compressed {
             conn.deflate_saved(payload.len().saturating_sub(compressed.len()));
         }
-        let wire = compressed.as_deref().unwrap_or(payload);
-        let mut opcode = OpCode::Data(if text { Data::Text } else { Data::Binary });
-        let mut rsv1 = compressed.is_some();
-        let mut fragments = wire.chunks(self.frame_size).peekable();
-        if fragments.peek().is_none() {
-            self.frame(opcode, true, rsv1, &[]);
-        }
-        while let Some(fragment) = fragments.next() {
-            self.frame(opcode, fragments.peek().is_none(), rsv1, fragment);
-            opcode = OpCode::Data(Data::Continue);
-            rsv1 = false;
+        let rsv1 = compressed.is_some();
+        let wire = compressed.map_or(payload, Bytes::from);
+        let data = OpCode::Data(if text { Data::Text } else { Data::Binary });
+        // An empty message is one empty frame; fragments share the message's buffer.
+        let starts = (0..wire.len().max(1)).step_by(self.frame_size);
+        let count = starts.len();
+        for (index, start) in starts.enumerate() {
+            let first = index == 0;
+            let header = FrameHeader {
+                is_final: index + 1 == count,
+                rsv1: rsv1 && first,
+                opcode: if first { data } else { OpCode::Data(Data::Continue) },
+                ..FrameHeader::default()
+            };
+            let end = (start + self.frame_size).min(wire.len());
+            self.writer.queue_bytes(&header, wire.slice(start.min(end)..end));
         }
     }
 
