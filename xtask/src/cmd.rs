@@ -193,8 +193,18 @@ pub fn target_dir(root: &Path) -> PathBuf {
 
 /// `cargo build --release` with `args` (packages, binaries, examples); returns the folder the binaries land in.
 pub fn build_release(root: &Path, args: &[&str]) -> anyhow::Result<PathBuf> {
-    run(cargo(root).args(["build", "--release"]).args(args))?;
-    Ok(target_dir(root).join("release"))
+    build(root, true, args)
+}
+
+/// `cargo build`, `--release` or the dev profile, with `args`; returns the folder the binaries land in.
+pub fn build(root: &Path, release: bool, args: &[&str]) -> anyhow::Result<PathBuf> {
+    let mut cargo = cargo(root);
+    cargo.arg("build");
+    if release {
+        cargo.arg("--release");
+    }
+    run(cargo.args(args))?;
+    Ok(target_dir(root).join(if release { "release" } else { "debug" }))
 }
 
 /// Resident memory (VmRSS) of a running process, KiB.

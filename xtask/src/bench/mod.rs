@@ -64,7 +64,7 @@ impl BenchArgs {
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let mode = args.mode();
     let profile = mode.profile();
-    let programs = Programs::prepare(root, mode.external_peers())?;
+    let programs = Programs::prepare(root, mode)?;
     // Many idle connections: the servers and load generators started from here inherit this process's limit,
     // and each of them holds one descriptor per connection.
     wsecho::bench::raise_open_files_limit(profile.idle_connections)

@@ -41,6 +41,13 @@ impl Mode {
         self != Mode::Smoke
     }
 
+    /// Whether the servers and the load generator are release builds. A smoke run only checks that every case
+    /// runs, so it takes the dev build `cargo xtask test` has just made, which spares CI a release build of the
+    /// workspace (about five minutes).
+    pub fn release_build(self) -> bool {
+        self != Mode::Smoke
+    }
+
     /// A short run only checks that everything works: it must not replace the real table in docs/.
     pub fn report_dir(self, root: &Path) -> PathBuf {
         match self {

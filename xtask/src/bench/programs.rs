@@ -1,7 +1,8 @@
-//! The programs the benchmark runs: the release builds of this workspace, the peers from crates.io (built on
-//! demand, pinned) and the Python peer of the tests.
+//! The programs the benchmark runs: this workspace's builds (release, except for a smoke run), the peers from
+//! crates.io (built on demand, pinned) and the Python peer of the tests.
 
 use super::peer::Peer;
+use super::plan::Mode;
 use crate::cmd;
 use anyhow::bail;
 use std::path::{Path, PathBuf};
@@ -35,11 +36,12 @@ pub struct Programs {
 }
 
 impl Programs {
-    /// Builds the release binaries and finds the other servers and tools; with `external_peers` also installs
-    /// websocat and bomb.
-    pub fn prepare(root: &Path, external_peers: bool) -> anyhow::Result<Programs> {
-        let release = cmd::build_release(
+    /// Builds this workspace's binaries (release builds unless `mode` is a smoke run) and finds the other
+    /// servers and tools; where `mode` measures external peers, also installs websocat and bomb.
+    pub fn prepare(root: &Path, mode: Mode) -> anyhow::Result<Programs> {
+        let built = cmd::build(
             root,
+            mode.release_build(),
             &[
                 "--package",
                 "wsecho",
@@ -58,7 +60,7 @@ impl Programs {
                 bail!("{tool} is not installed: apt-get install {tool}");
             }
         }
-        let (websocat, bomb, provider_bench) = if external_peers {
+        let (websocat, bomb, provider_bench) = if mode.external_peers() {
             (
                 Some(cargo_tool(root, "websocat", WEBSOCAT_VERSION)?),
                 Some(cargo_tool(root, "bomb", BOMB_VERSION)?),
@@ -68,9 +70,9 @@ impl Programs {
             (None, None, None)
         };
         Ok(Programs {
-            wsecho: release.join("wsecho"),
-            baseline: release.join("examples/baseline_echo"),
-            certgen: release.join("certgen"),
+            wsecho: built.join("wsecho"),
+            baseline: built.join("examples/baseline_echo"),
+            certgen: built.join("certgen"),
             websocat,
             bomb,
             python: python_with_websockets(root)?,
