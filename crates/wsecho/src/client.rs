@@ -1,7 +1,8 @@
 //! `wsecho client`'s library side: connect to a ws:// or wss:// URL (TLS via tokio-rustls with only the CA you
 //! name), then check echoes ([`check_echo`]) or relay lines of input ([`relay`]). Printing is the caller's job.
-//! [`connect_deflate`] offers permessage-deflate and checks echoes on the compressed path ([`DeflateStream`]);
-//! [`Connection`] carries either kind of connection.
+//! [`connect_deflate`] offers permessage-deflate and carries the messages on the compressed path
+//! ([`DeflateStream`]); [`Connection`] carries either kind of connection, for [`check_echo`], [`close`] and
+//! [`relay`] alike.
 
 mod compressed;
 mod connection;
@@ -13,7 +14,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, SignatureScheme};
@@ -196,34 +196,6 @@ pub(crate) fn take_over_deflate(
     Ok(DeflateStream::new(ws.into_inner(), agreed.as_ref()))
 }
 
-/// Sends one message over a [`DeflateStream`] and checks that the same message comes back within `timeout`.
-pub async fn check_deflate_echo(
-    ws: &mut DeflateStream,
-    text: bool,
-    payload: &[u8],
-    timeout: Duration,
-) -> Result<(), Error> {
-    let kind = if text { "text" } else { "binary" };
-    ws.send(text, payload).await?;
-    let (echo_text, echo) = tokio::time::timeout(timeout, ws.next_data())
-        .await
-        .map_err(|_| Error::Echo(format!("no echo of the {kind} message within {timeout:?}")))??;
-    if echo_text == text && echo[..] == payload[..] {
-        return Ok(());
-    }
-    Err(Error::Echo(format!(
-        "echo differs: sent {kind} of {} bytes, got {} of {} bytes",
-        payload.len(),
-        if echo_text { "text" } else { "binary" },
-        echo.len()
-    )))
-}
-
-/// Closes a [`DeflateStream`] normally, waiting (bounded) for the server's reply.
-pub async fn close_deflate(ws: &mut DeflateStream, timeout: Duration) {
-    ws.close(timeout).await;
-}
-
 /// Host, port and scheme of a ws:// or wss:// URL.
 struct Target {
     host: String,
@@ -384,41 +356,45 @@ impl ServerCertVerifier for AcceptAnyServerCert {
     }
 }
 
-/// Sends `text` and checks that the same text comes back within `timeout`.
-pub async fn check_echo(ws: &mut ClientStream, text: &str, timeout: Duration) -> Result<(), Error> {
-    ws.send(Message::text(text))
+/// Sends `message` and checks that the same message, of the same kind, comes back within `timeout`.
+pub async fn check_echo(ws: &mut Connection, message: Message, timeout: Duration) -> Result<(), Error> {
+    let sent = sent_as(&message);
+    ws.send(message.clone())
         .await
-        .map_err(|e| Error::Echo(format!("sending {text:?} failed: {e}")))?;
+        .map_err(|e| Error::Echo(format!("sending {sent}: {e}")))?;
     let echo = tokio::time::timeout(timeout, next_data(ws))
         .await
-        .map_err(|_| Error::Echo(format!("no echo of {text:?} within {timeout:?}")))??;
-    match echo {
-        Message::Text(got) if got.as_str() == text => Ok(()),
-        other => Err(Error::Echo(format!(
-            "echo differs: sent text {text:?}, got {}",
-            describe(&other)
-        ))),
+        .map_err(|_| Error::Echo(format!("no echo of {sent} within {timeout:?}")))??;
+    if echo == message {
+        return Ok(());
+    }
+    Err(Error::Echo(format!(
+        "echo differs: sent {sent}, got {}",
+        describe(&echo)
+    )))
+}
+
+/// A sent message in an error: a short text as it is, anything else by kind and size.
+fn sent_as(message: &Message) -> String {
+    match message {
+        Message::Text(text) if text.len() <= 64 => format!("text {:?}", text.as_str()),
+        other => format!(
+            "the {} message of {} bytes",
+            if other.is_text() { "text" } else { "binary" },
+            other.len()
+        ),
     }
 }
 
 /// The next text or binary message; a close or error ends the wait with an error.
-async fn next_data(ws: &mut ClientStream) -> Result<Message, Error> {
-    while let Some(message) = ws.next().await {
-        match message {
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => return Ok(message),
-            Ok(Message::Close(frame)) => {
-                return Err(Error::Echo(format!(
-                    "server closed the connection: {}",
-                    close_text(frame.as_ref())
-                )));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(Error::Echo(format!("connection failed: {e}"))),
-        }
+async fn next_data(ws: &mut Connection) -> Result<Message, Error> {
+    match ws.next().await? {
+        Some(Received::Message(message)) => Ok(message),
+        Some(Received::Closed(why)) => Err(Error::Echo(format!("server closed the connection: {why}"))),
+        None => Err(Error::Echo(
+            "server closed the connection without a close frame".into(),
+        )),
     }
-    Err(Error::Echo(
-        "server closed the connection without a close frame".into(),
-    ))
 }
 
 fn normal_close() -> CloseFrame {
@@ -429,9 +405,9 @@ fn normal_close() -> CloseFrame {
 }
 
 /// Sends close 1000 and waits (bounded) for the server's reply.
-pub async fn close(ws: &mut ClientStream, timeout: Duration) {
-    if ws.close(Some(normal_close())).await.is_ok() {
-        let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+pub async fn close(ws: &mut Connection, timeout: Duration) {
+    if ws.send_close().await.is_ok() {
+        let drain = async { while let Ok(Some(_)) = ws.next().await {} };
         let _ = tokio::time::timeout(timeout, drain).await;
     }
 }

@@ -9,29 +9,31 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::*;
-use wsecho::client::{self, ConnectOptions};
+use tokio_tungstenite::tungstenite::Message;
+use wsecho::client::{self, ConnectOptions, Connection};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Connects offering deflate, requires the server to agree, and echoes text, binary and 1 MiB compressed.
 async fn echoes_compressed(url: &str) -> String {
-    let (mut ws, connected) = client::connect_deflate(url, &ConnectOptions::default())
+    let (ws, connected) = client::connect_deflate(url, &ConnectOptions::default())
         .await
         .expect("connect");
+    let mut ws = Connection::Deflate(Box::new(ws));
     let extensions = connected.extensions.expect("the server agreed to an extension");
     assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
-    client::check_deflate_echo(&mut ws, true, "über compressed ".repeat(50).as_bytes(), WAIT)
+    client::check_echo(&mut ws, Message::text("über compressed ".repeat(50)), WAIT)
         .await
         .expect("text echo");
     let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
-    client::check_deflate_echo(&mut ws, false, &binary, WAIT)
+    client::check_echo(&mut ws, Message::binary(binary), WAIT)
         .await
         .expect("binary echo");
     let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
-    client::check_deflate_echo(&mut ws, false, &big, WAIT)
+    client::check_echo(&mut ws, Message::binary(big), WAIT)
         .await
         .expect("1 MiB echo");
-    client::close_deflate(&mut ws, WAIT).await;
+    client::close(&mut ws, WAIT).await;
     extensions
 }
 

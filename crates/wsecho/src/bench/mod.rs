@@ -6,8 +6,8 @@
 //! Every echo is checked against what was sent, content and kind; a mismatch ends that connection and counts as an
 //! error. Pipelined mode keeps N messages in flight per connection (open loop with a window) and checks the echoes
 //! in the order sent. Churn mode measures connections per second: each connection slot connects, sends one message,
-//! checks the echo and closes, in a loop. The idle mode only holds the connections open (reading, to answer pings), to measure a server's
-//! memory per connection. With `deflate`, every connection offers permessage-deflate and every load shape sends
+//! checks the echo and closes, in a loop. The idle mode only holds the connections open (reading, to answer
+//! pings), to measure a server's memory per connection. With `deflate`, every connection offers permessage-deflate and every load shape sends
 //! and receives on the compressed path; the report says how many connections agreed.
 
 mod connect;

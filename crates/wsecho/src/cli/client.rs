@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tokio_tungstenite::tungstenite::Message;
 use wsecho::Error;
 use wsecho::client::{self, ConnectOptions, Connected, Connection, Incoming, TlsOptions};
 
@@ -61,27 +62,20 @@ pub(crate) async fn client(args: ClientArgs) -> Result<(), Error> {
         headers: args.header,
         timeout: args.timeout,
     };
-    if args.deflate {
-        let (mut ws, connected) = client::connect_deflate(&args.url, &options).await?;
-        announce(&args.url, &connected);
-        if args.send.is_empty() {
-            return relay_stdin(Connection::Deflate(Box::new(ws)), args.timeout).await;
-        }
-        for text in &args.send {
-            client::check_deflate_echo(&mut ws, true, text.as_bytes(), args.timeout).await?;
-            println!("{text}");
-        }
-        client::close_deflate(&mut ws, args.timeout).await;
-        return Ok(());
-    }
-    let (mut ws, connected) = client::connect(&args.url, &options).await?;
+    let (mut ws, connected) = if args.deflate {
+        let (ws, connected) = client::connect_deflate(&args.url, &options).await?;
+        (Connection::Deflate(Box::new(ws)), connected)
+    } else {
+        let (ws, connected) = client::connect(&args.url, &options).await?;
+        (Connection::Plain(Box::new(ws)), connected)
+    };
     announce(&args.url, &connected);
     if args.send.is_empty() {
-        return relay_stdin(Connection::Plain(Box::new(ws)), args.timeout).await;
+        return relay_stdin(ws, args.timeout).await;
     }
     // Each echo is printed as it arrives, so a later failure still shows the echoes that came back.
     for text in &args.send {
-        client::check_echo(&mut ws, text, args.timeout).await?;
+        client::check_echo(&mut ws, Message::text(text), args.timeout).await?;
         println!("{text}");
     }
     client::close(&mut ws, args.timeout).await;

@@ -11,7 +11,6 @@
 //! a server that is itself blocked writing echoes nobody reads.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{ReadHalf, WriteHalf};
@@ -106,30 +105,6 @@ impl DeflateStream {
     /// The two halves, to send and receive at the same time.
     pub fn split(&mut self) -> (&mut DeflateSender, &mut DeflateReceiver) {
         (&mut self.sender, &mut self.receiver)
-    }
-
-    /// Sends one message in one frame, compressed when deflate was negotiated.
-    pub async fn send(&mut self, text: bool, payload: &[u8]) -> Result<(), Error> {
-        self.sender.send(text, payload).await
-    }
-
-    /// The next data message (`true` for text); a close, the end of the stream or a broken frame is an error.
-    pub async fn next_data(&mut self) -> Result<(bool, Bytes), Error> {
-        match self.receiver.next().await? {
-            Some(Received::Data(text, payload)) => Ok((text, payload)),
-            Some(Received::Closed(why)) => Err(Error::Echo(format!("server closed the connection: {why}"))),
-            None => Err(Error::Echo(
-                "server closed the connection without a close frame".into(),
-            )),
-        }
-    }
-
-    /// Sends close 1000 and waits (bounded) for the server's close reply.
-    pub async fn close(&mut self, timeout: Duration) {
-        if self.sender.send_close().await.is_ok() {
-            let drain = async { while let Ok(Some(_)) = self.receiver.next().await {} };
-            let _ = tokio::time::timeout(timeout, drain).await;
-        }
     }
 }
 
