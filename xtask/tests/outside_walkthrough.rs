@@ -6,7 +6,7 @@
 
 mod doc_shell;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use doc_shell::{FreshFolder, Line, built, run_bounded};
@@ -14,14 +14,12 @@ use doc_shell::{FreshFolder, Line, built, run_bounded};
 /// The fence that marks a block CI runs.
 const RUNNABLE: &str = "```sh runs-in-ci\n";
 
-fn workspace_file(path: &str) -> (PathBuf, String) {
+fn workspace_file(path: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
         .join(path);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    (path, text)
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The bodies of the page's code blocks whose fence starts with `fence` (e.g. "```sh").
@@ -65,7 +63,7 @@ fn client_trusts_the_system_store() -> bool {
 
 #[test]
 fn the_rehearsal_runs_on_loopback_in_a_fresh_folder() {
-    let (_, page) = workspace_file("docs/outside.md");
+    let page = workspace_file("docs/outside.md");
     let lines: Vec<Line> = blocks(&page, RUNNABLE)
         .into_iter()
         .flat_map(doc_shell::commands)
@@ -112,27 +110,27 @@ fn tool_command(line: &str) -> Option<String> {
     (command.starts_with("certgen ") || command.starts_with("wsecho ")).then(|| command.to_string())
 }
 
+/// Every `certgen` and `wsecho` command in the sh blocks of the two pages about serving beyond this machine, run
+/// with `--help` after its arguments: clap then parses every one of them and stops before running anything.
 #[test]
-fn every_certgen_and_wsecho_command_in_the_page_parses() {
-    let (_, page) = workspace_file("docs/outside.md");
+fn every_certgen_and_wsecho_command_in_the_pages_parses() {
     let folder = FreshFolder::new("outside.md flags");
-    let mut checked = 0;
-    for block in blocks(&page, "```sh") {
-        for line in doc_shell::commands(block) {
-            let Some(command) = tool_command(&line.command) else {
-                continue;
-            };
-            // `--help` after the arguments makes clap parse every one of them and stop before running anything.
-            let (code, output) = run_bounded(&mut folder.sh(&format!("{command} --help")));
-            assert_eq!(
-                code,
-                Some(0),
-                "docs/outside.md: `{command}` does not parse:\n{output}"
-            );
-            checked += 1;
+    for (name, at_least) in [("docs/outside.md", 25), ("docs/deploy.md", 2)] {
+        let page = workspace_file(name);
+        let mut checked = 0;
+        for block in blocks(&page, "```sh") {
+            for line in doc_shell::commands(block) {
+                let Some(command) = tool_command(&line.command) else {
+                    continue;
+                };
+                let (code, output) = run_bounded(&mut folder.sh(&format!("{command} --help")));
+                assert_eq!(code, Some(0), "{name}: `{command}` does not parse:\n{output}");
+                checked += 1;
+            }
         }
+        assert!(checked >= at_least, "{name}: its commands were found ({checked})");
+        eprintln!("{name}: {checked} certgen and wsecho commands parse");
     }
-    assert!(checked >= 25, "the page's commands were found ({checked})");
 }
 
 /// The unit's `ExecStart=` words (the unit uses no quoting, which the test checks).
@@ -156,7 +154,7 @@ fn setting<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn the_service_unit_runs_wsecho_serve_unprivileged_with_its_state_kept() {
-    let (_, unit) = workspace_file("docs/deploy/wsecho.service");
+    let unit = workspace_file("docs/deploy/wsecho.service");
     let words = exec_start(&unit);
     assert_eq!(words[..2], ["/usr/local/bin/wsecho", "serve"], "{words:?}");
     let out = Command::new(built("wsecho"))
@@ -211,7 +209,7 @@ fn the_service_unit_passes_systemd_analyze_verify() {
         );
         return;
     }
-    let (_, unit) = workspace_file("docs/deploy/wsecho.service");
+    let unit = workspace_file("docs/deploy/wsecho.service");
     // verify also checks that ExecStart's program exists: point it at the binary this workspace built.
     let wsecho = built("wsecho");
     let here = unit.replace("/usr/local/bin/wsecho", wsecho.to_str().expect("UTF-8 path"));
