@@ -146,16 +146,10 @@ fn exec_start(unit: &str) -> Vec<String> {
     line.split_whitespace().map(String::from).collect()
 }
 
-/// The value of the unit's `KEY=` line.
-fn setting<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
-    unit.lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
-}
-
-#[test]
-fn the_service_unit_runs_wsecho_serve_unprivileged_with_its_state_kept() {
-    let unit = workspace_file("docs/deploy/wsecho.service");
-    let words = exec_start(&unit);
+/// `words` run `/usr/local/bin/wsecho serve` with arguments it accepts (`--help` after them: clap parses them all
+/// and stops).
+#[track_caller]
+fn assert_parses_as_serve(words: &[String]) {
     assert_eq!(words[..2], ["/usr/local/bin/wsecho", "serve"], "{words:?}");
     let out = Command::new(built("wsecho"))
         .args(&words[1..])
@@ -167,6 +161,19 @@ fn the_service_unit_runs_wsecho_serve_unprivileged_with_its_state_kept() {
         "the unit's command line does not parse as wsecho serve: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The value of the unit's `KEY=` line.
+fn setting<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
+    unit.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+#[test]
+fn the_service_unit_runs_wsecho_serve_unprivileged_with_its_state_kept() {
+    let unit = workspace_file("docs/deploy/wsecho.service");
+    let words = exec_start(&unit);
+    assert_parses_as_serve(&words);
     let after = |flag: &str| {
         words
             .iter()
@@ -190,6 +197,42 @@ fn the_service_unit_runs_wsecho_serve_unprivileged_with_its_state_kept() {
             "{key}: binding 443 is its one privilege"
         );
     }
+}
+
+/// Step 8's `sed ... | sudo tee /etc/systemd/system/wsecho.service` line, run into a file instead: the unit it
+/// installs names the reader's server and page everywhere and still parses.
+#[test]
+fn the_pages_sed_line_puts_the_readers_names_into_the_unit() {
+    let page = workspace_file("docs/outside.md");
+    let install = " | sudo tee /etc/systemd/system/wsecho.service >/dev/null";
+    let sed = blocks(&page, "```sh")
+        .into_iter()
+        .flat_map(doc_shell::commands)
+        .find_map(|line| line.command.strip_suffix(install).map(String::from))
+        .expect("outside.md installs the unit with sed");
+    let out = doc_shell::temp_path("installed.service");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let (code, output) = run_bounded(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{sed} > '{}'", out.display()))
+            .current_dir(root),
+    );
+    let unit = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(code, Some(0), "`{sed}`: {output}");
+    assert_parses_as_serve(&exec_start(&unit));
+    let words = exec_start(&unit).join(" ");
+    for wanted in [
+        "--acme myhome.duckdns.org ",
+        "--allow-origin https://me.github.io ",
+        "--allow-origin https://myhome.duckdns.org ",
+    ] {
+        assert!(words.contains(wanted), "no `{wanted}` in: {words}");
+    }
+    assert!(!words.contains("example.com"), "a placeholder is left: {words}");
 }
 
 #[test]
