@@ -71,6 +71,30 @@ async fn banner_lists_every_listener_and_page_and_the_urls_work() {
 }
 
 #[tokio::test]
+async fn a_wildcard_socket_is_announced_with_the_address_it_binds() {
+    let pki = TestCerts::new();
+    let serve = ServeProcess::ws_and_wss_everywhere(&pki, &[]);
+    for (scheme, host) in [("ws", "127.0.0.1"), ("wss", "localhost")] {
+        let url = serve.url(scheme);
+        let port = url.rsplit(':').next().expect("a port");
+        let line = serve
+            .banner
+            .iter()
+            .find(|line| line.starts_with(&format!("listening {url} ")))
+            .unwrap_or_else(|| panic!("no {url} in {:?}", serve.banner));
+        assert!(url.starts_with(&format!("{scheme}://{host}:")), "{url}");
+        assert!(
+            line.ends_with(&format!(
+                " (bound to 0.0.0.0:{port}: every IPv4 address of this machine)"
+            )),
+            "{line}"
+        );
+    }
+    let page = http_get(&serve.url("ws"), "/healthz", None).await;
+    assert_eq!(page.status, 200, "the loopback URL of a wildcard socket works");
+}
+
+#[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]);
     let mut ws = connect(&serve.url("ws"), None).await;
@@ -146,6 +170,28 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
 }
 
 #[tokio::test]
+async fn a_bad_flag_value_is_one_line_naming_the_help_to_read_and_help_exits_0() {
+    let run = run_wsecho(&["serve", "--ws", "nope"], "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: invalid value 'nope' for '--ws <ADDR>': expected IP:PORT such as 127.0.0.1:8080, 0.0.0.0:8443 or \
+         [::1]:8080 (port 0 picks a free port) (see 'wsecho serve --help')\n"
+    );
+    let missing = run_wsecho(&["client"], "").await;
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr);
+    assert_eq!(
+        missing.stderr,
+        "error: the following required arguments were not provided: <URL> (see 'wsecho client --help')\n"
+    );
+    for args in [&["serve", "--help"][..], &["--version"]] {
+        let run = run_wsecho(args, "").await;
+        assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.is_empty(), "{args:?} prints");
+    }
+}
+
+#[tokio::test]
 async fn a_port_in_use_is_a_runtime_failure_with_exit_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
@@ -187,6 +233,28 @@ async fn a_port_in_use_is_one_line_naming_the_port_and_the_process_holding_it() 
         holder.0.id()
     );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with("choose another port with --ws 127.0.0.1:PORT"),
+        "the flag that moves it: {}",
+        run.stderr
+    );
+    let pki = TestCerts::new();
+    let (chain, key) = (
+        pki.server_chain.to_str().expect("path"),
+        pki.server_key.to_str().expect("path"),
+    );
+    let wss = run_wsecho(&["serve", "--wss", &addr, "--cert", chain, "--key", key], "").await;
+    assert_eq!(wss.code, Some(1), "{}", wss.stderr);
+    assert_eq!(wss.stderr.trim().lines().count(), 1, "one line: {}", wss.stderr);
+    assert!(
+        wss.stderr
+            .trim_end()
+            .ends_with("choose another port with --wss 127.0.0.1:PORT"),
+        "the flag that moves it: {}",
+        wss.stderr
+    );
 }
 
 #[test]
