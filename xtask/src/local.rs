@@ -353,12 +353,15 @@ fn one_line(err: wsecho::Error) -> anyhow::Error {
     }
 }
 
-/// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every IPv4 interface (binding [::] as well
-/// would collide with 0.0.0.0 on dual-stack Linux).
+/// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every interface, IPv4 and IPv6 (the server
+/// keeps `[::]` to IPv6 beside `0.0.0.0`).
 fn listen_addresses(lan: bool, ports: Ports) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
     let on = |port: u16| -> Vec<SocketAddr> {
         if lan {
-            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))]
+            vec![
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+                SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+            ]
         } else {
             vec![
                 SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -514,8 +517,20 @@ mod tests {
             ["127.0.0.1:8443".parse().unwrap(), "[::1]:8443".parse().unwrap()]
         );
         let (ws, wss) = listen_addresses(true, default);
-        assert_eq!(ws, ["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]);
-        assert_eq!(wss, ["0.0.0.0:8443".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            ws,
+            [
+                "0.0.0.0:8080".parse().unwrap(),
+                "[::]:8080".parse::<SocketAddr>().unwrap()
+            ]
+        );
+        assert_eq!(
+            wss,
+            [
+                "0.0.0.0:8443".parse().unwrap(),
+                "[::]:8443".parse::<SocketAddr>().unwrap()
+            ]
+        );
     }
 
     #[test]

@@ -95,6 +95,28 @@ async fn a_wildcard_socket_is_announced_with_the_address_it_binds() {
 }
 
 #[tokio::test]
+async fn ipv6_and_ipv4_wildcards_share_a_port_and_each_is_announced() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|free| free.local_addr())
+        .expect("a free port")
+        .port();
+    let (v4, v6) = (format!("0.0.0.0:{port}"), format!("[::]:{port}"));
+    let serve = ServeProcess::start(&["--ws", &v4, "--ws", &v6]);
+    for (url, socket, family) in [
+        (format!("ws://127.0.0.1:{port}"), &v4, "IPv4"),
+        (format!("ws://[::1]:{port}"), &v6, "IPv6"),
+    ] {
+        let line = format!(
+            "listening {url} page http://{}/ (bound to {socket}: every {family} address of this machine)",
+            url.trim_start_matches("ws://")
+        );
+        assert!(serve.banner.contains(&line), "{line:?} in {:?}", serve.banner);
+        let health = http_get(&url, "/healthz", None).await;
+        assert_eq!(health.status, 200, "{url}");
+    }
+}
+
+#[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]);
     let mut ws = connect(&serve.url("ws"), None).await;

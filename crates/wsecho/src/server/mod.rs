@@ -238,8 +238,19 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let bad = bad_certs
         .into_iter()
         .map(|bad| (bad.addr, Some(bad.tls), Some(bad.name)));
+    // `[::]` beside `0.0.0.0` on the same port (`cargo xtask up --lan`) takes IPv6 only; alone it keeps the
+    // system's default, which on Linux serves IPv4 too (`--acme` listens on `[::]:443`).
+    let ipv4_wildcard_ports: Vec<u16> = config
+        .ws
+        .iter()
+        .chain(&config.wss)
+        .filter(|addr| addr.ip() == IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .map(SocketAddr::port)
+        .collect();
     for (addr, tls, bad_cert) in plain.chain(secure).chain(bad) {
-        let tcp = listeners::bind(addr).await?;
+        let ipv6_only =
+            addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && ipv4_wildcard_ports.contains(&addr.port());
+        let tcp = listeners::bind(addr, ipv6_only)?;
         let local_addr = tcp.local_addr().map_err(|source| Error::Bind {
             addr,
             source,
