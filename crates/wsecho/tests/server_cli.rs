@@ -116,6 +116,96 @@ async fn ipv6_and_ipv4_wildcards_share_a_port_and_each_is_announced() {
     }
 }
 
+/// `wsecho serve ARGS` (no `--ws`/`--wss`: the default ports 8080 and 8443) run for a few seconds in a network
+/// namespace of its own (`unshare -rn`, loopback only, after the shell command `setup`), so that its fixed ports
+/// collide with nothing here. `None` (after a skip line) where this sandbox allows no namespace.
+fn serve_defaults_alone(test: &str, setup: &str, args: &[&str]) -> Option<Finished> {
+    let made = run(
+        std::process::Command::new("unshare").args(["-rn", "sh", "-c", "ip link set lo up"]),
+        WAIT,
+    );
+    if made.code != Some(0) {
+        eprintln!(
+            "SKIP {test}: no network namespace here (unshare -rn, ip): {}",
+            made.output()
+        );
+        return None;
+    }
+    let script = format!(r#"ip link set lo up && {setup} exec timeout -s TERM 5 "$0" serve "$@""#);
+    Some(run(
+        std::process::Command::new("unshare")
+            .args(["-rn", "sh", "-c", &script])
+            .arg(WSECHO)
+            .args(args),
+        WAIT,
+    ))
+}
+
+/// The URLs of a banner's `listening` lines.
+fn listening(banner: &str) -> Vec<&str> {
+    banner
+        .lines()
+        .filter_map(|line| line.strip_prefix("listening "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect()
+}
+
+#[tokio::test]
+async fn default_listeners_are_both_loopbacks_and_wss_on_ipv6_only_when_the_certificate_names_it() {
+    let test = "default_listeners_are_both_loopbacks_and_wss_on_ipv6_only_when_the_certificate_names_it";
+    let pki = TestCerts::new();
+    let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
+    let (chain, key) = (path(&pki.server_chain), path(&pki.server_key));
+    let (v4_chain, v4_key) = pki.server_for("127.0.0.1");
+    let (v4_chain, v4_key) = (path(&v4_chain), path(&v4_key));
+    let Some(both) = serve_defaults_alone(test, "", &["--cert", &chain, "--key", &key]) else {
+        return;
+    };
+    assert_eq!(
+        listening(&both.stdout),
+        [
+            "ws://127.0.0.1:8080",
+            "ws://[::1]:8080",
+            "wss://localhost:8443",
+            "wss://[::1]:8443"
+        ],
+        "a certificate naming ::1: {}",
+        both.output()
+    );
+    let v4_only =
+        serve_defaults_alone(test, "", &["--cert", &v4_chain, "--key", &v4_key]).expect("a namespace");
+    assert_eq!(
+        listening(&v4_only.stdout),
+        ["ws://127.0.0.1:8080", "ws://[::1]:8080", "wss://localhost:8443"],
+        "a certificate without ::1: {}",
+        v4_only.output()
+    );
+    // Without IPv6 the defaults fall back to IPv4 with one warning; an asked-for IPv6 address stays an error.
+    let no_ipv6 = "echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 &&";
+    let fallback =
+        serve_defaults_alone(test, no_ipv6, &["--cert", &chain, "--key", &key]).expect("a namespace");
+    assert_eq!(
+        listening(&fallback.stdout),
+        ["ws://127.0.0.1:8080", "wss://localhost:8443"],
+        "{}",
+        fallback.output()
+    );
+    assert!(
+        fallback
+            .stderr
+            .contains("no IPv6 here (cannot listen on [::1]:8080"),
+        "{}",
+        fallback.stderr
+    );
+    let asked = serve_defaults_alone(test, no_ipv6, &["--ws", "[::1]:8080"]).expect("a namespace");
+    assert_eq!(asked.code, Some(1), "{}", asked.output());
+    assert!(
+        asked.stderr.contains("cannot listen on [::1]:8080"),
+        "{}",
+        asked.stderr
+    );
+}
+
 #[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]);

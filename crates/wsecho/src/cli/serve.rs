@@ -170,12 +170,14 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let mut ws = args.ws;
     let mut wss = args.wss;
     let acme = args.acme.config(&mut ws, &mut wss)?;
-    let defaulted = ws.is_empty() && wss.is_empty();
-    if defaulted {
+    let mut defaulted = false;
+    if ws.is_empty() && wss.is_empty() {
         ws = loopback(DEFAULT_WS_PORT, true);
+        defaulted = true;
     }
     if let Some(tls) = tls.as_ref().filter(|_| wss.is_empty()) {
         wss = loopback(DEFAULT_WSS_PORT, names_ipv6_loopback(&tls.cert));
+        defaulted = true;
     }
     let bad_certs = args.bad_certs.map(|dir| BadCerts {
         dir,
@@ -209,7 +211,8 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     };
     let mut signals =
         StopSignals::register().map_err(|e| Error::Runtime(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
-    // Only the default listeners fall back to IPv4 on a machine without IPv6; an asked-for address must work.
+    // Default listeners on a machine without IPv6 fall back to IPv4 (with a warning); without defaults, every
+    // asked-for address must work.
     let running = if defaulted {
         server::start_dual_stack(config).await
     } else {
