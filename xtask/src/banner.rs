@@ -1,5 +1,5 @@
 //! Reading `wsecho serve`'s banner (also what `cargo xtask up` prints): one `listening URL page URL` line per
-//! listener.
+//! listener, which a wildcard socket ends with `(bound to 0.0.0.0:PORT: ...)`.
 
 /// The listener URL of a banner line, e.g. `wss://localhost:8443/`.
 pub fn listening_url(line: &str) -> Option<&str> {
@@ -9,7 +9,7 @@ pub fn listening_url(line: &str) -> Option<&str> {
 /// The page URL of a banner line, e.g. `https://localhost:8443/`.
 pub fn page_url(line: &str) -> Option<&str> {
     let (_, page) = line.strip_prefix("listening ")?.split_once(" page ")?;
-    Some(page.trim())
+    page.split_whitespace().next()
 }
 
 #[cfg(test)]
@@ -21,6 +21,10 @@ mod tests {
         let line = "listening wss://localhost:8443/ page https://localhost:8443/";
         assert_eq!(listening_url(line), Some("wss://localhost:8443/"));
         assert_eq!(page_url(line), Some("https://localhost:8443/"));
+        let wildcard = "listening ws://127.0.0.1:8080 page http://127.0.0.1:8080/ (bound to 0.0.0.0:8080: every \
+                        IPv4 address of this machine)";
+        assert_eq!(listening_url(wildcard), Some("ws://127.0.0.1:8080"));
+        assert_eq!(page_url(wildcard), Some("http://127.0.0.1:8080/"));
     }
 
     #[test]

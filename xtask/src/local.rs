@@ -336,27 +336,10 @@ fn runtimes_line(root: &Path) -> String {
     )
 }
 
-/// Starts the server on IPv4 and IPv6; a machine without IPv6 gets IPv4 only (with a note), not a failure. A
-/// port in use is one error line naming the port, its holder when known, and the options that move it.
+/// Starts the server on IPv4 and IPv6 (IPv4 only, with a warning, on a machine without IPv6). A port in use is one
+/// error line naming the port, its holder when known, and the options that move it.
 async fn start_dual_stack(config: wsecho::server::Config) -> anyhow::Result<wsecho::server::RunningServer> {
-    let no_ipv6 = |err: &wsecho::Error| {
-        matches!(err, wsecho::Error::Bind { addr, source, .. }
-            if addr.is_ipv6() && source.kind() != std::io::ErrorKind::AddrInUse)
-    };
-    match wsecho::server::start(config.clone()).await {
-        Ok(running) => Ok(running),
-        Err(err) if no_ipv6(&err) => {
-            eprintln!("xtask: note: no IPv6 loopback here ({err}); serving IPv4 only");
-            let v4 = |addrs: &[SocketAddr]| addrs.iter().copied().filter(SocketAddr::is_ipv4).collect();
-            let config = wsecho::server::Config {
-                ws: v4(&config.ws),
-                wss: v4(&config.wss),
-                ..config
-            };
-            wsecho::server::start(config).await.map_err(one_line)
-        }
-        Err(err) => Err(one_line(err)),
-    }
+    wsecho::server::start_dual_stack(config).await.map_err(one_line)
 }
 
 /// A start-up failure as one line (the OS error is already in it, so its cause chain is not repeated); a port in
@@ -370,12 +353,15 @@ fn one_line(err: wsecho::Error) -> anyhow::Error {
     }
 }
 
-/// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every IPv4 interface (binding [::] as well
-/// would collide with 0.0.0.0 on dual-stack Linux).
+/// The (ws, wss) listeners: loopback on IPv4 and IPv6, or with `lan` every interface, IPv4 and IPv6 (the server
+/// keeps `[::]` to IPv6 beside `0.0.0.0`).
 fn listen_addresses(lan: bool, ports: Ports) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
     let on = |port: u16| -> Vec<SocketAddr> {
         if lan {
-            vec![SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))]
+            vec![
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+                SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+            ]
         } else {
             vec![
                 SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -531,8 +517,20 @@ mod tests {
             ["127.0.0.1:8443".parse().unwrap(), "[::1]:8443".parse().unwrap()]
         );
         let (ws, wss) = listen_addresses(true, default);
-        assert_eq!(ws, ["0.0.0.0:8080".parse::<SocketAddr>().unwrap()]);
-        assert_eq!(wss, ["0.0.0.0:8443".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            ws,
+            [
+                "0.0.0.0:8080".parse().unwrap(),
+                "[::]:8080".parse::<SocketAddr>().unwrap()
+            ]
+        );
+        assert_eq!(
+            wss,
+            [
+                "0.0.0.0:8443".parse().unwrap(),
+                "[::]:8443".parse::<SocketAddr>().unwrap()
+            ]
+        );
     }
 
     #[test]

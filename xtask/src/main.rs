@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
+    bin_name = "cargo xtask",
     about = "Workspace tasks: the whole local TLS trust chain in one command, and every test",
     version
 )]
@@ -54,7 +55,11 @@ enum Task {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let cli = match certgen::usage::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match run(cli.task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line with its causes; no backtrace even when RUST_BACKTRACE is set.
@@ -64,10 +69,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<()> {
+fn run(task: Task) -> anyhow::Result<()> {
     let root = workspace_root();
     let host = Host::current();
-    match Cli::parse().task {
+    match task {
         Task::Up(args) => local::up(&root, &host, &args),
         Task::Certs(args) => local::certs(&root, &args).map(drop),
         Task::Trust(args) => local::trust(&root, &host, &args),

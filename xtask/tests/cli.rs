@@ -57,3 +57,15 @@ fn a_bad_soak_knob_fails_with_one_line_naming_it_and_the_fix() {
         "xtask: error: --minutes 0: give a positive number of minutes, e.g. --minutes 10\n"
     );
 }
+
+#[test]
+fn a_bad_flag_value_is_one_line_naming_it_and_the_help_to_read() {
+    let out = xtask(&["soak", "--minutes", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: invalid value 'x' for '--minutes <MINUTES>': invalid float literal (see 'cargo xtask soak --help')\n"
+    );
+    let version = xtask(&["--version"]);
+    assert_eq!(version.status.code(), Some(0), "{}", stderr(&version));
+}

@@ -442,10 +442,14 @@ fn report_leaf(what: &str, issued: &Issued<LeafFiles>, args: &LeafArgs) -> Resul
     );
     print_file(&files.cert_der, "certificate (DER)");
     if let Some(p12) = &files.p12 {
-        let password = if args.p12_password.is_some() {
-            "your password"
-        } else {
-            "the default password, see --help"
+        // A chosen password stays unprinted (it may come from the environment); the default one is no secret, and
+        // the importing dialog asks for it.
+        let password = match &args.p12_password {
+            Some(_) => "your --p12-password".to_string(),
+            None => format!(
+                "the password {} (the default; choose one with --p12-password)",
+                certgen::export::DEFAULT_P12_PASSWORD
+            ),
         };
         print_file(p12, &format!("key + chain (PKCS#12), protected by {password}"));
     }

@@ -27,6 +27,7 @@ pub mod renew;
 pub mod secret;
 pub mod store;
 pub mod trust;
+pub mod usage;
 pub mod validity;
 
 pub use ca::{CaOptions, LoadedCa};

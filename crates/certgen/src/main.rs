@@ -5,11 +5,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    // clap prints usage errors itself and exits with code 2.
-    let cli = cli::Cli::parse();
+    let cli = match certgen::usage::parse::<cli::Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -437,7 +437,7 @@ fn pkcs12_opens_in_openssl_3_without_the_legacy_provider() {
     );
     assert!(!wrong.status.success(), "a wrong password must fail");
 
-    certs.ok(&[
+    let chosen = certs.ok(&[
         "issue",
         "localhost",
         "--p12",
@@ -446,6 +446,10 @@ fn pkcs12_opens_in_openssl_3_without_the_legacy_provider() {
         "--p12-password",
         "from-flag",
     ]);
+    assert!(
+        !chosen.contains("from-flag"),
+        "a chosen password is not printed: {chosen}"
+    );
     openssl_ok(&[
         "pkcs12",
         "-in",
@@ -454,13 +458,19 @@ fn pkcs12_opens_in_openssl_3_without_the_legacy_provider() {
         "pass:from-flag",
         "-nokeys",
     ]);
-    certs.ok(&["issue", "localhost", "--p12", "--out", "default"]);
+    // The default password is printed, and it is the one that opens the file.
+    let printed = certs.ok(&["issue", "localhost", "--p12", "--out", "default"]);
+    let password = printed
+        .split_once("protected by the password ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password printed for default.p12: {printed}"));
+    assert_eq!(password, "changeit");
     openssl_ok(&[
         "pkcs12",
         "-in",
         &certs.file("default.p12"),
         "-passin",
-        "pass:changeit",
+        &format!("pass:{password}"),
         "-nokeys",
     ]);
 }
@@ -880,5 +890,45 @@ fn usage_errors_exit_2() {
     ] {
         let out = run(CERTGEN, args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn a_bad_flag_value_is_one_line_naming_it_and_the_help_to_read_with_exit_2() {
+    let certs = Certs::with_ca();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["issue", "localhost", "--days", "x"],
+            "error: invalid value 'x' for '--days <DAYS>': invalid digit found in string (see 'certgen issue --help')",
+        ),
+        (
+            &["issue", "localhost", "--forc"],
+            "error: unexpected argument '--forc' found; tip: a similar argument exists: '--force' (see 'certgen issue --help')",
+        ),
+        (
+            &["isue", "localhost"],
+            "error: unrecognized subcommand 'isue'; tip: some similar subcommands exist: 'inspect', 'issue' (see 'certgen --help')",
+        ),
+    ];
+    for (args, expected) in cases {
+        let before = snapshot(certs.tmp.path());
+        let out = certs.certgen(args);
+        assert_eq!(out.status.code(), Some(2), "certgen {args:?}");
+        assert_eq!(text(&out.stderr), format!("{expected}\n"), "certgen {args:?}");
+        assert_eq!(
+            snapshot(certs.tmp.path()),
+            before,
+            "certgen {args:?} changed the folder"
+        );
+    }
+    for args in [&["issue", "--help"][..], &["--help"], &["--version"]] {
+        let out = run(CERTGEN, args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "certgen {args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stdout).is_empty(), "certgen {args:?} prints");
     }
 }

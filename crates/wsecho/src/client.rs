@@ -29,11 +29,36 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use crate::server::deflate;
 use crate::{Error, pem, tls};
 
+/// The certificate authorities a client trusts for the server certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Roots {
+    /// Only this CA (PEM), e.g. `certs/ca.pem`.
+    File(PathBuf),
+    /// The operating system's roots, as its own programs verify (`--ca system`): on Linux the distribution's
+    /// bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set; on Windows and macOS the system verifier.
+    System,
+}
+
+impl Roots {
+    /// What a certificate the roots do not vouch for is told: why, and the fix.
+    fn untrusted_hint(&self) -> &'static str {
+        match self {
+            Roots::File(_) => {
+                " (the server certificate was not issued by the --ca you passed; pass the CA that issued it)"
+            }
+            Roots::System => {
+                " (the server certificate is not trusted by the system roots: give a server a public certificate, \
+                 e.g. `wsecho serve --acme`, or pass --ca FILE with the CA that issued it)"
+            }
+        }
+    }
+}
+
 /// Whom to trust and who to be on wss:// connections.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
-    /// The only CA trusted for the server certificate (PEM).
-    pub ca: Option<PathBuf>,
+    /// The roots trusted for the server certificate.
+    pub ca: Option<Roots>,
     /// Client certificate chain (PEM) for mutual TLS; needs `key`.
     pub cert: Option<PathBuf>,
     /// Client private key (PEM).
@@ -135,7 +160,12 @@ async fn connect_unbounded(url: &str, options: &ConnectOptions) -> Result<(Clien
         let tls = tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| fail(format!("TLS handshake failed: {e}{}", tls_hint(&e))))?;
+            .map_err(|e| {
+                fail(format!(
+                    "TLS handshake failed: {e}{}",
+                    tls_hint(&e, options.tls.ca.as_ref())
+                ))
+            })?;
         let version = tls.get_ref().1.protocol_version().map(tls::version_name);
         (Box::new(tls), version)
     } else {
@@ -224,8 +254,8 @@ impl Target {
     }
 }
 
-/// The rustls client configuration for `options`: only the given CA is trusted (or nothing is checked with
-/// `insecure`), an optional client certificate, ALPN http/1.1, the ring provider.
+/// The rustls client configuration for `options`: only the given roots are trusted (or nothing is checked with
+/// `insecure`), an optional client certificate, ALPN http/1.1, the aws-lc-rs provider.
 pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     let provider = tls::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -236,12 +266,28 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
     } else {
-        let Some(ca) = &options.ca else {
-            return Err(Error::Usage(
-                "wss:// needs --ca FILE (the CA that issued the server certificate, e.g. certs/ca.pem) or, for debugging only, --insecure".into(),
-            ));
-        };
-        builder.with_root_certificates(pem::read_roots("CA certificate (--ca)", ca)?)
+        match &options.ca {
+            Some(Roots::File(ca)) => {
+                builder.with_root_certificates(pem::read_roots("CA certificate (--ca)", ca)?)
+            }
+            Some(Roots::System) => {
+                let verifier = rustls_platform_verifier::Verifier::new(provider).map_err(|e| {
+                    Error::Runtime(format!(
+                        "--ca system: cannot load this system's root certificates: {e}"
+                    ))
+                })?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+            }
+            None => {
+                return Err(Error::Usage(
+                    "wss:// needs --ca FILE (the CA that issued the server certificate, e.g. certs/ca.pem), --ca system \
+                     (the OS roots, for a public certificate) or, for debugging only, --insecure"
+                        .into(),
+                ));
+            }
+        }
     };
     let mut config = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => builder
@@ -262,15 +308,15 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
-/// A fix for the usual certificate failures, from the rustls error inside the I/O error.
-fn tls_hint(error: &std::io::Error) -> &'static str {
+/// A fix for the usual certificate failures, from the rustls error inside the I/O error and the roots trusted.
+fn tls_hint(error: &std::io::Error, roots: Option<&Roots>) -> &'static str {
     use rustls::CertificateError::{BadSignature, NotValidForName, NotValidForNameContext, UnknownIssuer};
     let cause = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match cause {
         Some(rustls::Error::InvalidCertificate(UnknownIssuer | BadSignature)) => {
-            " (the server certificate was not issued by the --ca you passed; pass the CA that issued it)"
+            roots.map_or("", Roots::untrusted_hint)
         }
         Some(rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. })) => {
             " (the certificate does not name this host; connect with a name it lists, e.g. localhost)"

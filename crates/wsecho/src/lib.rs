@@ -15,8 +15,13 @@ mod tls;
 pub use error::Error;
 
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`; `verbose` adds wsecho's debug lines).
+/// The system-roots verifier's own log lines stay off: the client's one error line already says what it found.
 pub fn init_logging(verbose: bool) {
-    let default = if verbose { "info,wsecho=debug" } else { "info" };
+    let default = if verbose {
+        "info,wsecho=debug,rustls_platform_verifier=off"
+    } else {
+        "info,rustls_platform_verifier=off"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

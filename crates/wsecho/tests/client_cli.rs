@@ -61,6 +61,45 @@ async fn wss_without_a_ca_is_bad_usage_and_a_foreign_ca_fails_verification() {
     );
 }
 
+/// `wsecho client URL ARGS` with `SSL_CERT_FILE` set, which replaces the system roots on Linux.
+async fn client_with_system_roots(ssl_cert_file: &std::path::Path, args: &[&str]) -> Finished {
+    let mut command = std::process::Command::new(WSECHO);
+    command
+        .arg("client")
+        .args(args)
+        .env("SSL_CERT_FILE", ssl_cert_file);
+    tokio::task::spawn_blocking(move || run(&mut command, WAIT))
+        .await
+        .expect("the client run")
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn ca_system_trusts_the_system_roots_and_says_when_they_do_not_vouch_for_the_server() {
+    let pki = TestCerts::new();
+    let foreign = TestCerts::new();
+    let server = start(config(Some(&pki))).await;
+    let url = url(&server, true);
+    let trusted = client_with_system_roots(&pki.ca_pem, &[&url, "--ca", "system", "--send", "hi"]).await;
+    assert_eq!(trusted.code, Some(0), "{}", trusted.stderr);
+    assert_eq!(trusted.stdout, "hi\n");
+
+    let untrusted =
+        client_with_system_roots(&foreign.ca_pem, &[&url, "--ca", "system", "--send", "hi"]).await;
+    assert_eq!(untrusted.code, Some(1), "{}", untrusted.stderr);
+    assert_eq!(
+        untrusted.stderr.lines().count(),
+        1,
+        "one line: {}",
+        untrusted.stderr
+    );
+    assert!(
+        untrusted.stderr.contains("not trusted by the system roots"),
+        "{}",
+        untrusted.stderr
+    );
+}
+
 #[tokio::test]
 async fn client_certificate_flags_pass_mutual_tls() {
     let pki = TestCerts::new();

@@ -272,6 +272,41 @@ async fn firefox_gets_its_own_steps_on_the_trust_page() {
     assert_eq!(shown["first"], "steps-firefox", "{shown}");
 }
 
+/// Firefox coarsens `performance.now()` (to 1 ms here), so loopback round trips measure 0: the page says they are
+/// below its timer resolution instead of "0.00 ms".
+#[tokio::test]
+async fn firefox_coarse_timer_shows_no_zero_round_trip() {
+    if !browser::browser_installed("firefox and the latency step", FIREFOX, "firefox-esr") {
+        return;
+    }
+    let server = ServeProcess::ws(&[]);
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let home = home.path();
+    let profile = create_profile(home, "latency");
+    start_once(home, &profile);
+    let firefox = Firefox::launch(home, &profile);
+    let mut page = firefox.new_page().await;
+    let url = format!("http://127.0.0.1:{}/", server.ws_port);
+    if let Err(error) = page.navigate(&url).await {
+        panic!("{url} did not load: {error}");
+    }
+    let result = page.wait_for_self_check().await;
+    assert_eq!(result["status"], "pass", "{result}");
+    let latency = page
+        .evaluate("document.querySelector('#step-latency .detail').textContent")
+        .await;
+    let summary = result["summary"].as_str().unwrap_or_default();
+    for shown in [summary, latency.as_str().unwrap_or_default()] {
+        assert!(!shown.contains("0.00 ms"), "a zero shown as a duration: {shown}");
+    }
+    if result["latency_median_ms"] == "0.000" {
+        assert!(
+            summary.contains("median round trip below the browser's timer resolution"),
+            "{summary}"
+        );
+    }
+}
+
 /// This machine as seen by a user whose HOME is `home` (no XDG override, no Java, not WSL).
 fn user_with_home(home: &Path) -> trust::Host {
     trust::Host {

@@ -71,6 +71,142 @@ async fn banner_lists_every_listener_and_page_and_the_urls_work() {
 }
 
 #[tokio::test]
+async fn a_wildcard_socket_is_announced_with_the_address_it_binds() {
+    let pki = TestCerts::new();
+    let serve = ServeProcess::ws_and_wss_everywhere(&pki, &[]);
+    for (scheme, host) in [("ws", "127.0.0.1"), ("wss", "localhost")] {
+        let url = serve.url(scheme);
+        let port = url.rsplit(':').next().expect("a port");
+        let line = serve
+            .banner
+            .iter()
+            .find(|line| line.starts_with(&format!("listening {url} ")))
+            .unwrap_or_else(|| panic!("no {url} in {:?}", serve.banner));
+        assert!(url.starts_with(&format!("{scheme}://{host}:")), "{url}");
+        assert!(
+            line.ends_with(&format!(
+                " (bound to 0.0.0.0:{port}: every IPv4 address of this machine)"
+            )),
+            "{line}"
+        );
+    }
+    let page = http_get(&serve.url("ws"), "/healthz", None).await;
+    assert_eq!(page.status, 200, "the loopback URL of a wildcard socket works");
+}
+
+#[tokio::test]
+async fn ipv6_and_ipv4_wildcards_share_a_port_and_each_is_announced() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|free| free.local_addr())
+        .expect("a free port")
+        .port();
+    let (v4, v6) = (format!("0.0.0.0:{port}"), format!("[::]:{port}"));
+    let serve = ServeProcess::start(&["--ws", &v4, "--ws", &v6]);
+    for (url, socket, family) in [
+        (format!("ws://127.0.0.1:{port}"), &v4, "IPv4"),
+        (format!("ws://[::1]:{port}"), &v6, "IPv6"),
+    ] {
+        let line = format!(
+            "listening {url} page http://{}/ (bound to {socket}: every {family} address of this machine)",
+            url.trim_start_matches("ws://")
+        );
+        assert!(serve.banner.contains(&line), "{line:?} in {:?}", serve.banner);
+        let health = http_get(&url, "/healthz", None).await;
+        assert_eq!(health.status, 200, "{url}");
+    }
+}
+
+/// `wsecho serve ARGS` (no `--ws`/`--wss`: the default ports 8080 and 8443) run for a few seconds in a network
+/// namespace of its own (`unshare -rn`, loopback only, after the shell command `setup`), so that its fixed ports
+/// collide with nothing here. `None` (after a skip line) where this sandbox allows no namespace.
+fn serve_defaults_alone(test: &str, setup: &str, args: &[&str]) -> Option<Finished> {
+    let made = run(
+        std::process::Command::new("unshare").args(["-rn", "sh", "-c", "ip link set lo up"]),
+        WAIT,
+    );
+    if made.code != Some(0) {
+        eprintln!(
+            "SKIP {test}: no network namespace here (unshare -rn, ip): {}",
+            made.output()
+        );
+        return None;
+    }
+    let script = format!(r#"ip link set lo up && {setup} exec timeout -s TERM 5 "$0" serve "$@""#);
+    Some(run(
+        std::process::Command::new("unshare")
+            .args(["-rn", "sh", "-c", &script])
+            .arg(WSECHO)
+            .args(args),
+        WAIT,
+    ))
+}
+
+/// The URLs of a banner's `listening` lines.
+fn listening(banner: &str) -> Vec<&str> {
+    banner
+        .lines()
+        .filter_map(|line| line.strip_prefix("listening "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect()
+}
+
+#[tokio::test]
+async fn default_listeners_are_both_loopbacks_and_wss_on_ipv6_only_when_the_certificate_names_it() {
+    let test = "default_listeners_are_both_loopbacks_and_wss_on_ipv6_only_when_the_certificate_names_it";
+    let pki = TestCerts::new();
+    let path = |p: &std::path::Path| p.to_str().expect("path").to_string();
+    let (chain, key) = (path(&pki.server_chain), path(&pki.server_key));
+    let (v4_chain, v4_key) = pki.server_for("127.0.0.1");
+    let (v4_chain, v4_key) = (path(&v4_chain), path(&v4_key));
+    let Some(both) = serve_defaults_alone(test, "", &["--cert", &chain, "--key", &key]) else {
+        return;
+    };
+    assert_eq!(
+        listening(&both.stdout),
+        [
+            "ws://127.0.0.1:8080",
+            "ws://[::1]:8080",
+            "wss://localhost:8443",
+            "wss://[::1]:8443"
+        ],
+        "a certificate naming ::1: {}",
+        both.output()
+    );
+    let v4_only =
+        serve_defaults_alone(test, "", &["--cert", &v4_chain, "--key", &v4_key]).expect("a namespace");
+    assert_eq!(
+        listening(&v4_only.stdout),
+        ["ws://127.0.0.1:8080", "ws://[::1]:8080", "wss://localhost:8443"],
+        "a certificate without ::1: {}",
+        v4_only.output()
+    );
+    // Without IPv6 the defaults fall back to IPv4 with one warning; an asked-for IPv6 address stays an error.
+    let no_ipv6 = "echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 &&";
+    let fallback =
+        serve_defaults_alone(test, no_ipv6, &["--cert", &chain, "--key", &key]).expect("a namespace");
+    assert_eq!(
+        listening(&fallback.stdout),
+        ["ws://127.0.0.1:8080", "wss://localhost:8443"],
+        "{}",
+        fallback.output()
+    );
+    assert!(
+        fallback
+            .stderr
+            .contains("no IPv6 here (cannot listen on [::1]:8080"),
+        "{}",
+        fallback.stderr
+    );
+    let asked = serve_defaults_alone(test, no_ipv6, &["--ws", "[::1]:8080"]).expect("a namespace");
+    assert_eq!(asked.code, Some(1), "{}", asked.output());
+    assert!(
+        asked.stderr.contains("cannot listen on [::1]:8080"),
+        "{}",
+        asked.stderr
+    );
+}
+
+#[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let mut serve = ServeProcess::start(&["--ws", "127.0.0.1:0"]);
     let mut ws = connect(&serve.url("ws"), None).await;
@@ -146,6 +282,28 @@ async fn bad_input_is_one_line_naming_the_value_with_exit_2() {
 }
 
 #[tokio::test]
+async fn a_bad_flag_value_is_one_line_naming_the_help_to_read_and_help_exits_0() {
+    let run = run_wsecho(&["serve", "--ws", "nope"], "").await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "error: invalid value 'nope' for '--ws <ADDR>': expected IP:PORT such as 127.0.0.1:8080, 0.0.0.0:8443 or \
+         [::1]:8080 (port 0 picks a free port) (see 'wsecho serve --help')\n"
+    );
+    let missing = run_wsecho(&["client"], "").await;
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr);
+    assert_eq!(
+        missing.stderr,
+        "error: the following required arguments were not provided: <URL> (see 'wsecho client --help')\n"
+    );
+    for args in [&["serve", "--help"][..], &["--version"]] {
+        let run = run_wsecho(args, "").await;
+        assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.is_empty(), "{args:?} prints");
+    }
+}
+
+#[tokio::test]
 async fn a_port_in_use_is_a_runtime_failure_with_exit_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
@@ -187,6 +345,28 @@ async fn a_port_in_use_is_one_line_naming_the_port_and_the_process_holding_it() 
         holder.0.id()
     );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .trim_end()
+            .ends_with("choose another port with --ws 127.0.0.1:PORT"),
+        "the flag that moves it: {}",
+        run.stderr
+    );
+    let pki = TestCerts::new();
+    let (chain, key) = (
+        pki.server_chain.to_str().expect("path"),
+        pki.server_key.to_str().expect("path"),
+    );
+    let wss = run_wsecho(&["serve", "--wss", &addr, "--cert", chain, "--key", key], "").await;
+    assert_eq!(wss.code, Some(1), "{}", wss.stderr);
+    assert_eq!(wss.stderr.trim().lines().count(), 1, "one line: {}", wss.stderr);
+    assert!(
+        wss.stderr
+            .trim_end()
+            .ends_with("choose another port with --wss 127.0.0.1:PORT"),
+        "the flag that moves it: {}",
+        wss.stderr
+    );
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! `wsecho bench`: the load generator's flags, turned into [`Options`], and its progress bar and report.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wsecho::Error;
 use wsecho::bench::{self, Kind, Load, Options, Progress};
-use wsecho::client::TlsOptions;
+use wsecho::client::{Roots, TlsOptions};
 
 /// Measure a WebSocket echo server: throughput, latency percentiles, and that every echo is right.
 #[derive(Args)]
@@ -64,9 +63,9 @@ pub(crate) struct BenchArgs {
     /// Seconds of traffic before measuring starts (echoes are still checked).
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     warmup: f64,
-    /// CA certificate (PEM) that issued the wss:// server's certificate.
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
+    /// CA certificate (PEM) that issued the wss:// server's certificate; `system`: the operating system's roots.
+    #[arg(long, value_name = "FILE|system", value_parser = super::values::parse_roots)]
+    ca: Option<Roots>,
     /// wss:// without verifying the server certificate (prints a warning).
     #[arg(long, conflicts_with = "ca")]
     insecure: bool,

@@ -6,17 +6,18 @@ use std::time::Duration;
 use clap::Args;
 use tokio_tungstenite::tungstenite::Message;
 use wsecho::Error;
-use wsecho::client::{self, ConnectOptions, Connected, Connection, Incoming, TlsOptions};
+use wsecho::client::{self, ConnectOptions, Connected, Connection, Incoming, Roots, TlsOptions};
 
-use super::values::{parse_header, parse_secs};
+use super::values::{parse_header, parse_roots, parse_secs};
 
 #[derive(Args)]
 pub(crate) struct ClientArgs {
     /// ws://HOST:PORT/PATH or wss://HOST:PORT/PATH
     url: String,
-    /// Trust only this CA (PEM) for the server certificate, e.g. certs/ca.pem
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
+    /// Trust only this CA (PEM) for the server certificate, e.g. certs/ca.pem; `system`: the operating system's
+    /// roots, for a server with a public certificate (on Linux SSL_CERT_FILE/SSL_CERT_DIR replace them when set)
+    #[arg(long, value_name = "FILE|system", value_parser = parse_roots)]
+    ca: Option<Roots>,
     /// Client certificate chain (PEM) for mutual TLS
     #[arg(long, value_name = "FILE", requires = "key")]
     cert: Option<PathBuf>,

@@ -34,7 +34,10 @@ enum Command {
 }
 
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match certgen::usage::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let verbose = matches!(&cli.command, Command::Serve(args) if args.verbose);
     wsecho::init_logging(verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

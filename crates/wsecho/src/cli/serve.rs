@@ -1,8 +1,8 @@
 //! `wsecho serve`: the server's flags, turned into a [`Config`], and running it until SIGINT/SIGTERM.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{ArgAction, Args, ValueEnum};
@@ -14,10 +14,12 @@ use super::values::{parse_addr, parse_on_off, parse_secs, parse_size};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
-    /// Plain ws:// + http:// listener, IP:PORT (repeatable; port 0 picks a free port) [default: 127.0.0.1:8080]
+    /// Plain ws:// + http:// listener, IP:PORT (repeatable; port 0 picks a free port)
+    /// [default: 127.0.0.1:8080 and [::1]:8080]
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     ws: Vec<SocketAddr>,
-    /// TLS wss:// + https:// listener, IP:PORT (repeatable) [default with --cert: 127.0.0.1:8443]
+    /// TLS wss:// + https:// listener, IP:PORT (repeatable)
+    /// [default with --cert: 127.0.0.1:8443, and [::1]:8443 when the certificate names ::1]
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     wss: Vec<SocketAddr>,
     /// Server certificate chain, PEM (e.g. certs/localhost-fullchain.pem); reloaded when it changes or on SIGHUP
@@ -107,7 +109,48 @@ impl From<ClientAuthArg> for ClientAuth {
     }
 }
 
+const DEFAULT_WS_PORT: u16 = 8080;
 const DEFAULT_WSS_PORT: u16 = 8443;
+
+/// The default listeners on `port`: IPv4 loopback, and IPv6 loopback when `ipv6`.
+fn loopback(port: u16, ipv6: bool) -> Vec<SocketAddr> {
+    let mut addrs = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
+    if ipv6 {
+        addrs.push(SocketAddr::from((Ipv6Addr::LOCALHOST, port)));
+    }
+    addrs
+}
+
+/// Whether the certificate in `cert` names `::1`, so that a default wss listener there serves a certificate that
+/// fits it. An unreadable file is no: starting the server reports it.
+fn names_ipv6_loopback(cert: &Path) -> bool {
+    certgen::Cert::from_pem_file(cert).is_ok_and(|cert| {
+        cert.names()
+            .contains(&certgen::SubjectName::Ip(Ipv6Addr::LOCALHOST.into()))
+    })
+}
+
+/// A port in use names the flag that moves that listener, e.g. `... choose another port with --ws
+/// 127.0.0.1:PORT`.
+fn name_the_port_flag(err: Error, ws: &[SocketAddr], wss: &[SocketAddr]) -> Error {
+    match &err {
+        Error::Bind { addr, source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            let ip = match addr.ip() {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            };
+            let flag = if ws.contains(addr) {
+                format!("--ws {ip}:PORT")
+            } else if wss.contains(addr) {
+                format!("--wss {ip}:PORT")
+            } else {
+                "--bad-certs-port PORT".to_string()
+            };
+            Error::Runtime(format!("{err} with {flag}"))
+        }
+        _ => err,
+    }
+}
 
 /// Where the first `--bad-certs` listener goes: on the first wss listener's address (else 127.0.0.1), at `port`,
 /// else the port after the wss one (else after 8443); port 0 stays 0, so that each fixture gets a free port.
@@ -127,19 +170,22 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let mut ws = args.ws;
     let mut wss = args.wss;
     let acme = args.acme.config(&mut ws, &mut wss)?;
+    let mut defaulted = false;
     if ws.is_empty() && wss.is_empty() {
-        ws.push(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)));
+        ws = loopback(DEFAULT_WS_PORT, true);
+        defaulted = true;
     }
-    if tls.is_some() && wss.is_empty() {
-        wss.push(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_WSS_PORT)));
+    if let Some(tls) = tls.as_ref().filter(|_| wss.is_empty()) {
+        wss = loopback(DEFAULT_WSS_PORT, names_ipv6_loopback(&tls.cert));
+        defaulted = true;
     }
     let bad_certs = args.bad_certs.map(|dir| BadCerts {
         dir,
         first: bad_certs_start(wss.first(), args.bad_certs_port),
     });
     let config = Config {
-        ws,
-        wss,
+        ws: ws.clone(),
+        wss: wss.clone(),
         tls,
         acme,
         client_ca: args.client_ca,
@@ -165,7 +211,14 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     };
     let mut signals =
         StopSignals::register().map_err(|e| Error::Runtime(format!("cannot handle SIGINT/SIGTERM: {e}")))?;
-    let running = server::start(config).await?;
+    // Default listeners on a machine without IPv6 fall back to IPv4 (with a warning); without defaults, every
+    // asked-for address must work.
+    let running = if defaulted {
+        server::start_dual_stack(config).await
+    } else {
+        server::start(config).await
+    }
+    .map_err(|err| name_the_port_flag(err, &ws, &wss))?;
     let mut out = std::io::stdout().lock();
     let _ = out
         .write_all(running.banner().as_bytes())
@@ -175,4 +228,45 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     tracing::info!("{signal}: stopping; closing connections with 1001");
     running.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certgen::{CaOptions, CertsDir, LeafOptions, SubjectName};
+
+    #[test]
+    fn default_wss_listens_on_ipv6_loopback_only_when_the_certificate_names_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let certs = CertsDir::new(dir.path());
+        certs.create_ca(&CaOptions::default()).expect("a CA");
+        let issue = |names: &[&str], out: &str| {
+            let names = SubjectName::parse_all(names).expect("names");
+            let options = LeafOptions {
+                out: Some(out.into()),
+                ..LeafOptions::default()
+            };
+            certs
+                .issue(&names, &options)
+                .expect("a certificate")
+                .files
+                .fullchain_pem
+        };
+        let both = issue(&["localhost", "127.0.0.1", "::1"], "both");
+        let v4 = issue(&["localhost", "127.0.0.1"], "v4");
+        assert!(names_ipv6_loopback(&both));
+        assert!(!names_ipv6_loopback(&v4));
+        assert!(!names_ipv6_loopback(Path::new("/nonexistent.pem")));
+        assert_eq!(
+            loopback(8443, true),
+            [
+                "127.0.0.1:8443".parse().unwrap(),
+                "[::1]:8443".parse::<SocketAddr>().unwrap()
+            ]
+        );
+        assert_eq!(
+            loopback(8443, false),
+            ["127.0.0.1:8443".parse::<SocketAddr>().unwrap()]
+        );
+    }
 }

@@ -1,7 +1,9 @@
-//! Parsers for flag values shared by the subcommands: addresses, byte sizes, seconds, on/off, headers.
+//! Parsers for flag values shared by the subcommands: addresses, byte sizes, seconds, on/off, headers, roots.
 
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use wsecho::client::Roots;
 
 pub(crate) fn parse_addr(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
@@ -61,4 +63,12 @@ pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
         }
         _ => Err("expected NAME:VALUE such as \"Origin: https://localhost:8443\"".into()),
     }
+}
+
+/// `--ca`: `system` for the operating system's roots, anything else a CA file (`./system` for a file named so).
+pub(crate) fn parse_roots(text: &str) -> Result<Roots, String> {
+    Ok(match text {
+        "system" => Roots::System,
+        path => Roots::File(path.into()),
+    })
 }

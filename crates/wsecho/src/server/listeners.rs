@@ -36,13 +36,34 @@ pub(crate) struct Listener {
     pub(crate) url: Arc<str>,
 }
 
-pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr).await.map_err(|source| {
+/// Pending connections the kernel queues per listener (tokio's `TcpListener::bind` uses the same).
+const BACKLOG: i32 = 1024;
+
+/// Listens on `addr`; `ipv6_only` keeps an IPv6 wildcard (`[::]`) off IPv4, which on Linux it would otherwise take
+/// too (bindv6only=0), colliding with a `0.0.0.0` listener on the same port.
+pub(crate) fn bind(addr: SocketAddr, ipv6_only: bool) -> Result<TcpListener, Error> {
+    listen(addr, ipv6_only).map_err(|source| {
         let holder = (source.kind() == std::io::ErrorKind::AddrInUse)
             .then(|| super::port_holder::port_holder(addr))
             .flatten();
         Error::Bind { addr, source, holder }
     })
+}
+
+/// A listening socket made as `TcpListener::bind` makes it (SO_REUSEADDR on Unix, so that a restart finds its port
+/// free at once), plus IPV6_V6ONLY when asked.
+fn listen(addr: SocketAddr, ipv6_only: bool) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if ipv6_only {
+        socket.set_only_v6(true)?;
+    }
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
 }
 
 /// What every connection of every listener needs besides its socket.

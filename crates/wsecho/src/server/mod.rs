@@ -238,8 +238,19 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     let bad = bad_certs
         .into_iter()
         .map(|bad| (bad.addr, Some(bad.tls), Some(bad.name)));
+    // `[::]` beside `0.0.0.0` on the same port (`cargo xtask up --lan`) takes IPv6 only; alone it keeps the
+    // system's default, which on Linux serves IPv4 too (`--acme` listens on `[::]:443`).
+    let ipv4_wildcard_ports: Vec<u16> = config
+        .ws
+        .iter()
+        .chain(&config.wss)
+        .filter(|addr| addr.ip() == IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .map(SocketAddr::port)
+        .collect();
     for (addr, tls, bad_cert) in plain.chain(secure).chain(bad) {
-        let tcp = listeners::bind(addr).await?;
+        let ipv6_only =
+            addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && ipv4_wildcard_ports.contains(&addr.port());
+        let tcp = listeners::bind(addr, ipv6_only)?;
         let local_addr = tcp.local_addr().map_err(|source| Error::Bind {
             addr,
             source,
@@ -347,6 +358,28 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
     })
 }
 
+/// Like [`start`], but a machine without IPv6 gets the IPv4 listeners only, with a warning, instead of a failure:
+/// for default listeners on both loopbacks. A port in use on IPv6 stays an error.
+pub async fn start_dual_stack(config: Config) -> Result<RunningServer, Error> {
+    let no_ipv6 = |err: &Error| {
+        matches!(err, Error::Bind { addr, source, .. }
+            if addr.is_ipv6() && source.kind() != std::io::ErrorKind::AddrInUse)
+    };
+    match start(config.clone()).await {
+        Err(err) if no_ipv6(&err) => {
+            tracing::warn!("no IPv6 here ({err}); serving IPv4 only");
+            let v4 = |addrs: &[SocketAddr]| addrs.iter().copied().filter(SocketAddr::is_ipv4).collect();
+            start(Config {
+                ws: v4(&config.ws),
+                wss: v4(&config.wss),
+                ..config
+            })
+            .await
+        }
+        started => started,
+    }
+}
+
 /// Rejects combinations that cannot work, naming the flag to fix.
 fn check(config: &Config) -> Result<(), Error> {
     if config.ws.is_empty() && config.wss.is_empty() && config.bad_certs.is_none() {
@@ -444,6 +477,20 @@ fn announce(local_addr: SocketAddr, tls: bool, acme_host: Option<String>) -> Bou
     }
 }
 
+/// For a wildcard socket, whose URLs name loopback, what it actually binds: ` (bound to 0.0.0.0:8080: every IPv4
+/// address of this machine)`; nothing for any other socket.
+fn wildcard_note(local_addr: SocketAddr) -> String {
+    match local_addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            format!(" (bound to {local_addr}: every IPv4 address of this machine)")
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            format!(" (bound to {local_addr}: every IPv6 address of this machine)")
+        }
+        _ => String::new(),
+    }
+}
+
 impl RunningServer {
     /// The bound listeners, in the order given (ws first, then wss, then the `--bad-certs` ones).
     pub fn listeners(&self) -> &[BoundListener] {
@@ -458,14 +505,19 @@ impl RunningServer {
     }
 
     /// The start-up banner, the one place the settings are announced: one `listening <ws url> page <page url>`
-    /// line per listener (scripts read these) and one `bad certificate <name> <wss url> page <page url>` line per
+    /// line per listener (scripts read these; a wildcard socket adds what it binds, as the URLs name loopback) and one `bad certificate <name> <wss url> page <page url>` line per
     /// `--bad-certs` listener, then where to download the CA, the origin, client-certificate, HTTP/2 and
     /// subprotocol policies when set, and how to stop.
     pub fn banner(&self) -> String {
         let mut lines = vec![format!("wsecho {} echo server", env!("CARGO_PKG_VERSION"))];
         for listener in &self.listeners {
             let line = match &listener.bad_cert {
-                None => format!("listening {} page {}", listener.url, listener.page_url),
+                None => format!(
+                    "listening {} page {}{}",
+                    listener.url,
+                    listener.page_url,
+                    wildcard_note(listener.local_addr)
+                ),
                 Some(name) => format!(
                     "bad certificate {name} {} page {}",
                     listener.url, listener.page_url
