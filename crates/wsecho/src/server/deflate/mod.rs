@@ -11,7 +11,7 @@ mod codec;
 mod negotiate;
 mod spare_state;
 
-pub(crate) use codec::{Codec, InflateError};
+pub(crate) use codec::{Codec, InflateError, SharedDeflate, compress_shared};
 pub(crate) use negotiate::{Agreed, CLIENT_OFFER, accepted, negotiate};
 
 /// The server's side of permessage-deflate: the `serve --deflate-*` flags.
