@@ -278,6 +278,27 @@ mod tests {
         }
     }
 
+    /// What a room compresses once is what each member's own codec would have sent, and inflates back.
+    #[test]
+    fn a_shared_compression_equals_each_connections_own() {
+        let mut server = Codec::new(&agreed(false), 16, Role::Server);
+        let shared = server.shared().expect("no context takeover");
+        let text = b"room message room message room message".repeat(50);
+        let once = compress_shared(shared, &text).expect("compressed");
+        assert_eq!(server.compress(&text), Some(once.clone()));
+        let mut client = Codec::new(&agreed(false), 16, Role::Client);
+        let mut out = Vec::new();
+        client.inflate(&once, &mut out, usize::MAX).expect("inflate");
+        client.finish_inflate(&mut out, usize::MAX).expect("finish");
+        assert_eq!(out, text);
+        assert_eq!(
+            compress_shared(shared, &text[..15]),
+            None,
+            "below the minimum size"
+        );
+        assert_eq!(Codec::new(&agreed(true), 16, Role::Server).shared(), None);
+    }
+
     #[test]
     fn only_messages_below_the_minimum_size_go_uncompressed() {
         let mut codec = Codec::new(&agreed(false), 64, Role::Server);
