@@ -1,8 +1,8 @@
 //! Broadcast rooms under load, on a `wsecho serve` process with its default room bounds (1 MiB backlog, 10 s
 //! lag): members that read get every message in order however fast one of them sends (hand-written frames, and
 //! Python `websockets` as a real peer), a member that never reads is dropped within the lag bound while the
-//! server's memory stays within the backlog bound, and one big message to 40 stalled compressed members is
-//! compressed once rather than once per member.
+//! server's memory stays within the backlog bound (and `--room-max-lag` moves the lag bound), and one big message
+//! to 40 stalled compressed members is compressed once rather than once per member.
 
 mod support;
 
@@ -274,6 +274,45 @@ async fn members_that_never_read_are_dropped_within_the_lag_bound_and_memory_sta
         python_report["received"].as_u64().expect("received") < MESSAGES as u64,
         "{python_report}"
     );
+}
+
+/// `--room-max-lag` sets the lag bound: at 1 s a member that never reads is dropped long before the default 10 s
+/// (with a 64 KiB `--room-backlog`, so that the sender waits after a quarter of a message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_max_lag_sets_how_soon_a_stalled_member_goes() {
+    const LAG: Duration = Duration::from_secs(1);
+    /// Well below the default lag.
+    const BOUND: Duration = Duration::from_secs(6);
+    let server = ServeProcess::ws(&["--room-max-lag", "1", "--room-backlog", "64KiB"]);
+    let room = room_url(&server, "flags");
+    let sender = raw_websocket(&room).await;
+    let _stalled = raw_websocket(&room).await;
+    let block = noise(256 * 1024);
+    let (mut sender_in, mut sender_out) = tokio::io::split(sender);
+    let started = Instant::now();
+    let sending = tokio::spawn(async move {
+        for _ in 0..40 {
+            let frame = frame(true, 0, OP_BINARY, &block, true);
+            within(sender_out.write_all(&frame)).await.expect("send");
+        }
+    });
+    let hearing =
+        tokio::spawn(
+            async move { while let Received::Message { .. } = next_message(&mut sender_in).await {} },
+        );
+    let dropped = tokio::time::timeout(BOUND, async {
+        while open_connections(&server).await > 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        started.elapsed()
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!("the stalled member is still open {BOUND:?} after the flood began (lag {LAG:?})")
+    });
+    println!("with --room-max-lag 1 the stalled member was dropped after {dropped:.1?}");
+    within(sending).await.expect("the sender's writes");
+    hearing.abort();
 }
 
 /// The 8 MiB message to 40 stalled compressed members: +360 MiB and 3.8 s of CPU when each member

@@ -73,7 +73,8 @@ pub(crate) struct ServeArgs {
     /// this plus one message). Accepts KiB/MiB suffixes
     #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "1MiB")]
     room_backlog: usize,
-    /// Seconds a /broadcast/ message may wait for a member (that does not read) before it is closed with 1008
+    /// Seconds a /broadcast/ message may wait for a member that does not read before the member is closed with
+    /// 1008 (dropped when its writes have stalled)
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
     room_max_lag: Duration,
     /// Also serve each broken-certificate fixture from DIR (made by `certgen broken`) on its own wss port, to test
