@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use server::{IDLE_TIMEOUT, Listener, MAX_MESSAGE, Server};
 use support::{
-    Ending, IO_WAIT, Io, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame, next_frame,
-    read_ending, read_head, upgrade_request, wait_disconnect, write,
+    Ending, IO_WAIT, Io, OP_BINARY, OP_CONTINUATION, OP_PING, OP_TEXT, ServeProcess, frame, memory_kib,
+    next_frame, read_ending, read_head, upgrade_request, wait_disconnect, write,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -399,14 +399,4 @@ async fn idle_cost(pid: u32, listener: &Listener, offer: Option<&'static str>) -
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = memory_kib(pid, "VmRSS:");
     after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64
-}
-
-/// A `/proc/PID/status` figure in KiB.
-fn memory_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server process status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }

@@ -71,6 +71,14 @@ pub(crate) struct ServeArgs {
     /// Seconds to wait on SIGINT/SIGTERM for clients to answer the 1001 close
     #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "5")]
     shutdown_timeout: Duration,
+    /// Bytes a /broadcast/ room holds for its slowest member; beyond them senders wait (a room holds at most
+    /// this plus one message). Accepts KiB/MiB suffixes
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "1MiB")]
+    room_backlog: usize,
+    /// Seconds a /broadcast/ message may wait for a member that does not read before the member is closed with
+    /// 1008 (dropped when its writes have stalled)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, default_value = "10")]
+    room_max_lag: Duration,
     /// Also serve each broken-certificate fixture from DIR (made by `certgen broken`) on its own wss port, to test
     /// how clients refuse them: good, expired, not-yet-valid, wrong-host, self-signed, untrusted-root,
     /// no-server-auth, outside-constraints, incomplete-chain
@@ -202,6 +210,8 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
             handshake_timeout: args.handshake_timeout,
             idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
             shutdown_timeout: args.shutdown_timeout,
+            room_backlog: args.room_backlog,
+            room_max_lag: args.room_max_lag,
         },
         log_messages: args.verbose,
         bad_certs,

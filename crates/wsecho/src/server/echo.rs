@@ -9,6 +9,8 @@
 //!
 //! The same loop serves a fault path (it asks [`Faults`] what to do differently) and a broadcast room (what it
 //! receives goes to the room's [`Member`]s instead of back to the sender, and what the room sends is written out).
+//! In a room each pass first takes what the room has for the member, then reads, so that a member that sends
+//! fast is sent the room's messages as fast; while the room's backlog is full it reads nothing (broadcast.rs).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -21,7 +23,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
-use super::broadcast::{self, Member};
+use super::broadcast::{self, Entry, Member};
 use super::connection_facts::ConnectionFacts;
 use super::deflate::Codec;
 use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
@@ -36,6 +38,10 @@ const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 pub(crate) const MAX_WRITE_FRAME: usize = 64 * 1024;
 /// Bytes queued before they are written out without waiting for the end of the batch.
 const WRITE_BATCH: usize = 16 * 1024;
+/// Largest room message compressed for a member with server context takeover, which compresses for itself;
+/// bigger ones reach it uncompressed (RFC 7692 allows that, and its context stays as it was), so that such a
+/// member holds at most this much of its own while its client does not read.
+const OWN_COMPRESSION_MAX: usize = MAX_WRITE_FRAME;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
@@ -102,6 +108,15 @@ pub(crate) async fn run<S>(
     let mut unflushed = Tally::default();
     let mut batched = 0;
     let max_frame = settings.max_frame_size;
+    // A room's message that waits for room in the backlog; nothing is read meanwhile.
+    let mut held: Option<Entry> = None;
+    // What a room member is sent is held in the room's backlog until written: a client that does not read may
+    // hold it for the room's lag bound, not the idle timeout.
+    let write_limit = match (&room, settings.idle_timeout) {
+        (Some(member), Some(idle)) => Some(idle.min(member.max_lag())),
+        (Some(member), None) => Some(member.max_lag()),
+        (None, idle) => idle,
+    };
     // A delayed echo is written before the next message is read, so each echo leaves at its own time.
     let max_batch = if faults.echo_delay().is_some() {
         1
@@ -112,7 +127,25 @@ pub(crate) async fn run<S>(
         if let Some(end) = faults.due_end() {
             break Ending::Fault(end);
         }
-        let ready = if batched < max_batch {
+        if out.writer.queued() >= WRITE_BATCH {
+            if let Err(ending) = flush(&mut io, &mut out, write_limit, &mut room).await {
+                break ending;
+            }
+            unflushed.publish(&conn);
+        }
+        if let Some(member) = &mut room {
+            if let Some(entry) = held.take() {
+                held = member.try_publish(entry).err();
+            }
+            let Ok(entries) = member.take(WRITE_BATCH.saturating_sub(out.writer.queued())) else {
+                break Ending::ServerClose(CloseCode::Policy, "fell behind the room");
+            };
+            for entry in entries {
+                unflushed.sent.add(entry.payload.len());
+                out.room_message(&entry, assembler.deflate(), &conn);
+            }
+        }
+        let ready = if batched < max_batch && held.is_none() {
             reader.next(&mut io, max_frame).now_or_never()
         } else {
             None
@@ -121,9 +154,7 @@ pub(crate) async fn run<S>(
             Some(next) => next,
             None => {
                 if out.writer.queued() > 0 {
-                    if let Err(ending) =
-                        write_within(settings.idle_timeout, out.writer.write_out(&mut io)).await
-                    {
+                    if let Err(ending) = flush(&mut io, &mut out, write_limit, &mut room).await {
                         break ending;
                     }
                     unflushed.publish(&conn);
@@ -143,15 +174,8 @@ pub(crate) async fn run<S>(
                             continue;
                         }
                     },
-                    delivered = broadcast::next_for(&mut room) => match delivered {
-                        Ok(message) => {
-                            unflushed.sent.add(message.payload.len());
-                            out.message(message.text, message.payload.clone(), assembler.deflate(), &conn);
-                            continue;
-                        }
-                        Err(_) => break Ending::ServerClose(CloseCode::Policy, "fell behind the room"),
-                    },
-                    next = reader.next(&mut io, max_frame) => next,
+                    () = broadcast::wake_for(&mut room, held.is_some()) => continue,
+                    next = reader.next(&mut io, max_frame), if held.is_none() => next,
                 }
             }
         };
@@ -176,8 +200,9 @@ pub(crate) async fn run<S>(
                     tracing::info!("{peer} echo {}", preview(text, &payload));
                 }
                 unflushed.received.add(payload.len());
-                if let Some(member) = &room {
-                    member.publish(broadcast::Message { text, payload });
+                if let Some(member) = &mut room {
+                    let entry = member.prepare(broadcast::Message { text, payload });
+                    held = member.try_publish(entry).err();
                     continue;
                 }
                 if let Some(delay) = faults.echo_delay() {
@@ -201,7 +226,7 @@ pub(crate) async fn run<S>(
                 };
                 tracing::debug!("{peer} sent close {code} {reason:?}");
                 out.close(frame.as_ref().map(|(code, reason)| (*code, reason.as_str())));
-                if write_within(settings.idle_timeout, out.writer.write_out(&mut io))
+                if write_within(write_limit, out.writer.write_out(&mut io))
                     .await
                     .is_ok()
                 {
@@ -210,19 +235,16 @@ pub(crate) async fn run<S>(
                 break Ending::Gone;
             }
         }
-        if out.writer.queued() >= WRITE_BATCH
-            && let Err(ending) = write_within(settings.idle_timeout, out.writer.write_out(&mut io)).await
-        {
-            break ending;
-        }
     };
+    // Leaving the room first: a member that is closing holds back none of its messages.
+    drop(room);
     // Messages read count as received even when the connection ended before their echo was flushed.
     conn.received(unflushed.received.messages, unflushed.received.bytes);
     match ending {
         Ending::Gone => tracing::info!("{peer} disconnected"),
         Ending::Failed(e) => tracing::info!("{peer} disconnected: {e}"),
         Ending::Stalled(limit) => {
-            tracing::info!("{peer} dropped: it read none of its echo for {limit:?} (idle timeout)")
+            tracing::info!("{peer} dropped: it read nothing it was sent for {limit:?}")
         }
         Ending::ServerClose(code, reason) => {
             tracing::info!("{peer} closing with {} ({reason})", u16::from(code));
@@ -287,7 +309,33 @@ impl Outgoing {
             conn.deflate_saved(payload.len().saturating_sub(compressed.len()));
         }
         let rsv1 = compressed.is_some();
-        let wire = compressed.map_or(payload, Bytes::from);
+        self.data(text, compressed.map_or(payload, Bytes::from), rsv1);
+    }
+
+    /// Queues a room's message: in the form compressed once for the room when the connection's compression is
+    /// shared, compressed by the connection itself with context takeover (up to [`OWN_COMPRESSION_MAX`]), else
+    /// as it is.
+    fn room_message(&mut self, entry: &Entry, deflate: Option<&mut Codec>, conn: &OpenConnection) {
+        let Some(codec) = deflate else {
+            return self.data(entry.text, entry.payload.clone(), false);
+        };
+        match codec.shared() {
+            Some(shared) => match entry.compressed_for(shared) {
+                Some(compressed) => {
+                    conn.deflate_saved(entry.payload.len().saturating_sub(compressed.len()));
+                    self.data(entry.text, compressed.clone(), true);
+                }
+                None => self.data(entry.text, entry.payload.clone(), false),
+            },
+            None if entry.payload.len() <= OWN_COMPRESSION_MAX => {
+                self.message(entry.text, entry.payload.clone(), Some(codec), conn)
+            }
+            None => self.data(entry.text, entry.payload.clone(), false),
+        }
+    }
+
+    /// Queues a data message's bytes as they go on the wire, RSV1 on the first frame when `rsv1`.
+    fn data(&mut self, text: bool, wire: Bytes, rsv1: bool) {
         let data = OpCode::Data(if text { Data::Text } else { Data::Binary });
         // An empty message is one empty frame; fragments share the message's buffer.
         let starts = (0..wire.len().max(1)).step_by(self.frame_size);
@@ -330,7 +378,24 @@ impl Outgoing {
     }
 }
 
-/// Runs a write, giving up after the idle timeout: a client that does not read blocks its echo, and is dropped
+/// Writes out what is queued within `limit`; a room member's position then moves past what it was sent.
+async fn flush<S>(
+    io: &mut S,
+    out: &mut Outgoing,
+    limit: Option<Duration>,
+    room: &mut Option<Member>,
+) -> Result<(), Ending>
+where
+    S: AsyncWrite + Unpin,
+{
+    write_within(limit, out.writer.write_out(io)).await?;
+    if let Some(member) = room {
+        member.written();
+    }
+    Ok(())
+}
+
+/// Runs a write, giving up after the idle timeout (in a room, after its lag bound when sooner): a client that does not read blocks its echo, and is dropped
 /// then so that it cannot hold its buffers and connection slot forever. A write that completes at once costs no
 /// timer. Fails with how the connection ends.
 async fn write_within(

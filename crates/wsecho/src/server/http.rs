@@ -258,11 +258,12 @@ fn accept(
             Codec::new(&agreed, min_size, Role::Server)
         });
         let peer = ctx.peer.to_string();
+        let room = room.map(|room| shared.rooms.join(&room, codec.as_ref().and_then(Codec::shared)));
         let session = Session {
             conn: slot,
             deflate: codec,
             faults: Faults::start(&plan),
-            room: room.map(|room| shared.rooms.join(&room)),
+            room,
             facts: &facts,
             peer: &peer,
         };

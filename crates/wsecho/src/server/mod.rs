@@ -73,6 +73,10 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
     /// How long shutdown waits for clients to answer the 1001 close before giving up on them.
     pub shutdown_timeout: Duration,
+    /// Bytes of messages a broadcast room holds for its slowest member before its senders wait.
+    pub room_backlog: usize,
+    /// Longest a broadcast message may wait for a member before that member is closed with 1008.
+    pub room_max_lag: Duration,
 }
 
 impl Default for Limits {
@@ -84,6 +88,8 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(300)),
             shutdown_timeout: Duration::from_secs(5),
+            room_backlog: broadcast::RoomLimits::default().backlog_bytes,
+            room_max_lag: broadcast::RoomLimits::default().max_lag,
         }
     }
 }
@@ -297,7 +303,10 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             .filter(|acme| acme.challenge() == certgen::acme::ChallengeKind::Http01)
             .map(|acme| acme.http01().clone()),
         faults: config.faults,
-        rooms: broadcast::Rooms::default(),
+        rooms: broadcast::Rooms::new(broadcast::RoomLimits {
+            backlog_bytes: limits.room_backlog,
+            max_lag: limits.room_max_lag,
+        }),
         shutdown: shutdown.watcher(),
     });
 
@@ -432,6 +441,9 @@ fn check(config: &Config) -> Result<(), Error> {
     if limits.handshake_timeout.is_zero() {
         return Err(Error::Usage("--handshake-timeout must be more than 0".into()));
     }
+    if limits.room_max_lag.is_zero() {
+        return Err(Error::Usage("--room-max-lag must be more than 0".into()));
+    }
     if config.reload_interval.is_zero() {
         return Err(Error::Usage(
             "the certificate reload interval must be more than 0".into(),
@@ -441,6 +453,7 @@ fn check(config: &Config) -> Result<(), Error> {
         ("--handshake-timeout", Some(limits.handshake_timeout)),
         ("--idle-timeout", limits.idle_timeout),
         ("--shutdown-timeout", Some(limits.shutdown_timeout)),
+        ("--room-max-lag", Some(limits.room_max_lag)),
     ];
     for (flag, timeout) in timeouts {
         if timeout.is_some_and(|t| t > MAX_TIMEOUT) {

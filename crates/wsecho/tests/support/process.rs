@@ -107,3 +107,28 @@ pub async fn run_wsecho(args: &[&str], stdin: &str) -> Finished {
         .await
         .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
 }
+
+/// A `/proc/PID/status` figure of a process in KiB, e.g. `VmRSS:` (resident now) or `VmHWM:` (peak resident).
+pub fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server process status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+/// CPU time (user and system) a process has used, from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("server process stat");
+    // Fields after the command name (which may hold spaces), from field 3 on; utime and stime are 14 and 15.
+    let after_name = &stat[stat.rfind(')').expect("command name in /proc/PID/stat") + 2..];
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|field| field.parse::<u64>().expect("clock ticks"))
+        .sum();
+    // The kernel reports in USER_HZ, 100 on every Linux the tests run on.
+    Duration::from_millis(ticks * 10)
+}

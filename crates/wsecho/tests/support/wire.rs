@@ -233,7 +233,7 @@ pub struct RawFrame {
 const MAX_READ_PAYLOAD: u64 = 1 << 20;
 
 /// The next frame the server sends; an I/O error once the connection ends.
-pub async fn next_frame(io: &mut Io) -> std::io::Result<RawFrame> {
+pub async fn next_frame<R: AsyncRead + Unpin + ?Sized>(io: &mut R) -> std::io::Result<RawFrame> {
     let mut head = [0u8; 2];
     io.read_exact(&mut head).await?;
     let len = match head[1] & 0x7f {

@@ -105,29 +105,20 @@ impl Codec {
         let compressor = self
             .compressor
             .get_or_insert_with(|| spare_state::compressor(bits));
-        let mut out = Vec::with_capacity(message.len() / 2 + COMPRESS_STEP);
-        let start = compressor.total_in();
-        loop {
-            let consumed = (compressor.total_in() - start) as usize;
-            if out.capacity() - out.len() < COMPRESS_STEP / 4 {
-                out.reserve(COMPRESS_STEP.max(out.len() / 2));
-            }
-            // Fails only on a misused stream, which this loop never makes: send the message as it is then.
-            compressor
-                .compress_vec(&message[consumed..], &mut out, FlushCompress::Sync)
-                .ok()?;
-            // A sync flush is complete once all input is taken and output room is left over.
-            if (compressor.total_in() - start) as usize == message.len() && out.len() < out.capacity() {
-                break;
-            }
-        }
-        if out.ends_with(&SYNC_TAIL) {
-            out.truncate(out.len() - SYNC_TAIL.len());
-        }
+        let out = compress_with(compressor, message);
         if !self.sending.context_takeover {
             compressor.reset();
         }
-        Some(out)
+        out
+    }
+
+    /// What this end's compressed messages share with every other end that has the same: `None` with context
+    /// takeover, where each message depends on the ones before.
+    pub(crate) fn shared(&self) -> Option<SharedDeflate> {
+        (!self.sending.context_takeover).then_some(SharedDeflate {
+            window_bits: self.sending.window_bits,
+            min_size: self.min_size,
+        })
     }
 
     /// Inflates one frame's compressed payload onto `out`, which may then hold at most `limit` bytes.
@@ -179,7 +170,6 @@ impl Codec {
     }
 }
 
-/// At the limit: `TooBig` if the stream still has a byte to give, else done.
 /// A closed connection's states go back too, so that connections coming and going do not churn them either.
 impl Drop for Codec {
     fn drop(&mut self) {
@@ -188,6 +178,7 @@ impl Drop for Codec {
     }
 }
 
+/// At the limit: `TooBig` if the stream still has a byte to give, else done.
 fn more_output(inflater: &mut Decompress, rest: &[u8]) -> Result<(), InflateError> {
     let mut probe = [0u8; 1];
     let before = inflater.total_out();
@@ -199,6 +190,50 @@ fn more_output(inflater: &mut Decompress, rest: &[u8]) -> Result<(), InflateErro
     } else {
         Ok(())
     }
+}
+
+/// The compression settings that make a message's compressed form the same for every connection that has them
+/// and no context takeover (the level is always [`flate2::Compression::fast`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SharedDeflate {
+    window_bits: u8,
+    min_size: usize,
+}
+
+/// A message compressed as [`Codec::compress`] would for every connection with `deflate`, with a spare
+/// compressor; `None` below the minimum size.
+pub(crate) fn compress_shared(deflate: SharedDeflate, message: &[u8]) -> Option<Vec<u8>> {
+    if message.len() < deflate.min_size {
+        return None;
+    }
+    let mut compressor = spare_state::compressor(deflate.window_bits);
+    let out = compress_with(&mut compressor, message);
+    spare_state::give_compressor(deflate.window_bits, compressor);
+    out
+}
+
+/// One message through `compressor` with a sync flush, the sync tail removed; `None` if zlib fails (only on a
+/// misused stream, which this never makes: the message is then sent as it is).
+fn compress_with(compressor: &mut Compress, message: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(message.len() / 2 + COMPRESS_STEP);
+    let start = compressor.total_in();
+    loop {
+        let consumed = (compressor.total_in() - start) as usize;
+        if out.capacity() - out.len() < COMPRESS_STEP / 4 {
+            out.reserve(COMPRESS_STEP.max(out.len() / 2));
+        }
+        compressor
+            .compress_vec(&message[consumed..], &mut out, FlushCompress::Sync)
+            .ok()?;
+        // A sync flush is complete once all input is taken and output room is left over.
+        if (compressor.total_in() - start) as usize == message.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    if out.ends_with(&SYNC_TAIL) {
+        out.truncate(out.len() - SYNC_TAIL.len());
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -241,6 +276,27 @@ mod tests {
             client.release_idle();
             assert_eq!(round_trip(&mut server, &mut client, &text), text);
         }
+    }
+
+    /// What a room compresses once is what each member's own codec would have sent, and inflates back.
+    #[test]
+    fn a_shared_compression_equals_each_connections_own() {
+        let mut server = Codec::new(&agreed(false), 16, Role::Server);
+        let shared = server.shared().expect("no context takeover");
+        let text = b"room message room message room message".repeat(50);
+        let once = compress_shared(shared, &text).expect("compressed");
+        assert_eq!(server.compress(&text), Some(once.clone()));
+        let mut client = Codec::new(&agreed(false), 16, Role::Client);
+        let mut out = Vec::new();
+        client.inflate(&once, &mut out, usize::MAX).expect("inflate");
+        client.finish_inflate(&mut out, usize::MAX).expect("finish");
+        assert_eq!(out, text);
+        assert_eq!(
+            compress_shared(shared, &text[..15]),
+            None,
+            "below the minimum size"
+        );
+        assert_eq!(Codec::new(&agreed(true), 16, Role::Server).shared(), None);
     }
 
     #[test]
