@@ -54,6 +54,14 @@ pub(crate) fn exists(dir: &CertsDir, directory: &Directory) -> bool {
     dir.acme_account_file(directory).exists()
 }
 
+/// The URL of the account stored for `directory`, read from its file without asking the CA; `None` when there is
+/// none or it cannot be read.
+pub(crate) fn stored_id(dir: &CertsDir, directory: &Directory) -> Option<String> {
+    let bytes = crate::secret::read_private_key(&dir.acme_account_file(directory)).ok()?;
+    let credentials: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    credentials.get("id")?.as_str().map(str::to_string)
+}
+
 /// The stored account, or a new one (stored before it is used). The first network request happens here.
 pub(crate) async fn load_or_create(
     dir: &CertsDir,

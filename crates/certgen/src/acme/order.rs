@@ -75,7 +75,7 @@ pub struct AcmeRequest {
 #[derive(Debug)]
 pub struct AcmeIssued {
     pub issued: Issued<LeafFiles>,
-    /// The CA's name for messages (`letsencrypt`, or the directory's host).
+    /// The CA's name for messages (`letsencrypt`, or the directory's host), from the record written with it.
     pub ca: String,
     pub profile: Option<ProfileChoice>,
     pub renew_at: RenewAt,
@@ -102,8 +102,19 @@ impl AcmeRequest {
         self.directory.check_names(&self.names)?;
         self.challenge.check_names(&self.names)?;
         let stem = self.stem()?;
+        let record_file = dir.acme_record_file(&stem);
+        if !self.force
+            && let Ok(record) = super::record::read(&record_file)
+            && record.directory != self.directory.url()
+        {
+            let (from, to) = super::stored::ca_names(&record.directory, &self.directory);
+            return Err(Error::AcmeUsage(format!(
+                "the certificate stored as {stem} is from CA {from}, not {to}: use --force to replace it with one \
+                 from {to}, or --out to keep both"
+            )));
+        }
         let mut files: Vec<std::path::PathBuf> = dir.leaf_files(&stem, true).all().map(Into::into).collect();
-        files.push(dir.acme_record_file(&stem));
+        files.push(record_file);
         crate::store::refuse_existing(
             files.iter().map(|p| p.as_path()),
             self.force,
@@ -118,7 +129,7 @@ impl AcmeRequest {
         Ok(())
     }
 
-    fn record(&self, profile: &Option<ProfileChoice>) -> AcmeRecord {
+    fn record(&self, profile: &Option<ProfileChoice>, account: &Account) -> AcmeRecord {
         AcmeRecord {
             directory: self.directory.url().to_string(),
             names: self.names.iter().map(ToString::to_string).collect(),
@@ -129,6 +140,7 @@ impl AcmeRequest {
             profile: profile.clone(),
             acme_ca: self.account.acme_ca.clone(),
             key: self.key.name().to_string(),
+            account: Some(account.id().to_string()),
         }
     }
 }
@@ -169,11 +181,12 @@ impl CertsDir {
                 outcome => break outcome?,
             }
         };
-        let issued = write(self, request, &profile, &chain_pem, &key)?;
+        let record = request.record(&profile, &account);
+        let issued = write(self, request, &record, &chain_pem, &key)?;
         let renew_at = renewal::renew_at(&account, &issued.cert).await;
         Ok(AcmeIssued {
             issued,
-            ca: request.directory.label(),
+            ca: record.ca_label(),
             profile,
             renew_at,
             warnings,
@@ -374,7 +387,7 @@ fn authorized_name(identifier: &instant_acme::AuthorizedIdentifier<'_>) -> Subje
 fn write(
     dir: &CertsDir,
     request: &AcmeRequest,
-    profile: &Option<ProfileChoice>,
+    record: &AcmeRecord,
     chain_pem: &str,
     key: &rcgen::KeyPair,
 ) -> Result<Issued<LeafFiles>, Error> {
@@ -393,8 +406,7 @@ fn write(
         Cert::from_der(leaf_der.clone()).map_err(|e| bad_chain(format!("unparsable certificate ({e})")))?;
     let stem = request.stem()?;
     let files = dir.leaf_files(&stem, false);
-    let record =
-        serde_json::to_vec_pretty(&request.record(profile)).map_err(|e| Error::Json(e.to_string()))?;
+    let record = serde_json::to_vec_pretty(record).map_err(|e| Error::Json(e.to_string()))?;
     let mut commit = Commit::default();
     commit.write(&files.cert_pem, first_pem_block(chain_pem), Secrecy::Public);
     commit.write(
