@@ -10,9 +10,6 @@ use super::{Directory, error_chain};
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
 
-/// Account creations tried when the CA keeps rejecting nonces.
-const CREATE_ATTEMPTS: u32 = 3;
-
 /// How to reach the CA and what to tell it when creating an account.
 #[derive(Debug, Clone, Default)]
 pub struct AccountOptions {
@@ -105,7 +102,7 @@ pub(crate) async fn load_or_create(
             .await;
         match created {
             Err(instant_acme::Error::Api(problem))
-                if attempt < CREATE_ATTEMPTS
+                if attempt < super::order::REQUEST_ATTEMPTS
                     && problem.r#type.as_deref() == Some(super::order::BAD_NONCE) =>
             {
                 attempt += 1;

@@ -22,10 +22,31 @@ use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
 
 /// The problem type of a rejected nonce (RFC 8555 6.5).
 pub(crate) const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
-/// Whole orders tried when the CA keeps rejecting nonces.
-const ORDER_ATTEMPTS: u32 = 3;
+/// Times one request is sent while the CA rejects its nonce (each time after instant-acme's own three tries).
+pub(crate) const REQUEST_ATTEMPTS: u32 = 6;
+/// Whole orders tried when fetching an authorization keeps ending in a rejected nonce (that step cannot be resent).
+const ORDER_ATTEMPTS: u32 = 5;
 /// How long the CA may take to validate every challenge, and then to issue.
 const VALIDATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Evaluates `request` (an instant-acme call with its `.await`) again while the CA rejects its nonce: a request
+/// rejected for its nonce was not processed (RFC 8555 6.5), so sending it again is always safe, even for finalize.
+/// A macro rather than a function taking an async closure, whose future would not be `Send` for `tokio::spawn`.
+macro_rules! resend_on_bad_nonce {
+    ($request:expr) => {{
+        let mut attempt = 1;
+        loop {
+            match $request {
+                Err(instant_acme::Error::Api(problem))
+                    if attempt < REQUEST_ATTEMPTS && problem.r#type.as_deref() == Some(BAD_NONCE) =>
+                {
+                    attempt += 1;
+                }
+                outcome => break outcome,
+            }
+        }
+    }};
+}
 
 /// External account binding: the key id and the (decoded) HMAC key the CA gave.
 #[derive(Debug, Clone)]
@@ -172,8 +193,9 @@ impl CertsDir {
             &offered,
             request.directory.url(),
         )?;
-        // instant-acme retries a rejected nonce twice per request; an order makes dozens of requests, so one that
-        // still ends in badNonce is run again whole (nothing was issued or written).
+        // Each request is resent while its nonce is rejected (`resend_on_bad_nonce!`), except the authorization
+        // fetch, whose iterator has moved on: an order that still ends in badNonce is run again whole (nothing was
+        // issued or written).
         let mut attempt = 1;
         let (chain_pem, key, warnings) = loop {
             match run_order(&account, request, responder, &profile, replaces).await {
@@ -214,11 +236,13 @@ async fn run_order(
     let url = request.directory.url();
     // A CA without ARI cannot take `replaces`; the renewal is then an ordinary order.
     let mut order = match replaced {
-        Some(id) => match account.new_order(&new_order().replaces(id)).await {
-            Err(instant_acme::Error::Unsupported(_)) => account.new_order(&new_order()).await,
+        Some(id) => match resend_on_bad_nonce!(account.new_order(&new_order().replaces(id.clone())).await) {
+            Err(instant_acme::Error::Unsupported(_)) => {
+                resend_on_bad_nonce!(account.new_order(&new_order()).await)
+            }
             other => other,
         },
-        None => account.new_order(&new_order()).await,
+        None => resend_on_bad_nonce!(account.new_order(&new_order()).await),
     }
     .map_err(|e| acme_error("new order", url, e))?;
 
@@ -244,13 +268,9 @@ async fn run_order(
     let csr = params
         .serialize_request(&key)
         .map_err(|e| Error::crypto("making the certificate signing request", e))?;
-    order
-        .finalize_csr(csr.der())
-        .await
-        .map_err(|e| acme_error("finalize", url, e))?;
-    let chain_pem = order
-        .poll_certificate(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
-        .await
+    resend_on_bad_nonce!(order.finalize_csr(csr.der()).await).map_err(|e| acme_error("finalize", url, e))?;
+    let policy = RetryPolicy::new().timeout(VALIDATION_TIMEOUT);
+    let chain_pem = resend_on_bad_nonce!(order.poll_certificate(&policy).await)
         .map_err(|e| acme_error("certificate download", url, e))?;
     Ok((chain_pem, key, warnings))
 }
@@ -292,10 +312,7 @@ async fn answer_challenges(
         };
         responder.present(&pending)?;
         presented.push(pending);
-        challenge
-            .set_ready()
-            .await
-            .map_err(|e| acme_error("challenge", url, e))?;
+        resend_on_bad_nonce!(challenge.set_ready().await).map_err(|e| acme_error("challenge", url, e))?;
     }
     Ok(())
 }
@@ -303,10 +320,8 @@ async fn answer_challenges(
 /// Polls until the order is ready; when the CA gave up, the error carries its problem detail for the failed name.
 async fn wait_until_ready(order: &mut Order, request: &AcmeRequest) -> Result<(), Error> {
     let url = request.directory.url();
-    match order
-        .poll_ready(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
-        .await
-    {
+    let policy = RetryPolicy::new().timeout(VALIDATION_TIMEOUT);
+    match resend_on_bad_nonce!(order.poll_ready(&policy).await) {
         Ok(OrderStatus::Ready | OrderStatus::Valid) => Ok(()),
         // An invalid order (reported as its problem, or as a status) is explained by its failed challenge.
         Err(instant_acme::Error::Api(problem)) if problem.r#type.as_deref() != Some(BAD_NONCE) => {

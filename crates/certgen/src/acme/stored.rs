@@ -10,7 +10,10 @@ use crate::{Cert, CertsDir};
 #[derive(Debug)]
 pub enum Stored {
     /// Serve it: it is what the request would get.
-    Reusable { cert: Cert, record: AcmeRecord },
+    Reusable {
+        cert: Box<Cert>,
+        record: Box<AcmeRecord>,
+    },
     /// Order a new one; `why` says what is wrong with the stored one (`None`: there is none).
     Order { why: Option<String> },
 }
@@ -80,7 +83,10 @@ impl CertsDir {
                 request.directory.label()
             ));
         }
-        Stored::Reusable { cert, record }
+        Stored::Reusable {
+            cert: Box::new(cert),
+            record: Box::new(record),
+        }
     }
 }
 

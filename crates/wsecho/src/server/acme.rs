@@ -146,7 +146,7 @@ impl Acme {
     /// The stored certificate when it answers the request: names, expiry, and the CA and account of its record.
     fn stored(&self) -> Option<Cert> {
         match self.dir.acme_stored(&self.request) {
-            Stored::Reusable { cert, .. } => Some(cert),
+            Stored::Reusable { cert, .. } => Some(*cert),
             Stored::Order { .. } => None,
         }
     }
