@@ -504,3 +504,34 @@ fn another_directory_for_a_stored_certificate() {
 fn issuer(path: &Path) -> String {
     common::openssl_ok(&["x509", "-noout", "-issuer", "-in", path_str(path)])
 }
+
+/// A directory where the account file belongs is named as one (not as a key with mode 0755): one line, exit 2,
+/// before any request.
+#[test]
+fn an_account_path_that_is_a_directory() {
+    let folder = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let account = folder.path().join(format!("acme-account-127.0.0.1_{port}.json"));
+    std::fs::create_dir(&account).unwrap();
+    let out = run(
+        CERTGEN,
+        &[
+            "acme",
+            "a.example.com",
+            "--directory",
+            &format!("https://127.0.0.1:{port}/dir"),
+            "--dir",
+            path_str(folder.path()),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "certgen: error: {}: is a directory, not a file",
+            account.display()
+        )
+    );
+}

@@ -16,6 +16,7 @@ use super::profile::{self, ProfileChoice};
 use super::record::AcmeRecord;
 use super::renewal::{self, RenewAt};
 use super::{ChallengeKind, Directory, PendingChallenge, Responder, error_chain};
+use crate::cert::pem_error_text;
 use crate::params::empty_params;
 use crate::store::{Commit, Secrecy};
 use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
@@ -413,7 +414,12 @@ fn write(
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|e| bad_chain(format!("the CA sent an unreadable chain ({e})")))?;
+        .map_err(|e| {
+            bad_chain(format!(
+                "the CA sent an unreadable chain ({})",
+                pem_error_text(&e)
+            ))
+        })?;
     let leaf_der = chain
         .first()
         .ok_or_else(|| bad_chain("the CA sent no certificate".into()))?;
