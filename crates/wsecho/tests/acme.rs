@@ -1,8 +1,9 @@
 //! `wsecho serve --acme` against pebble (real validation, 5% rejected nonces): the certificate is obtained by
 //! answering tls-alpn-01 on the wss listener or http-01 on the ws listener, served to clients trusting only
 //! pebble's root (tokio-rustls here, Python `websockets` for the binary), renewed without dropping an open
-//! connection, reused after a restart, and reported in `/stats` and the banner. Before a certificate exists, wss
-//! handshakes fail and the log says what the server waits for.
+//! connection, reused after a restart, replaced after a restart against another CA (two pebbles), and reported in
+//! `/stats` and the banner. Before a certificate exists, wss handshakes fail and the log says what the server waits
+//! for.
 
 mod support;
 
