@@ -165,6 +165,25 @@ pub(crate) fn colon_hex(bytes: &[u8]) -> String {
     pairs.join(":")
 }
 
+/// A PEM parsing error as text: rustls-pki-types shows the marker or line it means as a list of byte values
+/// (`missing section end marker: [80, 82, 73, ...]`); this names it as the text it is.
+pub fn pem_error_text(err: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error as PemError;
+    match err {
+        PemError::MissingSectionEnd { end_marker } => format!(
+            "the `-----END {}-----` line is missing, the file may be cut short",
+            String::from_utf8_lossy(end_marker)
+        ),
+        PemError::IllegalSectionStart { line } => {
+            format!(
+                "a malformed BEGIN line `{}`",
+                String::from_utf8_lossy(line).trim()
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The files a command wrote and the certificate in them, so a caller never re-reads what was just made.
 #[derive(Debug, Clone)]
 pub struct Issued<Files> {
@@ -224,5 +243,26 @@ pub(crate) fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
         4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_errors_name_text_not_bytes() {
+        let cut = b"-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
+        let err = rustls_pki_types::PrivateKeyDer::from_pem_slice(cut).unwrap_err();
+        assert_eq!(
+            pem_error_text(&err),
+            "the `-----END PRIVATE KEY-----` line is missing, the file may be cut short"
+        );
+        let bad_start = b"-----BEGIN CERTIFICATE\nAAAA\n-----END CERTIFICATE-----\n";
+        let err = CertificateDer::from_pem_slice(bad_start).unwrap_err();
+        assert_eq!(
+            pem_error_text(&err),
+            "a malformed BEGIN line `-----BEGIN CERTIFICATE`"
+        );
     }
 }

@@ -266,7 +266,14 @@ impl Error {
         }
     }
 
+    /// A failed read or write; a directory where a file belongs is bad input, named as such.
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::IsADirectory {
+            return Error::BadFile {
+                path: path.into(),
+                reason: "is a directory, not a file".into(),
+            };
+        }
         Error::Io {
             action,
             path: path.into(),

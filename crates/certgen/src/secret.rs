@@ -34,10 +34,11 @@ pub(crate) fn read_private_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error>
 #[cfg(unix)]
 fn refuse_shared_key(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| Error::io("read", path, e))?
-        .permissions()
-        .mode();
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+    if metadata.is_dir() {
+        return Err(Error::io("read", path, std::io::ErrorKind::IsADirectory.into()));
+    }
+    let mode = metadata.permissions().mode();
     if mode & 0o077 == 0 {
         return Ok(());
     }

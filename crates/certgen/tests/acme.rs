@@ -2,7 +2,8 @@
 //! and tls-alpn-01, 127.0.0.1 and ::1 as IP identifiers, a wildcard by dns-01 through `--dns-hook` driving
 //! pebble-challtestsrv, renewal, and every refusal and failure as one line that leaves the folder as it was. Each
 //! certificate is checked by `openssl verify` against pebble's root and by a Python `websockets` client that trusts
-//! only that root. Pebble keeps rejecting 5% of nonces, so every run also exercises the badNonce retry.
+//! only that root. Pebble keeps rejecting 5% of nonces, so every run also exercises the badNonce retry; one test
+//! raises that to 50%.
 
 #[allow(dead_code)]
 mod common;
@@ -410,4 +411,127 @@ fn assert_one_line_failure(out: &Output, needles: &[&str]) {
     for needle in needles {
         assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
     }
+}
+
+/// With pebble rejecting half the good nonces, instant-acme's three tries per request are not enough for an order
+/// of about ten requests (orders failed before certgen resent requests): certgen resends each request rejected for
+/// its nonce, and runs the order again whole when an authorization fetch is rejected. All ten orders must succeed,
+/// and pebble's log must show rejected `newOrder` requests (more of them sent than orders added), which proves
+/// pebble 2.4 read `PEBBLE_WFE_NONCEREJECT`.
+#[test]
+fn orders_succeed_when_half_the_nonces_are_rejected() {
+    let test = "orders_succeed_when_half_the_nonces_are_rejected";
+    if !pebble_usable(test) {
+        return;
+    }
+    let (http, tls) = (free_port(), free_port());
+    let pebble = Pebble::start_rejecting_nonces(http, tls, 50);
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    for i in 0..10 {
+        let out = acme(&pebble, (http, tls), dir, &[&format!("n{i}.example.com")]);
+        assert_obtained(&out, &pebble);
+    }
+    let log = pebble.log();
+    let sent = log.matches("POST /order-plz ").count();
+    let added = log.matches("Added order").count();
+    let issued = log.matches("Issued certificate").count();
+    assert_eq!(issued, 10, "{log}");
+    assert!(
+        sent > added && added >= issued,
+        "pebble rejected no newOrder nonce ({sent} sent, {added} added): is PEBBLE_WFE_NONCEREJECT read?"
+    );
+}
+
+/// A certificate from one CA, then the same name asked of another (staging, then production): without `--force`
+/// the refusal names both CAs (exit 2, one line, nothing written); with it the certificate is re-ordered from the
+/// new CA (new serial and issuer, verifies under the new root only) and the record names the new directory.
+#[test]
+fn another_directory_for_a_stored_certificate() {
+    let Some((first, http, tls)) = start_pebble("another_directory_for_a_stored_certificate") else {
+        return;
+    };
+    let second = Pebble::start(http, tls);
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    assert_obtained(&acme(&first, (http, tls), dir, &["switch.example.com"]), &first);
+    let cert = dir.join("switch.example.com.pem");
+    let (serial_before, issuer_before) = (serial(&cert), issuer(&cert));
+    let before = snapshot(dir);
+
+    let out = acme(&second, (http, tls), dir, &["switch.example.com"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let names_both = format!(
+        "is from CA {}, not {}: use --force",
+        first.directory_url, second.directory_url
+    );
+    assert!(stderr.contains(&names_both), "{stderr}");
+    assert_eq!(snapshot(dir), before, "the refusal changed the folder");
+
+    let out = acme(&second, (http, tls), dir, &["switch.example.com", "--force"]);
+    assert_obtained(&out, &second);
+    assert_ne!(serial(&cert), serial_before);
+    assert_ne!(issuer(&cert), issuer_before);
+    assert_trusted(
+        &second,
+        dir,
+        "switch.example.com",
+        "switch.example.com",
+        "127.0.0.1",
+    );
+    let under_first_root = run(
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            path_str(&first.root),
+            "-untrusted",
+            path_str(&dir.join("switch.example.com-fullchain.pem")),
+            path_str(&cert),
+        ],
+        &[],
+    );
+    assert!(
+        !under_first_root.status.success(),
+        "the new certificate verifies under the old CA's root"
+    );
+    let record = std::fs::read_to_string(dir.join("switch.example.com.acme.json")).unwrap();
+    assert!(record.contains(&second.directory_url), "{record}");
+}
+
+fn issuer(path: &Path) -> String {
+    common::openssl_ok(&["x509", "-noout", "-issuer", "-in", path_str(path)])
+}
+
+/// A directory where the account file belongs is named as one (not as a key with mode 0755): one line, exit 2,
+/// before any request.
+#[test]
+fn an_account_path_that_is_a_directory() {
+    let folder = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let account = folder.path().join(format!("acme-account-127.0.0.1_{port}.json"));
+    std::fs::create_dir(&account).unwrap();
+    let out = run(
+        CERTGEN,
+        &[
+            "acme",
+            "a.example.com",
+            "--directory",
+            &format!("https://127.0.0.1:{port}/dir"),
+            "--dir",
+            path_str(folder.path()),
+        ],
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "certgen: error: {}: is a directory, not a file",
+            account.display()
+        )
+    );
 }

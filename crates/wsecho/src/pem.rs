@@ -8,13 +8,18 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use certgen::cert::pem_error_text;
+
 use crate::Error;
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::ReadFile {
-        what,
-        path: path.to_path_buf(),
-        source,
+    std::fs::read(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::IsADirectory => bad_file(what, path, "is a directory, not a file"),
+        _ => Error::ReadFile {
+            what,
+            path: path.to_path_buf(),
+            source,
+        },
     })
 }
 
@@ -31,7 +36,7 @@ pub(crate) fn read_certs(what: &'static str, path: &Path) -> Result<Vec<Certific
     let pem = read(what, path)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad_file(what, path, format!("not valid PEM ({e})")))?;
+        .map_err(|e| bad_file(what, path, format!("not valid PEM: {}", pem_error_text(&e))))?;
     if certs.is_empty() {
         return Err(bad_file(
             what,
@@ -50,7 +55,10 @@ pub(crate) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
         bad_file(
             what,
             path,
-            format!("holds no usable PRIVATE KEY block ({e}); expected e.g. certgen's *-key.pem"),
+            format!(
+                "holds no usable PRIVATE KEY block ({}); expected e.g. certgen's *-key.pem",
+                pem_error_text(&e)
+            ),
         )
     })
 }
@@ -82,4 +90,31 @@ pub(crate) fn read_cert_der(what: &'static str, path: &Path) -> Result<Vec<u8>, 
         ));
     }
     Ok(der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_key_and_a_directory_are_named_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut-key.pem");
+        std::fs::write(
+            &cut,
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n",
+        )
+        .unwrap();
+        let err = read_key(&cut).unwrap_err().to_string();
+        assert!(
+            err.contains("the `-----END PRIVATE KEY-----` line is missing") && !err.contains("[80, 82"),
+            "{err}"
+        );
+        let err = read_certs("certificate", dir.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("certificate {}: is a directory, not a file", dir.path().display())
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
 }

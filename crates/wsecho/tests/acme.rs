@@ -1,13 +1,13 @@
 //! `wsecho serve --acme` against pebble (real validation, 5% rejected nonces): the certificate is obtained by
 //! answering tls-alpn-01 on the wss listener or http-01 on the ws listener, served to clients trusting only
 //! pebble's root (tokio-rustls here, Python `websockets` for the binary), renewed without dropping an open
-//! connection, reused after a restart, and reported in `/stats` and the banner. Before a certificate exists, wss
-//! handshakes fail and the log says what the server waits for.
+//! connection, reused after a restart, replaced after a restart against another CA (two pebbles), and reported in
+//! `/stats` and the banner. Before a certificate exists, wss handshakes fail and the log says what the server waits
+//! for.
 
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certgen::acme::account::AccountOptions;
@@ -227,6 +227,132 @@ fn serve_acme_http01_then_restart_reuses_the_certificate() {
     );
 }
 
+/// `wsecho serve --acme 127.0.0.1` by http-01 against `pebble` (validating on `ws_port`), state in `state`.
+fn serve_acme_args(pebble: &Pebble, ws_port: u16, wss_port: u16, state: &Path) -> Vec<String> {
+    vec![
+        "--acme".to_string(),
+        "127.0.0.1".into(),
+        "--challenge".into(),
+        "http-01".into(),
+        "--ws".into(),
+        format!("127.0.0.1:{ws_port}"),
+        "--wss".into(),
+        format!("127.0.0.1:{wss_port}"),
+        "--directory".into(),
+        pebble.directory_url.clone(),
+        "--acme-ca".into(),
+        pebble.tls_ca.display().to_string(),
+        "--agree-tos".into(),
+        "--acme-dir".into(),
+        state.display().to_string(),
+    ]
+}
+
+/// Waits (bounded) until the server's log says it obtained a certificate.
+fn wait_for_certificate(log: &Path, pebble: &Pebble) {
+    let deadline = Instant::now() + ORDER_TIMEOUT;
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains("ACME: certificate from 127.0.0.1")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no certificate: {}\n{}",
+            std::fs::read_to_string(log).unwrap_or_default(),
+            pebble.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The issuer of a PEM certificate as the server prints it.
+fn issuer_of(pem: &Path) -> String {
+    certgen::Cert::from_pem_file(pem)
+        .unwrap()
+        .x509()
+        .issuer()
+        .to_string()
+}
+
+/// docs/outside.md's path: one CA (staging), then another (production) with the same `--acme-dir`. The restart
+/// orders from the new CA and logs why, serves its certificate (new serial, new issuer) to a client trusting only
+/// the new root, which a client trusting only the old root refuses; the record, the banner and `/stats` name the
+/// new CA's certificate.
+#[test]
+fn a_new_directory_with_the_same_acme_dir_orders_from_the_new_ca() {
+    let test = "a_new_directory_with_the_same_acme_dir_orders_from_the_new_ca";
+    if !pebble_usable(test) {
+        return;
+    }
+    let (first_ws, second_ws) = (free_port(), free_port());
+    let first = Pebble::start(first_ws, free_port());
+    let second = Pebble::start(second_ws, free_port());
+    let state = tempfile::tempdir().unwrap();
+    let cert = state.path().join("127.0.0.1.pem");
+    let log = state.path().join("first.log");
+    let server = ServeProcess::start_logging_to(
+        &serve_acme_args(&first, first_ws, free_port(), state.path()),
+        &log,
+    );
+    wait_for_certificate(&log, &first);
+    drop(server);
+    let (first_serial, first_issuer) = (leaf_serial(&cert), issuer_of(&cert));
+
+    let log = state.path().join("second.log");
+    let wss_port = free_port();
+    let server =
+        ServeProcess::start_logging_to(&serve_acme_args(&second, second_ws, wss_port, state.path()), &log);
+    wait_for_certificate(&log, &second);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let why = format!(
+        "ACME: the stored certificate is from CA {}; ordering from {}",
+        first.directory_url, second.directory_url
+    );
+    assert!(logged.contains(&why), "{logged}");
+    let (serial, issuer) = (leaf_serial(&cert), issuer_of(&cert));
+    assert_ne!(serial, first_serial, "the first CA's certificate is still stored");
+    assert_ne!(issuer, first_issuer);
+    let record = std::fs::read_to_string(state.path().join("127.0.0.1.acme.json")).unwrap();
+    assert!(record.contains(&second.directory_url), "{record}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (mut ws, served) = connect_wss(wss_port, &second.root).await;
+        assert_eq!(served, serial, "the server serves the new CA's certificate");
+        assert_echoes(&mut ws, "from the new CA").await;
+        let tcp = within(tokio::net::TcpStream::connect(("127.0.0.1", wss_port)))
+            .await
+            .unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let old_root = tokio_rustls::TlsConnector::from(client_tls(&first.root, None));
+        assert!(
+            within(old_root.connect(name, tcp)).await.is_err(),
+            "a client trusting only the old CA's root accepted the new certificate"
+        );
+        let stats = http_get(&server.url("ws").replace("ws://", "http://"), "/stats", None).await;
+        let body = String::from_utf8_lossy(&stats.body);
+        assert!(body.contains(&format!("\"serial\": \"{serial}\"")), "{body}");
+        assert!(body.contains(&format!("\"issuer\": \"{issuer}\"")), "{body}");
+    });
+    drop(server);
+
+    let restarted = ServeProcess::start(&serve_acme_args(&second, second_ws, free_port(), state.path()));
+    let banner = restarted.banner.join("\n");
+    assert!(
+        banner.contains("certificate: from ACME CA 127.0.0.1, expires")
+            && banner.contains(&format!("issuer {issuer}")),
+        "{banner}"
+    );
+    assert_eq!(
+        leaf_serial(&cert),
+        serial,
+        "a restart with the same CA reuses the certificate"
+    );
+}
+
 /// A Python `websockets` client that trusts only the given root: `python -c ... URL ROOT`.
 const PYTHON_CLIENT: &str = r#"
 import asyncio, ssl, sys
@@ -270,27 +396,16 @@ fn without_a_certificate_wss_fails_and_the_log_says_what_it_waits_for() {
         "{banner}"
     );
     let port = server.wss_port.expect("wss listener");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let handshake = runtime.block_on(async {
-        let tcp = within(tokio::net::TcpStream::connect(("127.0.0.1", port)))
-            .await
-            .unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-        let name = ServerName::try_from("127.0.0.1").unwrap();
-        within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp)).await
-    });
+    // openssl without -verify_return_error accepts any certificate, so only a server with none fails it.
+    let handshake = run(
+        std::process::Command::new("openssl").args(["s_client", "-connect", &format!("127.0.0.1:{port}")]),
+        Duration::from_secs(20),
+    );
     assert!(
-        handshake.is_err(),
-        "a wss handshake succeeded without a certificate"
+        !handshake.output().contains("BEGIN CERTIFICATE")
+            && handshake.output().contains("no peer certificate available"),
+        "the server presented a certificate before it had one: {}",
+        handshake.output()
     );
     let wanted = [
         "wss handshake refused: no certificate yet, waiting for the ACME CA 127.0.0.1 to validate 127.0.0.1 by \

@@ -10,9 +10,6 @@ use super::{Directory, error_chain};
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
 
-/// Account creations tried when the CA keeps rejecting nonces.
-const CREATE_ATTEMPTS: u32 = 3;
-
 /// How to reach the CA and what to tell it when creating an account.
 #[derive(Debug, Clone, Default)]
 pub struct AccountOptions {
@@ -52,6 +49,14 @@ impl CertsDir {
 /// Is there an account for `directory` in `dir` already (so no terms need accepting)?
 pub(crate) fn exists(dir: &CertsDir, directory: &Directory) -> bool {
     dir.acme_account_file(directory).exists()
+}
+
+/// The URL of the account stored for `directory`, read from its file without asking the CA; `None` when there is
+/// none or it cannot be read.
+pub(crate) fn stored_id(dir: &CertsDir, directory: &Directory) -> Option<String> {
+    let bytes = crate::secret::read_private_key(&dir.acme_account_file(directory)).ok()?;
+    let credentials: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    credentials.get("id")?.as_str().map(str::to_string)
 }
 
 /// The stored account, or a new one (stored before it is used). The first network request happens here.
@@ -97,7 +102,7 @@ pub(crate) async fn load_or_create(
             .await;
         match created {
             Err(instant_acme::Error::Api(problem))
-                if attempt < CREATE_ATTEMPTS
+                if attempt < super::order::REQUEST_ATTEMPTS
                     && problem.r#type.as_deref() == Some(super::order::BAD_NONCE) =>
             {
                 attempt += 1;

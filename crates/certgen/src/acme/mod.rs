@@ -4,7 +4,8 @@
 //! against the CA's rules before any request (`directory.rs`), loads or creates the account (`account.rs`), picks
 //! the profile (`profile.rs`), answers each challenge through a [`Responder`], and writes the same file set as
 //! `certgen issue` plus a record of how it was obtained (`record.rs`), all in one crash-safe commit.
-//! `renewal.rs` decides when a certificate is due again: at the CA's ARI window (RFC 9773) when it offers one,
+//! `stored.rs` decides whether the certificate already in the folder answers a request (same names, same CA, same
+//! account); `renewal.rs` decides when a certificate is due again: at the CA's ARI window (RFC 9773) when it offers one,
 //! otherwise when a third of its lifetime is left.
 //!
 //! The responders: [`http01`] serves `/.well-known/acme-challenge/TOKEN`, [`tls_alpn01`] the `acme-tls/1`
@@ -21,6 +22,7 @@ pub mod profile;
 pub mod record;
 pub mod renewal;
 pub mod standalone;
+pub mod stored;
 pub mod tls_alpn01;
 
 use std::fmt;
@@ -33,6 +35,7 @@ pub use order::{AcmeIssued, AcmeRequest, Eab};
 pub use record::AcmeRecord;
 pub use renewal::{RenewAt, Renewal};
 pub use standalone::Standalone;
+pub use stored::Stored;
 
 /// How the CA checks that we control a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -16,16 +16,38 @@ use super::profile::{self, ProfileChoice};
 use super::record::AcmeRecord;
 use super::renewal::{self, RenewAt};
 use super::{ChallengeKind, Directory, PendingChallenge, Responder, error_chain};
+use crate::cert::pem_error_text;
 use crate::params::empty_params;
 use crate::store::{Commit, Secrecy};
 use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
 
 /// The problem type of a rejected nonce (RFC 8555 6.5).
 pub(crate) const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
-/// Whole orders tried when the CA keeps rejecting nonces.
-const ORDER_ATTEMPTS: u32 = 3;
+/// Times one request is sent while the CA rejects its nonce (each time after instant-acme's own three tries).
+pub(crate) const REQUEST_ATTEMPTS: u32 = 6;
+/// Whole orders tried when fetching an authorization keeps ending in a rejected nonce (that step cannot be resent).
+const ORDER_ATTEMPTS: u32 = 5;
 /// How long the CA may take to validate every challenge, and then to issue.
 const VALIDATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Evaluates `request` (an instant-acme call with its `.await`) again while the CA rejects its nonce: a request
+/// rejected for its nonce was not processed (RFC 8555 6.5), so sending it again is always safe, even for finalize.
+/// A macro rather than a function taking an async closure, whose future would not be `Send` for `tokio::spawn`.
+macro_rules! resend_on_bad_nonce {
+    ($request:expr) => {{
+        let mut attempt = 1;
+        loop {
+            match $request {
+                Err(instant_acme::Error::Api(problem))
+                    if attempt < REQUEST_ATTEMPTS && problem.r#type.as_deref() == Some(BAD_NONCE) =>
+                {
+                    attempt += 1;
+                }
+                outcome => break outcome,
+            }
+        }
+    }};
+}
 
 /// External account binding: the key id and the (decoded) HMAC key the CA gave.
 #[derive(Debug, Clone)]
@@ -75,7 +97,7 @@ pub struct AcmeRequest {
 #[derive(Debug)]
 pub struct AcmeIssued {
     pub issued: Issued<LeafFiles>,
-    /// The CA's name for messages (`letsencrypt`, or the directory's host).
+    /// The CA's name for messages (`letsencrypt`, or the directory's host), from the record written with it.
     pub ca: String,
     pub profile: Option<ProfileChoice>,
     pub renew_at: RenewAt,
@@ -102,8 +124,19 @@ impl AcmeRequest {
         self.directory.check_names(&self.names)?;
         self.challenge.check_names(&self.names)?;
         let stem = self.stem()?;
+        let record_file = dir.acme_record_file(&stem);
+        if !self.force
+            && let Ok(record) = super::record::read(&record_file)
+            && record.directory != self.directory.url()
+        {
+            let (from, to) = super::stored::ca_names(&record.directory, &self.directory);
+            return Err(Error::AcmeUsage(format!(
+                "the certificate stored as {stem} is from CA {from}, not {to}: use --force to replace it with one \
+                 from {to}, or --out to keep both"
+            )));
+        }
         let mut files: Vec<std::path::PathBuf> = dir.leaf_files(&stem, true).all().map(Into::into).collect();
-        files.push(dir.acme_record_file(&stem));
+        files.push(record_file);
         crate::store::refuse_existing(
             files.iter().map(|p| p.as_path()),
             self.force,
@@ -118,7 +151,7 @@ impl AcmeRequest {
         Ok(())
     }
 
-    fn record(&self, profile: &Option<ProfileChoice>) -> AcmeRecord {
+    fn record(&self, profile: &Option<ProfileChoice>, account: &Account) -> AcmeRecord {
         AcmeRecord {
             directory: self.directory.url().to_string(),
             names: self.names.iter().map(ToString::to_string).collect(),
@@ -129,6 +162,7 @@ impl AcmeRequest {
             profile: profile.clone(),
             acme_ca: self.account.acme_ca.clone(),
             key: self.key.name().to_string(),
+            account: Some(account.id().to_string()),
         }
     }
 }
@@ -160,8 +194,9 @@ impl CertsDir {
             &offered,
             request.directory.url(),
         )?;
-        // instant-acme retries a rejected nonce twice per request; an order makes dozens of requests, so one that
-        // still ends in badNonce is run again whole (nothing was issued or written).
+        // Each request is resent while its nonce is rejected (`resend_on_bad_nonce!`), except the authorization
+        // fetch, whose iterator has moved on: an order that still ends in badNonce is run again whole (nothing was
+        // issued or written).
         let mut attempt = 1;
         let (chain_pem, key, warnings) = loop {
             match run_order(&account, request, responder, &profile, replaces).await {
@@ -169,11 +204,12 @@ impl CertsDir {
                 outcome => break outcome?,
             }
         };
-        let issued = write(self, request, &profile, &chain_pem, &key)?;
+        let record = request.record(&profile, &account);
+        let issued = write(self, request, &record, &chain_pem, &key)?;
         let renew_at = renewal::renew_at(&account, &issued.cert).await;
         Ok(AcmeIssued {
             issued,
-            ca: request.directory.label(),
+            ca: record.ca_label(),
             profile,
             renew_at,
             warnings,
@@ -201,11 +237,13 @@ async fn run_order(
     let url = request.directory.url();
     // A CA without ARI cannot take `replaces`; the renewal is then an ordinary order.
     let mut order = match replaced {
-        Some(id) => match account.new_order(&new_order().replaces(id)).await {
-            Err(instant_acme::Error::Unsupported(_)) => account.new_order(&new_order()).await,
+        Some(id) => match resend_on_bad_nonce!(account.new_order(&new_order().replaces(id.clone())).await) {
+            Err(instant_acme::Error::Unsupported(_)) => {
+                resend_on_bad_nonce!(account.new_order(&new_order()).await)
+            }
             other => other,
         },
-        None => account.new_order(&new_order()).await,
+        None => resend_on_bad_nonce!(account.new_order(&new_order()).await),
     }
     .map_err(|e| acme_error("new order", url, e))?;
 
@@ -231,13 +269,9 @@ async fn run_order(
     let csr = params
         .serialize_request(&key)
         .map_err(|e| Error::crypto("making the certificate signing request", e))?;
-    order
-        .finalize_csr(csr.der())
-        .await
-        .map_err(|e| acme_error("finalize", url, e))?;
-    let chain_pem = order
-        .poll_certificate(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
-        .await
+    resend_on_bad_nonce!(order.finalize_csr(csr.der()).await).map_err(|e| acme_error("finalize", url, e))?;
+    let policy = RetryPolicy::new().timeout(VALIDATION_TIMEOUT);
+    let chain_pem = resend_on_bad_nonce!(order.poll_certificate(&policy).await)
         .map_err(|e| acme_error("certificate download", url, e))?;
     Ok((chain_pem, key, warnings))
 }
@@ -279,10 +313,7 @@ async fn answer_challenges(
         };
         responder.present(&pending)?;
         presented.push(pending);
-        challenge
-            .set_ready()
-            .await
-            .map_err(|e| acme_error("challenge", url, e))?;
+        resend_on_bad_nonce!(challenge.set_ready().await).map_err(|e| acme_error("challenge", url, e))?;
     }
     Ok(())
 }
@@ -290,10 +321,8 @@ async fn answer_challenges(
 /// Polls until the order is ready; when the CA gave up, the error carries its problem detail for the failed name.
 async fn wait_until_ready(order: &mut Order, request: &AcmeRequest) -> Result<(), Error> {
     let url = request.directory.url();
-    match order
-        .poll_ready(&RetryPolicy::new().timeout(VALIDATION_TIMEOUT))
-        .await
-    {
+    let policy = RetryPolicy::new().timeout(VALIDATION_TIMEOUT);
+    match resend_on_bad_nonce!(order.poll_ready(&policy).await) {
         Ok(OrderStatus::Ready | OrderStatus::Valid) => Ok(()),
         // An invalid order (reported as its problem, or as a status) is explained by its failed challenge.
         Err(instant_acme::Error::Api(problem)) if problem.r#type.as_deref() != Some(BAD_NONCE) => {
@@ -374,7 +403,7 @@ fn authorized_name(identifier: &instant_acme::AuthorizedIdentifier<'_>) -> Subje
 fn write(
     dir: &CertsDir,
     request: &AcmeRequest,
-    profile: &Option<ProfileChoice>,
+    record: &AcmeRecord,
     chain_pem: &str,
     key: &rcgen::KeyPair,
 ) -> Result<Issued<LeafFiles>, Error> {
@@ -385,7 +414,12 @@ fn write(
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|e| bad_chain(format!("the CA sent an unreadable chain ({e})")))?;
+        .map_err(|e| {
+            bad_chain(format!(
+                "the CA sent an unreadable chain ({})",
+                pem_error_text(&e)
+            ))
+        })?;
     let leaf_der = chain
         .first()
         .ok_or_else(|| bad_chain("the CA sent no certificate".into()))?;
@@ -393,8 +427,7 @@ fn write(
         Cert::from_der(leaf_der.clone()).map_err(|e| bad_chain(format!("unparsable certificate ({e})")))?;
     let stem = request.stem()?;
     let files = dir.leaf_files(&stem, false);
-    let record =
-        serde_json::to_vec_pretty(&request.record(profile)).map_err(|e| Error::Json(e.to_string()))?;
+    let record = serde_json::to_vec_pretty(record).map_err(|e| Error::Json(e.to_string()))?;
     let mut commit = Commit::default();
     commit.write(&files.cert_pem, first_pem_block(chain_pem), Secrecy::Public);
     commit.write(

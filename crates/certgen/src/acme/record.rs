@@ -25,6 +25,9 @@ pub struct AcmeRecord {
     /// The PEM root trusted for the directory's TLS certificate (a private ACME server).
     pub acme_ca: Option<PathBuf>,
     pub key: String,
+    /// The account's URL at the CA that placed the order (absent in records older than this field).
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// The ending of a record's file name.
@@ -57,7 +60,7 @@ impl CertsDir {
     }
 }
 
-fn read(path: &Path) -> Result<AcmeRecord, Error> {
+pub(crate) fn read(path: &Path) -> Result<AcmeRecord, Error> {
     let bytes = crate::store::read(path)?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
         path: path.to_path_buf(),

@@ -2,7 +2,7 @@
 //! Information, RFC 9773), otherwise when a third of the certificate's lifetime is left (so a 90-day certificate
 //! renews after 60 days and a 160-hour one after about 107 hours, leaving time to retry).
 
-use instant_acme::{Account, CertificateIdentifier};
+use instant_acme::{Account, CertificateIdentifier, RenewalInfo};
 use time::OffsetDateTime;
 
 use super::{AcmeIssued, AcmeRequest, Standalone, account};
@@ -116,8 +116,15 @@ pub async fn renew_at(account: &Account, cert: &Cert) -> RenewAt {
         return RenewAt::third_of_lifetime(cert);
     };
     match account.renewal_info(&id).await {
-        Ok((info, _)) => RenewAt::in_window(info.suggested_window.start, info.suggested_window.end),
+        Ok((info, _)) => RenewAt::from_renewal_info(&info),
         Err(_) => RenewAt::third_of_lifetime(cert),
+    }
+}
+
+impl RenewAt {
+    /// A time inside the window of a renewalInfo document the CA sent.
+    fn from_renewal_info(info: &RenewalInfo) -> RenewAt {
+        RenewAt::in_window(info.suggested_window.start, info.suggested_window.end)
     }
 }
 
@@ -134,6 +141,36 @@ mod tests {
             assert!(start <= at && at <= end, "{at} outside {start}..{end}");
         }
         assert_eq!(RenewAt::in_window(end, start).at(), end);
+    }
+
+    /// The renewalInfo response of RFC 9773 section 4.2, as a CA sends it.
+    const RFC_9773_RENEWAL_INFO: &str = r#"{
+        "suggestedWindow": {
+            "start": "2025-01-02T04:00:00Z",
+            "end": "2025-01-03T04:00:00Z"
+        },
+        "explanationURL": "https://acme.example.com/docs/ari"
+    }"#;
+
+    #[test]
+    fn a_renewal_info_document_gives_a_time_in_its_window() {
+        let info: RenewalInfo = serde_json::from_str(RFC_9773_RENEWAL_INFO).unwrap();
+        let (start, end) = (datetime!(2025-01-02 04:00 UTC), datetime!(2025-01-03 04:00 UTC));
+        for _ in 0..100 {
+            let renew_at = RenewAt::from_renewal_info(&info);
+            assert_eq!(
+                renew_at,
+                RenewAt::Ari {
+                    at: renew_at.at(),
+                    window_start: start,
+                    window_end: end
+                }
+            );
+            assert!(start <= renew_at.at() && renew_at.at() <= end, "{renew_at:?}");
+            assert_eq!(renew_at.reason(), "inside the CA's renewal window (ARI)");
+        }
+        assert!(!RenewAt::from_renewal_info(&info).is_due(start - time::Duration::seconds(1)));
+        assert!(RenewAt::from_renewal_info(&info).is_due(end));
     }
 
     #[test]

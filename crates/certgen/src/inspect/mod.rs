@@ -154,9 +154,12 @@ pub(crate) fn parse_certificate<'a>(der: &'a [u8], path: &Path) -> Result<X509Ce
 
 /// Unreadable input is bad input (exit 2), named by its path.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::BadFile {
-        path: path.to_path_buf(),
-        reason: format!("cannot read it: {e}"),
+    std::fs::read(path).map_err(|e| match Error::io("read", path, e) {
+        Error::Io { source, .. } => Error::BadFile {
+            path: path.to_path_buf(),
+            reason: format!("cannot read it: {source}"),
+        },
+        named => named,
     })
 }
 

@@ -178,7 +178,12 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
     };
     let der = match der {
         Ok(der) => der,
-        Err(e) => return Some(failed(format!("invalid PEM: {e}"))),
+        Err(e) => {
+            return Some(failed(format!(
+                "invalid PEM: {}",
+                crate::cert::pem_error_text(&e)
+            )));
+        }
     };
     let cert = match Cert::from_der(der) {
         Ok(cert) => cert,

@@ -1,6 +1,6 @@
 //! Pebble, Let's Encrypt's test ACME CA, started on loopback for one test and stopped when dropped: real
-//! validation (no `PEBBLE_VA_ALWAYS_VALID`), its default 5% of rejected nonces kept, its TLS certificate made by
-//! certgen, and pebble-challtestsrv as its DNS server (every name resolves to 127.0.0.1; its management API sets
+//! validation (no `PEBBLE_VA_ALWAYS_VALID`), its default 5% of rejected nonces kept (or more, on request), its TLS
+//! certificate made by certgen, and pebble-challtestsrv as its DNS server (every name resolves to 127.0.0.1; its management API sets
 //! the TXT records of dns-01). certgen's and wsecho's ACME tests both include this file by `#[path]`.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// How long pebble and challtestsrv may take to start listening on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The share of good nonces pebble rejects unless told otherwise (its own default).
+const DEFAULT_NONCE_REJECT: u8 = 5;
 
 pub struct Pebble {
     processes: Vec<Child>,
@@ -49,15 +51,20 @@ impl Pebble {
     /// Starts challtestsrv and pebble; pebble validates http-01 on `http_port` and tls-alpn-01 on `tls_port` of
     /// 127.0.0.1 (where the test's responder listens). Panics, naming the log, when either does not come up.
     pub fn start(http_port: u16, tls_port: u16) -> Pebble {
-        Pebble::start_with(http_port, tls_port, None)
+        Pebble::start_with(http_port, tls_port, None, DEFAULT_NONCE_REJECT)
     }
 
     /// [`Pebble::start`] requiring external account binding with this key id and base64url HMAC key.
     pub fn start_requiring_eab(http_port: u16, tls_port: u16, kid: &str, hmac_key: &str) -> Pebble {
-        Pebble::start_with(http_port, tls_port, Some((kid, hmac_key)))
+        Pebble::start_with(http_port, tls_port, Some((kid, hmac_key)), DEFAULT_NONCE_REJECT)
     }
 
-    fn start_with(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>) -> Pebble {
+    /// [`Pebble::start`] rejecting `percent` % of good nonces instead of 5 % (`PEBBLE_WFE_NONCEREJECT`).
+    pub fn start_rejecting_nonces(http_port: u16, tls_port: u16, percent: u8) -> Pebble {
+        Pebble::start_with(http_port, tls_port, None, percent)
+    }
+
+    fn start_with(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>, nonce_reject: u8) -> Pebble {
         let dir = tempfile::tempdir().expect("temp dir");
         let (tls_ca, tls_cert, tls_key) = tls_files(&dir.path().join("tls"));
         let (acme, management, dns, dns_management) = (free_port(), free_port(), free_port(), free_port());
@@ -87,6 +94,7 @@ impl Pebble {
         let dns_addr = format!("127.0.0.1:{dns}");
         pebble.spawn(
             "pebble-challtestsrv",
+            nonce_reject,
             &[
                 "-dns01",
                 &dns_addr,
@@ -103,17 +111,22 @@ impl Pebble {
             ],
         );
         wait_for_port(dns_management, "pebble-challtestsrv", pebble.dir.path());
-        pebble.spawn("pebble", &["-config", path_str(&config), "-dnsserver", &dns_addr]);
+        pebble.spawn(
+            "pebble",
+            nonce_reject,
+            &["-config", path_str(&config), "-dnsserver", &dns_addr],
+        );
         wait_for_port(acme, "pebble", pebble.dir.path());
         pebble.fetch_root(management);
         pebble
     }
 
-    fn spawn(&mut self, program: &str, args: &[&str]) {
+    fn spawn(&mut self, program: &str, nonce_reject: u8, args: &[&str]) {
         let log = std::fs::File::create(self.dir.path().join(format!("{program}.log"))).expect("log file");
         let child = Command::new(program)
             .args(args)
             .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", nonce_reject.to_string())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use certgen::acme::dns_hook::DnsHook;
 use certgen::acme::http01::Http01Tokens;
 use certgen::acme::tls_alpn01::AlpnCertificates;
-use certgen::acme::{AcmeRequest, ChallengeKind, RenewAt, Responder};
+use certgen::acme::{AcmeRequest, ChallengeKind, RenewAt, Responder, Stored};
 use certgen::{Cert, CertsDir, LeafFiles, SubjectName};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -143,23 +143,23 @@ impl Acme {
         }
     }
 
-    /// The stored certificate when it is for the requested names and not expired.
+    /// The stored certificate when it answers the request: names, expiry, and the CA and account of its record.
     fn stored(&self) -> Option<Cert> {
-        let cert = Cert::from_pem_file(&self.files.cert_pem).ok()?;
-        let wanted = &self.request.names;
-        let same_names =
-            cert.names().len() == wanted.len() && wanted.iter().all(|n| cert.names().contains(n));
-        (same_names && cert.not_after() > time::OffsetDateTime::now_utc()).then_some(cert)
+        match self.dir.acme_stored(&self.request) {
+            Stored::Reusable { cert, .. } => Some(*cert),
+            Stored::Order { .. } => None,
+        }
     }
 
     /// The banner's certificate line.
     pub(crate) fn banner_line(&self) -> String {
         match self.source() {
             Some(source) => format!(
-                "certificate: from ACME CA {}, expires {}, renews {}",
+                "certificate: from ACME CA {}, expires {}, renews {}, issuer {}",
                 source.ca.unwrap_or_default(),
                 source.not_after,
-                source.renews_at.unwrap_or_default()
+                source.renews_at.unwrap_or_default(),
+                source.issuer
             ),
             None => format!("certificate: none yet; {}", self.waiting_for()),
         }
@@ -176,16 +176,22 @@ impl Acme {
         )
     }
 
-    fn set_source(&self, cert: &Cert, renew_at: &RenewAt) {
-        let source = CertificateSource::acme(cert, &self.request.directory.label(), renew_at.at());
+    /// `ca` is the CA the certificate's record names, which is where it came from whatever was asked.
+    fn set_source(&self, cert: &Cert, ca: &str, renew_at: &RenewAt) {
+        let source = CertificateSource::acme(cert, ca, renew_at.at());
         *self.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source);
         *self.renew_at.write().unwrap_or_else(|p| p.into_inner()) = Some(renew_at.at());
     }
 
     /// At start-up: serve the stored certificate at once when it still fits (a restart spends no rate limit).
     pub(crate) async fn use_stored(&self) {
-        let Some(cert) = self.stored() else {
-            return;
+        let (cert, record) = match self.dir.acme_stored(&self.request) {
+            Stored::Reusable { cert, record } => (cert, record),
+            Stored::Order { why: Some(why) } => {
+                tracing::info!("ACME: {why}");
+                return;
+            }
+            Stored::Order { why: None } => return,
         };
         if let Err(e) = self.load() {
             tracing::warn!("ACME: the stored certificate cannot be used ({e}); ordering a new one");
@@ -197,7 +203,7 @@ impl Acme {
                 .ok()
                 .and_then(Result::ok)
                 .unwrap_or_else(|| RenewAt::third_of_lifetime(&cert));
-        self.set_source(&cert, &renew_at);
+        self.set_source(&cert, &record.ca_label(), &renew_at);
     }
 }
 
@@ -255,7 +261,7 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
                 for warning in &issued.warnings {
                     tracing::warn!("ACME: {warning}");
                 }
-                acme.set_source(&issued.issued.cert, &issued.renew_at);
+                acme.set_source(&issued.issued.cert, &issued.ca, &issued.renew_at);
                 tls.reload_and_log("ACME certificate obtained");
                 tracing::info!(
                     "ACME: certificate from {} for {}, expires {}, renews {} ({})",

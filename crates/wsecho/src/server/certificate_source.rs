@@ -12,7 +12,8 @@ pub struct CertificateSource {
     pub source: String,
     /// The ACME CA's name (`letsencrypt`, or the directory's host); `None` for files.
     pub ca: Option<String>,
-    /// The issuer's distinguished name, e.g. `CN=certgen CA alice@laptop` or `CN=R11, O=Let's Encrypt, C=US`.
+    /// The issuer's distinguished name in the certificate's order, e.g. `CN=certgen CA alice@laptop` or
+    /// `C=US, O=Let's Encrypt, CN=R11`.
     pub issuer: String,
     pub serial: String,
     /// RFC 3339.
