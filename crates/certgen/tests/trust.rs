@@ -759,7 +759,8 @@ fn every_firefox_profile_folder_is_covered_and_the_others_are_named() {
     let target = ["--dir", path_str(&a)];
     let reported = |text: &str| {
         text.lines()
-            .any(|l| l.contains("~/.mozilla/firefox/n1.never") && l.contains("firefox -P n1.never"))
+            // `-P` takes the profile's name (`never`), not its folder: `-P n1.never` opens the profile manager.
+            .any(|l| l.contains("~/.mozilla/firefox/n1.never") && l.contains(" -P never`"))
             && text
                 .lines()
                 .any(|l| l.contains("~/.mozilla/firefox/o1.old") && l.contains("cert8.db"))

@@ -24,7 +24,7 @@ use super::remote::{Served, Target, fetch_chain};
 use super::verify::{Usage, verify_chain};
 use crate::Error;
 use crate::cert::SubjectAltName;
-use crate::trust::{CaCert, Host, Os, StoreKind, StoreStatus, store_statuses, system_bundle};
+use crate::trust::{CaCert, Host, Os, StoreKind, StoreStatus, state_is_fine, store_statuses, system_bundle};
 
 /// Longest chain followed (leaf, intermediates, root); real ones have three or four.
 const MAX_PATH: usize = 8;
@@ -273,7 +273,7 @@ fn issuer_check<'a>(
                 stores.iter().filter(|s| is_browser_store(s, host.os)).collect();
             let lacking: Vec<String> = browsers
                 .iter()
-                .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
+                .filter(|s| !state_is_fine(s.state))
                 .map(|s| match (s.state, &s.detail) {
                     ("not trusted", _) | (_, None) => describe_store(s),
                     (state, Some(detail)) => format!("{} ({state}: {detail})", describe_store(s)),
@@ -288,8 +288,12 @@ fn issuer_check<'a>(
                 .iter()
                 .find(|s| s.store == StoreKind::System && host.os == Os::Linux && s.state != "trusted")
                 .map(|_| {
-                    "; the system store does not trust it, so curl, Python and other programs need \
-                     `eval \"$(certgen trust env)\"` or `certgen trust install --store system`"
+                    format!(
+                        "; the system store does not trust it, so curl, Python and other programs need \
+                         `eval \"$({})\"` or `{}`",
+                        host.invocation.certgen(format!("trust env --dir {}", fixes.dir)),
+                        host.invocation.trust_install(ca, &[StoreKind::System])
+                    )
                 })
                 .unwrap_or_default();
             let ca_file = ca.path().display();
@@ -303,12 +307,9 @@ fn issuer_check<'a>(
                         if lacking.len() == 1 { "does" } else { "do" }
                     ),
                     &if browsers.iter().any(|s| s.state == "not covered") {
-                        format!(
-                            "start the browser once so it makes its profile, then `certgen trust install --dir {}`",
-                            fixes.dir
-                        )
+                        "see each browser's step above".to_owned()
                     } else {
-                        format!("`certgen trust install --dir {}`", fixes.dir)
+                        format!("`{}`", host.invocation.trust_install(ca, &[]))
                     },
                 )
             } else if trusted.is_empty() {
@@ -320,7 +321,10 @@ fn issuer_check<'a>(
                         root.subject(),
                         reasons.join("; ")
                     ),
-                    "start the browser once so it makes its profile, then `certgen trust install`",
+                    &format!(
+                        "start the browser once so it makes its profile, then `{}`",
+                        host.invocation.trust_install(ca, &[])
+                    ),
                 )
             } else {
                 pass(

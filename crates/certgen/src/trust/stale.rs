@@ -1,0 +1,102 @@
+//! CAs a store still trusts after they stopped being current: the ones `certgen ca --force` or `cargo xtask up
+//! --lan` replaced (kept beside the new one as `ca-backup-*.pem`), and other certgen CAs found next to ours.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::command::Cmd;
+use super::{CaCert, Change, Host, Report, StoreKind, TrustError, TrustStore, uninstall};
+
+/// One entry certgen made in a store, as [`TrustStore::certgen_entries`] lists them.
+pub struct Entry {
+    pub name: String,
+    pub der: Vec<u8>,
+    /// The command that removes just this entry.
+    pub remove: Cmd,
+}
+
+/// A certgen entry in a store that is not the current CA.
+#[derive(Debug, Serialize)]
+pub struct StaleCa {
+    pub store: StoreKind,
+    pub location: String,
+    /// The entry's name (`certgen-ca-...`).
+    pub entry: String,
+    /// The backup of the CA this folder replaced, when the entry is that CA; such an entry is a problem, since
+    /// the replacement was meant to end its trust. Without one it is another certgen CA (another project's), only
+    /// listed.
+    pub replaced: Option<PathBuf>,
+    /// The command that removes it.
+    pub fix: String,
+}
+
+/// The CAs `dir` held before they were replaced: every `ca-backup-*.pem` that loads as a CA, oldest first.
+pub fn replaced_cas(dir: &Path) -> Vec<CaCert> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut backups: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("ca-backup-") && n.ends_with(".pem"))
+        })
+        .collect();
+    backups.sort();
+    backups.iter().filter_map(|p| CaCert::load(p).ok()).collect()
+}
+
+/// Removes every CA `dir` replaced from every store that trusts it under certgen's entry, so replacing a CA also
+/// ends the old one's trust. Returns one report per replaced CA that was found somewhere, holding only the stores
+/// where something happened (removed, needs `sudo`, or failed).
+pub fn untrust_replaced(dir: &Path, host: &Host) -> Vec<Report> {
+    replaced_cas(dir)
+        .iter()
+        .map(|old| {
+            let mut report = uninstall(old, host, &[], false);
+            // Stores that do not exist here or lack their tool never held it.
+            report.outcomes.retain(|o| {
+                matches!(
+                    o.result,
+                    Ok(Change::Done(_) | Change::NeedsPrivilege(_))
+                        | Err(TrustError::CommandFailed { .. } | TrustError::Unsupported(_))
+                )
+            });
+            report
+        })
+        .filter(|report| !report.outcomes.is_empty())
+        .collect()
+}
+
+/// The certgen entries of `store` that are not `ca`, each matched against the CAs `replaced` (see [`StaleCa`]).
+pub(super) fn stale_in(
+    store: &dyn TrustStore,
+    ca: &CaCert,
+    replaced: &[CaCert],
+    host: &Host,
+) -> Vec<StaleCa> {
+    let Ok(entries) = store.certgen_entries() else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter(|entry| !ca.is(&entry.der))
+        .map(|entry| {
+            let old = replaced.iter().find(|old| old.is(&entry.der));
+            let fix = match old {
+                Some(old) => host.invocation.trust_uninstall(old),
+                None => entry.remove.to_string(),
+            };
+            StaleCa {
+                store: store.kind(),
+                location: store.location(),
+                entry: entry.name,
+                replaced: old.map(|old| old.path().to_owned()),
+                fix,
+            }
+        })
+        .collect()
+}
