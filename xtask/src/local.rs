@@ -790,4 +790,105 @@ mod tests {
         let removed: Vec<&str> = before.lines().filter(|line| !after.contains(*line)).collect();
         assert_eq!(removed.len(), 1, "untrust removes exactly one entry: {removed:?}");
     }
+
+    #[test]
+    fn the_verdict_names_each_browser_and_what_the_uncovered_one_needs() {
+        let both = [
+            BrowserTrust {
+                name: "Chromium",
+                fix: None,
+            },
+            BrowserTrust {
+                name: "Firefox",
+                fix: None,
+            },
+        ];
+        assert_eq!(
+            browser_verdict(&both, 8443),
+            "verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green"
+        );
+        let firefox_later = [
+            BrowserTrust {
+                name: "Chromium",
+                fix: None,
+            },
+            BrowserTrust {
+                name: "Firefox",
+                fix: Some("start Firefox once, then run `cargo xtask trust`".into()),
+            },
+        ];
+        let verdict = browser_verdict(&firefox_later, 8443);
+        assert_eq!(
+            verdict,
+            "verdict: Chromium yes, Firefox not yet: start Firefox once, then run `cargo xtask trust`; in a browser \
+             marked yes, https://localhost:8443/ turns green"
+        );
+    }
+
+    /// What `up --lan` does when the CA must be replaced (here: a new --name the old CA's constraints do not permit):
+    /// the old CA leaves every NSS database it was trusted in, and `status` fails on one left behind.
+    #[test]
+    fn a_replaced_ca_is_taken_out_of_the_stores_that_trusted_it() {
+        if !certutil_present("a_replaced_ca_is_taken_out_of_the_stores_that_trusted_it") {
+            return;
+        }
+        let scratch = Scratch::new("xtask-replaced-ca").unwrap();
+        let home = scratch.0.join("home");
+        let host = fresh_user(&home);
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let user = TrustArgs {
+            system: false,
+            dry_run: false,
+        };
+        let names = |extra: &[&str]| NameArgs {
+            names: extra.iter().map(|n| n.to_string()).collect(),
+            lan: false,
+        };
+        certs(&scratch.0, &host, &names(&[]), true).unwrap();
+        trust(&scratch.0, &host, &user).unwrap();
+        let old = load_ca(&scratch.0).unwrap().name();
+        let dbs = [home.join(".pki/nssdb"), firefox.clone()];
+        for db in &dbs {
+            assert!(nicknames(db).contains(&old), "{}", db.display());
+        }
+
+        certs(&scratch.0, &host, &names(&["myhost.test"]), true).unwrap();
+        assert_ne!(
+            load_ca(&scratch.0).unwrap().name(),
+            old,
+            "the CA was not replaced"
+        );
+        for db in &dbs {
+            let listing = nicknames(db);
+            assert!(
+                !listing.contains(&old),
+                "{old} left in {}:\n{listing}",
+                db.display()
+            );
+        }
+        trust(&scratch.0, &host, &user).unwrap();
+        status(&scratch.0, &host, &no_server()).unwrap();
+
+        // One left behind (as before this fix) is a failure naming the command that removes it.
+        let backup = trust::replaced_cas(certs_dir(&scratch.0).path())
+            .pop()
+            .expect("the old CA is kept as a backup");
+        let planted = Command::new("certutil")
+            .args(["-A", "-t", "C,,", "-n", &old, "-i"])
+            .arg(backup.path())
+            .arg("-d")
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(planted.success());
+        let stale = status(&scratch.0, &host, &no_server()).unwrap_err().to_string();
+        assert!(stale.contains("1 replaced CA(s) still trusted"), "{stale}");
+    }
 }

@@ -320,6 +320,12 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     let backups_before = backups(dir.path());
     let Issued { files, cert } = dir.create_ca(&opts)?;
     let kept: Vec<PathBuf> = backups(dir.path()).difference(&backups_before).cloned().collect();
+    // A replaced CA stops being trusted wherever certgen had made it so (stores needing root print their commands).
+    let untrusted = if kept.is_empty() {
+        Vec::new()
+    } else {
+        certgen::trust::untrust_replaced(dir.path(), &certgen::trust::Host::current())
+    };
     let permitted = permitted(&cert, &files.cert_pem)?;
     if args.json {
         let json = serde_json::json!({
@@ -330,6 +336,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
             "summary": summary_json(&cert, &permitted),
             "backups": kept,
             "orphaned": orphaned.iter().map(|(path, _)| path).collect::<Vec<_>>(),
+            "untrusted_old_ca": untrusted.iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         println!("{json:#}");
         return Ok(());
@@ -337,6 +344,11 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     println!("Created a local CA in {}", dir.path().display());
     for backup in &kept {
         println!("  kept the old CA's {}", backup.display());
+    }
+    for report in &untrusted {
+        for line in report.to_string().lines() {
+            println!("  old CA: {line}");
+        }
     }
     for (path, usage) in &orphaned {
         println!(

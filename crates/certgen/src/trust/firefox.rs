@@ -196,7 +196,7 @@ fn profiles_in(root: &Path, install: &Install, host: &Host, found: &mut Found) {
                 found.unused.push(Uncovered {
                     location,
                     reason: format!(
-                        "Firefox does not start this profile ({}), so nothing needs trusting there; if you use it, \
+                        "Firefox does not start this profile: {}, so nothing needs trusting here; if you use it, \
                          start it once with `{start}`",
                         ini.in_use_note(host)
                     ),

@@ -134,11 +134,7 @@ impl CaCert {
     /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`, e.g.
     /// `certgen-ca-dev-laptop-dab363f5c52aba5e` for the CN "certgen CA dev@laptop".
     pub fn name(&self) -> String {
-        format!(
-            "{ENTRY_PREFIX}{}-{}",
-            slug(self.cert.subject_cn()),
-            &self.cert.sha256_hex()[..16]
-        )
+        entry_name(&self.cert)
     }
 
     /// Whether `der` is this very certificate.
@@ -156,6 +152,15 @@ impl CaCert {
 
 /// How every entry certgen adds begins.
 const ENTRY_PREFIX: &str = "certgen-";
+
+/// The name certgen gives the entry of `cert` (see [`CaCert::name`]).
+fn entry_name(cert: &Cert) -> String {
+    format!(
+        "{ENTRY_PREFIX}{}-{}",
+        slug(cert.subject_cn()),
+        &cert.sha256_hex()[..16]
+    )
+}
 
 /// A common name as lowercase ASCII words joined by `-`, at most 32 characters, without the "certgen" word that
 /// certgen's default CN starts with (the entry names already begin with it); "ca" when nothing is left.

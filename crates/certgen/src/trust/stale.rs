@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use rustls_pki_types::CertificateDer;
+
 use super::command::Cmd;
-use super::{CaCert, Change, Host, Report, StoreKind, TrustError, TrustStore, uninstall};
+use super::{CaCert, Cert, Change, Host, Report, StoreKind, TrustError, TrustStore, entry_name, uninstall};
 
 /// One entry certgen made in a store, as [`TrustStore::certgen_entries`] lists them.
 pub struct Entry {
@@ -49,12 +51,15 @@ pub fn replaced_cas(dir: &Path) -> Vec<CaCert> {
     backups.iter().filter_map(|p| CaCert::load(p).ok()).collect()
 }
 
-/// Removes every CA `dir` replaced from every store that trusts it under certgen's entry, so replacing a CA also
+/// Removes every CA `dir` replaced (but not one restored as its `ca.pem`) from every store that trusts it under certgen's entry, so replacing a CA also
 /// ends the old one's trust. Returns one report per replaced CA that was found somewhere, holding only the stores
 /// where something happened (removed, needs `sudo`, or failed).
 pub fn untrust_replaced(dir: &Path, host: &Host) -> Vec<Report> {
+    // A backup that was put back as ca.pem is current again, not replaced.
+    let current = CaCert::load(&dir.join("ca.pem")).ok();
     replaced_cas(dir)
         .iter()
+        .filter(|old| !current.as_ref().is_some_and(|ca| ca.is(old.cert().der())))
         .map(|old| {
             let mut report = uninstall(old, host, &[], false);
             // Stores that do not exist here or lack their tool never held it.
@@ -81,22 +86,39 @@ pub(super) fn stale_in(
     let Ok(entries) = store.certgen_entries() else {
         return Vec::new();
     };
-    entries
+    // NSS lists every certificate with the same subject under each of their nicknames, so one certificate can
+    // come back under several names (even ours): report it once, under the name certgen gives that certificate,
+    // or else any name but ours, since the fix removes the entry by that name.
+    let mut certificates: Vec<(Vec<u8>, Vec<Entry>)> = Vec::new();
+    for entry in entries.into_iter().filter(|entry| !ca.is(&entry.der)) {
+        match certificates.iter_mut().find(|(der, _)| *der == entry.der) {
+            Some((_, names)) => names.push(entry),
+            None => certificates.push((entry.der.clone(), vec![entry])),
+        }
+    }
+    certificates
         .into_iter()
-        .filter(|entry| !ca.is(&entry.der))
-        .map(|entry| {
-            let old = replaced.iter().find(|old| old.is(&entry.der));
+        .filter_map(|(der, mut names)| {
+            let old = replaced.iter().find(|old| old.is(&der));
+            let own = Cert::from_der(CertificateDer::from(der.clone()))
+                .ok()
+                .map(|cert| entry_name(&cert));
+            let pick = names
+                .iter()
+                .position(|e| Some(&e.name) == own.as_ref())
+                .or_else(|| names.iter().position(|e| e.name != ca.name()))?;
+            let entry = names.swap_remove(pick);
             let fix = match old {
                 Some(old) => host.invocation.trust_uninstall(old),
                 None => entry.remove.to_string(),
             };
-            StaleCa {
+            Some(StaleCa {
                 store: store.kind(),
                 location: store.location(),
                 entry: entry.name,
                 replaced: old.map(|old| old.path().to_owned()),
                 fix,
-            }
+            })
         })
         .collect()
 }
