@@ -24,7 +24,9 @@ use super::remote::{Served, Target, fetch_chain};
 use super::verify::{Usage, verify_chain};
 use crate::Error;
 use crate::cert::SubjectAltName;
-use crate::trust::{CaCert, Host, Os, StoreKind, StoreStatus, state_is_fine, store_statuses, system_bundle};
+use crate::trust::{
+    CaCert, Host, Invocation, Os, StoreKind, StoreStatus, state_is_fine, store_statuses, system_bundle,
+};
 
 /// Longest chain followed (leaf, intermediates, root); real ones have three or four.
 const MAX_PATH: usize = 8;
@@ -157,7 +159,7 @@ fn diagnose_served(url: &str, served: &Served, certs_dir: &Path, host: &Host) ->
         .map(|(c, _)| (*c).clone())
         .chain(anchor.map(|(a, _)| a.clone()))
         .collect();
-    let fixes = Fixes::new(leaf, &served.target, certs_dir);
+    let fixes = Fixes::new(leaf, &served.target, certs_dir, &host.invocation);
     let now = OffsetDateTime::now_utc();
     let lint = lint_certificate(leaf, &issuers, None, now);
     let rule = |name: &str| {
@@ -487,8 +489,8 @@ fn validity_check(
             ),
             (0, _, false) => format!("`{}`", fixes.reissue),
             (_, Origin::OurCa, false) => format!(
-                "`certgen ca --force --dir {}`, then reissue and trust it again",
-                fixes.dir
+                "`{}`, then reissue and trust it again",
+                fixes.new_ca
             ),
             _ => "the CA that signed it must issue a new one; serve that".to_owned(),
         });
@@ -575,10 +577,11 @@ fn merged(check: &'static str, rules: impl IntoIterator<Item = LintRule>) -> Lin
 struct Fixes {
     dir: String,
     reissue: String,
+    new_ca: String,
 }
 
 impl Fixes {
-    fn new(leaf: &X509Certificate<'_>, target: &Target, certs_dir: &Path) -> Fixes {
+    fn new(leaf: &X509Certificate<'_>, target: &Target, certs_dir: &Path, invocation: &Invocation) -> Fixes {
         let mut names = vec![target.host.clone()];
         for name in Extensions::of(leaf).subject_alt_names {
             if let SubjectAltName::Dns(_) | SubjectAltName::Ip(_) = name {
@@ -590,7 +593,8 @@ impl Fixes {
         }
         let dir = certs_dir.display().to_string();
         Fixes {
-            reissue: format!("certgen issue {} --force --dir {dir}", names.join(" ")),
+            reissue: invocation.certgen(format!("issue {} --force --dir {dir}", names.join(" "))),
+            new_ca: invocation.certgen(format!("ca --force --dir {dir}")),
             dir,
         }
     }
