@@ -68,23 +68,13 @@ impl Invocation {
                 "cargo xtask trust".to_owned()
             };
         }
-        let stores: Vec<String> = kinds
-            .iter()
-            .filter(|k| **k != StoreKind::Nss)
-            .map(ToString::to_string)
-            .collect();
-        let store = if stores.is_empty() {
-            String::new()
-        } else {
-            format!(" --store nss,{}", stores.join(","))
-        };
-        self.certgen(format!("trust install{}{store}", self.ca_arg(ca)))
+        self.certgen(format!("trust install{}{}", self.ca_arg(ca), store_arg(kinds)))
     }
 
-    /// The command that removes certgen's entries for `ca` (such as a CA that was replaced) from this user's
-    /// browsers.
-    pub fn trust_uninstall(&self, ca: &CaCert) -> String {
-        self.certgen(format!("trust uninstall{}", self.ca_arg(ca)))
+    /// The command that removes certgen's entries for `ca` (such as a CA that was replaced) from the stores of
+    /// `kinds` (empty: this user's browsers).
+    pub fn trust_uninstall(&self, ca: &CaCert, kinds: &[StoreKind]) -> String {
+        self.certgen(format!("trust uninstall{}{}", self.ca_arg(ca), store_arg(kinds)))
     }
 
     /// ` --ca PATH`, or nothing when `ca` is the file a bare command reads.
@@ -94,6 +84,22 @@ impl Invocation {
         } else {
             format!(" --ca {}", super::command::shell_quote(ca.path().as_os_str()))
         }
+    }
+}
+
+/// ` --store ...` for `kinds` beyond the default `nss` (which it keeps), or nothing.
+fn store_arg(kinds: &[StoreKind]) -> String {
+    let others: Vec<String> = kinds
+        .iter()
+        .filter(|k| **k != StoreKind::Nss)
+        .map(ToString::to_string)
+        .collect();
+    if others.is_empty() {
+        String::new()
+    } else if kinds.contains(&StoreKind::Nss) {
+        format!(" --store nss,{}", others.join(","))
+    } else {
+        format!(" --store {}", others.join(","))
     }
 }
 

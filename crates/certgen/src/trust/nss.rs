@@ -284,7 +284,7 @@ impl TrustStore for NssDb {
                 CertificateDer::pem_slice_iter(pem.as_bytes())
                     .flatten()
                     .map(|der| Entry {
-                        remove: self.remove(&nickname),
+                        remove: vec![self.remove(&nickname)],
                         name: nickname.clone(),
                         der: der.to_vec(),
                     }),

@@ -14,8 +14,8 @@ use super::{CaCert, Cert, Change, Host, Report, StoreKind, TrustError, TrustStor
 pub struct Entry {
     pub name: String,
     pub der: Vec<u8>,
-    /// The command that removes just this entry.
-    pub remove: Cmd,
+    /// The commands that remove just this entry.
+    pub remove: Vec<Cmd>,
 }
 
 /// A certgen entry in a store that is not the current CA.
@@ -109,8 +109,16 @@ pub(super) fn stale_in(
                 .or_else(|| names.iter().position(|e| e.name != ca.name()))?;
             let entry = names.swap_remove(pick);
             let fix = match old {
-                Some(old) => host.invocation.trust_uninstall(old),
-                None => entry.remove.to_string(),
+                Some(old) => host.invocation.trust_uninstall(old, &[store.kind()]),
+                None => {
+                    let sudo = if store.needs_privilege() && !cfg!(windows) {
+                        "sudo "
+                    } else {
+                        ""
+                    };
+                    let commands: Vec<String> = entry.remove.iter().map(|c| format!("{sudo}{c}")).collect();
+                    commands.join(" && ")
+                }
             };
             Some(StaleCa {
                 store: store.kind(),
