@@ -825,6 +825,51 @@ mod tests {
         );
     }
 
+    /// `up`'s verdict from a real trust step: Firefox ESR installed but never started in this HOME is "not yet",
+    /// with the step and this task's own command; once it has a profile, both browsers are "yes".
+    #[test]
+    fn the_verdict_says_firefox_not_yet_until_it_has_a_profile() {
+        let test = "the_verdict_says_firefox_not_yet_until_it_has_a_profile";
+        if !certutil_present(test) {
+            return;
+        }
+        if Command::new("firefox-esr").arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("LOCALTLS_REQUIRE_PEERS").is_none(),
+                "{test}: firefox-esr is not installed"
+            );
+            return;
+        }
+        let scratch = Scratch::new("xtask-verdict").unwrap();
+        let home = scratch.0.join("home");
+        let host = fresh_user(&home);
+        ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
+        let ca = load_ca(&scratch.0).unwrap();
+        let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
+        let verdict = browser_verdict(&browsers(&report), 8443);
+        assert!(
+            verdict.starts_with("verdict: Chromium yes, Firefox not yet: installed, but no profile")
+                && verdict.contains("start Firefox once, then run `cargo xtask trust`"),
+            "{verdict}"
+        );
+
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
+        let verdict = browser_verdict(&browsers(&report), 8443);
+        assert!(
+            verdict
+                .starts_with("verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/"),
+            "{verdict}"
+        );
+    }
+
     /// What `up --lan` does when the CA must be replaced (here: a new --name the old CA's constraints do not permit):
     /// the old CA leaves every NSS database it was trusted in, and `status` fails on one left behind.
     #[test]

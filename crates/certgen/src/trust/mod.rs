@@ -665,6 +665,37 @@ mod tests {
         );
     }
 
+    /// The one rule for printed fixes: `--ca` only when the CA is not `./certs/ca.pem`, `--store` beyond nss, and
+    /// cargo xtask's own task under xtask.
+    #[test]
+    fn fix_commands_name_what_differs_from_the_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("certs")).expect("certs");
+        let ca = test_ca(&dir.path().join("certs"));
+        let here = Invocation::decide(true, dir.path(), None);
+        assert_eq!(here.trust_install(&ca, &[]), "certgen trust install");
+        assert_eq!(
+            here.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "certgen trust install --store nss,system"
+        );
+        assert_eq!(
+            here.trust_uninstall(&ca, &[StoreKind::System]),
+            "certgen trust uninstall --store system"
+        );
+        let elsewhere = Invocation::decide(true, &std::env::temp_dir(), None);
+        assert_eq!(
+            elsewhere.trust_install(&ca, &[StoreKind::Nss]),
+            format!("certgen trust install --ca {}", ca.path().display())
+        );
+        let xtask = here.for_xtask();
+        assert_eq!(xtask.trust_install(&ca, &[StoreKind::Nss]), "cargo xtask trust");
+        assert_eq!(
+            xtask.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "cargo xtask trust --system"
+        );
+        assert_eq!(xtask.certgen("trust env"), "certgen trust env");
+    }
+
     #[test]
     fn the_ca_file_must_hold_exactly_one_ca_certificate() {
         let dir = tempfile::tempdir().expect("temp dir");
