@@ -300,11 +300,13 @@ fn doctor_running_server(root: &Path, host: &Host, wss_port: u16) -> anyhow::Res
 
 /// What `status` found wrong, each with the `cargo xtask` command that fixes exactly that.
 fn status_problems(report: &trust::StatusReport) -> String {
+    let uncovered = report.stores.iter().filter(|s| s.state == "not covered").count();
     let untrusted = report
         .stores
         .iter()
         .filter(|s| !trust::state_is_fine(s.state))
-        .count();
+        .count()
+        - uncovered;
     let stale = report.stale.iter().filter(|s| s.replaced.is_some()).count();
     let failing = report.certificates.iter().filter(|c| !c.ok).count();
     let mut problems = Vec::new();
@@ -317,6 +319,11 @@ fn status_problems(report: &trust::StatusReport) -> String {
         problems.push(format!(
             "{untrusted} store(s) do not trust the CA (run `{}`)",
             report.fix
+        ));
+    }
+    if uncovered > 0 {
+        problems.push(format!(
+            "{uncovered} browser(s) not covered yet (do the step on its line)"
         ));
     }
     if stale > 0 {
