@@ -199,9 +199,7 @@ pub fn certs(root: &Path, host: &Host, args: &NameArgs, trust_follows: bool) -> 
     let lan = if args.lan { lan_addresses()? } else { Vec::new() };
     let (files, replaced) = ensure_certs(root, &server_names(&args.names, &lan))?;
     if replaced {
-        for report in trust::untrust_replaced(certs_dir(root).path(), host) {
-            print!("replaced CA: {report}");
-        }
+        print!("{}", trust::untrust_replaced(certs_dir(root).path(), host));
         if !trust_follows {
             println!("CA: the new one is not trusted yet: run `cargo xtask trust`");
         }

@@ -321,8 +321,8 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     let Issued { files, cert } = dir.create_ca(&opts)?;
     let kept: Vec<PathBuf> = backups(dir.path()).difference(&backups_before).cloned().collect();
     // A replaced CA stops being trusted wherever certgen had made it so (stores needing root print their commands).
-    let untrusted = if kept.is_empty() {
-        Vec::new()
+    let retired = if kept.is_empty() {
+        certgen::trust::Retired(Vec::new())
     } else {
         certgen::trust::untrust_replaced(dir.path(), &certgen::trust::Host::current())
     };
@@ -336,7 +336,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
             "summary": summary_json(&cert, &permitted),
             "backups": kept,
             "orphaned": orphaned.iter().map(|(path, _)| path).collect::<Vec<_>>(),
-            "untrusted_old_ca": untrusted.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "untrusted_old_ca": retired.to_string().lines().collect::<Vec<_>>(),
         });
         println!("{json:#}");
         return Ok(());
@@ -345,10 +345,8 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     for backup in &kept {
         println!("  kept the old CA's {}", backup.display());
     }
-    for report in &untrusted {
-        for line in report.to_string().lines() {
-            println!("  old CA: {line}");
-        }
+    for line in retired.to_string().lines() {
+        println!("  {line}");
     }
     for (path, usage) in &orphaned {
         println!(

@@ -176,14 +176,10 @@ fn profiles_in(root: &Path, install: &Install, host: &Host, found: &mut Found) {
             });
         } else if let Some(listed) = listed {
             // `-P` takes the profile's name from profiles.ini, not its folder; `--profile` takes the folder.
+            let launch = Cmd::new(&install.launcher[0]).args(&install.launcher[1..]);
             let start = match &listed.name {
-                Some(name) => Cmd::new(&install.launcher[0])
-                    .args(&install.launcher[1..])
-                    .args(["-P", name]),
-                None => Cmd::new(&install.launcher[0])
-                    .args(&install.launcher[1..])
-                    .arg("--profile")
-                    .arg(&dir),
+                Some(name) => launch.args(["-P", name]),
+                None => launch.arg("--profile").arg(&dir),
             };
             if used {
                 found.uncovered.push(Uncovered {

@@ -30,7 +30,7 @@ pub use command::Cmd;
 pub use env::{BUNDLE_FILE, Effect, SYSTEM_BUNDLE_ENV, Shell, TrustEnv, Variable, env, system_bundle};
 pub use firefox::Uncovered;
 pub use invocation::Invocation;
-pub use stale::{StaleCa, replaced_cas, untrust_replaced};
+pub use stale::{Retired, StaleCa, replaced_cas, untrust_replaced};
 
 use crate::Error;
 use crate::cert::Cert;

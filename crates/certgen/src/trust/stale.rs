@@ -1,6 +1,7 @@
 //! CAs a store still trusts after they stopped being current: the ones `certgen ca --force` or `cargo xtask up
 //! --lan` replaced (kept beside the new one as `ca-backup-*.pem`), and other certgen CAs found next to ours.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -51,13 +52,29 @@ pub fn replaced_cas(dir: &Path) -> Vec<CaCert> {
     backups.iter().filter_map(|p| CaCert::load(p).ok()).collect()
 }
 
+/// What [`untrust_replaced`] did: one report per replaced CA that some store still held. Shown line by line, each
+/// starting `old CA: `.
+#[derive(Debug)]
+pub struct Retired(pub Vec<Report>);
+
+impl fmt::Display for Retired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for report in &self.0 {
+            for line in report.to_string().lines() {
+                writeln!(f, "old CA: {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Removes every CA `dir` replaced (but not one restored as its `ca.pem`) from every store that trusts it under certgen's entry, so replacing a CA also
 /// ends the old one's trust. Returns one report per replaced CA that was found somewhere, holding only the stores
 /// where something happened (removed, needs `sudo`, or failed).
-pub fn untrust_replaced(dir: &Path, host: &Host) -> Vec<Report> {
+pub fn untrust_replaced(dir: &Path, host: &Host) -> Retired {
     // A backup that was put back as ca.pem is current again, not replaced.
     let current = CaCert::load(&dir.join("ca.pem")).ok();
-    replaced_cas(dir)
+    let reports = replaced_cas(dir)
         .iter()
         .filter(|old| !current.as_ref().is_some_and(|ca| ca.is(old.cert().der())))
         .map(|old| {
@@ -73,7 +90,8 @@ pub fn untrust_replaced(dir: &Path, host: &Host) -> Vec<Report> {
             report
         })
         .filter(|report| !report.outcomes.is_empty())
-        .collect()
+        .collect();
+    Retired(reports)
 }
 
 /// The certgen entries of `store` that are not `ca`, each matched against the CAs `replaced` (see [`StaleCa`]).
