@@ -82,13 +82,13 @@ pub struct UpArgs {
 }
 
 pub fn up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<()> {
-    certs(root, &args.names)?;
+    certs(root, host, &args.names, true)?;
     let verdict = trust_for_up(root, host, args)?;
     let serve_args = ServeArgs {
         lan: args.names.lan,
         ports: args.ports,
     };
-    run_server(root, &serve_args, Some(&verdict))
+    run_server(root, &serve_args, &[runtimes_line(root, host), verdict])
 }
 
 /// `trust`, installing certutil first when it is missing and the user agrees; returns the verdict line.
@@ -110,23 +110,15 @@ fn trust_for_up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<Strin
         }
     }
     print!("{report}");
-    let trusted = report
-        .outcomes
-        .iter()
-        .filter(|o| {
-            o.kind == StoreKind::Nss && matches!(o.result, Ok(Change::Done(_) | Change::Unchanged(_)))
-        })
-        .count();
-    Ok(match (report.problems(), trusted) {
-        (None, 0) => {
+    let browsers = browsers(&report);
+    let covered = browsers.iter().any(|b| b.fix.is_none());
+    Ok(match (report.problems(), covered) {
+        (None, false) if browsers.is_empty() => {
             "verdict: NOT trusted: no browser store found for this user; import certs/ca.cer by hand \
                       (docs/browsers.md)"
                 .to_owned()
         }
-        (None, n) => format!(
-            "verdict: the CA is trusted in {n} browser store(s) of this user: open https://localhost:{}/ and it turns green",
-            args.ports.wss_port
-        ),
+        (None, _) => browser_verdict(&browsers, args.ports.wss_port),
         (Some(_), _) if fix.is_some() => format!(
             "verdict: NOT trusted (certutil is not installed): run `{}`, or import certs/ca.cer by hand \
              (docs/browsers.md)",
@@ -139,6 +131,59 @@ fn trust_for_up(root: &Path, host: &Host, args: &UpArgs) -> anyhow::Result<Strin
     })
 }
 
+/// One browser's standing after the trust step: `fix` is `None` when every store of it that is in use trusts the
+/// CA, else what to do first.
+struct BrowserTrust {
+    name: &'static str,
+    fix: Option<String>,
+}
+
+/// The browsers in `report`, in the order first seen, each covered or with its first missing step.
+fn browsers(report: &trust::Report) -> Vec<BrowserTrust> {
+    let mut browsers: Vec<BrowserTrust> = Vec::new();
+    for outcome in report.outcomes.iter().filter(|o| o.kind == StoreKind::Nss) {
+        let Some(name) = outcome.browser else { continue };
+        let fix = match &outcome.result {
+            Ok(Change::Done(_) | Change::Unchanged(_) | Change::Unused(_) | Change::WouldRun(_)) => None,
+            Ok(Change::NotCovered(why)) => Some(why.clone()),
+            Ok(Change::NeedsPrivilege(_) | Change::NotApplicable(_)) => None,
+            Err(err) => Some(err.to_string()),
+        };
+        match browsers.iter_mut().find(|b| b.name == name) {
+            Some(browser) => {
+                if browser.fix.is_none() {
+                    browser.fix = fix;
+                }
+            }
+            None => browsers.push(BrowserTrust { name, fix }),
+        }
+    }
+    browsers
+}
+
+/// `up`'s last line when the trust step ran: which browsers trust the CA now, and for the others what to do.
+fn browser_verdict(browsers: &[BrowserTrust], wss_port: u16) -> String {
+    let parts: Vec<String> = browsers
+        .iter()
+        .map(|b| match &b.fix {
+            None => format!("{} yes", b.name),
+            Some(fix) => format!("{} not yet: {fix}", b.name),
+        })
+        .collect();
+    let page = format!("https://localhost:{wss_port}/");
+    if browsers.iter().all(|b| b.fix.is_none()) {
+        format!(
+            "verdict: trusted by {}: open {page} and it turns green",
+            parts.join(", ")
+        )
+    } else {
+        format!(
+            "verdict: {}; in a browser marked yes, {page} turns green",
+            parts.join(", ")
+        )
+    }
+}
+
 /// Whether the trust step failed only because certutil is not installed.
 fn lacks_certutil(report: &trust::Report) -> bool {
     report
@@ -147,10 +192,19 @@ fn lacks_certutil(report: &trust::Report) -> bool {
         .any(|o| matches!(o.result, Err(TrustError::ToolMissing { tool: "certutil", .. })))
 }
 
-/// Creates or reuses the CA and the server certificate; returns the server certificate's files.
-pub fn certs(root: &Path, args: &NameArgs) -> anyhow::Result<LeafFiles> {
+/// Creates or reuses the CA and the server certificate; returns the server certificate's files. A CA that had to
+/// be replaced is taken out of every store that trusted it; `trust_follows` says whether the caller trusts the new
+/// one next (`up`) or the user must (`certs`).
+pub fn certs(root: &Path, host: &Host, args: &NameArgs, trust_follows: bool) -> anyhow::Result<LeafFiles> {
     let lan = if args.lan { lan_addresses()? } else { Vec::new() };
-    ensure_certs(root, &server_names(&args.names, &lan))
+    let (files, replaced) = ensure_certs(root, &server_names(&args.names, &lan))?;
+    if replaced {
+        print!("{}", trust::untrust_replaced(certs_dir(root).path(), host));
+        if !trust_follows {
+            println!("CA: the new one is not trusted yet: run `cargo xtask trust`");
+        }
+    }
+    Ok(files)
 }
 
 /// The server certificate's names: loopback, then `--name`s, then the LAN addresses. The CA permits exactly
@@ -162,15 +216,17 @@ fn server_names(extra: &[String], lan: &[IpAddr]) -> Vec<String> {
     names
 }
 
-/// Creates or reuses a CA that permits `names` and a server certificate for them.
-fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<LeafFiles> {
+/// Creates or reuses a CA that permits `names` and a server certificate for them; true when the CA was replaced.
+fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<(LeafFiles, bool)> {
     let dir = certs_dir(root);
     let parsed = SubjectName::parse_all(names)?;
-    match dir.ensure_ca(&parsed, &CaOptions::default())? {
+    let ca_state = dir.ensure_ca(&parsed, &CaOptions::default())?;
+    match &ca_state {
         CaState::Created => println!("CA: created {}", dir.ca_files().cert_pem.display()),
         CaState::Reused => println!("CA: reusing {}", dir.ca_files().cert_pem.display()),
         CaState::Replaced { reason } => println!(
-            "CA: replaced because {reason}; the old one is kept as certs/ca-backup-*; run `cargo xtask trust` again"
+            "CA: replaced because {reason}; the old one is kept as certs/ca-backup-* and taken out of the stores \
+             that trusted it"
         ),
     }
     let opts = LeafOptions {
@@ -191,7 +247,7 @@ fn ensure_certs(root: &Path, names: &[String]) -> anyhow::Result<LeafFiles> {
             names.join(", ")
         ),
     }
-    Ok(files)
+    Ok((files, matches!(ca_state, CaState::Replaced { .. })))
 }
 
 pub fn trust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()> {
@@ -210,7 +266,7 @@ pub fn untrust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()>
 pub fn status(root: &Path, host: &Host, args: &StatusArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::status(&ca, host, &stores(args.system), certs_dir(root).path());
-    let mut problems = report.problems().map(|_| status_problems(&report, args.system));
+    let mut problems = report.problems().map(|_| status_problems(&report));
     print!("{report}");
     if let Some(rejected) = doctor_running_server(root, host, args.wss_port)? {
         problems = Some(problems.map_or_else(|| rejected.clone(), |p| format!("{p}; {rejected}")));
@@ -241,12 +297,15 @@ fn doctor_running_server(root: &Path, host: &Host, wss_port: u16) -> anyhow::Res
 }
 
 /// What `status` found wrong, each with the `cargo xtask` command that fixes exactly that.
-fn status_problems(report: &trust::StatusReport, system: bool) -> String {
+fn status_problems(report: &trust::StatusReport) -> String {
+    let uncovered = report.stores.iter().filter(|s| s.state == "not covered").count();
     let untrusted = report
         .stores
         .iter()
-        .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
-        .count();
+        .filter(|s| !trust::state_is_fine(s.state))
+        .count()
+        - uncovered;
+    let stale = report.stale.iter().filter(|s| s.replaced.is_some()).count();
     let failing = report.certificates.iter().filter(|c| !c.ok).count();
     let mut problems = Vec::new();
     if report.ca.expired {
@@ -255,13 +314,19 @@ fn status_problems(report: &trust::StatusReport, system: bool) -> String {
         );
     }
     if untrusted > 0 {
-        let trust = if system {
-            "cargo xtask trust --system"
-        } else {
-            "cargo xtask trust"
-        };
         problems.push(format!(
-            "{untrusted} store(s) do not trust the CA (run `{trust}`)"
+            "{untrusted} store(s) do not trust the CA (run `{}`)",
+            report.fix
+        ));
+    }
+    if uncovered > 0 {
+        problems.push(format!(
+            "{uncovered} browser(s) not covered yet (do the step on its line)"
+        ));
+    }
+    if stale > 0 {
+        problems.push(format!(
+            "{stale} replaced CA(s) still trusted (run the command on each stale line)"
         ));
     }
     if failing > 0 {
@@ -273,11 +338,12 @@ fn status_problems(report: &trust::StatusReport, system: bool) -> String {
 }
 
 pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
-    run_server(root, args, None)
+    run_server(root, args, &[])
 }
 
-/// The echo server on the certificate in certs/; `verdict` (from `up`) is the last line printed before it serves.
-fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::Result<()> {
+/// The echo server on the certificate in certs/; `closing` (from `up`: the programs line and the verdict) are the
+/// last lines printed before it serves.
+fn run_server(root: &Path, args: &ServeArgs, closing: &[String]) -> anyhow::Result<()> {
     let dir = certs_dir(root);
     let leaf = dir.leaf_files(SERVER_STEM, false);
     let ca = dir.ca_files();
@@ -317,9 +383,8 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
         } else {
             println!("other devices: run with --lan, or import certs/ca.cer by hand (docs/browsers.md)");
         }
-        if let Some(verdict) = verdict {
-            println!("{}", runtimes_line(root));
-            println!("{verdict}");
+        for line in closing {
+            println!("{line}");
         }
         let signal = signals.recv().await;
         println!("{signal}: stopping");
@@ -329,11 +394,11 @@ fn run_server(root: &Path, args: &ServeArgs, verdict: Option<&str>) -> anyhow::R
 }
 
 /// The one line that makes programs (not browsers) trust the CA too: `certgen trust env`, to eval.
-fn runtimes_line(root: &Path) -> String {
-    format!(
-        "programs (Node, Python, curl, git, Deno, Go, Rust): eval \"$(cargo run -q -p certgen -- trust env --dir {})\"",
-        certs_dir(root).path().display()
-    )
+fn runtimes_line(root: &Path, host: &Host) -> String {
+    let env = host
+        .invocation
+        .certgen(format!("trust env --dir {}", certs_dir(root).path().display()));
+    format!("programs (Node, Python, curl, git, Deno, Go, Rust): eval \"$({env})\"")
 }
 
 /// Starts the server on IPv4 and IPv6 (IPv4 only, with a warning, on a machine without IPv6). A port in use is one
@@ -437,6 +502,7 @@ mod tests {
             java_home: None,
             wsl: false,
             sudo_in_user_home: false,
+            invocation: trust::Invocation::detect().for_xtask(),
         }
     }
 
@@ -543,7 +609,7 @@ mod tests {
     fn lan_names_are_what_the_ca_permits_and_the_certificate_names() {
         let scratch = Scratch::new("xtask-lan-certs").unwrap();
         let names = server_names(&["myhost.test".into()], &[ip("192.168.1.20")]);
-        let leaf = ensure_certs(&scratch.0, &names).unwrap();
+        let (leaf, _) = ensure_certs(&scratch.0, &names).unwrap();
         let text = |path: &Path| {
             let out = Command::new("openssl")
                 .args(["x509", "-noout", "-text", "-in"])
@@ -582,7 +648,7 @@ mod tests {
             assert!(leaf_text.contains(name), "certificate lacks {name}:\n{leaf_text}");
         }
         // Run again with the same names: both are reused, not re-issued.
-        let again = ensure_certs(&scratch.0, &names).unwrap();
+        let (again, _) = ensure_certs(&scratch.0, &names).unwrap();
         assert_eq!(
             std::fs::read(&again.cert_pem).unwrap(),
             std::fs::read(&leaf.cert_pem).unwrap()
@@ -726,5 +792,151 @@ mod tests {
         assert!(after.contains("someone else's CA"), "{after}");
         let removed: Vec<&str> = before.lines().filter(|line| !after.contains(*line)).collect();
         assert_eq!(removed.len(), 1, "untrust removes exactly one entry: {removed:?}");
+    }
+
+    #[test]
+    fn the_verdict_names_each_browser_and_what_the_uncovered_one_needs() {
+        let both = [
+            BrowserTrust {
+                name: "Chromium",
+                fix: None,
+            },
+            BrowserTrust {
+                name: "Firefox",
+                fix: None,
+            },
+        ];
+        assert_eq!(
+            browser_verdict(&both, 8443),
+            "verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green"
+        );
+        let firefox_later = [
+            BrowserTrust {
+                name: "Chromium",
+                fix: None,
+            },
+            BrowserTrust {
+                name: "Firefox",
+                fix: Some("start Firefox once, then run `cargo xtask trust`".into()),
+            },
+        ];
+        let verdict = browser_verdict(&firefox_later, 8443);
+        assert_eq!(
+            verdict,
+            "verdict: Chromium yes, Firefox not yet: start Firefox once, then run `cargo xtask trust`; in a browser \
+             marked yes, https://localhost:8443/ turns green"
+        );
+    }
+
+    /// `up`'s verdict from a real trust step: Firefox ESR installed but never started in this HOME is "not yet",
+    /// with the step and this task's own command; once it has a profile, both browsers are "yes".
+    #[test]
+    fn the_verdict_says_firefox_not_yet_until_it_has_a_profile() {
+        let test = "the_verdict_says_firefox_not_yet_until_it_has_a_profile";
+        if !certutil_present(test) {
+            return;
+        }
+        if Command::new("firefox-esr").arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("LOCALTLS_REQUIRE_PEERS").is_none(),
+                "{test}: firefox-esr is not installed"
+            );
+            return;
+        }
+        let scratch = Scratch::new("xtask-verdict").unwrap();
+        let home = scratch.0.join("home");
+        let host = fresh_user(&home);
+        ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
+        let ca = load_ca(&scratch.0).unwrap();
+        let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
+        let verdict = browser_verdict(&browsers(&report), 8443);
+        assert!(
+            verdict.starts_with("verdict: Chromium yes, Firefox not yet: installed, but no profile")
+                && verdict.contains("start Firefox once, then run `cargo xtask trust`"),
+            "{verdict}"
+        );
+
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
+        let verdict = browser_verdict(&browsers(&report), 8443);
+        assert!(
+            verdict
+                .starts_with("verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/"),
+            "{verdict}"
+        );
+    }
+
+    /// What `up --lan` does when the CA must be replaced (here: a new --name the old CA's constraints do not permit):
+    /// the old CA leaves every NSS database it was trusted in, and `status` fails on one left behind.
+    #[test]
+    fn a_replaced_ca_is_taken_out_of_the_stores_that_trusted_it() {
+        if !certutil_present("a_replaced_ca_is_taken_out_of_the_stores_that_trusted_it") {
+            return;
+        }
+        let scratch = Scratch::new("xtask-replaced-ca").unwrap();
+        let home = scratch.0.join("home");
+        let host = fresh_user(&home);
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let user = TrustArgs {
+            system: false,
+            dry_run: false,
+        };
+        let names = |extra: &[&str]| NameArgs {
+            names: extra.iter().map(|n| n.to_string()).collect(),
+            lan: false,
+        };
+        certs(&scratch.0, &host, &names(&[]), true).unwrap();
+        trust(&scratch.0, &host, &user).unwrap();
+        let old = load_ca(&scratch.0).unwrap().name();
+        let dbs = [home.join(".pki/nssdb"), firefox.clone()];
+        for db in &dbs {
+            assert!(nicknames(db).contains(&old), "{}", db.display());
+        }
+
+        certs(&scratch.0, &host, &names(&["myhost.test"]), true).unwrap();
+        assert_ne!(
+            load_ca(&scratch.0).unwrap().name(),
+            old,
+            "the CA was not replaced"
+        );
+        for db in &dbs {
+            let listing = nicknames(db);
+            assert!(
+                !listing.contains(&old),
+                "{old} left in {}:\n{listing}",
+                db.display()
+            );
+        }
+        trust(&scratch.0, &host, &user).unwrap();
+        status(&scratch.0, &host, &no_server()).unwrap();
+
+        // One left behind (as before this fix) is a failure naming the command that removes it.
+        let backup = trust::replaced_cas(certs_dir(&scratch.0).path())
+            .pop()
+            .expect("the old CA is kept as a backup");
+        let planted = Command::new("certutil")
+            .args(["-A", "-t", "C,,", "-n", &old, "-i"])
+            .arg(backup.path())
+            .arg("-d")
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(planted.success());
+        let stale = status(&scratch.0, &host, &no_server()).unwrap_err().to_string();
+        assert!(stale.contains("1 replaced CA(s) still trusted"), "{stale}");
     }
 }

@@ -72,9 +72,13 @@ fn main() -> ExitCode {
 fn run(task: Task) -> anyhow::Result<()> {
     let root = workspace_root();
     let host = Host::current();
+    let host = Host {
+        invocation: host.invocation.clone().for_xtask(),
+        ..host
+    };
     match task {
         Task::Up(args) => local::up(&root, &host, &args),
-        Task::Certs(args) => local::certs(&root, &args).map(drop),
+        Task::Certs(args) => local::certs(&root, &host, &args, false).map(drop),
         Task::Trust(args) => local::trust(&root, &host, &args),
         Task::Untrust(args) => local::untrust(&root, &host, &args),
         Task::Status(args) => local::status(&root, &host, &args),

@@ -121,7 +121,7 @@ fn up_from_a_clean_clone(root: &Path) -> anyhow::Result<()> {
         line.starts_with("verdict: ").then(|| line.to_owned())
     })
     .context("`cargo xtask up` printed no verdict line")?;
-    if !verdict.contains("is trusted in") {
+    if !banner::trusted_by(&verdict, "Chromium") {
         bail!("`cargo xtask up` did not trust the CA: {verdict}");
     }
     match (removed, installed) {

@@ -320,6 +320,12 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     let backups_before = backups(dir.path());
     let Issued { files, cert } = dir.create_ca(&opts)?;
     let kept: Vec<PathBuf> = backups(dir.path()).difference(&backups_before).cloned().collect();
+    // A replaced CA stops being trusted wherever certgen had made it so (stores needing root print their commands).
+    let retired = if kept.is_empty() {
+        certgen::trust::Retired(Vec::new())
+    } else {
+        certgen::trust::untrust_replaced(dir.path(), &certgen::trust::Host::current())
+    };
     let permitted = permitted(&cert, &files.cert_pem)?;
     if args.json {
         let json = serde_json::json!({
@@ -330,6 +336,7 @@ fn ca(args: CaArgs) -> Result<(), Error> {
             "summary": summary_json(&cert, &permitted),
             "backups": kept,
             "orphaned": orphaned.iter().map(|(path, _)| path).collect::<Vec<_>>(),
+            "untrusted_old_ca": retired.to_string().lines().collect::<Vec<_>>(),
         });
         println!("{json:#}");
         return Ok(());
@@ -337,6 +344,9 @@ fn ca(args: CaArgs) -> Result<(), Error> {
     println!("Created a local CA in {}", dir.path().display());
     for backup in &kept {
         println!("  kept the old CA's {}", backup.display());
+    }
+    for line in retired.to_string().lines() {
+        println!("  {line}");
     }
     for (path, usage) in &orphaned {
         println!(

@@ -81,11 +81,18 @@ impl World {
         self.certgen_exactly(&all)
     }
 
-    /// `certgen ARGS` as this world's user: its HOME and throw-away system bundle, nothing from outside.
+    /// `certgen ARGS` as this world's user: its HOME and throw-away system bundle, nothing from outside; certgen
+    /// is on its PATH, so the fixes it prints start with `certgen`.
     fn certgen_exactly(&self, args: &[&str]) -> Output {
         std::fs::create_dir_all(self.home()).expect("HOME");
+        let bin = Path::new(CERTGEN).parent().expect("the binary's folder");
+        let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .expect("PATH");
         Command::new(CERTGEN)
             .args(args)
+            .env("PATH", path)
             .env("HOME", self.home())
             .env("CERTGEN_SYSTEM_CA_BUNDLE", self.public().join("ca.pem"))
             .env_remove("XDG_CONFIG_HOME")

@@ -759,7 +759,8 @@ fn every_firefox_profile_folder_is_covered_and_the_others_are_named() {
     let target = ["--dir", path_str(&a)];
     let reported = |text: &str| {
         text.lines()
-            .any(|l| l.contains("~/.mozilla/firefox/n1.never") && l.contains("firefox -P n1.never"))
+            // `-P` takes the profile's name (`never`), not its folder: `-P n1.never` opens the profile manager.
+            .any(|l| l.contains("~/.mozilla/firefox/n1.never") && l.contains(" -P never`"))
             && text
                 .lines()
                 .any(|l| l.contains("~/.mozilla/firefox/o1.old") && l.contains("cert8.db"))
@@ -846,4 +847,216 @@ fn an_installed_firefox_without_a_profile_is_reported() {
     );
     let status = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
     assert!(line(&status) && !status.contains("all good"), "{status}");
+}
+
+/// Bound on one headless Firefox run that ends by itself (`--screenshot`).
+const FIREFOX_RUN: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Starts Firefox ESR once, headless, in `home` as a user's first start does (it makes `installs.ini`,
+/// `profiles.ini`, the profile it uses and an unused `X.default`), and returns its profile folder. A first start
+/// on a loaded machine was seen to end without cert9.db, so it gets three tries, each bounded and killed at the
+/// bound.
+fn firefox_first_start(home: &Path) -> PathBuf {
+    let root = home.join(".config/mozilla/firefox");
+    for attempt in 1..=3 {
+        let mut child = Command::new("firefox-esr")
+            .args(["--headless", "--screenshot"])
+            .arg(home.join("first-start.png"))
+            .arg("about:blank")
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start firefox-esr");
+        let deadline = std::time::Instant::now() + FIREFOX_RUN;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for firefox-esr") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().ok();
+                child.wait().ok();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let used = std::fs::read_to_string(root.join("installs.ini"))
+            .ok()
+            .and_then(|ini| {
+                ini.lines()
+                    .find_map(|l| l.strip_prefix("Default=").map(|p| root.join(p.trim())))
+            });
+        if let Some(used) = used.filter(|p| p.join("cert9.db").is_file()) {
+            return used;
+        }
+        eprintln!("firefox-esr first start {attempt}/3 ({status:?}) left no used profile with cert9.db");
+    }
+    panic!(
+        "firefox-esr made no profile with cert9.db in {} in 3 starts",
+        root.display()
+    );
+}
+
+/// What a real first start of Firefox ESR leaves: only the profile `installs.ini` names counts; the `X.default`
+/// that `profiles.ini` marks `Default=1` (for Firefox before 67) is reported as unused, with a command that opens
+/// it by its name, and is never a failure. `certutil` reads the CA back from the used profile.
+#[test]
+fn a_real_firefox_first_start_counts_only_the_profile_it_uses() {
+    let test = "a_real_firefox_first_start_counts_only_the_profile_it_uses";
+    if !starts("certutil", "-H", test) || !starts("firefox-esr", "--version", test) {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Real Fox");
+    std::fs::create_dir_all(world.home()).expect("HOME");
+    let used = firefox_first_start(&world.home());
+    let root = used.parent().expect("profile root").to_owned();
+    let profiles = std::fs::read_to_string(root.join("profiles.ini")).expect("profiles.ini");
+    // Each [Profile] section as (Name, Path); every one but the used profile is unused.
+    let listed: Vec<(String, String)> = profiles
+        .split("\n[")
+        .filter(|section| section.trim_start_matches('[').starts_with("Profile"))
+        .map(|section| {
+            let value = |key: &str| {
+                section
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            (value("Name="), value("Path="))
+        })
+        .collect();
+    let unused: Vec<&(String, String)> = listed
+        .iter()
+        .filter(|(_, path)| root.join(path) != used)
+        .collect();
+    let shown = |dir: &Path| format!("~/{}", dir.strip_prefix(world.home()).expect("in HOME").display());
+    let target = ["--dir", path_str(&a)];
+
+    let installed = ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    assert!(
+        installed
+            .lines()
+            .any(|l| l.contains(&shown(&used)) && l.contains("trusted now")),
+        "{installed}"
+    );
+    let status = ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
+    assert!(status.contains("all good"), "{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("ok ") && l.contains(&shown(&used)) && l.contains("trusted until")),
+        "{status}"
+    );
+    for (name, path) in &unused {
+        let dir = root.join(path);
+        if dir.join("cert9.db").is_file() {
+            continue; // Firefox opened it after all: then install covered it like any other.
+        }
+        let line = status
+            .lines()
+            .find(|l| l.contains(&shown(&dir)))
+            .unwrap_or_else(|| panic!("{} not listed:\n{status}", shown(&dir)));
+        assert!(
+            line.starts_with("-- ") && line.contains(": unused") && line.contains(&format!(" -P {name}`")),
+            "{line}"
+        );
+    }
+
+    // certutil reads our CA back from the used profile, trusted for TLS servers, byte for byte.
+    let nickname = expected_name(&a, "real-fox");
+    assert!(nss_trusts(&used, &nickname), "{}", nss_listing(&used));
+    let read_back = run(Command::new("certutil")
+        .args(["-L", "-a", "-n", &nickname, "-d"])
+        .arg(nss_arg(&used)));
+    let pem = std::fs::read_to_string(a.join("ca.pem")).expect("ca.pem");
+    let body = |text: &str| -> String { text.lines().filter(|l| !l.starts_with("-----")).collect() };
+    assert_eq!(body(&read_back), body(&pem));
+}
+
+/// `certgen ca --force` takes the CA it replaced out of every database `install` put it in; a replaced CA still
+/// trusted (what an older certgen left) makes `status` fail with the command that removes it, while another
+/// project's certgen CA is only listed.
+#[test]
+fn a_replaced_ca_leaves_the_stores_and_status_reports_one_left_behind() {
+    let test = "a_replaced_ca_leaves_the_stores_and_status_reports_one_left_behind";
+    if !starts("certutil", "-H", test) {
+        return;
+    }
+    let world = World::new();
+    let a = world.project("Old Fox");
+    let b = world.project("Other Project");
+    let firefox = world.firefox_profile(".config/mozilla/firefox", true);
+    let chrome = world.home().join(".pki/nssdb");
+    let target = ["--dir", path_str(&a)];
+    let old_name = expected_name(&a, "old-fox");
+    ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    assert!(nss_trusts(&firefox, &old_name) && nss_trusts(&chrome, &old_name));
+
+    let replaced = ok(&world.certgen(&["ca", "--force", "--cn", "New Fox", "--dir", path_str(&a)]));
+    for db in [&chrome, &firefox] {
+        assert!(
+            !nss_listing(db).contains(&old_name),
+            "{old_name} still in {} after ca --force:\n{replaced}",
+            db.display()
+        );
+    }
+    assert!(
+        replaced.contains("old CA: ") && replaced.contains("removed"),
+        "{replaced}"
+    );
+    ok(&world.certgen(&[
+        "issue",
+        "localhost",
+        "127.0.0.1",
+        "--force",
+        "--dir",
+        path_str(&a),
+    ]));
+    ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
+    ok(&world.certgen(&["trust", "install", "--dir", path_str(&b)]));
+    let status = ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
+    assert!(
+        status.contains(&format!(
+            "another certgen CA {}",
+            expected_name(&b, "other-project")
+        )),
+        "{status}"
+    );
+
+    // Plant the old CA back in Firefox's database under certgen's name, as an older certgen left it.
+    let backup = std::fs::read_dir(&a)
+        .expect("certs folder")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("ca-backup-") && name.ends_with(".pem")
+        })
+        .expect("ca --force kept a backup");
+    run(Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", &old_name, "-i"])
+        .arg(&backup)
+        .arg("-d")
+        .arg(nss_arg(&firefox)));
+    let status = fails(&world.certgen(&[&["trust", "status"], &target[..]].concat()), 1);
+    let stale = status
+        .lines()
+        .find(|l| l.contains(&format!("stale CA {old_name}")))
+        .unwrap_or_else(|| panic!("no stale line:\n{status}"));
+    assert!(
+        stale.starts_with("FAIL") && stale.contains(&format!("trust uninstall --ca {}", backup.display())),
+        "{stale}"
+    );
+    assert!(status.contains("replaced CA(s) still trusted"), "{status}");
+
+    // The command it names (certgen's part of it) removes exactly that entry.
+    ok(&world.certgen(&["trust", "uninstall", "--ca", path_str(&backup)]));
+    assert!(!nss_listing(&firefox).contains(&old_name));
+    ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
 }

@@ -24,7 +24,9 @@ use super::remote::{Served, Target, fetch_chain};
 use super::verify::{Usage, verify_chain};
 use crate::Error;
 use crate::cert::SubjectAltName;
-use crate::trust::{CaCert, Host, Os, StoreKind, StoreStatus, store_statuses, system_bundle};
+use crate::trust::{
+    CaCert, Host, Invocation, Os, StoreKind, StoreStatus, state_is_fine, store_statuses, system_bundle,
+};
 
 /// Longest chain followed (leaf, intermediates, root); real ones have three or four.
 const MAX_PATH: usize = 8;
@@ -157,7 +159,7 @@ fn diagnose_served(url: &str, served: &Served, certs_dir: &Path, host: &Host) ->
         .map(|(c, _)| (*c).clone())
         .chain(anchor.map(|(a, _)| a.clone()))
         .collect();
-    let fixes = Fixes::new(leaf, &served.target, certs_dir);
+    let fixes = Fixes::new(leaf, &served.target, certs_dir, &host.invocation);
     let now = OffsetDateTime::now_utc();
     let lint = lint_certificate(leaf, &issuers, None, now);
     let rule = |name: &str| {
@@ -273,7 +275,7 @@ fn issuer_check<'a>(
                 stores.iter().filter(|s| is_browser_store(s, host.os)).collect();
             let lacking: Vec<String> = browsers
                 .iter()
-                .filter(|s| !matches!(s.state, "trusted" | "not applicable"))
+                .filter(|s| !state_is_fine(s.state))
                 .map(|s| match (s.state, &s.detail) {
                     ("not trusted", _) | (_, None) => describe_store(s),
                     (state, Some(detail)) => format!("{} ({state}: {detail})", describe_store(s)),
@@ -288,8 +290,12 @@ fn issuer_check<'a>(
                 .iter()
                 .find(|s| s.store == StoreKind::System && host.os == Os::Linux && s.state != "trusted")
                 .map(|_| {
-                    "; the system store does not trust it, so curl, Python and other programs need \
-                     `eval \"$(certgen trust env)\"` or `certgen trust install --store system`"
+                    format!(
+                        "; the system store does not trust it, so curl, Python and other programs need \
+                         `eval \"$({})\"` or `{}`",
+                        host.invocation.certgen(format!("trust env --dir {}", fixes.dir)),
+                        host.invocation.trust_install(ca, &[StoreKind::System])
+                    )
                 })
                 .unwrap_or_default();
             let ca_file = ca.path().display();
@@ -303,12 +309,9 @@ fn issuer_check<'a>(
                         if lacking.len() == 1 { "does" } else { "do" }
                     ),
                     &if browsers.iter().any(|s| s.state == "not covered") {
-                        format!(
-                            "start the browser once so it makes its profile, then `certgen trust install --dir {}`",
-                            fixes.dir
-                        )
+                        "see each browser's step above".to_owned()
                     } else {
-                        format!("`certgen trust install --dir {}`", fixes.dir)
+                        format!("`{}`", host.invocation.trust_install(ca, &[]))
                     },
                 )
             } else if trusted.is_empty() {
@@ -320,7 +323,10 @@ fn issuer_check<'a>(
                         root.subject(),
                         reasons.join("; ")
                     ),
-                    "start the browser once so it makes its profile, then `certgen trust install`",
+                    &format!(
+                        "start the browser once so it makes its profile, then `{}`",
+                        host.invocation.trust_install(ca, &[])
+                    ),
                 )
             } else {
                 pass(
@@ -483,8 +489,8 @@ fn validity_check(
             ),
             (0, _, false) => format!("`{}`", fixes.reissue),
             (_, Origin::OurCa, false) => format!(
-                "`certgen ca --force --dir {}`, then reissue and trust it again",
-                fixes.dir
+                "`{}`, then reissue and trust it again",
+                fixes.new_ca
             ),
             _ => "the CA that signed it must issue a new one; serve that".to_owned(),
         });
@@ -571,10 +577,11 @@ fn merged(check: &'static str, rules: impl IntoIterator<Item = LintRule>) -> Lin
 struct Fixes {
     dir: String,
     reissue: String,
+    new_ca: String,
 }
 
 impl Fixes {
-    fn new(leaf: &X509Certificate<'_>, target: &Target, certs_dir: &Path) -> Fixes {
+    fn new(leaf: &X509Certificate<'_>, target: &Target, certs_dir: &Path, invocation: &Invocation) -> Fixes {
         let mut names = vec![target.host.clone()];
         for name in Extensions::of(leaf).subject_alt_names {
             if let SubjectAltName::Dns(_) | SubjectAltName::Ip(_) = name {
@@ -586,7 +593,8 @@ impl Fixes {
         }
         let dir = certs_dir.display().to_string();
         Fixes {
-            reissue: format!("certgen issue {} --force --dir {dir}", names.join(" ")),
+            reissue: invocation.certgen(format!("issue {} --force --dir {dir}", names.join(" "))),
+            new_ca: invocation.certgen(format!("ca --force --dir {dir}")),
             dir,
         }
     }

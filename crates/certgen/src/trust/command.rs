@@ -85,7 +85,7 @@ impl fmt::Display for Cmd {
 }
 
 /// POSIX shell quoting: plain words stay as they are, anything else goes in single quotes.
-fn shell_quote(word: &OsStr) -> String {
+pub(super) fn shell_quote(word: &OsStr) -> String {
     let word = word.to_string_lossy();
     let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
     if !word.is_empty() && word.chars().all(plain) {

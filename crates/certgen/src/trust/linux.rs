@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
 use super::command::{Cmd, dir_is_writable, find_program};
+use super::stale::Entry;
 use super::{CaCert, Detected, Host, Presence, StoreKind, TrustError, TrustStore};
 
 /// One distribution family's way to add a system-wide CA.
@@ -152,5 +156,36 @@ impl TrustStore for AnchorDir {
 
     fn needs_privilege(&self) -> bool {
         !dir_is_writable(std::path::Path::new(self.family.anchors))
+    }
+
+    fn certgen_entries(&self) -> Result<Vec<Entry>, TrustError> {
+        let Ok(files) = std::fs::read_dir(self.family.anchors) else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for file in files.flatten().map(|e| e.path()) {
+            let Some(name) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(&format!(".{}", self.family.extension)))
+                .filter(|n| n.starts_with(super::ENTRY_PREFIX))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let Ok(pem) = std::fs::read(&file) else {
+                continue;
+            };
+            let remove = vec![
+                Cmd::new("rm").arg("-f").arg(&file),
+                self.refresh(self.family.refresh_after_removal),
+            ];
+            found.extend(CertificateDer::pem_slice_iter(&pem).flatten().map(|der| Entry {
+                name: name.clone(),
+                der: der.to_vec(),
+                remove: remove.clone(),
+            }));
+        }
+        Ok(found)
     }
 }

@@ -10,10 +10,12 @@
 mod command;
 mod env;
 mod firefox;
+mod invocation;
 mod java;
 mod linux;
 mod macos;
 mod nss;
+mod stale;
 mod status;
 mod windows;
 
@@ -27,10 +29,12 @@ use serde::Serialize;
 pub use command::Cmd;
 pub use env::{BUNDLE_FILE, Effect, SYSTEM_BUNDLE_ENV, Shell, TrustEnv, Variable, env, system_bundle};
 pub use firefox::Uncovered;
+pub use invocation::Invocation;
+pub use stale::{Retired, StaleCa, replaced_cas, untrust_replaced};
 
 use crate::Error;
 use crate::cert::Cert;
-pub use status::{CertCheck, StatusReport, StoreStatus, status, store_statuses};
+pub use status::{CertCheck, StatusReport, StoreStatus, state_is_fine, status, store_statuses};
 
 /// What went wrong while talking to a trust store.
 #[derive(Debug, thiserror::Error)]
@@ -130,11 +134,7 @@ impl CaCert {
     /// `certgen-<common name, sanitised>-<first 16 hex digits of the SHA-256 fingerprint>`, e.g.
     /// `certgen-ca-dev-laptop-dab363f5c52aba5e` for the CN "certgen CA dev@laptop".
     pub fn name(&self) -> String {
-        format!(
-            "certgen-{}-{}",
-            slug(self.cert.subject_cn()),
-            &self.cert.sha256_hex()[..16]
-        )
+        entry_name(&self.cert)
     }
 
     /// Whether `der` is this very certificate.
@@ -148,6 +148,18 @@ impl CaCert {
             .flatten()
             .any(|c| self.is(c.as_ref()))
     }
+}
+
+/// How every entry certgen adds begins.
+const ENTRY_PREFIX: &str = "certgen-";
+
+/// The name certgen gives the entry of `cert` (see [`CaCert::name`]).
+fn entry_name(cert: &Cert) -> String {
+    format!(
+        "{ENTRY_PREFIX}{}-{}",
+        slug(cert.subject_cn()),
+        &cert.sha256_hex()[..16]
+    )
 }
 
 /// A common name as lowercase ASCII words joined by `-`, at most 32 characters, without the "certgen" word that
@@ -198,6 +210,19 @@ pub trait TrustStore {
     fn needs_privilege(&self) -> bool {
         false
     }
+    /// The browser that reads this store, when one does (`Chromium`, `Firefox`).
+    fn browser(&self) -> Option<&'static str> {
+        None
+    }
+    /// False for a store no program reads (a Firefox profile Firefox does not start): not trusting there is fine.
+    fn in_use(&self) -> bool {
+        true
+    }
+    /// Every entry certgen made here (named `certgen-...`), with the certificate it holds, for finding CAs that
+    /// are no longer current.
+    fn certgen_entries(&self) -> Result<Vec<stale::Entry>, TrustError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The operating system the stores are chosen for, at run time.
@@ -223,6 +248,8 @@ pub struct Host {
     pub wsl: bool,
     /// Running through `sudo` with the invoking user's HOME: files made there would belong to root.
     pub sudo_in_user_home: bool,
+    /// How this user runs the commands printed as fixes.
+    pub invocation: Invocation,
 }
 
 impl Host {
@@ -255,6 +282,7 @@ impl Host {
             xdg_config_home: env_path("XDG_CONFIG_HOME").filter(|p| p.is_absolute()),
             java_home: env_path("JAVA_HOME"),
             wsl,
+            invocation: Invocation::detect(),
         }
     }
 
@@ -298,10 +326,10 @@ pub fn discover(host: &Host, kinds: &[StoreKind]) -> Vec<Result<Box<dyn TrustSto
     let kinds = if explicit { kinds } else { &StoreKind::ALL[..] };
     let mut found = Vec::new();
     for kind in StoreKind::ALL.into_iter().filter(|k| kinds.contains(k)) {
-        let (detected, uncovered) = match kind {
+        let (detected, uncovered, unused) = match kind {
             StoreKind::Nss => nss::detect(host),
-            StoreKind::System => (system_stores(host), Vec::new()),
-            StoreKind::Java => (java::detect(host), Vec::new()),
+            StoreKind::System => (system_stores(host), Vec::new(), Vec::new()),
+            StoreKind::Java => (java::detect(host), Vec::new(), Vec::new()),
         };
         match detected {
             Detected::Stores(stores) => found.extend(stores.into_iter().map(Ok)),
@@ -312,6 +340,7 @@ pub fn discover(host: &Host, kinds: &[StoreKind]) -> Vec<Result<Box<dyn TrustSto
             Detected::Broken(err) => found.push(Err((kind, Skip::Error(err)))),
         }
         found.extend(uncovered.into_iter().map(|u| Err((kind, Skip::NotCovered(u)))));
+        found.extend(unused.into_iter().map(|u| Err((kind, Skip::Unused(u)))));
     }
     found
 }
@@ -324,6 +353,8 @@ pub enum Skip {
     Error(TrustError),
     /// A browser of this kind is here, but certgen cannot reach its store (say, Firefox without a profile yet).
     NotCovered(Uncovered),
+    /// A profile without a store that its browser does not start: nothing to do.
+    Unused(Uncovered),
 }
 
 fn system_stores(host: &Host) -> Detected {
@@ -369,6 +400,8 @@ pub enum Change {
     NotApplicable(String),
     /// A browser certgen found but cannot cover; the reason says what to do.
     NotCovered(String),
+    /// A profile its browser does not start, without a store: nothing to do (the reason says why).
+    Unused(String),
 }
 
 /// The outcome for one store.
@@ -376,6 +409,8 @@ pub enum Change {
 pub struct Outcome {
     pub kind: StoreKind,
     pub location: String,
+    /// The browser that reads the store, when one does (`Chromium`, `Firefox`).
+    pub browser: Option<&'static str>,
     pub result: Result<Change, TrustError>,
 }
 
@@ -428,17 +463,28 @@ fn apply(action: Action, ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run:
             Ok(store) => Outcome {
                 kind: store.kind(),
                 location: store.location(),
+                browser: store.browser(),
                 result: change(action, store.as_ref(), ca, dry_run),
             },
             Err((kind, skip)) => {
-                let (location, result) = match skip {
-                    Skip::NotApplicable(reason) => (String::new(), Ok(Change::NotApplicable(reason))),
-                    Skip::Error(err) => (String::new(), Err(err)),
-                    Skip::NotCovered(browser) => (browser.location, Ok(Change::NotCovered(browser.reason))),
+                let (location, browser, result) = match skip {
+                    Skip::NotApplicable(reason) => (String::new(), None, Ok(Change::NotApplicable(reason))),
+                    Skip::Error(err) => (String::new(), None, Err(err)),
+                    Skip::NotCovered(firefox) => (
+                        firefox.location,
+                        Some(firefox::BROWSER),
+                        Ok(Change::NotCovered(then_install(&firefox.reason, host, ca, kinds))),
+                    ),
+                    Skip::Unused(firefox) => (
+                        firefox.location,
+                        Some(firefox::BROWSER),
+                        Ok(Change::Unused(then_install(&firefox.reason, host, ca, kinds))),
+                    ),
                 };
                 Outcome {
                     kind,
                     location,
+                    browser,
                     result,
                 }
             }
@@ -449,6 +495,11 @@ fn apply(action: Action, ca: &CaCert, host: &Host, kinds: &[StoreKind], dry_run:
         ca_name: ca.name(),
         outcomes,
     }
+}
+
+/// A first step (`start Firefox once`) followed by the install command that finishes the job, as this user runs it.
+fn then_install(first: &str, host: &Host, ca: &CaCert, kinds: &[StoreKind]) -> String {
+    format!("{first}, then run `{}`", host.invocation.trust_install(ca, kinds))
 }
 
 fn change(action: Action, store: &dyn TrustStore, ca: &CaCert, dry_run: bool) -> Result<Change, TrustError> {
@@ -512,6 +563,7 @@ impl fmt::Display for Report {
                 }
                 Ok(Change::NotApplicable(why)) => writeln!(f, "{place}: skipped ({why})")?,
                 Ok(Change::NotCovered(why)) => writeln!(f, "{place}: not covered: {why}")?,
+                Ok(Change::Unused(why)) => writeln!(f, "{place}: unused: {why}")?,
                 Err(err) => writeln!(f, "{place}: error: {err}")?,
             }
         }
@@ -611,6 +663,37 @@ mod tests {
                 "/usr/bin/trust extract-compat".to_owned(),
             ]
         );
+    }
+
+    /// The one rule for printed fixes: `--ca` only when the CA is not `./certs/ca.pem`, `--store` beyond nss, and
+    /// cargo xtask's own task under xtask.
+    #[test]
+    fn fix_commands_name_what_differs_from_the_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("certs")).expect("certs");
+        let ca = test_ca(&dir.path().join("certs"));
+        let here = Invocation::decide(true, dir.path(), None);
+        assert_eq!(here.trust_install(&ca, &[]), "certgen trust install");
+        assert_eq!(
+            here.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "certgen trust install --store nss,system"
+        );
+        assert_eq!(
+            here.trust_uninstall(&ca, &[StoreKind::System]),
+            "certgen trust uninstall --store system"
+        );
+        let elsewhere = Invocation::decide(true, &std::env::temp_dir(), None);
+        assert_eq!(
+            elsewhere.trust_install(&ca, &[StoreKind::Nss]),
+            format!("certgen trust install --ca {}", ca.path().display())
+        );
+        let xtask = here.for_xtask();
+        assert_eq!(xtask.trust_install(&ca, &[StoreKind::Nss]), "cargo xtask trust");
+        assert_eq!(
+            xtask.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "cargo xtask trust --system"
+        );
+        assert_eq!(xtask.certgen("trust env"), "certgen trust env");
     }
 
     #[test]

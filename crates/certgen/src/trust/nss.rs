@@ -2,8 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
 use super::command::{Cmd, find_program};
 use super::firefox::{self, Uncovered};
+use super::stale::Entry;
 use super::{CaCert, Detected, Host, Os, Presence, StoreKind, TrustError, TrustStore};
 
 /// What to tell a user whose machine has no `certutil`.
@@ -17,23 +21,36 @@ pub struct NssDb {
     label: String,
     /// Shown instead of `dir` (home as `~`).
     shown: String,
+    /// `Chromium` or `Firefox`.
+    browser: &'static str,
+    /// False for a Firefox profile Firefox does not start.
+    used: bool,
     certutil: PathBuf,
 }
 
-/// The NSS databases of `host`'s user, and the Firefox installations or profiles found that none of them covers.
-pub(super) fn detect(host: &Host) -> (Detected, Vec<Uncovered>) {
+/// The name verdicts use for Chrome and Chromium, which share the NSS databases on Linux.
+const CHROMIUM: &str = "Chromium";
+
+/// One database [`databases`] chose: where, who reads it, which browser, and whether that browser starts it.
+struct Database {
+    dir: PathBuf,
+    label: String,
+    browser: &'static str,
+    used: bool,
+}
+
+/// The NSS databases of `host`'s user, the Firefox installations or used profiles found that none of them covers,
+/// and the profiles without a database that Firefox does not start.
+pub(super) fn detect(host: &Host) -> (Detected, Vec<Uncovered>, Vec<Uncovered>) {
+    let system = "the system store (`--store system`)";
     if !matches!(host.os, Os::Linux | Os::MacOs) {
-        return (
-            Detected::NotHere(
-                "Chrome, Edge and Firefox here use the system store: run `certgen trust install --store system`"
-                    .into(),
-            ),
-            Vec::new(),
-        );
+        let reason = format!("Chrome, Edge and Firefox here use {system}");
+        return (Detected::NotHere(reason), Vec::new(), Vec::new());
     }
     let Some(home) = &host.home else {
         return (
             Detected::NotHere("HOME is not set, so there are no browser profiles to find".into()),
+            Vec::new(),
             Vec::new(),
         );
     };
@@ -41,18 +58,18 @@ pub(super) fn detect(host: &Host) -> (Detected, Vec<Uncovered>) {
         // The databases would become root's files in the user's home, which the browsers could no longer open.
         return (
             Detected::NotHere(
-                "running under sudo: run `certgen trust install` without sudo, so the databases stay yours"
-                    .into(),
+                "running under sudo: run it again without sudo, so the databases stay yours".into(),
             ),
+            Vec::new(),
             Vec::new(),
         );
     }
     let firefox = firefox::find(host, home);
     let databases = databases(host.os, home, firefox.profiles);
     if databases.is_empty() {
-        let reason = "no Firefox profile with a certificate database; Chrome and Safari here use the system store: \
-                      run `certgen trust install --store system`";
-        return (Detected::NotHere(reason.into()), firefox.uncovered);
+        let reason =
+            format!("no Firefox profile with a certificate database; Chrome and Safari here use {system}");
+        return (Detected::NotHere(reason), firefox.uncovered, firefox.unused);
     }
     let Some(certutil) = find_program(
         "certutil",
@@ -64,48 +81,62 @@ pub(super) fn detect(host: &Host) -> (Detected, Vec<Uncovered>) {
                 fix: CERTUTIL_FIX.into(),
             }),
             firefox.uncovered,
+            firefox.unused,
         );
     };
     let stores = databases
         .into_iter()
-        .map(|(dir, label)| {
+        .map(|db| {
             Box::new(NssDb {
-                shown: host.show(&dir),
-                dir,
-                label,
+                shown: host.show(&db.dir),
+                dir: db.dir,
+                label: db.label,
+                browser: db.browser,
+                used: db.used,
                 certutil: certutil.clone(),
             }) as Box<dyn TrustStore>
         })
         .collect();
-    (Detected::Stores(stores), firefox.uncovered)
+    (Detected::Stores(stores), firefox.uncovered, firefox.unused)
 }
 
 /// The databases to use, each with who reads it. Chrome's two Linux locations are listed even when missing
 /// (install creates them, as Chrome would on its next start); snap Chromium's when snap Chromium is installed;
 /// Firefox `profiles` as [`firefox::find`] found them.
-fn databases(os: Os, home: &Path, profiles: Vec<firefox::Profile>) -> Vec<(PathBuf, String)> {
+fn databases(os: Os, home: &Path, profiles: Vec<firefox::Profile>) -> Vec<Database> {
+    let chromium = |dir: PathBuf, label: &str| Database {
+        dir,
+        label: label.to_owned(),
+        browser: CHROMIUM,
+        used: true,
+    };
     let mut dbs = Vec::new();
     if os == Os::Linux {
-        dbs.push((home.join(".pki/nssdb"), "Chrome/Chromium".to_owned()));
-        dbs.push((
+        dbs.push(chromium(home.join(".pki/nssdb"), "Chrome/Chromium"));
+        dbs.push(chromium(
             home.join(".local/share/pki/nssdb"),
-            "Chrome 146+ new profiles".to_owned(),
+            "Chrome 146+ new profiles",
         ));
         if home.join("snap/chromium").is_dir() {
-            dbs.push((
+            dbs.push(chromium(
                 home.join("snap/chromium/current/.pki/nssdb"),
-                "Chromium (snap)".to_owned(),
+                "Chromium (snap)",
             ));
         }
         for app in ["org.chromium.Chromium", "com.google.Chrome"] {
             let dir = home.join(".var/app").join(app).join(".pki/nssdb");
             if dir.join("cert9.db").is_file() {
-                dbs.push((dir, format!("{app} (flatpak)")));
+                dbs.push(chromium(dir, &format!("{app} (flatpak)")));
             }
         }
     }
-    dbs.extend(profiles.into_iter().map(|p| (p.dir, p.label)));
-    dbs.dedup_by(|a, b| a.0 == b.0);
+    dbs.extend(profiles.into_iter().map(|p| Database {
+        dir: p.dir,
+        label: p.label,
+        browser: firefox::BROWSER,
+        used: p.used,
+    }));
+    dbs.dedup_by(|a, b| a.dir == b.dir);
     dbs
 }
 
@@ -137,6 +168,13 @@ impl NssDb {
                 Some((nickname.trim_end().to_owned(), flags.to_owned()))
             })
             .collect())
+    }
+
+    /// The command that deletes the entry `nickname`.
+    fn remove(&self, nickname: &str) -> Cmd {
+        self.certutil()
+            .args(["-D", "-n", nickname, "-d"])
+            .arg(self.db_arg())
     }
 
     /// Whether the certificate(s) under `nickname` include `ca`.
@@ -220,14 +258,43 @@ impl TrustStore for NssDb {
         Ok(commands)
     }
 
+    fn browser(&self) -> Option<&'static str> {
+        Some(self.browser)
+    }
+
+    fn in_use(&self) -> bool {
+        self.used
+    }
+
+    fn certgen_entries(&self) -> Result<Vec<Entry>, TrustError> {
+        if !self.exists() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for (nickname, _) in self.entries()? {
+            if !nickname.starts_with(super::ENTRY_PREFIX) {
+                continue;
+            }
+            let pem = self
+                .certutil()
+                .args(["-L", "-a", "-n", &nickname, "-d"])
+                .arg(self.db_arg())
+                .output()?;
+            found.extend(
+                CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .flatten()
+                    .map(|der| Entry {
+                        remove: vec![self.remove(&nickname)],
+                        name: nickname.clone(),
+                        der: der.to_vec(),
+                    }),
+            );
+        }
+        Ok(found)
+    }
+
     fn uninstall_commands(&self, ca: &CaCert) -> Result<Vec<Cmd>, TrustError> {
-        Ok(vec![
-            self.certutil()
-                .args(["-D", "-n"])
-                .arg(ca.name())
-                .arg("-d")
-                .arg(self.db_arg()),
-        ])
+        Ok(vec![self.remove(&ca.name())])
     }
 }
 

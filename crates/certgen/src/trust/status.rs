@@ -12,10 +12,18 @@ use crate::cert::{Cert, SubjectAltName};
 use crate::inspect;
 use crate::validity::rfc3339;
 
-use super::{CaCert, Host, Presence, Skip, StoreKind, TrustStore, discover};
+use super::stale::{StaleCa, replaced_cas, stale_in};
+use super::{CaCert, Host, Invocation, Presence, Skip, StoreKind, TrustStore, discover, then_install};
 
 /// The state of a browser certgen found but cannot cover.
 const NOT_COVERED: &str = "not covered";
+/// The state of a Firefox profile Firefox does not start: fine whether or not it trusts the CA.
+const UNUSED: &str = "unused";
+
+/// Whether a store's state is all well: trusted, or nothing there to trust.
+pub fn state_is_fine(state: &str) -> bool {
+    matches!(state, "trusted" | "not applicable" | UNUSED)
+}
 
 /// A certificate due within this many days is reported (it still counts as fine).
 const RENEW_WITHIN_DAYS: i64 = 30;
@@ -25,9 +33,13 @@ const RENEW_WITHIN_DAYS: i64 = 30;
 pub struct StatusReport {
     pub ca: CaSummary,
     pub stores: Vec<StoreStatus>,
+    /// certgen entries in the stores that are not this CA; one this folder replaced is a problem.
+    pub stale: Vec<StaleCa>,
     pub certificates: Vec<CertCheck>,
-    /// True only when the CA is valid, trusted in every store that exists here, no browser found is left
-    /// uncovered, and every certificate it issued in the certs folder passes.
+    /// The command that trusts this CA in the stores asked about, as this user runs it.
+    pub fix: String,
+    /// True only when the CA is valid, trusted in every store in use here, no browser found is left uncovered, no
+    /// CA this folder replaced is still trusted, and every certificate it issued in the certs folder passes.
     pub ok: bool,
 }
 
@@ -46,8 +58,9 @@ pub struct CaSummary {
 pub struct StoreStatus {
     pub store: StoreKind,
     pub location: String,
-    /// `trusted`, `not trusted`, `incomplete`, `error`, `not applicable`, or `not covered` (a browser found whose
-    /// store certgen cannot change, such as Firefox without a profile yet).
+    /// `trusted`, `not trusted`, `incomplete`, `error`, `not applicable`, `not covered` (a browser found whose
+    /// store certgen cannot change, such as Firefox without a profile yet), or `unused` (a Firefox profile Firefox
+    /// does not start, not trusting the CA).
     pub state: &'static str,
     pub detail: Option<String>,
 }
@@ -69,16 +82,16 @@ pub struct CertCheck {
 /// (`STEM.pem` files other than the CA, keys and full chains) against it.
 pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -> StatusReport {
     let now = OffsetDateTime::now_utc();
-    let stores = store_statuses(ca, host, kinds);
+    let replaced = replaced_cas(certs_dir);
+    let (stores, stale) = survey(ca, host, kinds, Some(&replaced));
     let certificates: Vec<CertCheck> = leaf_files(ca, certs_dir)
         .iter()
-        .filter_map(|p| check_leaf(ca, p, now))
+        .filter_map(|p| check_leaf(ca, p, now, &host.invocation))
         .collect();
     let expired = ca.cert().not_after() < now;
     let ok = !expired
-        && stores
-            .iter()
-            .all(|s| matches!(s.state, "trusted" | "not applicable"))
+        && stores.iter().all(|s| state_is_fine(s.state))
+        && stale.iter().all(|s| s.replaced.is_none())
         && certificates.iter().all(|c| c.ok);
     StatusReport {
         ca: CaSummary {
@@ -90,7 +103,9 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
             expired,
         },
         stores,
+        stale,
         certificates,
+        fix: host.invocation.trust_install(ca, kinds),
         ok,
     }
 }
@@ -98,10 +113,26 @@ pub fn status(ca: &CaCert, host: &Host, kinds: &[StoreKind], certs_dir: &Path) -
 /// Asks every selected store (all when `kinds` is empty) whether it trusts `ca`; also lists the browsers found
 /// whose store certgen cannot change.
 pub fn store_statuses(ca: &CaCert, host: &Host, kinds: &[StoreKind]) -> Vec<StoreStatus> {
-    discover(host, kinds)
+    survey(ca, host, kinds, None).0
+}
+
+/// [`store_statuses`], and with `replaced` (the CAs the certs folder replaced) the certgen entries that are not `ca`.
+fn survey(
+    ca: &CaCert,
+    host: &Host,
+    kinds: &[StoreKind],
+    replaced: Option<&[CaCert]>,
+) -> (Vec<StoreStatus>, Vec<StaleCa>) {
+    let mut stale = Vec::new();
+    let stores = discover(host, kinds)
         .into_iter()
         .map(|found| match found {
-            Ok(store) => store_status(store.as_ref(), ca),
+            Ok(store) => {
+                if let Some(replaced) = replaced {
+                    stale.extend(stale_in(store.as_ref(), ca, replaced, host));
+                }
+                store_status(store.as_ref(), ca, host)
+            }
             Err((store, Skip::NotApplicable(reason))) => StoreStatus {
                 store,
                 location: String::new(),
@@ -118,17 +149,34 @@ pub fn store_statuses(ca: &CaCert, host: &Host, kinds: &[StoreKind]) -> Vec<Stor
                 store,
                 location: browser.location,
                 state: NOT_COVERED,
-                detail: Some(browser.reason),
+                detail: Some(then_install(&browser.reason, host, ca, kinds)),
+            },
+            Err((store, Skip::Unused(profile))) => StoreStatus {
+                store,
+                location: profile.location,
+                state: UNUSED,
+                detail: Some(then_install(&profile.reason, host, ca, kinds)),
             },
         })
-        .collect()
+        .collect();
+    (stores, stale)
 }
 
-fn store_status(store: &dyn TrustStore, ca: &CaCert) -> StoreStatus {
+fn store_status(store: &dyn TrustStore, ca: &CaCert, host: &Host) -> StoreStatus {
     let (state, detail) = match store.presence(ca) {
         Ok(Presence::Ours) => ("trusted", None),
         Ok(Presence::Foreign(entry)) => ("trusted", Some(format!("as {entry}, not added by certgen"))),
-        Ok(Presence::Incomplete(why)) => ("incomplete", Some(format!("{why}; run `certgen trust install`"))),
+        Ok(Presence::Incomplete(why)) => (
+            "incomplete",
+            Some(format!(
+                "{why}; run `{}`",
+                host.invocation.trust_install(ca, &[store.kind()])
+            )),
+        ),
+        Ok(Presence::Absent) if !store.in_use() => (
+            UNUSED,
+            Some("Firefox does not start this profile, so it need not trust the CA".to_owned()),
+        ),
         Ok(Presence::Absent) => ("not trusted", None),
         Err(err) => ("error", Some(err.to_string())),
     };
@@ -165,7 +213,7 @@ fn leaf_files(ca: &CaCert, dir: &Path) -> Vec<PathBuf> {
 
 /// Checks the first certificate in `path`. Files without a certificate (keys under other names), CA certificates and
 /// self-signed certificates give `None`.
-fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck> {
+fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invocation) -> Option<CertCheck> {
     let bytes = std::fs::read(path).ok()?;
     let der = CertificateDer::pem_slice_iter(&bytes).next()?;
     let failed = |detail: String| CertCheck {
@@ -207,17 +255,21 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime) -> Option<CertCheck
         .flatten()
         .is_some_and(|eku| !eku.value.server_auth && !eku.value.any && eku.value.client_auth);
     let problem = if names.is_empty() && !client_only {
-        Some(
-            "no subject alternative name: browsers ignore the CN; re-issue it with `certgen issue`"
-                .to_owned(),
-        )
+        Some(format!(
+            "no subject alternative name: browsers ignore the CN; re-issue it with `{}`",
+            invocation.certgen("issue NAME...")
+        ))
     } else {
         verify_leaf(ca, cert.der(), client_only).err()
     };
     let days_left = (not_after - now).whole_days();
     let detail = problem.clone().or_else(|| {
-        (days_left < RENEW_WITHIN_DAYS)
-            .then(|| format!("expires in {days_left} days; renew with `certgen issue --force`"))
+        (days_left < RENEW_WITHIN_DAYS).then(|| {
+            format!(
+                "expires in {days_left} days; renew with `{}`",
+                invocation.certgen("issue NAME... --force")
+            )
+        })
     });
     Some(CertCheck {
         path: path.to_owned(),
@@ -261,7 +313,7 @@ impl fmt::Display for StatusReport {
         for s in &self.stores {
             let mark = match s.state {
                 "trusted" => "ok  ",
-                "not applicable" => "--  ",
+                "not applicable" | UNUSED => "--  ",
                 _ => "FAIL",
             };
             let place = if s.location.is_empty() {
@@ -276,6 +328,24 @@ impl fmt::Display for StatusReport {
             };
             let detail = s.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
             writeln!(f, "{mark} {place}: {}{until}{detail}", s.state)?;
+        }
+        for s in &self.stale {
+            match &s.replaced {
+                Some(backup) => writeln!(
+                    f,
+                    "FAIL {} {}: stale CA {} (the CA this folder replaced, kept as {}) is still trusted; remove it: `{}`",
+                    s.store,
+                    s.location,
+                    s.entry,
+                    backup.display(),
+                    s.fix
+                )?,
+                None => writeln!(
+                    f,
+                    "--   {} {}: another certgen CA {} (not this folder's); if no project uses it: `{}`",
+                    s.store, s.location, s.entry, s.fix
+                )?,
+            }
         }
         if self.certificates.is_empty() {
             writeln!(
@@ -320,9 +390,10 @@ impl StatusReport {
         let untrusted = self
             .stores
             .iter()
-            .filter(|s| !matches!(s.state, "trusted" | "not applicable" | NOT_COVERED))
+            .filter(|s| !state_is_fine(s.state) && s.state != NOT_COVERED)
             .count();
         let uncovered = self.stores.iter().filter(|s| s.state == NOT_COVERED).count();
+        let stale = self.stale.iter().filter(|s| s.replaced.is_some()).count();
         let failing = self.certificates.iter().filter(|c| !c.ok).count();
         let mut problems = Vec::new();
         if self.ca.expired {
@@ -330,7 +401,13 @@ impl StatusReport {
         }
         if untrusted > 0 {
             problems.push(format!(
-                "{untrusted} store(s) do not trust the CA (run `certgen trust install`)"
+                "{untrusted} store(s) do not trust the CA (run `{}`)",
+                self.fix
+            ));
+        }
+        if stale > 0 {
+            problems.push(format!(
+                "{stale} replaced CA(s) still trusted (run the command on each stale line)"
             ));
         }
         if uncovered > 0 {
