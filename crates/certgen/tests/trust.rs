@@ -512,12 +512,14 @@ fn without_privileges_the_system_store_prints_the_sudo_commands() {
     let world = World::new();
     let a = world.project("No Root");
     let name = expected_name(&a, "no-root");
-    // As root, run as `nobody` (who cannot write the anchors) a copy of certgen in the temp dir, which nobody can
-    // reach wherever the checkout is; as a normal user, run as is.
+    // As root, run as `nobody` (who cannot write the anchors) certgen linked (or copied) into the temp dir, which
+    // nobody can reach wherever the checkout is; as a normal user, run as is.
     let out = if is_root() {
         let tmp = world.tmp.path();
         let certgen = tmp.join("certgen");
-        std::fs::copy(env!("CARGO_BIN_EXE_certgen"), &certgen).expect("copy certgen");
+        std::fs::hard_link(env!("CARGO_BIN_EXE_certgen"), &certgen)
+            .or_else(|_| std::fs::copy(env!("CARGO_BIN_EXE_certgen"), &certgen).map(drop))
+            .expect("copy certgen");
         run(Command::new("chmod").arg("-R").arg("a+rX").arg(tmp));
         Command::new("runuser")
             .args(["-u", "nobody", "--"])
