@@ -24,6 +24,7 @@ const TIMEOUT_SECS: &str = "600";
 const MOUNT_AND_RUN: &str =
     r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@""#;
 
+/// Whether this process runs as uid 0: root, or root of the user namespace its private store made.
 pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
