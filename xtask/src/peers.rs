@@ -1,6 +1,6 @@
 //! The real peers the tests talk to, installed into `.ci-cache/` so nothing lands outside the checkout:
 //! Python `websockets` and `kosoku` (Autobahn) in a venv, Node `ws` in a local `node_modules`.
-//! System tools (chromium, chromedriver, certutil, openssl) come from `.ci/run`'s apt step.
+//! System tools (chromium, certutil, openssl...) come from `.ci/install-packages`.
 //! Every install is bounded: a hung index or registry fails the step in minutes.
 
 use crate::cmd;

@@ -27,9 +27,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         cmd::run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     let peers = steps.run("peers", || peers::ensure(root))?;
-    let unit = steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]))?;
-    let doc = steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]))?;
-    steps.count_tests(unit + doc);
+    // The doc tests run even when a test above failed, so that one run names every failing test.
+    let unit = steps.run("cargo test", || cargo_test(root, &peers, &["--all-targets"]));
+    let doc = steps.run("doc tests", || cargo_test(root, &peers, &["--doc"]));
+    steps.count_tests(both(unit, doc)?);
     // Every in-tree server and certificate tool of the benchmark runs once; no figure is checked.
     steps.run("bench smoke", || bench::run(root, &BenchArgs::smoke()))?;
     steps.run("up from a clean clone", || up_from_a_clean_clone(root))?;
@@ -37,11 +38,12 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo test --workspace` with `args`, pointed at the installed peers (a missing peer fails); its output is shown
-/// as it comes, and the tests passed (from its `test result:` lines) are counted.
+/// `cargo test --workspace --no-fail-fast` with `args` (so a failing test binary does not keep the others from
+/// running), pointed at the installed peers (a missing peer fails); its output is shown as it comes. The tests
+/// passed are counted from its `test result:` lines, and a failure names every failed test.
 fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<usize> {
     let mut test = cargo(root);
-    test.args(["test", "--workspace"])
+    test.args(["test", "--workspace", "--no-fail-fast"])
         .args(args)
         .stdout(Stdio::piped());
     peers.apply(&mut test);
@@ -49,15 +51,49 @@ fn cargo_test(root: &Path, peers: &Peers, args: &[&str]) -> anyhow::Result<usize
     eprintln!("xtask: running {shown}");
     let mut child = KillOnDrop::spawn(&mut test).with_context(|| format!("cannot start {shown}"))?;
     let stdout = child.stdout.take().context("no stdout from cargo test")?;
-    let passed: usize = cmd::lines(stdout, Some(""))
-        .iter()
-        .map(|line| tests_passed(&line))
-        .sum();
+    let mut report = TestReport::default();
+    for line in cmd::lines(stdout, Some("")) {
+        report.read(&line);
+    }
     let exit = child.wait()?;
     if !exit.success() {
-        bail!("{shown} failed with {exit}");
+        bail!("{shown} failed with {exit}: {}", report.failures());
     }
-    Ok(passed)
+    Ok(report.passed)
+}
+
+/// What libtest printed on cargo test's stdout: the tests passed, and the names of those that failed.
+#[derive(Default)]
+struct TestReport {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl TestReport {
+    fn read(&mut self, line: &str) {
+        self.passed += tests_passed(line);
+        if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            self.failed.push(name.to_owned());
+        }
+    }
+
+    /// The failed tests, one per line; when none printed FAILED (a test binary that crashed or did not build),
+    /// where to look instead.
+    fn failures(&self) -> String {
+        match self.failed.len() {
+            0 => "no test printed FAILED; see cargo's errors above (a build error, or a test binary that \
+                  crashed)"
+                .to_owned(),
+            n => format!(
+                "{n} failed test{}:\n  {}",
+                if n == 1 { "" } else { "s" },
+                self.failed.join("\n  ")
+            ),
+        }
+    }
 }
 
 /// The N of a libtest summary line `test result: ok. N passed; ...`; 0 for any other line.
@@ -71,6 +107,15 @@ fn tests_passed(line: &str) -> usize {
         })
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The tests passed by two steps that both ran; when either failed, its error (both, one after the other).
+fn both(first: anyhow::Result<usize>, second: anyhow::Result<usize>) -> anyhow::Result<usize> {
+    match (first, second) {
+        (Ok(a), Ok(b)) => Ok(a + b),
+        (Err(err), Ok(_)) | (Ok(_), Err(err)) => Err(err),
+        (Err(a), Err(b)) => Err(anyhow::anyhow!("{a:#}\n{b:#}")),
+    }
 }
 
 pub fn e2e(root: &Path) -> anyhow::Result<()> {
@@ -312,5 +357,46 @@ mod tests {
         );
         assert_eq!(tests_passed("test foo ... ok"), 0);
         assert_eq!(tests_passed("up | test result: ok. 5 passed"), 0);
+    }
+
+    #[test]
+    fn a_failure_names_every_failed_test() {
+        let mut report = TestReport::default();
+        for line in [
+            "test system_store_install_makes_openssl_trust_the_leaf ... FAILED",
+            "test nss_install_is_idempotent ... ok",
+            "test result: FAILED. 13 passed; 1 failed; 0 ignored",
+            "test crates/certgen/src/lib.rs - issue (line 12) ... FAILED",
+            "test result: FAILED. 4 passed; 1 failed; 0 ignored",
+            "failures:",
+            "    system_store_install_makes_openssl_trust_the_leaf",
+        ] {
+            report.read(line);
+        }
+        assert_eq!(report.passed, 17);
+        assert_eq!(
+            report.failures(),
+            "2 failed tests:\n  system_store_install_makes_openssl_trust_the_leaf\n  \
+             crates/certgen/src/lib.rs - issue (line 12)"
+        );
+        report.failed.truncate(1);
+        assert!(report.failures().starts_with("1 failed test:\n  system_store_"));
+        assert!(
+            TestReport::default()
+                .failures()
+                .starts_with("no test printed FAILED")
+        );
+    }
+
+    #[test]
+    fn both_steps_errors_are_kept() {
+        let err = |m: &str| Err(anyhow::anyhow!(m.to_owned()));
+        assert_eq!(both(Ok(2), Ok(3)).unwrap(), 5);
+        assert_eq!(both(err("unit"), Ok(3)).unwrap_err().to_string(), "unit");
+        assert_eq!(both(Ok(2), err("doc")).unwrap_err().to_string(), "doc");
+        assert_eq!(
+            both(err("unit"), err("doc")).unwrap_err().to_string(),
+            "unit\ndoc"
+        );
     }
 }

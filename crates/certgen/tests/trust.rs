@@ -1,8 +1,7 @@
 //! `certgen trust` against the real tools: NSS `certutil`, the JDK's `keytool`, Debian's `update-ca-certificates`
 //! and `openssl verify`. Every test runs the binary with HOME set to a temporary directory, so the user's own
-//! browser databases are never touched; the system-store test runs only as root with
-//! LOCALTLS_SYSTEM_TRUST_TESTS=1 (under LOCALTLS_REQUIRE_PEERS=1 it fails without them) and restores the system
-//! store whatever happens.
+//! browser databases are never touched; the tests that could change the system store run in a private copy of it
+//! ([`private_store`]), so the machine's own store is never written either.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -10,8 +9,11 @@ use std::process::{Command, Output};
 
 #[allow(dead_code)]
 mod common;
+#[path = "common/private_store.rs"]
+mod private_store;
 
 use common::{can_run, path_str, starts, text};
+use private_store::is_root;
 
 /// A temporary HOME plus certs folders, each with its own CA, made by `certgen ca`.
 struct World {
@@ -496,13 +498,6 @@ fn java_keystore_install_and_uninstall_touch_only_our_alias() {
     assert!(err.contains("JAVA_HOME is not set"), "{err}");
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 #[test]
 fn without_privileges_the_system_store_prints_the_sudo_commands() {
     let anchors = Path::new("/usr/local/share/ca-certificates");
@@ -517,21 +512,19 @@ fn without_privileges_the_system_store_prints_the_sudo_commands() {
     let world = World::new();
     let a = world.project("No Root");
     let name = expected_name(&a, "no-root");
-    // As root, run as `nobody` (who cannot write the anchors); as a normal user, run as is.
+    // As root, run as `nobody` (who cannot write the anchors) certgen linked (or copied) into the temp dir, which
+    // nobody can reach wherever the checkout is; as a normal user, run as is.
     let out = if is_root() {
         let tmp = world.tmp.path();
+        let certgen = tmp.join("certgen");
+        std::fs::hard_link(env!("CARGO_BIN_EXE_certgen"), &certgen)
+            .or_else(|_| std::fs::copy(env!("CARGO_BIN_EXE_certgen"), &certgen).map(drop))
+            .expect("copy certgen");
         run(Command::new("chmod").arg("-R").arg("a+rX").arg(tmp));
         Command::new("runuser")
-            .args([
-                "-u",
-                "nobody",
-                "--",
-                env!("CARGO_BIN_EXE_certgen"),
-                "trust",
-                "install",
-                "--store",
-                "system",
-            ])
+            .args(["-u", "nobody", "--"])
+            .arg(&certgen)
+            .args(["trust", "install", "--store", "system"])
             .arg("--dir")
             .arg(&a)
             .env("HOME", world.home())
@@ -556,21 +549,19 @@ fn without_privileges_the_system_store_prints_the_sudo_commands() {
 
 #[test]
 fn under_sudo_the_users_browser_databases_are_left_to_the_user() {
-    if !can_run(
-        is_root(),
-        "under_sudo_the_users_browser_databases_are_left_to_the_user",
-        "needs root to give HOME to another user",
-        "run the tests as root",
-    ) {
-        return;
-    }
+    use std::os::unix::fs::MetadataExt;
     let world = World::new();
     let a = world.project("Sudo");
     std::fs::create_dir_all(world.home()).expect("HOME");
-    run(Command::new("chown").arg("65534").arg(world.home()));
+    // As `sudo` leaves it: HOME belongs to the invoking user, whose uid is in SUDO_UID. As root, that user is
+    // nobody; otherwise it is this user, since certgen tells from HOME's owner alone.
+    if is_root() {
+        run(Command::new("chown").arg("65534").arg(world.home()));
+    }
+    let owner = std::fs::metadata(world.home()).expect("HOME").uid().to_string();
     let out = world.certgen_with(
         &["trust", "install", "--store", "nss", "--dir", path_str(&a)],
-        &[("SUDO_UID", Path::new("65534"))],
+        &[("SUDO_UID", Path::new(&owner))],
     );
     let text = fails(&out, 1);
     assert!(text.contains("without sudo"), "{text}");
@@ -580,39 +571,19 @@ fn under_sudo_the_users_browser_databases_are_left_to_the_user() {
     );
 }
 
-/// Held by the tests that read or change the system store, so one never sees the other's change.
-static SYSTEM_STORE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Uninstalls the CA from the system store when dropped, so a failing assertion cannot leave it trusted.
-struct SystemGuard<'a> {
-    world: &'a World,
-    certs: &'a Path,
-}
-
-impl Drop for SystemGuard<'_> {
-    fn drop(&mut self) {
-        let out = self.world.certgen(&[
-            "trust",
-            "uninstall",
-            "--store",
-            "system",
-            "--dir",
-            path_str(self.certs),
-        ]);
-        if !out.status.success() {
-            eprintln!("restoring the system store failed: {}", describe(&out));
-        }
+/// Whether to go on with `test`, which could change the system store: true inside its private copy
+/// ([`private_store`]); false once it passed there, or after a skip line saying why there is none (a failure
+/// under LOCALTLS_REQUIRE_PEERS=1).
+fn in_private_system_store(test: &str) -> bool {
+    match private_store::run_privately(test) {
+        Ok(inside) => inside,
+        Err(no) => can_run(false, test, &no.why, no.fix),
     }
 }
 
 #[test]
 fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
-    if !can_run(
-        is_root() && std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() == Ok("1"),
-        "system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it",
-        "needs root and LOCALTLS_SYSTEM_TRUST_TESTS=1 (it changes the system store, and restores it)",
-        "run the tests as root with LOCALTLS_SYSTEM_TRUST_TESTS=1",
-    ) {
+    if !in_private_system_store("system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it") {
         return;
     }
     let world = World::new();
@@ -636,13 +607,6 @@ fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
         "the leaf verifies before install: the test cannot tell anything"
     );
 
-    let _serial = SYSTEM_STORE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let guard = SystemGuard {
-        world: &world,
-        certs: &a,
-    };
     ok(&world.certgen(&[&["trust", "install"], &target[..]].concat()));
     assert!(anchor.is_file(), "{} not written", anchor.display());
     assert!(
@@ -654,7 +618,6 @@ fn system_store_install_makes_openssl_trust_the_leaf_and_uninstall_undoes_it() {
     ok(&world.certgen(&[&["trust", "status"], &target[..]].concat()));
 
     ok(&world.certgen(&[&["trust", "uninstall"], &target[..]].concat()));
-    drop(guard);
     assert!(
         !anchor.exists() && std::fs::symlink_metadata(&linked).is_err(),
         "uninstall left {name} behind"
@@ -677,27 +640,22 @@ fn system_store_snapshot() -> (Option<Vec<u8>>, Vec<PathBuf>) {
 fn install_without_store_changes_only_this_users_browsers_even_as_root() {
     let test = "install_without_store_changes_only_this_users_browsers_even_as_root";
     if !can_run(
-        is_root() && Path::new("/etc/ssl/certs/ca-certificates.crt").is_file(),
+        Path::new("/etc/ssl/certs/ca-certificates.crt").is_file(),
         test,
-        "needs root and a Debian-family system bundle (as root the OS store could be changed)",
-        "run the tests as root on Debian or Ubuntu",
+        "needs a Debian-family system bundle",
+        "run the tests on Debian or Ubuntu",
     ) || !starts("certutil", "-H", test)
+        || !in_private_system_store(test)
     {
         return;
     }
+    // Root in its private store (or in a user namespace of its own), where the OS store could be changed.
+    assert!(is_root(), "{test} runs as root in its private store");
     let world = World::new();
     let a = world.project("Default Store");
     let name = expected_name(&a, "default-store");
     let firefox = world.firefox_profile(".config/mozilla/firefox", true);
-    let _serial = SYSTEM_STORE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = system_store_snapshot();
-    // Should the default ever reach the OS store, the test still leaves it as it was.
-    let _guard = SystemGuard {
-        world: &world,
-        certs: &a,
-    };
 
     let installed = ok(&world.certgen(&["trust", "install", "--dir", path_str(&a)]));
     assert!(!installed.contains("system"), "{installed}");

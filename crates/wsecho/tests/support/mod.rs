@@ -1,7 +1,8 @@
 //! Shared by every wsecho integration test, one concept per file: the certificate fixture ([`certs`]), the
 //! server in this process ([`in_process`]) or as a `wsecho serve` child ([`serve`]), an independent client
 //! ([`client`]) and hand-written bytes ([`wire`]), pebble as a test ACME CA ([`pebble`], certgen's file), bounded
-//! child processes ([`process`]), real peers with the skip-or-fail rule ([`peers`]), what the real-browser tests
+//! child processes ([`process`]), real peers with the skip-or-fail rule ([`peers`]), a private copy of the system
+//! trust store ([`private_store`], certgen's file), what the real-browser tests
 //! share ([`browser`], used by its path), the `--bad-certs` server with what each client says ([`bad_certs`],
 //! used by its path) and QR codes read back by zbarimg ([`qr`], used by its path). Every wait is bounded.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
@@ -14,6 +15,8 @@ pub mod in_process;
 #[path = "../../../certgen/tests/common/pebble.rs"]
 pub mod pebble;
 pub mod peers;
+#[path = "../../../certgen/tests/common/private_store.rs"]
+pub mod private_store;
 pub mod process;
 pub mod qr;
 pub mod serve;

@@ -78,22 +78,16 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Whether a test that changes the machine's system trust store may run: only with
-/// `LOCALTLS_SYSTEM_TRUST_TESTS=1`, as root. Without the variable it is [`skip_or_fail`]ed; with it but not as
-/// root it fails, since the store cannot be changed.
-pub fn system_trust_allowed(test: &str) -> bool {
-    if std::env::var("LOCALTLS_SYSTEM_TRUST_TESTS").as_deref() != Ok("1") {
-        skip_or_fail(
-            test,
-            "set LOCALTLS_SYSTEM_TRUST_TESTS=1 (as root) to let this test change it",
-        );
-        return false;
+/// Whether to go on with `test`, which changes the system trust store: true inside its private copy of the store
+/// ([`super::private_store`]); false once it passed there, or after [`skip_or_fail`] said why there is none.
+pub fn in_private_system_store(test: &str) -> bool {
+    match super::private_store::run_privately(test) {
+        Ok(inside) => inside,
+        Err(no) => {
+            skip_or_fail(test, &format!("{}; {}", no.why, no.fix));
+            false
+        }
     }
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "{test}: LOCALTLS_SYSTEM_TRUST_TESTS=1 is set but this is not root; run the test as root or unset it"
-    );
-    true
 }
 
 /// `tests/peers/echo_server.py ARGS` (Python `websockets`) on a free loopback port: the process, killed when
