@@ -118,16 +118,17 @@ async fn ipv6_and_ipv4_wildcards_share_a_port_and_each_is_announced() {
 
 /// `wsecho serve ARGS` (no `--ws`/`--wss`: the default ports 8080 and 8443) run for a few seconds in a network
 /// namespace of its own (`unshare -rn`, loopback only, after the shell command `setup`), so that its fixed ports
-/// collide with nothing here. `None` (after a skip line) where this sandbox allows no namespace.
+/// collide with nothing here. `None` (after a skip line, or a failure under `LOCALTLS_REQUIRE_PEERS=1`) where
+/// this sandbox allows no namespace.
 fn serve_defaults_alone(test: &str, setup: &str, args: &[&str]) -> Option<Finished> {
     let made = run(
         std::process::Command::new("unshare").args(["-rn", "sh", "-c", "ip link set lo up"]),
         WAIT,
     );
     if made.code != Some(0) {
-        eprintln!(
-            "SKIP {test}: no network namespace here (unshare -rn, ip): {}",
-            made.output()
+        support::peers::skip_or_fail(
+            test,
+            &format!("no network namespace here (unshare -rn, ip): {}", made.output()),
         );
         return None;
     }
