@@ -225,7 +225,7 @@ impl Target {
 }
 
 /// The rustls client configuration for `options`: only the given CA is trusted (or nothing is checked with
-/// `insecure`), an optional client certificate, ALPN http/1.1, the ring provider.
+/// `insecure`), an optional client certificate, ALPN http/1.1, the aws-lc-rs provider.
 pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     let provider = tls::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
