@@ -3,7 +3,9 @@
 //! and a Rust program (rustls with rustls-native-certs: this test binary, run again as [`rust_native_certs_get`])
 //! each reach a server whose certificate our CA signed, and a "public" site on loopback whose root is only in a
 //! throw-away system bundle (`CERTGEN_SYSTEM_CA_BUNDLE`), which proves the variables keep the system's roots
-//! instead of replacing them with our CA.
+//! instead of replacing them with our CA. Deno (npm's `deno` package, found next to the Node peers) reaches our
+//! server; it adds `DENO_CERT` (and `NODE_EXTRA_CA_CERTS`) to roots compiled into it, which no throw-away bundle
+//! can stand in for.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -149,6 +151,10 @@ const GO_GET: &str = "package main\n\
     \tbody, _ := io.ReadAll(response.Body)\n\
     \tfmt.Print(string(body))\n\
     }\n";
+
+/// A Deno program: `fetch`, which trusts Deno's own roots plus `DENO_CERT`.
+const DENO_GET: &str =
+    "const response = await fetch(Deno.args[0]);\nconsole.log((await response.text()).trim());\n";
 
 /// The environment variable that makes this test binary the Rust client ([`rust_native_certs_get`]).
 const RUST_CLIENT_URL: &str = "CERTGEN_TEST_RUST_CLIENT_URL";
@@ -349,7 +355,49 @@ fn fish_and_powershell_get_their_own_syntax_and_a_missing_bundle_names_the_varia
     );
 }
 
-/// The Rust program of the test above, run by it as a child with trust env's variables (ignored otherwise): rustls
+#[test]
+fn deno_reaches_our_server_with_the_printed_variables() {
+    // npm's `deno` package ships the binary; `cargo xtask test` installs it with the Node peers (NODE_PATH).
+    let from_npm = std::env::var_os("NODE_PATH")
+        .map(|modules| PathBuf::from(modules).join(".bin/deno"))
+        .filter(|deno| deno.exists());
+    let deno = from_npm.map_or_else(|| "deno".to_owned(), |deno| path_str(&deno).to_owned());
+    if !common::have(&deno, "--version", "trust_env (Deno: npm's deno package)") {
+        return;
+    }
+    let sites = Sites::start();
+    let script = sites.tmp.path().join("get.ts");
+    std::fs::write(&script, DENO_GET).expect("write the Deno program");
+    let (_, ours) = &sites.urls()[0];
+    let args = [
+        "run",
+        "--quiet",
+        "--no-config",
+        "--allow-net",
+        path_str(&script),
+        ours,
+    ];
+    // Deno also reads NODE_EXTRA_CA_CERTS: once more without it, so that DENO_CERT alone is shown to work.
+    let mut without_node_variable = vec!["-u", "NODE_EXTRA_CA_CERTS", &deno];
+    without_node_variable.extend(args);
+    for (program, args) in [(deno.as_str(), &args[..]), ("env", &without_node_variable[..])] {
+        let out = sites.client(true, program, args);
+        assert!(
+            out.status.success() && text(&out.stdout).contains("hello from ours"),
+            "{program} {args:?} could not reach our server {ours} with trust env's variables:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let control = sites.client(false, &deno, &args);
+    assert!(
+        !control.status.success(),
+        "deno trusted our CA without trust env: {}",
+        text(&control.stdout)
+    );
+}
+
+/// The Rust program of `every_runtime_reaches_our_server_...`, run by it as a child with trust env's variables (ignored otherwise): rustls
 /// trusting the roots rustls-native-certs loads (`SSL_CERT_FILE` when set, else the system's), a GET of
 /// `$CERTGEN_TEST_RUST_CLIENT_URL` over HTTP/1.1, the body printed.
 #[test]
