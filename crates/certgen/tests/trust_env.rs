@@ -1,8 +1,11 @@
 //! `certgen trust env` against the real clients: with only the variables it prints (evaluated by `sh`), Python
-//! `requests` (with certifi, as users install it), Python `ssl`, Node `https`, curl and git each reach a server
-//! whose certificate our CA signed, and a "public" site on loopback whose root is only in a throw-away system
-//! bundle (`CERTGEN_SYSTEM_CA_BUNDLE`), which proves the variables keep the system's roots instead of replacing
-//! them with our CA.
+//! `requests` (with certifi, as users install it), Python `ssl`, Node `https`, curl, git, a Go program (`net/http`)
+//! and a Rust program (rustls with rustls-native-certs: this test binary, run again as [`rust_native_certs_get`])
+//! each reach a server whose certificate our CA signed, and a "public" site on loopback whose root is only in a
+//! throw-away system bundle (`CERTGEN_SYSTEM_CA_BUNDLE`), which proves the variables keep the system's roots
+//! instead of replacing them with our CA. Deno (npm's `deno` package, found next to the Node peers) reaches our
+//! server; it adds `DENO_CERT` (and `NODE_EXTRA_CA_CERTS`) to roots compiled into it, which no throw-away bundle
+//! can stand in for.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -137,6 +140,25 @@ const NODE_HTTPS: &str = "require('https').get(process.argv[1], { timeout: 10000
     let body = ''; res.on('data', (d) => (body += d)); res.on('end', () => console.log(body.trim()));\n\
     }).on('error', (e) => { console.error(e.code || e.message); process.exit(1); });";
 
+/// A Go program as users write one: `net/http` with the default transport, which takes its roots from the system
+/// (`SSL_CERT_FILE` on Linux).
+const GO_GET: &str = "package main\n\
+    import (\"fmt\"; \"io\"; \"net/http\"; \"os\"; \"time\")\n\
+    func main() {\n\
+    \tclient := &http.Client{Timeout: 10 * time.Second}\n\
+    \tresponse, err := client.Get(os.Args[1])\n\
+    \tif err != nil { fmt.Fprintln(os.Stderr, err); os.Exit(1) }\n\
+    \tbody, _ := io.ReadAll(response.Body)\n\
+    \tfmt.Print(string(body))\n\
+    }\n";
+
+/// A Deno program: `fetch`, which trusts Deno's own roots plus `DENO_CERT`.
+const DENO_GET: &str =
+    "const response = await fetch(Deno.args[0]);\nconsole.log((await response.text()).trim());\n";
+
+/// The environment variable that makes this test binary the Rust client ([`rust_native_certs_get`]).
+const RUST_CLIENT_URL: &str = "CERTGEN_TEST_RUST_CLIENT_URL";
+
 fn python() -> Option<String> {
     let python = std::env::var("LOCALTLS_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_requests = Command::new(&python)
@@ -152,12 +174,38 @@ fn python() -> Option<String> {
     .then_some(python)
 }
 
-/// Each client's command line for `url` (whose port is `port`) and what it prints on success.
-fn clients(python: &str, url: &str, port: u16, site: &str) -> Vec<(String, Vec<String>, String)> {
+/// Each client's command line for `url` (whose port is `port`) and what it prints on success; `go_file` holds
+/// [`GO_GET`].
+fn clients(
+    python: &str,
+    go_file: &Path,
+    url: &str,
+    port: u16,
+    site: &str,
+) -> Vec<(String, Vec<String>, String)> {
     let port = port.to_string();
     let hello = format!("hello from {site}");
     let owned = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let this_test = std::env::current_exe().expect("the test binary's path");
+    let rust_client = format!("{RUST_CLIENT_URL}={url}");
     vec![
+        (
+            "go".into(),
+            owned(&["run", path_str(go_file), url]),
+            hello.clone(),
+        ),
+        (
+            "env".into(),
+            owned(&[
+                &rust_client,
+                path_str(&this_test),
+                "--exact",
+                "rust_native_certs_get",
+                "--ignored",
+                "--nocapture",
+            ]),
+            hello.clone(),
+        ),
         (python.to_owned(), owned(&["-c", PY_REQUESTS, url]), hello.clone()),
         (
             python.to_owned(),
@@ -182,14 +230,19 @@ fn every_runtime_reaches_our_server_and_a_public_root_site_with_only_the_printed
             return;
         }
     }
+    if !common::have("go", "version", "trust_env (Go: Debian's golang-go)") {
+        return;
+    }
     let sites = Sites::start();
+    let go_file = sites.tmp.path().join("get.go");
+    std::fs::write(&go_file, GO_GET).expect("write the Go program");
     for (site, url) in sites.urls() {
         let port = if site == "ours" {
             sites.ours.port()
         } else {
             sites.public.port()
         };
-        for (program, args, expected) in clients(&python, &url, port, site) {
+        for (program, args, expected) in clients(&python, &go_file, &url, port, site) {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = sites.client(true, &program, &args);
             assert!(
@@ -202,7 +255,7 @@ fn every_runtime_reaches_our_server_and_a_public_root_site_with_only_the_printed
     }
     // The control: without the variables, none of the clients trusts our CA.
     let (_, ours) = &sites.urls()[0];
-    for (program, args, _) in clients(&python, ours, sites.ours.port(), "ours") {
+    for (program, args, _) in clients(&python, &go_file, ours, sites.ours.port(), "ours") {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = sites.client(false, &program, &args);
         assert!(
@@ -300,4 +353,90 @@ fn fish_and_powershell_get_their_own_syntax_and_a_missing_bundle_names_the_varia
         err.contains("/nonexistent/bundle.pem") && err.contains("CERTGEN_SYSTEM_CA_BUNDLE"),
         "{err}"
     );
+}
+
+#[test]
+fn deno_reaches_our_server_with_the_printed_variables() {
+    // npm's `deno` package ships the binary; `cargo xtask test` installs it with the Node peers (NODE_PATH).
+    let from_npm = std::env::var_os("NODE_PATH")
+        .map(|modules| PathBuf::from(modules).join(".bin/deno"))
+        .filter(|deno| deno.exists());
+    let deno = from_npm.map_or_else(|| "deno".to_owned(), |deno| path_str(&deno).to_owned());
+    if !common::have(&deno, "--version", "trust_env (Deno: npm's deno package)") {
+        return;
+    }
+    let sites = Sites::start();
+    let script = sites.tmp.path().join("get.ts");
+    std::fs::write(&script, DENO_GET).expect("write the Deno program");
+    let (_, ours) = &sites.urls()[0];
+    let args = [
+        "run",
+        "--quiet",
+        "--no-config",
+        "--allow-net",
+        path_str(&script),
+        ours,
+    ];
+    // Deno also reads NODE_EXTRA_CA_CERTS: once more without it, so that DENO_CERT alone is shown to work.
+    let mut without_node_variable = vec!["-u", "NODE_EXTRA_CA_CERTS", &deno];
+    without_node_variable.extend(args);
+    for (program, args) in [(deno.as_str(), &args[..]), ("env", &without_node_variable[..])] {
+        let out = sites.client(true, program, args);
+        assert!(
+            out.status.success() && text(&out.stdout).contains("hello from ours"),
+            "{program} {args:?} could not reach our server {ours} with trust env's variables:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let control = sites.client(false, &deno, &args);
+    assert!(
+        !control.status.success(),
+        "deno trusted our CA without trust env: {}",
+        text(&control.stdout)
+    );
+}
+
+/// The Rust program of `every_runtime_reaches_our_server_...`, run by it as a child with trust env's variables (ignored otherwise): rustls
+/// trusting the roots rustls-native-certs loads (`SSL_CERT_FILE` when set, else the system's), a GET of
+/// `$CERTGEN_TEST_RUST_CLIENT_URL` over HTTP/1.1, the body printed.
+#[test]
+#[ignore = "the Rust client of every_runtime_reaches_our_server_..., which runs it with --ignored"]
+fn rust_native_certs_get() {
+    use std::io::{Read, Write};
+    let url = std::env::var(RUST_CLIENT_URL)
+        .unwrap_or_else(|_| panic!("set {RUST_CLIENT_URL} to an https://localhost:PORT/ URL"));
+    let port: u16 = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url}"));
+    let mut roots = rustls::RootCertStore::empty();
+    let loaded = rustls_native_certs::load_native_certs();
+    assert!(loaded.errors.is_empty(), "loading the roots: {:?}", loaded.errors);
+    roots.add_parsable_certificates(loaded.certs);
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("server name");
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("TLS client");
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap_or_else(|e| panic!("TLS to {url}: {e}"));
+    let mut response = Vec::new();
+    // The server may close without close_notify after its answer: what arrived is the answer.
+    if let Err(e) = tls.read_to_end(&mut response) {
+        assert!(!response.is_empty(), "reading from {url}: {e}");
+    }
+    let response = String::from_utf8_lossy(&response);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    print!("{body}");
 }

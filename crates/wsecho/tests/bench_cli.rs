@@ -155,8 +155,9 @@ fn against_python_websockets_echo() {
 }
 
 /// `--deflate` with each load shape: closed loop (text), fixed rate, pipelined (binary, echoes checked in order),
-/// churn and idle; every run must be clean, with permessage-deflate agreed on every connection it opened. Returns the
-/// connections opened over all runs.
+/// churn and idle; every run must be clean, hold the `-c` connections it was asked for, and agree permessage-deflate
+/// on every connection it opened. Returns the connections opened over all runs (churn opens one per cycle), which a
+/// server's own count can be checked against.
 fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
     let shapes: [&[&str]; 5] = [
         &["-c", "4", "--size", "2000"],
@@ -178,10 +179,11 @@ fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
     for shape in shapes {
         let args: Vec<&str> = shape.iter().chain(extra).chain(&["--deflate"]).copied().collect();
         let (finished, report) = bench(url, &args);
-        let connections = report["connections"].as_u64().unwrap_or_default();
+        let connections = requested_connections(shape);
         if report["mode"] == "idle" {
             assert!(finished.status.success(), "{}", finished.output());
             assert_eq!(report["errors"], 0, "{report}");
+            assert_eq!(report["connections"], connections, "{report}");
         } else {
             assert_clean(&finished, &report, connections);
         }
@@ -203,6 +205,15 @@ fn bench_deflate_every_shape(url: &str, extra: &[&str], answer: &str) -> u64 {
     opened
 }
 
+/// The `-c` value of a bench's arguments.
+fn requested_connections(args: &[&str]) -> u64 {
+    let at = args
+        .iter()
+        .position(|&arg| arg == "-c")
+        .expect("-c in the arguments");
+    args[at + 1].parse().expect("-c takes a number")
+}
+
 #[test]
 fn deflate_every_load_shape_against_wsecho_serve_over_ws_and_wss() {
     let (certs, _server, ws, wss) = ws_and_wss();
@@ -211,10 +222,12 @@ fn deflate_every_load_shape_against_wsecho_serve_over_ws_and_wss() {
     let opened =
         bench_deflate_every_shape(&ws, &[], ours) + bench_deflate_every_shape(&wss, &["--ca", ca], ours);
 
-    // The server counted every one of them as compressed, and saved bytes on the compressible payloads.
+    // The server counted each connection the reports say they opened, every one of them as compressed, and saved
+    // bytes on the compressible payloads.
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let stats = runtime.block_on(http_get(&ws.replace("ws://", "http://"), "/stats", None));
     let stats: Value = serde_json::from_slice(&stats.body).expect("/stats is JSON");
+    assert_eq!(stats["total_connections"], opened, "{stats}");
     assert_eq!(stats["compressed_connections"], opened, "{stats}");
     assert!(
         stats["deflate_bytes_saved"]

@@ -20,12 +20,20 @@ async fn serve_on_every_interface_prints_a_qr_code_of_the_trust_page_at_the_lan_
     let certs = TestCerts::new();
     let server = ServeProcess::ws_and_wss_everywhere(&certs, &[]);
     let lan = wsecho::server::lan_addresses().expect("list the interfaces");
+    // Without a LAN address there is no QR code to check, only its absence; like a missing peer, that is a skip
+    // normally and a failure under LOCALTLS_REQUIRE_PEERS=1. A test cannot make a LAN address itself (that takes
+    // a network interface), and tests never use one as a network target anyway: it only has to be printed.
     let Some(lan) = lan.first() else {
         assert_eq!(
             server.device_urls(),
             Vec::<String>::new(),
             "no LAN address, so nothing to scan: {:#?}",
             server.banner
+        );
+        support::skip_or_fail(
+            "serve's terminal QR code",
+            "this machine has no LAN address (no interface address outside loopback), so serve prints no QR \
+             code to decode",
         );
         return;
     };

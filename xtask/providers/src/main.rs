@@ -6,8 +6,8 @@
 //!
 //!     provider-bench [SECONDS]    (time spent on each figure, default 1; prints one JSON object)
 //!
-//! ring cannot generate RSA keys: its RSA key-generation row is the `rsa` crate, which the workspace uses
-//! while ring is its provider.
+//! ring cannot generate RSA keys: its RSA key-generation row is the `rsa` crate, which a workspace on ring would
+//! need for them (the workspace uses aws-lc-rs only).
 
 use std::io::{Read, Write};
 use std::sync::Arc;

@@ -549,7 +549,8 @@ fn providers(md: &mut String, results: &Results) -> fmt::Result {
          connections in memory on one thread: bulk data in 16 KiB writes (encrypted by one side, decrypted by the \
          other), TLS 1.3 handshakes with X25519 and an ECDSA P-256 certificate chain (full, and resumed from a \
          ticket), and key generation and signing. ring cannot generate RSA keys: its RSA key-generation rows are \
-         the `rsa` crate, which the workspace uses with ring. One run; higher is better.\n"
+         the `rsa` crate, which a workspace on ring would need for them (this one uses aws-lc-rs only). One run; \
+         higher is better.\n"
     )?;
     writeln!(
         md,

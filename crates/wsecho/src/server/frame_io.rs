@@ -295,7 +295,7 @@ where
 /// A masking key from the TLS provider's random source (RFC 6455 10.3: keys must be unpredictable).
 fn random_mask() -> [u8; 4] {
     let mut mask = [0u8; 4];
-    // ring's system random source does not fail on the systems we run on; a zero key would still be valid.
+    // aws-lc-rs's system random source does not fail on the systems we run on; a zero key would still be valid.
     let _ = crate::tls::provider().secure_random.fill(&mut mask);
     mask
 }

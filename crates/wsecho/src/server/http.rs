@@ -3,10 +3,18 @@
 //! and the WebSocket handshake on any path (an upgrade over HTTP/1.1, an extended CONNECT over HTTP/2):
 //! handshake.rs checks it, the path picks a fault plan (faults.rs) or a broadcast room (broadcast.rs), and
 //! [`accept`] answers 101 (or 200) and starts the echo loop.
+//!
+//! A WebSocket counts in `/stats` and gets its `connected` log line once it has opened. Over HTTP/1.1 that is
+//! when the upgrade completes. Over HTTP/2 a stream costs the client one HEADERS frame and one RST_STREAM, so a
+//! client can open and reset thousands per second (the rapid reset of CVE-2023-44487, here on extended CONNECTs):
+//! an HTTP/2 WebSocket opens with the client's first bytes, or once it has kept the stream for [`OPEN_GRACE`]
+//! (a client that only listens, e.g. in a broadcast room). Requests reset before they opened are neither counted
+//! nor logged one by one: a summary line sums them up at most once every [`RESET_SUMMARY_EVERY`].
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use certgen::acme::http01::{self, Http01Tokens};
 use http_body_util::Full;
@@ -14,10 +22,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
 use super::assets;
-use super::broadcast::{self, Rooms};
+use super::broadcast::{self, Member, Rooms};
 use super::connection_facts::{ConnectionFacts, TlsFacts};
 use super::deflate::{self, Codec, DeflateSettings};
 use super::devices::Devices;
@@ -25,10 +34,16 @@ use super::echo::{self, EchoSettings, Session};
 use super::faults::{self, FaultPlan, Faults};
 use super::frame_io::Role;
 use super::handshake::{self, Accepted, Refusal};
+use super::read_ahead::ReadAhead;
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::TlsState;
 
 pub(crate) type Body = Full<Bytes>;
+
+/// How long an HTTP/2 WebSocket that has sent nothing must keep its stream to count as opened.
+const OPEN_GRACE: Duration = Duration::from_secs(1);
+/// Longest gap between a request reset before it opened and the log line that sums it up with the others.
+const RESET_SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 /// Server-wide settings and state every connection reads.
 pub(crate) struct Shared {
@@ -238,45 +253,107 @@ fn accept(
     }
     let facts = ConnectionFacts::of_request(&request, ctx.peer, &ctx.listener_url, &ctx.tls)
         .accepted_by(response.headers());
-    ctx.shared
-        .stats
-        .count_versions(facts.http_version, facts.tls.tls_version.as_deref());
+    let http2 = accepted.accept_key.is_none();
+    // The codec exists from the answer on (its zlib state comes with the first message), so that the room can be
+    // joined now with the compression its members share.
+    let deflate = deflate.map(|(agreed, min_size)| Codec::new(&agreed, min_size, Role::Server));
+    let room = room.map(|room| {
+        ctx.shared
+            .rooms
+            .join(&room, deflate.as_ref().and_then(Codec::shared))
+    });
+    let opening = Opening {
+        slot,
+        facts,
+        deflate,
+        faults: Faults::start(&plan),
+        room,
+    };
     let on_connection = OnConnection::new(ctx.clone());
 
     tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(e) => {
-                tracing::info!("{} upgrade failed: {e}", ctx.peer);
+        let Ok(upgraded) = on_upgrade.await else {
+            reset_before_open(&ctx.shared.stats);
+            return;
+        };
+        let stream = TokioIo::new(upgraded);
+        if http2 {
+            let mut stream = ReadAhead::new(stream);
+            if !opens(&mut stream).await {
+                reset_before_open(&ctx.shared.stats);
                 return;
             }
-        };
-        tracing::info!("{}", facts.log_line());
-        let shared = &ctx.shared;
-        let codec = deflate.map(|(agreed, min_size)| {
-            slot.compressed();
-            Codec::new(&agreed, min_size, Role::Server)
-        });
-        let peer = ctx.peer.to_string();
-        let room = room.map(|room| shared.rooms.join(&room, codec.as_ref().and_then(Codec::shared)));
-        let session = Session {
-            conn: slot,
-            deflate: codec,
-            faults: Faults::start(&plan),
-            room,
-            facts: &facts,
-            peer: &peer,
-        };
-        echo::run(
-            TokioIo::new(upgraded),
-            session,
-            &shared.echo,
-            shared.shutdown.clone(),
-        )
-        .await;
+            echo_on(stream, opening, &ctx).await;
+        } else {
+            echo_on(stream, opening, &ctx).await;
+        }
         drop(on_connection);
     });
     response
+}
+
+/// What the handshake decided for a WebSocket, waiting for its stream to open.
+struct Opening {
+    slot: OpenConnection,
+    facts: ConnectionFacts,
+    deflate: Option<Codec>,
+    faults: Faults,
+    room: Option<Member>,
+}
+
+/// Whether an HTTP/2 WebSocket stream opens: the client sends its first bytes (kept for the echo loop) or keeps
+/// the stream for [`OPEN_GRACE`]. A stream that ends or is reset first never opened.
+async fn opens<S: AsyncRead + Unpin>(stream: &mut ReadAhead<S>) -> bool {
+    tokio::select! {
+        biased;
+        first = stream.first_bytes() => matches!(first, Ok(read) if read > 0),
+        () = tokio::time::sleep(OPEN_GRACE) => true,
+    }
+}
+
+/// Counts and logs an opened WebSocket, then runs its echo loop.
+async fn echo_on<S: AsyncRead + AsyncWrite + Unpin>(stream: S, opening: Opening, ctx: &ConnContext) {
+    let Opening {
+        slot,
+        facts,
+        deflate,
+        faults,
+        room,
+    } = opening;
+    slot.opened(facts.http_version, facts.tls.tls_version.as_deref());
+    tracing::info!("{}", facts.log_line());
+    if deflate.is_some() {
+        slot.compressed();
+    }
+    let peer = ctx.peer.to_string();
+    let session = Session {
+        conn: slot,
+        deflate,
+        faults,
+        room,
+        facts: &facts,
+        peer: &peer,
+    };
+    let shared = &ctx.shared;
+    echo::run(stream, session, &shared.echo, shared.shutdown.clone()).await;
+}
+
+/// Counts a WebSocket request reset before it opened. The first one since the last summary schedules the next, so
+/// a flood of them costs one log line per [`RESET_SUMMARY_EVERY`] instead of one per request.
+fn reset_before_open(stats: &Stats) {
+    if !stats.count_reset_before_open() {
+        return;
+    }
+    let stats = stats.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(RESET_SUMMARY_EVERY).await;
+        let requests = stats.take_reset_before_open();
+        tracing::info!(
+            "{requests} WebSocket request(s) reset before they opened in the last {}s (an HTTP/2 rapid reset looks \
+             like this); not counted as connections",
+            RESET_SUMMARY_EVERY.as_secs()
+        );
+    });
 }
 
 /// Counts one WebSocket in [`ConnContext::websockets`] while it lives.

@@ -18,6 +18,8 @@ use tokio_util::io::poll_read_buf;
 
 /// Bytes taken from the socket per `recv` while busy: a 16 KiB TLS record and then some.
 const READ_AHEAD: usize = 32 * 1024;
+/// Room for [`ReadAhead::first_bytes`]: enough to see that bytes came; the rest waits in the stream.
+const FIRST_BYTES: usize = 4 * 1024;
 
 /// `inner` with a read-ahead buffer; see the module documentation.
 pub(crate) struct ReadAhead<S> {
@@ -46,6 +48,16 @@ impl<S> ReadAhead<S> {
         out.put_slice(&self.buffer[..n]);
         self.buffer.advance(n);
         true
+    }
+
+    /// Waits for the stream's first bytes and keeps them for the next reads; `Ok(0)` when it ended without any.
+    /// Cancel-safe: nothing is taken from the stream while it has no bytes.
+    pub(crate) async fn first_bytes(&mut self) -> io::Result<usize>
+    where
+        S: AsyncRead + Unpin,
+    {
+        self.buffer.reserve(FIRST_BYTES);
+        std::future::poll_fn(|cx| poll_read_buf(Pin::new(&mut self.inner), cx, &mut self.buffer)).await
     }
 
     /// Drops the buffer's memory: the connection has gone quiet.

@@ -27,7 +27,8 @@ pub(crate) struct Counters {
 pub struct Counts {
     /// WebSocket connections open now.
     pub open_connections: u64,
-    /// WebSocket connections accepted since start.
+    /// WebSocket connections opened since start. An HTTP/2 stream reset before it opened (before its first byte
+    /// or its first second, see server/http.rs) is not one.
     pub total_connections: u64,
     /// Upgrade requests refused with 503 because `--max-connections` was reached.
     pub refused_connections: u64,
@@ -99,6 +100,8 @@ struct StatsInner {
     open_total: AtomicU64,
     listeners: std::sync::Mutex<Vec<ListenerEntry>>,
     by_version: std::sync::Mutex<ByVersion>,
+    /// WebSocket requests accepted but reset before they opened, since the last summary of them was logged.
+    reset_before_open: AtomicU64,
 }
 
 /// The two tallies of [`StatsSnapshot::by_http_version`] and [`StatsSnapshot::by_tls_version`].
@@ -117,6 +120,7 @@ impl Stats {
                 open_total: AtomicU64::new(0),
                 listeners: std::sync::Mutex::new(Vec::new()),
                 by_version: std::sync::Mutex::default(),
+                reset_before_open: AtomicU64::new(0),
             }),
         }
     }
@@ -157,15 +161,25 @@ impl Stats {
             return None;
         }
         counters.open.fetch_add(1, Ordering::Relaxed);
-        counters.total.fetch_add(1, Ordering::Relaxed);
         Some(OpenConnection {
             stats: self.clone(),
             counters: counters.clone(),
         })
     }
 
-    /// Counts an accepted WebSocket under its HTTP version and TLS version (`None`: plain).
-    pub(crate) fn count_versions(&self, http_version: &str, tls_version: Option<&str>) {
+    /// Counts a WebSocket request that was reset before it opened; true when it is the first since the last
+    /// [`Stats::take_reset_before_open`], so that the caller schedules the next summary.
+    pub(crate) fn count_reset_before_open(&self) -> bool {
+        self.inner.reset_before_open.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// The requests reset before they opened since the last call.
+    pub(crate) fn take_reset_before_open(&self) -> u64 {
+        self.inner.reset_before_open.swap(0, Ordering::Relaxed)
+    }
+
+    /// Counts an opened WebSocket under its HTTP version and TLS version (`None`: plain).
+    fn count_versions(&self, http_version: &str, tls_version: Option<&str>) {
         let mut by_version = lock(&self.inner.by_version);
         *by_version.http.entry(http_version.into()).or_default() += 1;
         *by_version
@@ -238,13 +252,21 @@ impl Counts {
     }
 }
 
-/// A reserved connection slot; counts the connection as open until dropped.
+/// A reserved connection slot; counts the connection as open until dropped, and in the totals once
+/// [`OpenConnection::opened`].
 pub(crate) struct OpenConnection {
     stats: Stats,
     counters: Arc<Counters>,
 }
 
 impl OpenConnection {
+    /// Counts the WebSocket as opened (in `total_connections` and by version); until then the slot only holds
+    /// its place under `--max-connections`.
+    pub(crate) fn opened(&self, http_version: &str, tls_version: Option<&str>) {
+        self.counters.total.fetch_add(1, Ordering::Relaxed);
+        self.stats.count_versions(http_version, tls_version);
+    }
+
     pub(crate) fn received(&self, messages: usize, bytes: usize) {
         if messages > 0 {
             self.counters
