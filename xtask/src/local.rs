@@ -519,6 +519,19 @@ mod tests {
         present
     }
 
+    /// A HOME where Firefox has been started once: its profile folder with an empty NSS database.
+    fn firefox_started_once(home: &Path) -> PathBuf {
+        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
+        std::fs::create_dir_all(&firefox).unwrap();
+        let made = Command::new("certutil")
+            .args(["-N", "--empty-password", "-d"])
+            .arg(format!("sql:{}", firefox.display()))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        firefox
+    }
+
     fn nicknames(db: &Path) -> String {
         let out = Command::new("certutil")
             .arg("-L")
@@ -695,15 +708,8 @@ mod tests {
             no_server(),
         );
         ensure_certs(&scratch.0, &server_names(&[], &[])).unwrap();
-        // A HOME where Firefox has been started once: an installed Firefox without a profile is never all well.
-        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
-        std::fs::create_dir_all(&firefox).unwrap();
-        let made = Command::new("certutil")
-            .args(["-N", "--empty-password", "-d"])
-            .arg(format!("sql:{}", firefox.display()))
-            .status()
-            .unwrap();
-        assert!(made.success());
+        // An installed Firefox without a profile is never all well.
+        firefox_started_once(&home);
 
         let untrusted = status(&scratch.0, &host, &system).unwrap_err().to_string();
         assert!(
@@ -856,14 +862,7 @@ mod tests {
             "{verdict}"
         );
 
-        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
-        std::fs::create_dir_all(&firefox).unwrap();
-        let made = Command::new("certutil")
-            .args(["-N", "--empty-password", "-d"])
-            .arg(format!("sql:{}", firefox.display()))
-            .status()
-            .unwrap();
-        assert!(made.success());
+        firefox_started_once(&home);
         let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
         let verdict = browser_verdict(&browsers(&report), 8443);
         assert!(
@@ -883,14 +882,7 @@ mod tests {
         let scratch = Scratch::new("xtask-replaced-ca").unwrap();
         let home = scratch.0.join("home");
         let host = fresh_user(&home);
-        let firefox = home.join(".config/mozilla/firefox/t1.default-release");
-        std::fs::create_dir_all(&firefox).unwrap();
-        let made = Command::new("certutil")
-            .args(["-N", "--empty-password", "-d"])
-            .arg(format!("sql:{}", firefox.display()))
-            .status()
-            .unwrap();
-        assert!(made.success());
+        let firefox = firefox_started_once(&home);
         let user = TrustArgs {
             system: false,
             dry_run: false,

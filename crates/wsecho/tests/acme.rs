@@ -164,25 +164,7 @@ fn serve_acme_http01_then_restart_reuses_the_certificate() {
     let pebble = Pebble::start(ws_port, free_port());
     let state = tempfile::tempdir().unwrap();
     let log = state.path().join("serve.log");
-    let args = |wss_port: u16| {
-        vec![
-            "--acme".to_string(),
-            "127.0.0.1".into(),
-            "--challenge".into(),
-            "http-01".into(),
-            "--ws".into(),
-            format!("127.0.0.1:{ws_port}"),
-            "--wss".into(),
-            format!("127.0.0.1:{wss_port}"),
-            "--directory".into(),
-            pebble.directory_url.clone(),
-            "--acme-ca".into(),
-            pebble.tls_ca.display().to_string(),
-            "--agree-tos".into(),
-            "--acme-dir".into(),
-            state.path().display().to_string(),
-        ]
-    };
+    let args = |wss_port: u16| serve_acme_args(&pebble, ws_port, wss_port, state.path());
     let wss_port = free_port();
     let server = ServeProcess::start_logging_to(&args(wss_port), &log);
     let deadline = Instant::now() + ORDER_TIMEOUT;
