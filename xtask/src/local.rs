@@ -266,7 +266,7 @@ pub fn untrust(root: &Path, host: &Host, args: &TrustArgs) -> anyhow::Result<()>
 pub fn status(root: &Path, host: &Host, args: &StatusArgs) -> anyhow::Result<()> {
     let ca = load_ca(root)?;
     let report = trust::status(&ca, host, &stores(args.system), certs_dir(root).path());
-    let mut problems = report.problems().map(|_| status_problems(&report));
+    let mut problems = report.problems_fixed_by(&STATUS_FIXES);
     print!("{report}");
     if let Some(rejected) = doctor_running_server(root, host, args.wss_port)? {
         problems = Some(problems.map_or_else(|| rejected.clone(), |p| format!("{p}; {rejected}")));
@@ -296,46 +296,12 @@ fn doctor_running_server(root: &Path, host: &Host, wss_port: u16) -> anyhow::Res
     }
 }
 
-/// What `status` found wrong, each with the `cargo xtask` command that fixes exactly that.
-fn status_problems(report: &trust::StatusReport) -> String {
-    let uncovered = report.stores.iter().filter(|s| s.state == "not covered").count();
-    let untrusted = report
-        .stores
-        .iter()
-        .filter(|s| !trust::state_is_fine(s.state))
-        .count()
-        - uncovered;
-    let stale = report.stale.iter().filter(|s| s.replaced.is_some()).count();
-    let failing = report.certificates.iter().filter(|c| !c.ok).count();
-    let mut problems = Vec::new();
-    if report.ca.expired {
-        problems.push(
-            "the CA has expired (run `cargo xtask certs` to replace it, then `cargo xtask trust`)".to_owned(),
-        );
-    }
-    if untrusted > 0 {
-        problems.push(format!(
-            "{untrusted} store(s) do not trust the CA (run `{}`)",
-            report.fix
-        ));
-    }
-    if uncovered > 0 {
-        problems.push(format!(
-            "{uncovered} browser(s) not covered yet (do the step on its line)"
-        ));
-    }
-    if stale > 0 {
-        problems.push(format!(
-            "{stale} replaced CA(s) still trusted (run the command on each stale line)"
-        ));
-    }
-    if failing > 0 {
-        problems.push(format!(
-            "{failing} certificate(s) fail the checks (run `cargo xtask certs` to reissue the server certificate)"
-        ));
-    }
-    problems.join("; ")
-}
+/// What `status` found wrong is fixed by `cargo xtask` tasks.
+const STATUS_FIXES: trust::StatusFixes<'static> = trust::StatusFixes {
+    expired_ca: "run `cargo xtask certs` to replace it, then `cargo xtask trust`",
+    uncovered: "browser(s) not covered yet (do the step on its line)",
+    failing: Some("run `cargo xtask certs` to reissue the server certificate"),
+};
 
 pub fn serve(root: &Path, args: &ServeArgs) -> anyhow::Result<()> {
     run_server(root, args, &[])

@@ -34,7 +34,7 @@ pub use stale::{Retired, StaleCa, replaced_cas, untrust_replaced};
 
 use crate::Error;
 use crate::cert::Cert;
-pub use status::{CertCheck, StatusReport, StoreStatus, state_is_fine, status, store_statuses};
+pub use status::{CertCheck, StatusFixes, StatusReport, StoreStatus, state_is_fine, status, store_statuses};
 
 /// What went wrong while talking to a trust store.
 #[derive(Debug, thiserror::Error)]

@@ -381,9 +381,34 @@ impl fmt::Display for StatusReport {
     }
 }
 
+/// How a front end words the fixes in [`StatusReport::problems_fixed_by`]: each is the text after the problem.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusFixes<'a> {
+    /// For an expired CA.
+    pub expired_ca: &'a str,
+    /// What follows the count of browsers that are installed but not covered yet.
+    pub uncovered: &'a str,
+    /// For certificates that fail the checks; `None` adds nothing.
+    pub failing: Option<&'a str>,
+}
+
+impl StatusFixes<'static> {
+    /// certgen's own words.
+    pub const CERTGEN: StatusFixes<'static> = StatusFixes {
+        expired_ca: "create a new one with `certgen ca --force`",
+        uncovered: "browser(s) found that certgen cannot cover (see the fix on each line)",
+        failing: None,
+    };
+}
+
 impl StatusReport {
     /// `None` when all is well (the CLI's exit code 0); otherwise a one-line summary of what is not.
     pub fn problems(&self) -> Option<String> {
+        self.problems_fixed_by(&StatusFixes::CERTGEN)
+    }
+
+    /// [`Self::problems`], each with the fix as `fixes` words it; a trust fix is always [`Self::fix`].
+    pub fn problems_fixed_by(&self, fixes: &StatusFixes<'_>) -> Option<String> {
         if self.ok {
             return None;
         }
@@ -397,7 +422,7 @@ impl StatusReport {
         let failing = self.certificates.iter().filter(|c| !c.ok).count();
         let mut problems = Vec::new();
         if self.ca.expired {
-            problems.push("the CA has expired (create a new one with `certgen ca --force`)".to_owned());
+            problems.push(format!("the CA has expired ({})", fixes.expired_ca));
         }
         if untrusted > 0 {
             problems.push(format!(
@@ -411,12 +436,13 @@ impl StatusReport {
             ));
         }
         if uncovered > 0 {
-            problems.push(format!(
-                "{uncovered} browser(s) found that certgen cannot cover (see the fix on each line)"
-            ));
+            problems.push(format!("{uncovered} {}", fixes.uncovered));
         }
         if failing > 0 {
-            problems.push(format!("{failing} certificate(s) fail the checks"));
+            problems.push(match fixes.failing {
+                Some(fix) => format!("{failing} certificate(s) fail the checks ({fix})"),
+                None => format!("{failing} certificate(s) fail the checks"),
+            });
         }
         Some(problems.join("; "))
     }
