@@ -50,9 +50,31 @@ pub(crate) fn bind(addr: SocketAddr, ipv6_only: bool) -> Result<TcpListener, Err
     })
 }
 
+/// Fails with the [`Error::Bind`] a start would give (the port's holder named) when another program listens on one
+/// of `addrs`; checks and lets go, so that a front end can learn it before it changes any file. An address this
+/// machine lacks (no IPv6) is left to the start.
+pub fn ensure_ports_free(addrs: &[SocketAddr]) -> Result<(), Error> {
+    for &addr in addrs {
+        if let Err(source) = socket(addr, addr.is_ipv6())
+            && source.kind() == std::io::ErrorKind::AddrInUse
+        {
+            let holder = super::port_holder::port_holder(addr);
+            return Err(Error::Bind { addr, source, holder });
+        }
+    }
+    Ok(())
+}
+
 /// A listening socket made as `TcpListener::bind` makes it (SO_REUSEADDR on Unix, so that a restart finds its port
 /// free at once), plus IPV6_V6ONLY when asked.
 fn listen(addr: SocketAddr, ipv6_only: bool) -> std::io::Result<TcpListener> {
+    let socket = socket(addr, ipv6_only)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// A blocking socket listening on `addr`.
+fn socket(addr: SocketAddr, ipv6_only: bool) -> std::io::Result<socket2::Socket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if ipv6_only {
@@ -62,8 +84,7 @@ fn listen(addr: SocketAddr, ipv6_only: bool) -> std::io::Result<TcpListener> {
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
-    socket.set_nonblocking(true)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket)
 }
 
 /// What every connection of every listener needs besides its socket.

@@ -48,6 +48,7 @@ pub use bad_certs::BadCerts;
 pub use certificate_source::CertificateSource;
 pub use deflate::{DeflateSettings, WINDOW_BITS};
 pub use devices::{lan_addresses, reachable_ipv4};
+pub use listeners::ensure_ports_free;
 pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
