@@ -12,13 +12,12 @@ pub fn page_url(line: &str) -> Option<&str> {
     page.split_whitespace().next()
 }
 
-/// Whether `up`'s verdict line says `browser` (`Chromium`, `Firefox`) trusts the CA: `verdict: trusted by
-/// Chromium yes, Firefox yes: ...` or `verdict: Chromium yes, Firefox not yet: ...`.
+/// Whether `up`'s verdict line says `browser` (`Chromium`, `Firefox`) trusts the CA: `verdict: Chromium yes,
+/// Firefox yes: ...` or `verdict: Chromium yes, Firefox not yet: ...`.
 pub fn trusted_by(verdict: &str, browser: &str) -> bool {
     let Some(rest) = verdict.strip_prefix("verdict: ") else {
         return false;
     };
-    let rest = rest.strip_prefix("trusted by ").unwrap_or(rest);
     rest.split(", ")
         .map_while(|part| part.split_once(' '))
         .any(|(name, state)| name == browser && state.starts_with("yes"))
@@ -30,8 +29,7 @@ mod tests {
 
     #[test]
     fn reads_which_browsers_a_verdict_names_as_trusting() {
-        let both =
-            "verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green";
+        let both = "verdict: Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green";
         assert!(trusted_by(both, "Chromium") && trusted_by(both, "Firefox"));
         let one = "verdict: Chromium yes, Firefox not yet: start Firefox once, then run `cargo xtask trust`; in a \
                    browser marked yes, https://localhost:8443/ turns green";

@@ -175,10 +175,7 @@ fn browser_verdict(browsers: &[BrowserTrust], wss_port: u16) -> String {
         .collect();
     let page = format!("https://localhost:{wss_port}/");
     if browsers.iter().all(|b| b.fix.is_none()) {
-        format!(
-            "verdict: trusted by {}: open {page} and it turns green",
-            parts.join(", ")
-        )
+        format!("verdict: {}: open {page} and it turns green", parts.join(", "))
     } else {
         format!(
             "verdict: {}; in a browser marked yes, {page} turns green",
@@ -813,7 +810,7 @@ mod tests {
         ];
         assert_eq!(
             browser_verdict(&both, 8443),
-            "verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green"
+            "verdict: Chromium yes, Firefox yes: open https://localhost:8443/ and it turns green"
         );
         let firefox_later = [
             BrowserTrust {
@@ -865,8 +862,7 @@ mod tests {
         let report = trust::install(&ca, &host, &[StoreKind::Nss], false);
         let verdict = browser_verdict(&browsers(&report), 8443);
         assert!(
-            verdict
-                .starts_with("verdict: trusted by Chromium yes, Firefox yes: open https://localhost:8443/"),
+            verdict.starts_with("verdict: Chromium yes, Firefox yes: open https://localhost:8443/"),
             "{verdict}"
         );
     }
