@@ -9,8 +9,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 /// Parses this process's command line into `P`. `--help` and `--version` print as clap renders them and exit 0;
-/// any other mistake prints one line, e.g. `error: invalid value 'x' for '--days <DAYS>': invalid digit found in
-/// string (see 'certgen issue --help')`, and exits 2. `Err` holds the exit code to return from `main`.
+/// any other mistake prints one line, e.g. `error: invalid value 'x' for '--days <DAYS>': expected a whole number
+/// such as 30 (see 'certgen issue --help')`, and exits 2. `Err` holds the exit code to return from `main`.
 pub fn parse<P: Parser>() -> Result<P, ExitCode> {
     let args: Vec<OsString> = std::env::args_os().collect();
     P::try_parse_from(&args).map_err(|err| match err.kind() {
@@ -67,7 +67,28 @@ fn one_line(rendered: &str, path: &str) -> String {
             line.push_str(part);
         }
     }
-    format!("{line} (see '{path} --help')")
+    format!("{} (see '{path} --help')", plain_number_errors(&line))
+}
+
+/// std's integer-parsing messages (what clap shows for a numeric option) in words that say what to give instead.
+fn plain_number_errors(line: &str) -> String {
+    [
+        ("invalid digit found in string", "expected a whole number"),
+        (
+            "cannot parse integer from empty string",
+            "expected a whole number, got nothing",
+        ),
+        (
+            "number too large to fit in target type",
+            "too large for this option",
+        ),
+        (
+            "number too small to fit in target type",
+            "too small for this option",
+        ),
+    ]
+    .iter()
+    .fold(line.to_owned(), |line, (std, plain)| line.replace(std, plain))
 }
 
 #[cfg(test)]
@@ -109,7 +130,7 @@ mod tests {
     fn a_bad_value_is_one_line_naming_it_and_the_help_of_its_subcommand() {
         assert_eq!(
             error_line(&["issue", "--days", "x", "a", "--out", "o"]),
-            "error: invalid value 'x' for '--days <DAYS>': invalid digit found in string (see 'tool issue --help')"
+            "error: invalid value 'x' for '--days <DAYS>': expected a whole number (see 'tool issue --help')"
         );
     }
 

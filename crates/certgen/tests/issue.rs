@@ -899,7 +899,7 @@ fn a_bad_flag_value_is_one_line_naming_it_and_the_help_to_read_with_exit_2() {
     let cases: [(&[&str], &str); 3] = [
         (
             &["issue", "localhost", "--days", "x"],
-            "error: invalid value 'x' for '--days <DAYS>': invalid digit found in string (see 'certgen issue --help')",
+            "error: invalid value 'x' for '--days <DAYS>': expected a whole number (see 'certgen issue --help')",
         ),
         (
             &["issue", "localhost", "--forc"],
