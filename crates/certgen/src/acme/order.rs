@@ -289,6 +289,7 @@ async fn answer_challenges(
     presented: &mut Vec<PendingChallenge>,
 ) -> Result<(), Error> {
     let url = request.directory.url();
+    let mut rejected = None;
     let mut authorizations = order.authorizations();
     while let Some(authorization) = authorizations.next().await {
         let mut authorization = authorization.map_err(|e| acme_error("authorization", url, e))?;
@@ -313,9 +314,21 @@ async fn answer_challenges(
         };
         responder.present(&pending)?;
         presented.push(pending);
-        resend_on_bad_nonce!(challenge.set_ready().await).map_err(|e| acme_error("challenge", url, e))?;
+        if let Err(err) = resend_on_bad_nonce!(challenge.set_ready().await) {
+            rejected = Some(err);
+            break;
+        }
     }
-    Ok(())
+    match rejected {
+        None => Ok(()),
+        // A CA that validates at once (pebble) may answer "ready" with the challenge already failed: its
+        // authorization then holds the validation error, which is the one to report.
+        Some(err @ instant_acme::Error::Api(_)) => match failed_challenge(order, request).await {
+            Some(failed) => Err(failed),
+            None => Err(acme_error("challenge", url, err)),
+        },
+        Some(err) => Err(acme_error("challenge", url, err)),
+    }
 }
 
 /// Polls until the order is ready; when the CA gave up, the error carries its problem detail for the failed name.
@@ -335,20 +348,10 @@ async fn wait_until_ready(order: &mut Order, request: &AcmeRequest) -> Result<()
 
 /// The first failed challenge's problem, or the order's own.
 async fn validation_failure(order: &mut Order, request: &AcmeRequest) -> Error {
-    let url = request.directory.url();
-    let mut authorizations = order.authorizations();
-    while let Some(Ok(mut authorization)) = authorizations.next().await {
-        let Ok(state) = authorization.refresh().await else {
-            continue;
-        };
-        if let Some(problem) = state.challenges.iter().find_map(|c| c.error.as_ref()) {
-            return Error::AcmeChallengeFailed {
-                name: authorized_name(&state.identifier()).to_string(),
-                challenge: request.challenge.name(),
-                detail: problem_detail(problem),
-            };
-        }
+    if let Some(failed) = failed_challenge(order, request).await {
+        return failed;
     }
+    let url = request.directory.url();
     let detail = order
         .state()
         .error
@@ -359,6 +362,24 @@ async fn validation_failure(order: &mut Order, request: &AcmeRequest) -> Error {
         url: url.to_string(),
         detail,
     }
+}
+
+/// The first challenge of `order` the CA could not validate, with its problem, as the authorizations now say.
+async fn failed_challenge(order: &mut Order, request: &AcmeRequest) -> Option<Error> {
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(mut authorization)) = authorizations.next().await {
+        let Ok(state) = authorization.refresh().await else {
+            continue;
+        };
+        if let Some(problem) = state.challenges.iter().find_map(|c| c.error.as_ref()) {
+            return Some(Error::AcmeChallengeFailed {
+                name: authorized_name(&state.identifier()).to_string(),
+                challenge: request.challenge.name(),
+                detail: problem_detail(problem),
+            });
+        }
+    }
+    None
 }
 
 /// The problem's detail and type (`... (urn:ietf:params:acme:error:connection)`), one line.
