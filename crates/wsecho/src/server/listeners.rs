@@ -42,12 +42,15 @@ const BACKLOG: i32 = 1024;
 /// Listens on `addr`; `ipv6_only` keeps an IPv6 wildcard (`[::]`) off IPv4, which on Linux it would otherwise take
 /// too (bindv6only=0), colliding with a `0.0.0.0` listener on the same port.
 pub(crate) fn bind(addr: SocketAddr, ipv6_only: bool) -> Result<TcpListener, Error> {
-    listen(addr, ipv6_only).map_err(|source| {
-        let holder = (source.kind() == std::io::ErrorKind::AddrInUse)
-            .then(|| super::port_holder::port_holder(addr))
-            .flatten();
-        Error::Bind { addr, source, holder }
-    })
+    listen(addr, ipv6_only).map_err(|source| bind_error(addr, source))
+}
+
+/// A failed bind of `addr`, naming the port's holder when the port is in use.
+fn bind_error(addr: SocketAddr, source: std::io::Error) -> Error {
+    let holder = (source.kind() == std::io::ErrorKind::AddrInUse)
+        .then(|| super::port_holder::port_holder(addr))
+        .flatten();
+    Error::Bind { addr, source, holder }
 }
 
 /// Fails with the [`Error::Bind`] a start would give (the port's holder named) when another program listens on one
@@ -58,8 +61,7 @@ pub fn ensure_ports_free(addrs: &[SocketAddr]) -> Result<(), Error> {
         if let Err(source) = socket(addr, addr.is_ipv6())
             && source.kind() == std::io::ErrorKind::AddrInUse
         {
-            let holder = super::port_holder::port_holder(addr);
-            return Err(Error::Bind { addr, source, holder });
+            return Err(bind_error(addr, source));
         }
     }
     Ok(())
