@@ -3,6 +3,7 @@
 
 mod banner;
 mod bench;
+mod circles;
 mod cmd;
 mod local;
 mod nss_tools;
@@ -50,6 +51,8 @@ enum Task {
     E2e,
     /// Echo server under steady load and connection churn; fails when memory or file descriptors grow.
     Soak(soak::SoakArgs),
+    /// Fail when a module reaches, through its imports, back to itself (in any crate of the workspace).
+    Circles,
     /// Measure wsecho against a bare tokio-tungstenite echo, websocat and Python websockets; write docs/performance.md.
     Bench(bench::BenchArgs),
 }
@@ -87,6 +90,7 @@ fn run(task: Task) -> anyhow::Result<()> {
         Task::E2e => test::e2e(&root),
         Task::Soak(args) => soak::run(&root, &args),
         Task::Bench(args) => bench::run(&root, &args),
+        Task::Circles => circles::run(&root),
     }
 }
 
@@ -138,6 +142,7 @@ mod tests {
         ));
         assert!(matches!(parse(&["test"]), Ok(Task::Test)));
         assert!(matches!(parse(&["e2e"]), Ok(Task::E2e)));
+        assert!(matches!(parse(&["circles"]), Ok(Task::Circles)));
         assert!(matches!(parse(&["bench", "--smoke"]), Ok(Task::Bench(b)) if b.smoke && !b.quick));
         assert!(matches!(
             parse(&["soak", "--minutes", "0.5", "--connections", "4", "--rate", "100"]),
