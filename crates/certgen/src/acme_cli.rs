@@ -1,4 +1,5 @@
-//! `certgen acme NAME...` and `certgen acme renew`: the clap flags and printing for certgen::acme.
+//! `certgen acme NAME...` and `certgen acme renew`: the clap flags (turned into a request by
+//! `certgen::acme::AcmeFlags`, as wsecho's are) and printing for certgen::acme.
 
 use std::path::PathBuf;
 

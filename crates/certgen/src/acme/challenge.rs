@@ -159,3 +159,23 @@ pub trait Responder: Send + Sync {
     /// Takes the answer away again (the order is done, or failed); an error becomes a warning.
     fn clear(&self, challenge: &PendingChallenge) -> Result<(), Error>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_01_comes_with_its_hook_or_not_at_all() {
+        let hook = Challenge::new(ChallengeKind::Dns01, Some("set-txt".into())).unwrap();
+        assert_eq!(hook.dns_hook(), Some("set-txt"));
+        assert_eq!(hook.to_string(), "dns-01");
+        let err = Challenge::new(ChallengeKind::Dns01, None).unwrap_err();
+        assert!(
+            err.to_string().starts_with("dns-01 needs --dns-hook CMD"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        let http = Challenge::new(ChallengeKind::Http01, Some("ignored".into())).unwrap();
+        assert_eq!((http.kind(), http.dns_hook()), (ChallengeKind::Http01, None));
+    }
+}

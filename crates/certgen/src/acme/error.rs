@@ -125,3 +125,39 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acme::problem::ProblemType;
+
+    fn request(cause: Cause) -> crate::Error {
+        Error::Request {
+            step: "finalize",
+            url: "https://ca/dir".into(),
+            cause,
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_rejected_nonce_is_known_by_its_type_and_the_message_is_unchanged() {
+        let bad_nonce = request(Cause::Problem(Problem {
+            kind: Some(ProblemType::BadNonce),
+            detail: Some("stale nonce".into()),
+        }));
+        assert!(matches!(&bad_nonce, crate::Error::Acme(e) if e.is_bad_nonce()));
+        assert_eq!(
+            bad_nonce.to_string(),
+            "ACME finalize failed at https://ca/dir: stale nonce (urn:ietf:params:acme:error:badNonce)"
+        );
+        assert_eq!(bad_nonce.exit_code(), 1);
+        // Text that merely ends like a badNonce problem is not one.
+        let text = request(Cause::Other(
+            "proxy said (urn:ietf:params:acme:error:badNonce)".into(),
+        ));
+        assert!(matches!(&text, crate::Error::Acme(e) if !e.is_bad_nonce()));
+        let usage: crate::Error = Error::Usage("no".into()).into();
+        assert_eq!(usage.exit_code(), 2);
+    }
+}

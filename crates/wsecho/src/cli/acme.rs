@@ -1,4 +1,5 @@
-//! `wsecho serve --acme NAME...`: the ACME flags (the same as `certgen acme`'s), turned into an [`AcmeConfig`].
+//! `wsecho serve --acme NAME...`: the ACME flags (the same as `certgen acme`'s), turned into an [`AcmeConfig`]
+//! by the conversion both front ends share (`certgen::acme::AcmeFlags`).
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
