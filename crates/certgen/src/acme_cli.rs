@@ -1,13 +1,13 @@
-//! `certgen acme NAME...` and `certgen acme renew`: the clap flags and printing for certgen::acme.
+//! `certgen acme NAME...` and `certgen acme renew`: the clap flags (turned into a request by
+//! `certgen::acme::AcmeFlags`, as wsecho's are) and printing for certgen::acme.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use certgen::acme::account::AccountOptions;
-use certgen::acme::{AcmeIssued, AcmeRequest, Directory, Eab, Renewal, Standalone};
+use certgen::acme::{AcmeFlags, AcmeIssued, AcmeRequest, Renewal, Standalone};
 use certgen::validity::rfc3339;
-use certgen::{CertsDir, Error, KeyKind, SubjectName};
+use certgen::{CertsDir, Error};
 
 use crate::cli::{DirArg, print_file, print_summary, summary_json};
 
@@ -103,28 +103,24 @@ impl AcmeArgs {
     }
 
     fn request(&self) -> Result<AcmeRequest, Error> {
-        let eab = match (&self.eab_kid, &self.eab_hmac_key) {
-            (Some(key_id), Some(key)) => Some(Eab::from_base64url(key_id, key)?),
-            _ => None,
-        };
-        Ok(AcmeRequest {
-            names: SubjectName::parse_all(&self.names)?,
-            directory: Directory::parse(&self.directory)?,
-            challenge: self.challenge.parse()?,
+        AcmeFlags {
+            names: self.names.clone(),
+            directory: self.directory.clone(),
+            challenge: self.challenge.clone(),
+            dns_hook: self.dns_hook.clone(),
             profile: self.profile.clone(),
-            account: AccountOptions {
-                email: self.email.clone(),
-                agree_tos: self.agree_tos,
-                eab,
-                acme_ca: self.acme_ca.clone(),
-            },
+            email: self.email.clone(),
+            agree_tos: self.agree_tos,
+            eab_kid: self.eab_kid.clone(),
+            eab_hmac_key: self.eab_hmac_key.clone(),
+            acme_ca: self.acme_ca.clone(),
             out: self.out.clone(),
-            key: self.key.as_deref().map_or(Ok(KeyKind::default()), str::parse)?,
+            key: self.key.clone(),
             force: self.force,
             http_port: self.http_port,
             tls_port: self.tls_port,
-            dns_hook: self.dns_hook.clone(),
-        })
+        }
+        .request()
     }
 }
 
@@ -147,9 +143,9 @@ pub fn acme(args: AcmeArgs) -> Result<(), Error> {
 async fn obtain(args: AcmeArgs) -> Result<(), Error> {
     let request = args.request()?;
     let dir = CertsDir::new(&args.dir.dir);
-    request.check(&dir)?;
+    let checked = request.check(&dir)?;
     let responder = Standalone::for_request(&request).await?;
-    let issued = dir.acme_obtain(&request, &responder, None).await?;
+    let issued = dir.acme_obtain(&checked, &responder, None).await?;
     if args.json {
         println!("{:#}", issued_json(&issued));
         return Ok(());

@@ -160,60 +160,10 @@ pub enum Error {
     /// A server could not be reached, or its TLS handshake did not complete.
     #[error("{target}: {reason}")]
     Connect { target: String, reason: String },
-    /// `--directory` is neither a preset nor a URL.
-    #[error(
-        "--directory `{input}`: use `letsencrypt`, `letsencrypt-staging` or the ACME directory's https:// URL"
-    )]
-    BadAcmeDirectory { input: String },
 
-    /// A public ACME CA was asked for a name no public CA signs (checked before any request).
-    #[error(
-        "`{name}` {why}, so no public CA ({ca}) will sign it; use the local CA (`certgen issue {name}`), or a \
-         private ACME server with --directory URL"
-    )]
-    AcmeNotPublic {
-        name: String,
-        why: &'static str,
-        ca: String,
-    },
-
-    /// A name or option that ACME cannot serve as asked; the message says why and what to use instead.
-    #[error("{0}")]
-    AcmeUsage(String),
-
-    /// The ACME directory could not be fetched.
-    #[error("cannot reach the ACME directory {url}: {reason}; check the URL, the network and --acme-ca")]
-    AcmeUnreachable { url: String, reason: String },
-
-    /// The CA could not validate a challenge; `detail` is the CA's problem document.
-    #[error("the CA could not validate {challenge} for {name}: {detail}")]
-    AcmeChallengeFailed {
-        name: String,
-        challenge: &'static str,
-        detail: String,
-    },
-
-    /// `--profile` names a profile the directory does not offer.
-    #[error(
-        "the ACME directory {url} offers no profile `{profile}` (it offers: {offered}); drop --profile or pick one of those"
-    )]
-    AcmeNoSuchProfile {
-        profile: String,
-        url: String,
-        offered: String,
-    },
-
-    /// A challenge responder could not start (port taken, no permission, hook missing).
-    #[error("{0}")]
-    AcmeResponder(String),
-
-    /// Any other failure talking to the ACME server; `detail` includes the CA's problem document when it sent one.
-    #[error("ACME {step} failed at {url}: {detail}")]
-    Acme {
-        step: &'static str,
-        url: String,
-        detail: String,
-    },
+    /// Obtaining a certificate by ACME failed; the message and exit code are the ACME error's.
+    #[error(transparent)]
+    Acme(#[from] crate::acme::Error),
 
     /// Printing `--json` output failed.
     #[error("cannot encode JSON: {0}")]
@@ -249,16 +199,9 @@ impl Error {
             | Error::BadFile { .. }
             | Error::KeyMismatch { .. }
             | Error::KeyPermissions { .. }
-            | Error::BadUrl { .. }
-            | Error::BadAcmeDirectory { .. }
-            | Error::AcmeNotPublic { .. }
-            | Error::AcmeUsage(_) => 2,
+            | Error::BadUrl { .. } => 2,
+            Error::Acme(e) => e.exit_code(),
             Error::Connect { .. }
-            | Error::AcmeUnreachable { .. }
-            | Error::AcmeChallengeFailed { .. }
-            | Error::AcmeNoSuchProfile { .. }
-            | Error::AcmeResponder(_)
-            | Error::Acme { .. }
             | Error::Io { .. }
             | Error::Crypto { .. }
             | Error::CheckFailed(_)

@@ -10,8 +10,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use certgen::acme::account::AccountOptions;
-use certgen::acme::{AcmeRequest, ChallengeKind, Directory};
+use certgen::acme::{AccountOptions, AcmeRequest, Challenge, ChallengeKind, Directory};
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::ServerName;
 use support::pebble::{self, Pebble, free_port};
@@ -37,7 +36,7 @@ fn request(pebble: &Pebble, name: &str, challenge: ChallengeKind) -> AcmeRequest
     AcmeRequest {
         names: certgen::SubjectName::parse_all([name]).unwrap(),
         directory: Directory::parse(&pebble.directory_url).unwrap(),
-        challenge,
+        challenge: Challenge::new(challenge, None).unwrap(),
         profile: None,
         account: AccountOptions {
             agree_tos: true,
@@ -49,7 +48,6 @@ fn request(pebble: &Pebble, name: &str, challenge: ChallengeKind) -> AcmeRequest
         force: true,
         http_port: 0,
         tls_port: 0,
-        dns_hook: None,
     }
 }
 

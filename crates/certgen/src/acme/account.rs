@@ -6,33 +6,18 @@ use std::path::{Path, PathBuf};
 
 use instant_acme::{Account, AccountCredentials, ExternalAccountKey, NewAccount};
 
-use super::{Directory, error_chain};
+use super::account_options::AccountOptions;
+use super::directory::Directory;
+use super::error::{Error as AcmeError, chain};
+use super::nonce::resend_on_bad_nonce;
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
-
-/// How to reach the CA and what to tell it when creating an account.
-#[derive(Debug, Clone, Default)]
-pub struct AccountOptions {
-    /// `mailto:` contact for expiry and policy mail; optional.
-    pub email: Option<String>,
-    /// The user accepted the CA's terms of service (`--agree-tos`); needed only to create the account.
-    pub agree_tos: bool,
-    /// External account binding (`--eab-kid`, `--eab-hmac-key`), for CAs that require one.
-    pub eab: Option<super::Eab>,
-    /// PEM root to trust for the directory's own TLS certificate (a private ACME server); default: the system's.
-    pub acme_ca: Option<PathBuf>,
-}
 
 impl CertsDir {
     /// Where the account for `directory` is kept.
     pub fn acme_account_file(&self, directory: &Directory) -> PathBuf {
         let label: String = directory
-            .url()
-            .split_once("://")
-            .map_or(directory.url(), |(_, rest)| rest)
-            .split('/')
-            .next()
-            .unwrap_or_default()
+            .authority()
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -66,9 +51,11 @@ pub(crate) async fn load_or_create(
     opts: &AccountOptions,
 ) -> Result<Account, Error> {
     let file = dir.acme_account_file(directory);
-    let unreachable = |e: instant_acme::Error| Error::AcmeUnreachable {
-        url: directory.url().to_string(),
-        reason: error_chain(&e),
+    let unreachable = |e: instant_acme::Error| {
+        Error::from(AcmeError::Unreachable {
+            url: directory.url().to_string(),
+            reason: chain(&e),
+        })
     };
     if file.exists() {
         let bytes = crate::secret::read_private_key(&file)?;
@@ -95,27 +82,13 @@ pub(crate) async fn load_or_create(
         only_return_existing: false,
     };
     // A nonce the CA still rejects after instant-acme's retries only costs another try: no account was made.
-    let mut attempt = 1;
-    let created = loop {
-        let created = builder(opts.acme_ca.as_deref())?
+    let created = resend_on_bad_nonce!(
+        builder(opts.acme_ca.as_deref())?
             .create(&new_account, directory.url().to_string(), eab.as_ref())
-            .await;
-        match created {
-            Err(instant_acme::Error::Api(problem))
-                if attempt < super::order::REQUEST_ATTEMPTS
-                    && problem.r#type.as_deref() == Some(super::order::BAD_NONCE) =>
-            {
-                attempt += 1;
-            }
-            created => break created,
-        }
-    };
+            .await
+    );
     let (account, credentials) = created.map_err(|e| match e {
-        instant_acme::Error::Api(problem) => Error::Acme {
-            step: "account creation",
-            url: directory.url().to_string(),
-            detail: problem.to_string(),
-        },
+        instant_acme::Error::Api(_) => AcmeError::request("account creation", directory.url(), &e).into(),
         other => unreachable(other),
     })?;
     let json = serde_json::to_vec_pretty(&credentials).map_err(|e| Error::Json(e.to_string()))?;
@@ -138,13 +111,16 @@ fn builder(acme_ca: Option<&Path>) -> Result<instant_acme::AccountBuilder, Error
             }
             instant_acme::Account::builder_with_root(path).map_err(|e| Error::BadCa {
                 path: path.to_path_buf(),
-                reason: error_chain(&e),
+                reason: chain(&e),
             })
         }
-        None => instant_acme::Account::builder().map_err(|e| Error::Acme {
-            step: "loading the system's trusted roots",
-            url: String::new(),
-            detail: error_chain(&e),
+        None => instant_acme::Account::builder().map_err(|e| {
+            AcmeError::Request {
+                step: "loading the system's trusted roots",
+                url: String::new(),
+                cause: super::error::Cause::Other(chain(&e)),
+            }
+            .into()
         }),
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 
+use super::error::Error as AcmeError;
 use crate::{Error, SubjectName};
 
 /// Let's Encrypt's production directory (rate-limited; try `letsencrypt-staging` first).
@@ -37,26 +39,44 @@ const PRIVATE_SUFFIXES: &[&str] = &[
     "lan",
 ];
 
-/// An ACME directory: a preset name or an `https://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An ACME directory: a preset name or an `https://` URL, its host taken out once when parsed. On disk (the
+/// record) it is its URL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Directory {
     url: String,
+    /// `[USER@]HOST[:PORT]`, for the account's file name.
+    authority: String,
+    /// The authority's host, without brackets around an IPv6 address.
+    host: String,
 }
 
 impl Directory {
     /// `letsencrypt`, `letsencrypt-staging` or an `http(s)://` URL.
     pub fn parse(input: &str) -> Result<Self, Error> {
         let url = match input {
-            "letsencrypt" => LETSENCRYPT.to_string(),
-            "letsencrypt-staging" => LETSENCRYPT_STAGING.to_string(),
-            url if url.starts_with("https://") || url.starts_with("http://") => url.to_string(),
+            "letsencrypt" => LETSENCRYPT,
+            "letsencrypt-staging" => LETSENCRYPT_STAGING,
+            url if url.starts_with("https://") || url.starts_with("http://") => url,
             other => {
-                return Err(Error::BadAcmeDirectory {
+                return Err(AcmeError::BadDirectory {
                     input: other.to_string(),
-                });
+                }
+                .into());
             }
         };
-        Ok(Directory { url })
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let host = match host_port.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => host_port.split(':').next().unwrap_or(host_port),
+        };
+        Ok(Directory {
+            url: url.to_string(),
+            authority: authority.to_string(),
+            host: host.to_string(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -65,16 +85,12 @@ impl Directory {
 
     /// The URL's host, e.g. `acme-v02.api.letsencrypt.org` or `127.0.0.1`.
     pub fn host(&self) -> &str {
-        let rest = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, rest)| rest);
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-        match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(v6),
-            None => authority.split(':').next().unwrap_or(authority),
-        }
+        &self.host
+    }
+
+    /// `[USER@]HOST[:PORT]`, e.g. `127.0.0.1:14000`.
+    pub fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// A short name for messages and file names: `letsencrypt`, `letsencrypt-staging`, else the host.
@@ -82,13 +98,23 @@ impl Directory {
         match self.url.as_str() {
             LETSENCRYPT => "letsencrypt".into(),
             LETSENCRYPT_STAGING => "letsencrypt-staging".into(),
-            _ => self.host().to_string(),
+            _ => self.host.clone(),
+        }
+    }
+
+    /// This directory and `wanted` for a message: their labels, or their URLs when the labels are the same (two
+    /// servers on one host).
+    pub fn names_beside(&self, wanted: &Directory) -> (String, String) {
+        if self.label() == wanted.label() {
+            (self.url.clone(), wanted.url.clone())
+        } else {
+            (self.label(), wanted.label())
         }
     }
 
     /// Is this one of the publicly trusted CAs (which sign only public names)?
     pub fn is_public_ca(&self) -> bool {
-        PUBLIC_CA_HOSTS.contains(&self.host().to_ascii_lowercase().as_str())
+        PUBLIC_CA_HOSTS.contains(&self.host.to_ascii_lowercase().as_str())
     }
 
     /// Refuses, before any request, a name a public CA will not sign; a private ACME server may sign anything.
@@ -98,14 +124,35 @@ impl Directory {
         }
         for name in names {
             if let Some(why) = not_public(name) {
-                return Err(Error::AcmeNotPublic {
+                return Err(AcmeError::NotPublic {
                     name: name.to_string(),
                     why,
                     ca: self.label(),
-                });
+                }
+                .into());
             }
         }
         Ok(())
+    }
+}
+
+impl FromStr for Directory {
+    type Err = Error;
+    fn from_str(input: &str) -> Result<Self, Error> {
+        Directory::parse(input)
+    }
+}
+
+impl TryFrom<String> for Directory {
+    type Error = Error;
+    fn try_from(url: String) -> Result<Self, Error> {
+        Directory::parse(&url)
+    }
+}
+
+impl From<Directory> for String {
+    fn from(directory: Directory) -> String {
+        directory.url
     }
 }
 
@@ -240,6 +287,7 @@ mod tests {
     fn hosts_and_labels() {
         let d = Directory::parse("https://[::1]:14000/dir").unwrap();
         assert_eq!(d.host(), "::1");
+        assert_eq!(d.authority(), "[::1]:14000");
         assert_eq!(
             Directory::parse("https://127.0.0.1:14000/dir").unwrap().label(),
             "127.0.0.1"
@@ -248,7 +296,7 @@ mod tests {
         assert!(Directory::parse("letsencrypt").unwrap().is_public_ca());
         assert!(matches!(
             Directory::parse("lets-encrypt"),
-            Err(Error::BadAcmeDirectory { .. })
+            Err(Error::Acme(AcmeError::BadDirectory { .. }))
         ));
     }
 }

@@ -5,7 +5,8 @@
 
 use std::process::{Command, Stdio};
 
-use super::{ChallengeKind, PendingChallenge, Responder};
+use super::challenge::{ChallengeKind, PendingChallenge, Responder};
+use super::error::Error as AcmeError;
 use crate::{Error, SubjectName};
 
 #[derive(Debug, Clone)]
@@ -35,18 +36,19 @@ impl DnsHook {
             .args([action, &record, &challenge.dns_value])
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| Error::AcmeResponder(format!("cannot run --dns-hook `{}`: {e}", self.command)))?;
+            .map_err(|e| AcmeError::Responder(format!("cannot run --dns-hook `{}`: {e}", self.command)))?;
         if output.status.success() {
             return Ok(());
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last_line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-        Err(Error::AcmeResponder(format!(
+        Err(AcmeError::Responder(format!(
             "--dns-hook `{} {action} {record} ...` failed ({}){}{last_line}",
             self.command,
             output.status,
             if last_line.is_empty() { "" } else { ": " }
-        )))
+        ))
+        .into())
     }
 }
 

@@ -13,7 +13,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::{ChallengeKind, PendingChallenge, Responder};
+use super::challenge::{ChallengeKind, PendingChallenge, Responder};
+use super::error::Error as AcmeError;
 use crate::Error;
 
 /// The path every http-01 answer lives under.
@@ -72,7 +73,7 @@ impl Http01Server {
     pub async fn bind(port: u16) -> Result<Self, Error> {
         let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         let listener = TcpListener::bind(addr).await.map_err(|e| {
-            Error::AcmeResponder(format!(
+            AcmeError::Responder(format!(
                 "cannot listen on port {port} for http-01: {e}; stop what uses it, or pick another --http-port \
                  (a public CA always connects to port 80, so forward 80 to it)"
             ))

@@ -2,6 +2,7 @@
 //! Encrypt needs its `shortlived` profile (160-hour certificates), so when IPs are requested and the directory
 //! offers `shortlived`, it is chosen without being asked for.
 
+use super::error::Error as AcmeError;
 use crate::{Error, SubjectName};
 
 /// The profile Let's Encrypt issues IP certificates under.
@@ -30,7 +31,7 @@ pub fn choose(
                 automatic: false,
             }));
         }
-        return Err(Error::AcmeNoSuchProfile {
+        return Err(AcmeError::NoSuchProfile {
             profile: profile.to_string(),
             url: directory_url.to_string(),
             offered: if offered.is_empty() {
@@ -38,7 +39,8 @@ pub fn choose(
             } else {
                 offered.join(", ")
             },
-        });
+        }
+        .into());
     }
     let has_ip = names.iter().any(|n| matches!(n, SubjectName::Ip(_)));
     Ok(

@@ -3,7 +3,9 @@
 //! certificate's record (`STEM.acme.json`), never from the request, so switching `--directory` (staging, then
 //! production) orders anew instead of serving the old CA's certificate under the new CA's name.
 
-use super::{AcmeRecord, AcmeRequest, Directory, account};
+use super::account;
+use super::record::{self, AcmeRecord};
+use super::request::AcmeRequest;
 use crate::{Cert, CertsDir};
 
 /// The stored certificate for a request, or why a new one must be ordered.
@@ -16,13 +18,6 @@ pub enum Stored {
     },
     /// Order a new one; `why` says what is wrong with the stored one (`None`: there is none).
     Order { why: Option<String> },
-}
-
-impl AcmeRecord {
-    /// The name of the CA this certificate came from, for messages, the banner and `/stats`.
-    pub fn ca_label(&self) -> String {
-        Directory::parse(&self.directory).map_or_else(|_| self.directory.clone(), |d| d.label())
-    }
 }
 
 impl CertsDir {
@@ -59,7 +54,7 @@ impl CertsDir {
             ));
         }
         let record_file = self.acme_record_file(&stem);
-        let record = match super::record::read(&record_file) {
+        let record = match record::read(&record_file) {
             Ok(record) => record,
             Err(_) => {
                 return order(format!(
@@ -69,8 +64,8 @@ impl CertsDir {
                 ));
             }
         };
-        if record.directory != request.directory.url() {
-            let (from, to) = ca_names(&record.directory, &request.directory);
+        if record.directory != request.directory {
+            let (from, to) = record.directory.names_beside(&request.directory);
             return order(format!(
                 "the stored certificate is from CA {from}; ordering from {to}"
             ));
@@ -87,16 +82,6 @@ impl CertsDir {
             cert: Box::new(cert),
             record: Box::new(record),
         }
-    }
-}
-
-/// The two CAs as their labels, or as their URLs when the labels are the same (two servers on one host).
-pub(crate) fn ca_names(stored: &str, wanted: &Directory) -> (String, String) {
-    let stored_label = Directory::parse(stored).map_or_else(|_| stored.to_string(), |d| d.label());
-    if stored_label == wanted.label() {
-        (stored.to_string(), wanted.url().to_string())
-    } else {
-        (stored_label, wanted.label())
     }
 }
 

@@ -16,7 +16,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::{ChallengeKind, PendingChallenge, Responder};
+use super::challenge::{ChallengeKind, PendingChallenge, Responder};
+use super::error::Error as AcmeError;
 use crate::{Error, SubjectName};
 
 /// The ALPN protocol name of a validation handshake.
@@ -129,7 +130,7 @@ impl TlsAlpn01Server {
     pub async fn bind(port: u16) -> Result<Self, Error> {
         let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         let listener = TcpListener::bind(addr).await.map_err(|e| {
-            Error::AcmeResponder(format!(
+            AcmeError::Responder(format!(
                 "cannot listen on port {port} for tls-alpn-01: {e}; stop what uses it, or pick another --tls-port \
                  (a public CA always connects to port 443, so forward 443 to it)"
             ))

@@ -1,11 +1,10 @@
-//! `wsecho serve --acme NAME...`: the ACME flags (the same as `certgen acme`'s), turned into an [`AcmeConfig`].
+//! `wsecho serve --acme NAME...`: the ACME flags (the same as `certgen acme`'s), turned into an [`AcmeConfig`]
+//! by the conversion both front ends share (`certgen::acme::AcmeFlags`).
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
-use certgen::acme::account::AccountOptions;
-use certgen::acme::{AcmeRequest, ChallengeKind, Directory, Eab};
-use certgen::{KeyKind, SubjectName};
+use certgen::acme::{AcmeFlags, Challenge};
 use clap::Args;
 use wsecho::Error;
 use wsecho::server::AcmeConfig;
@@ -71,35 +70,29 @@ impl AcmeArgs {
         if self.acme.is_empty() {
             return Ok(None);
         }
-        let challenge: ChallengeKind = self.challenge.parse()?;
+        let mut request = AcmeFlags {
+            names: self.acme,
+            directory: self.directory,
+            challenge: self.challenge,
+            dns_hook: self.dns_hook,
+            profile: self.profile,
+            email: self.email,
+            agree_tos: self.agree_tos,
+            eab_kid: self.eab_kid,
+            eab_hmac_key: self.eab_hmac_key,
+            acme_ca: self.acme_ca,
+            force: true,
+            ..AcmeFlags::default()
+        }
+        .request()?;
         if wss.is_empty() {
             wss.push(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 443)));
         }
-        if challenge == ChallengeKind::Http01 && ws.is_empty() {
+        if request.challenge == Challenge::Http01 && ws.is_empty() {
             ws.push(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 80)));
         }
-        let eab = match (&self.eab_kid, &self.eab_hmac_key) {
-            (Some(key_id), Some(key)) => Some(Eab::from_base64url(key_id, key)?),
-            _ => None,
-        };
-        let request = AcmeRequest {
-            names: SubjectName::parse_all(&self.acme)?,
-            directory: Directory::parse(&self.directory)?,
-            challenge,
-            profile: self.profile,
-            account: AccountOptions {
-                email: self.email,
-                agree_tos: self.agree_tos,
-                eab,
-                acme_ca: self.acme_ca,
-            },
-            out: None,
-            key: KeyKind::default(),
-            force: true,
-            http_port: ws.first().map_or(80, SocketAddr::port),
-            tls_port: wss.first().map_or(443, SocketAddr::port),
-            dns_hook: self.dns_hook,
-        };
+        request.http_port = ws.first().map_or(80, SocketAddr::port);
+        request.tls_port = wss.first().map_or(443, SocketAddr::port);
         Ok(Some(AcmeConfig {
             request,
             dir: self.acme_dir,

@@ -1,9 +1,10 @@
 //! `wsecho serve --acme NAME...`: the certificate comes from an ACME CA, obtained after the listeners are bound by
 //! answering the challenge on them (tls-alpn-01 on the wss listener, http-01 on the ws listener), kept in a certs
-//! folder so a restart reuses it, renewed in the background and swapped in through [`TlsState::reload`] (the path
-//! SIGHUP and file changes take), which leaves open connections alone. Until a certificate exists, wss handshakes
-//! fail with a log line saying what the server waits for.
+//! folder so a restart reuses it, renewed in the background and handed to the TLS state's
+//! [`CertificateResolver`] in memory, which leaves open connections alone. Until a certificate exists, wss
+//! handshakes fail with a log line saying what the server waits for.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -11,15 +12,14 @@ use std::time::Duration;
 use certgen::acme::dns_hook::DnsHook;
 use certgen::acme::http01::Http01Tokens;
 use certgen::acme::tls_alpn01::AlpnCertificates;
-use certgen::acme::{AcmeRequest, ChallengeKind, RenewAt, Responder, Stored};
+use certgen::acme::{AcmeIssued, AcmeRequest, Challenge, CheckedRequest, RenewAt, Responder, Stored};
 use certgen::{Cert, CertsDir, LeafFiles, SubjectName};
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
 use tokio::sync::{Notify, watch};
 
+use super::certificate_resolver::CertificateResolver;
 use super::certificate_source::CertificateSource;
-use super::tls::TlsState;
-use crate::{Error, pem, tls};
+use super::tls::TlsFiles;
+use crate::Error;
 
 /// After a failed order, the first wait before trying again; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -37,16 +37,17 @@ pub struct AcmeConfig {
     pub dir: PathBuf,
 }
 
-/// The ACME side of the wss listeners: the current certificate, the validation answers, and the renewal trigger.
+/// The ACME side of the wss listeners: the request, the validation answers, the resolver it feeds, and the
+/// renewal trigger.
 pub(crate) struct Acme {
-    request: AcmeRequest,
+    /// Checked once, at start-up: every order after that is for the same names into the same folder.
+    checked: CheckedRequest,
     dir: CertsDir,
     files: LeafFiles,
     http01: Http01Tokens,
     alpn: AlpnCertificates,
     dns_hook: Option<DnsHook>,
-    current: RwLock<Option<Arc<CertifiedKey>>>,
-    source: RwLock<Option<CertificateSource>>,
+    resolver: Arc<CertificateResolver>,
     renew_at: RwLock<Option<time::OffsetDateTime>>,
     renew_now: Notify,
 }
@@ -54,7 +55,7 @@ pub(crate) struct Acme {
 impl std::fmt::Debug for Acme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acme")
-            .field("names", &self.request.names)
+            .field("names", &self.request().names)
             .finish()
     }
 }
@@ -63,39 +64,46 @@ impl Acme {
     pub(crate) fn new(config: &AcmeConfig) -> Result<Self, Error> {
         let dir = CertsDir::new(&config.dir);
         let mut request = config.request.clone();
-        let stem = request.stem()?;
-        request.out = Some(stem.clone());
-        if request.challenge == ChallengeKind::Dns01 && request.dns_hook.is_none() {
-            return Err(Error::Usage("--challenge dns-01 needs --dns-hook CMD".into()));
-        }
+        request.out = Some(request.stem()?);
         // Only what needs no network; existing files are this server's own, renewed in place.
         request.force = true;
-        request.check(&dir)?;
+        let checked = request.check(&dir)?;
+        let alpn = AlpnCertificates::default();
+        let validations = (request.challenge == Challenge::TlsAlpn01).then(|| alpn.clone());
+        let resolver = CertificateResolver::new(validations, waiting_for(&request));
         Ok(Acme {
-            files: dir.leaf_files(&stem, false),
-            dns_hook: request.dns_hook.clone().map(DnsHook::new),
-            request,
+            files: dir.leaf_files(checked.stem(), false),
+            dns_hook: request.challenge.dns_hook().map(DnsHook::new),
+            checked,
             dir,
             http01: Http01Tokens::default(),
-            alpn: AlpnCertificates::default(),
-            current: RwLock::new(None),
-            source: RwLock::new(None),
+            alpn,
+            resolver: Arc::new(resolver),
             renew_at: RwLock::new(None),
             renew_now: Notify::new(),
         })
     }
 
+    fn request(&self) -> &AcmeRequest {
+        self.checked.request()
+    }
+
+    /// The resolver the TLS state serves from; this side feeds it.
+    pub(crate) fn resolver(&self) -> Arc<CertificateResolver> {
+        self.resolver.clone()
+    }
+
     /// The host to announce in URLs: the first name (`[...]` around an IPv6 address; a wildcard's `*` kept).
     pub(crate) fn host(&self) -> String {
-        match self.request.names.first() {
+        match self.request().names.first() {
             Some(SubjectName::Ip(std::net::IpAddr::V6(v6))) => format!("[{v6}]"),
             Some(name) => name.to_string(),
             None => String::new(),
         }
     }
 
-    pub(crate) fn challenge(&self) -> ChallengeKind {
-        self.request.challenge
+    pub(crate) fn challenge(&self) -> &Challenge {
+        &self.request().challenge
     }
 
     /// The http-01 answers, for the `/.well-known/acme-challenge/` route.
@@ -103,31 +111,16 @@ impl Acme {
         &self.http01
     }
 
-    /// The certificate pair as files, for the reload path.
-    pub(crate) fn files(&self) -> (PathBuf, PathBuf) {
-        (self.files.fullchain_pem.clone(), self.files.key_pem.clone())
+    /// The certificate pair as files, for an explicit reload (SIGHUP).
+    pub(crate) fn files(&self) -> TlsFiles {
+        TlsFiles {
+            cert: self.files.fullchain_pem.clone(),
+            key: self.files.key_pem.clone(),
+        }
     }
 
-    pub(crate) fn source(&self) -> Option<CertificateSource> {
-        self.source.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Loads the stored pair into the resolver (the reload path calls this).
-    pub(crate) fn load(&self) -> Result<(), Error> {
-        let (chain_path, key_path) = self.files();
-        let chain = pem::read_certs("ACME certificate", &chain_path)?;
-        let key = pem::read_key(&key_path)?;
-        let signing_key = tls::provider()
-            .key_provider
-            .load_private_key(key)
-            .map_err(|e| Error::BadFile {
-                what: "ACME key",
-                path: key_path.clone(),
-                detail: e.to_string(),
-            })?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(CertifiedKey::new(chain, signing_key)));
-        Ok(())
+    fn source(&self) -> Option<CertificateSource> {
+        self.resolver.source()
     }
 
     /// Asks the background task to renew now, due or not.
@@ -136,16 +129,16 @@ impl Acme {
     }
 
     fn responder(&self) -> &dyn Responder {
-        match (self.request.challenge, &self.dns_hook) {
-            (ChallengeKind::TlsAlpn01, _) => &self.alpn,
-            (ChallengeKind::Dns01, Some(hook)) => hook,
+        match (&self.request().challenge, &self.dns_hook) {
+            (Challenge::TlsAlpn01, _) => &self.alpn,
+            (Challenge::Dns01 { .. }, Some(hook)) => hook,
             _ => &self.http01,
         }
     }
 
     /// The stored certificate when it answers the request: names, expiry, and the CA and account of its record.
     fn stored(&self) -> Option<Cert> {
-        match self.dir.acme_stored(&self.request) {
+        match self.dir.acme_stored(self.request()) {
             Stored::Reusable { cert, .. } => Some(*cert),
             Stored::Order { .. } => None,
         }
@@ -161,31 +154,30 @@ impl Acme {
                 source.renews_at.unwrap_or_default(),
                 source.issuer
             ),
-            None => format!("certificate: none yet; {}", self.waiting_for()),
+            None => format!("certificate: none yet; {}", waiting_for(self.request())),
         }
-    }
-
-    /// What the server waits for before wss works.
-    fn waiting_for(&self) -> String {
-        let names: Vec<String> = self.request.names.iter().map(ToString::to_string).collect();
-        format!(
-            "waiting for the ACME CA {} to validate {} by {}",
-            self.request.directory.label(),
-            names.join(", "),
-            self.request.challenge
-        )
     }
 
     /// `ca` is the CA the certificate's record names, which is where it came from whatever was asked.
     fn set_source(&self, cert: &Cert, ca: &str, renew_at: &RenewAt) {
-        let source = CertificateSource::acme(cert, ca, renew_at.at());
-        *self.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source);
+        self.resolver
+            .set_source(CertificateSource::acme(cert, ca, renew_at.at()));
         *self.renew_at.write().unwrap_or_else(|p| p.into_inner()) = Some(renew_at.at());
+    }
+
+    /// Serves a new certificate from memory: the pair first, then its source, so `/stats` never names a
+    /// certificate handshakes do not get yet.
+    fn install(&self, issued: &AcmeIssued) -> Result<(), rustls::Error> {
+        let source = CertificateSource::acme(&issued.issued.cert, &issued.ca, issued.renew_at.at());
+        self.resolver
+            .set(issued.chain.clone(), issued.key.clone_key(), Some(source))?;
+        *self.renew_at.write().unwrap_or_else(|p| p.into_inner()) = Some(issued.renew_at.at());
+        Ok(())
     }
 
     /// At start-up: serve the stored certificate at once when it still fits (a restart spends no rate limit).
     pub(crate) async fn use_stored(&self) {
-        let (cert, record) = match self.dir.acme_stored(&self.request) {
+        let (cert, record) = match self.dir.acme_stored(self.request()) {
             Stored::Reusable { cert, record } => (cert, record),
             Stored::Order { why: Some(why) } => {
                 tracing::info!("ACME: {why}");
@@ -193,39 +185,37 @@ impl Acme {
             }
             Stored::Order { why: None } => return,
         };
-        if let Err(e) = self.load() {
+        let files = self.files();
+        if let Err(e) = self.resolver.load(&files.cert, &files.key) {
             tracing::warn!("ACME: the stored certificate cannot be used ({e}); ordering a new one");
             return;
         }
-        let renew_at =
-            tokio::time::timeout(RENEWAL_INFO_TIMEOUT, self.dir.acme_renew_at(&self.request, &cert))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_else(|| RenewAt::third_of_lifetime(&cert));
+        let renew_at = tokio::time::timeout(
+            RENEWAL_INFO_TIMEOUT,
+            self.dir.acme_renew_at(self.request(), &cert),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| RenewAt::third_of_lifetime(&cert));
         self.set_source(&cert, &record.ca_label(), &renew_at);
     }
 }
 
-impl ResolvesServerCert for Acme {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        if AlpnCertificates::is_validation(&hello) {
-            return self.alpn.for_hello(&hello);
-        }
-        let current = self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
-        if current.is_none() {
-            tracing::warn!(
-                "wss handshake refused: no certificate yet, {}",
-                self.waiting_for()
-            );
-        }
-        current
-    }
+/// What the server waits for before wss works.
+fn waiting_for(request: &AcmeRequest) -> String {
+    let names: Vec<String> = request.names.iter().map(ToString::to_string).collect();
+    format!(
+        "waiting for the ACME CA {} to validate {} by {}",
+        request.directory.label(),
+        names.join(", "),
+        request.challenge
+    )
 }
 
 /// Obtains the certificate when there is none, then renews it whenever it is due (or [`Acme::renew_now`] is
-/// called), swapping each new one in through `tls`'s reload; retries failed orders with a growing pause.
-pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch::Receiver<bool>) {
+/// called), handing each new one to the resolver in memory; retries failed orders with a growing pause.
+pub(crate) async fn run(acme: Arc<Acme>, mut shutdown: watch::Receiver<bool>) {
     let mut retry = FIRST_RETRY;
     loop {
         let stored = acme.stored().filter(|_| acme.source().is_some());
@@ -246,11 +236,11 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
                 _ = super::shutdown::stopped(&mut shutdown) => return,
             }
         } else {
-            tracing::info!("ACME: {}", acme.waiting_for());
+            tracing::info!("ACME: {}", waiting_for(acme.request()));
         }
         let ordered = acme
             .dir
-            .acme_obtain(&acme.request, acme.responder(), stored.as_ref());
+            .acme_obtain(&acme.checked, acme.responder(), stored.as_ref());
         let outcome = tokio::select! {
             outcome = ordered => outcome,
             _ = super::shutdown::stopped(&mut shutdown) => return,
@@ -261,12 +251,19 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
                 for warning in &issued.warnings {
                     tracing::warn!("ACME: {warning}");
                 }
-                acme.set_source(&issued.issued.cert, &issued.ca, &issued.renew_at);
-                tls.reload_and_log("ACME certificate obtained");
+                match acme.install(&issued) {
+                    Ok(()) => tracing::info!(
+                        "TLS certificate reloaded (ACME certificate obtained): {}",
+                        super::tls::describe(&issued.issued.cert)
+                    ),
+                    Err(e) => tracing::warn!(
+                        "TLS reload (ACME certificate obtained) refused, keeping the previous certificate: {e}"
+                    ),
+                }
                 tracing::info!(
                     "ACME: certificate from {} for {}, expires {}, renews {} ({})",
                     issued.ca,
-                    acme.request
+                    acme.request()
                         .names
                         .iter()
                         .map(ToString::to_string)
@@ -294,22 +291,22 @@ fn serial(cert: &Cert) -> String {
     cert.x509().raw_serial_as_string()
 }
 
-/// The listener each challenge is answered on must exist: tls-alpn-01 on a wss listener, http-01 on a ws one.
-pub(crate) fn check_listeners(config: &super::Config) -> Result<(), Error> {
-    let Some(acme) = &config.acme else {
-        return Ok(());
-    };
-    if config.tls.is_some() {
-        return Err(Error::Usage(
-            "--acme and --cert/--key both name the certificate; give one of them".into(),
-        ));
-    }
-    match acme.request.challenge {
-        ChallengeKind::Http01 if config.ws.is_empty() => Err(Error::Usage(
-            "--acme with http-01 answers on the ws listener: add --ws ADDR (the CA connects to port 80), or use \
-             --challenge tls-alpn-01"
-                .into(),
-        )),
-        _ => Ok(()),
+impl AcmeConfig {
+    /// The listener each challenge is answered on must exist: tls-alpn-01 on a wss listener, http-01 on a ws one
+    /// (`ws`); and `--cert` (`cert_given`) cannot name the certificate too.
+    pub(crate) fn check_listeners(&self, cert_given: bool, ws: &[SocketAddr]) -> Result<(), Error> {
+        if cert_given {
+            return Err(Error::Usage(
+                "--acme and --cert/--key both name the certificate; give one of them".into(),
+            ));
+        }
+        match self.request.challenge {
+            Challenge::Http01 if ws.is_empty() => Err(Error::Usage(
+                "--acme with http-01 answers on the ws listener: add --ws ADDR (the CA connects to port 80), or use \
+                 --challenge tls-alpn-01"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
     }
 }

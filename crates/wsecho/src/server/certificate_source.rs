@@ -1,7 +1,7 @@
 //! Where the serving certificate came from, for `/stats`, the test page and the banner: files given with `--cert`
 //! (typically from the local CA) or an ACME CA, with its issuer, expiry and (for ACME) renewal time.
 
-use rustls_pki_types::CertificateDer;
+use certgen::Cert;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -24,28 +24,24 @@ pub struct CertificateSource {
 
 impl CertificateSource {
     /// A certificate loaded from `--cert`.
-    pub(crate) fn files(leaf: &CertificateDer<'_>) -> Option<Self> {
-        let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
-        Some(CertificateSource {
-            source: "files".into(),
-            ca: None,
-            issuer: cert.issuer().to_string(),
-            serial: cert.raw_serial_as_string(),
-            not_after: certgen::validity::rfc3339(cert.validity().not_after.to_datetime()),
-            renews_at: None,
-        })
+    pub(crate) fn files(cert: &Cert) -> Self {
+        Self::new(cert, "files", None, None)
     }
 
     /// A certificate from the ACME CA `ca`, renewing at `renews_at`.
-    pub(crate) fn acme(cert: &certgen::Cert, ca: &str, renews_at: OffsetDateTime) -> Self {
+    pub(crate) fn acme(cert: &Cert, ca: &str, renews_at: OffsetDateTime) -> Self {
+        Self::new(cert, "acme", Some(ca.to_string()), Some(renews_at))
+    }
+
+    fn new(cert: &Cert, source: &str, ca: Option<String>, renews_at: Option<OffsetDateTime>) -> Self {
         let x509 = cert.x509();
         CertificateSource {
-            source: "acme".into(),
-            ca: Some(ca.to_string()),
+            source: source.into(),
+            ca,
             issuer: x509.issuer().to_string(),
             serial: x509.raw_serial_as_string(),
             not_after: certgen::validity::rfc3339(cert.not_after()),
-            renews_at: Some(certgen::validity::rfc3339(renews_at)),
+            renews_at: renews_at.map(certgen::validity::rfc3339),
         }
     }
 }

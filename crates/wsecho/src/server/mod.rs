@@ -18,6 +18,7 @@ mod assets;
 mod bad_certs;
 mod broadcast;
 mod ca_match;
+mod certificate_resolver;
 mod certificate_source;
 mod connection_facts;
 pub(crate) mod deflate;
@@ -216,8 +217,9 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         (None, Some(acme)) => {
             let verifier = tls::client_verifier(config.client_ca.as_deref(), config.client_auth)?;
             acme.use_stored().await;
-            Some(Arc::new(TlsState::with_acme(
-                acme.clone(),
+            Some(Arc::new(TlsState::with_resolver(
+                acme.resolver(),
+                acme.files(),
                 verifier,
                 config.http2,
             )?))
@@ -301,7 +303,7 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         tls: tls.clone(),
         acme_http01: acme
             .as_ref()
-            .filter(|acme| acme.challenge() == certgen::acme::ChallengeKind::Http01)
+            .filter(|acme| *acme.challenge() == certgen::acme::Challenge::Http01)
             .map(|acme| acme.http01().clone()),
         faults: config.faults,
         rooms: broadcast::Rooms::new(broadcast::RoomLimits {
@@ -333,12 +335,8 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
             shutdown.watcher(),
         )));
     }
-    if let (Some(acme), Some(tls)) = (&acme, &tls) {
-        tasks.push(tokio::spawn(acme::run(
-            acme.clone(),
-            tls.clone(),
-            shutdown.watcher(),
-        )));
+    if let Some(acme) = &acme {
+        tasks.push(tokio::spawn(acme::run(acme.clone(), shutdown.watcher())));
     }
     let client_certs = config.client_ca.as_ref().map(|ca| {
         let required = match config.client_auth {
@@ -397,7 +395,9 @@ fn check(config: &Config) -> Result<(), Error> {
             "no listener: give --ws ADDR and/or --wss ADDR".into(),
         ));
     }
-    acme::check_listeners(config)?;
+    if let Some(acme) = &config.acme {
+        acme.check_listeners(config.tls.is_some(), &config.ws)?;
+    }
     if !config.wss.is_empty() && config.tls.is_none() && config.acme.is_none() {
         return Err(Error::Usage(
             "--wss needs a certificate: add --cert FULLCHAIN.pem --key KEY.pem (make them with `certgen issue localhost`)"

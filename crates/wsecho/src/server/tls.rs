@@ -1,19 +1,20 @@
 //! TLS for the wss listeners: the rustls `ServerConfig` (the shared provider and versions of [`crate::tls`],
 //! ALPN `h2` and `http/1.1` or `http/1.1` alone, optional client certificates) and hot reload of the certificate
-//! pair. What a handshake established is connection_facts.rs's.
+//! pair; with `--acme` the config keeps one [`CertificateResolver`] that ACME feeds. What a handshake established
+//! is connection_facts.rs's.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use certgen::Cert;
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
-use rustls_pki_types::CertificateDer;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use super::acme::Acme;
+use super::certificate_resolver::CertificateResolver;
 use super::certificate_source::CertificateSource;
 use crate::{Error, pem, tls};
 
@@ -65,8 +66,8 @@ pub(crate) struct TlsState {
     http2: bool,
     current: RwLock<Arc<ServerConfig>>,
     /// With `--acme` the config stays and its certificate resolver swaps the pair instead.
-    acme: Option<Arc<Acme>>,
-    /// Where the `--cert` pair came from (ACME keeps its own).
+    resolver: Option<Arc<CertificateResolver>>,
+    /// Where the `--cert` pair came from (the resolver keeps its own).
     source: RwLock<Option<CertificateSource>>,
 }
 
@@ -82,14 +83,16 @@ impl TlsState {
             verifier,
             http2,
             current: RwLock::new(Arc::new(config)),
-            acme: None,
+            resolver: None,
             source: RwLock::new(source),
         })
     }
 
-    /// TLS whose certificate comes from `acme` (none until the first order completes).
-    pub(crate) fn with_acme(
-        acme: Arc<Acme>,
+    /// TLS whose certificate comes from `resolver` (none until ACME hands it one); `files` are where that
+    /// certificate is stored, loaded again only on an explicit reload.
+    pub(crate) fn with_resolver(
+        resolver: Arc<CertificateResolver>,
+        files: TlsFiles,
         verifier: Arc<dyn ClientCertVerifier>,
         http2: bool,
     ) -> Result<Self, Error> {
@@ -97,28 +100,27 @@ impl TlsState {
             .with_protocol_versions(tls::VERSIONS)
             .map_err(tls::setup_failed)?
             .with_client_cert_verifier(verifier.clone())
-            .with_cert_resolver(acme.clone());
+            .with_cert_resolver(resolver.clone());
         prefer_own_order(&mut config, http2);
-        if acme.challenge() == certgen::acme::ChallengeKind::TlsAlpn01 {
+        if resolver.answers_tls_alpn01() {
             config
                 .alpn_protocols
                 .push(certgen::acme::tls_alpn01::ACME_TLS_ALPN.to_vec());
         }
-        let (cert, key) = acme.files();
         Ok(TlsState {
-            files: TlsFiles { cert, key },
+            files,
             verifier,
             http2,
             current: RwLock::new(Arc::new(config)),
-            acme: Some(acme),
+            resolver: Some(resolver),
             source: RwLock::new(None),
         })
     }
 
     /// Where the serving certificate came from; `None` while ACME has none yet.
     pub(crate) fn source(&self) -> Option<CertificateSource> {
-        match &self.acme {
-            Some(acme) => acme.source(),
+        match &self.resolver {
+            Some(resolver) => resolver.source(),
             None => self.source.read().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
@@ -133,8 +135,8 @@ impl TlsState {
 
     /// Loads the files again; on success new handshakes use them, on failure the old pair stays.
     pub(crate) fn reload(&self) -> Result<(), Error> {
-        if let Some(acme) = &self.acme {
-            return acme.load();
+        if let Some(resolver) = &self.resolver {
+            return resolver.load(&self.files.cert, &self.files.key);
         }
         let (config, source) = build_config(&self.files, self.verifier.clone(), self.http2)?;
         *self
@@ -145,8 +147,12 @@ impl TlsState {
         Ok(())
     }
 
-    /// Modification times of the two files, to notice a rewrite.
+    /// Modification times of the two files, to notice a rewrite. The resolver's files are ACME's own output,
+    /// already served from memory when written, so they are not watched (SIGHUP still loads them).
     fn stamp(&self) -> (Option<SystemTime>, Option<SystemTime>) {
+        if self.resolver.is_some() {
+            return (None, None);
+        }
         let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
         (modified(&self.files.cert), modified(&self.files.key))
     }
@@ -168,7 +174,10 @@ fn build_config(
     http2: bool,
 ) -> Result<(ServerConfig, Option<CertificateSource>), Error> {
     let chain = pem::read_certs("certificate", &files.cert)?;
-    let source = chain.first().and_then(CertificateSource::files);
+    let source = chain
+        .first()
+        .and_then(|leaf| Cert::from_der(leaf.clone()).ok())
+        .map(|leaf| CertificateSource::files(&leaf));
     let key = pem::read_key(&files.key)?;
     let mut config = ServerConfig::builder_with_provider(tls::provider())
         .with_protocol_versions(tls::VERSIONS)
@@ -207,23 +216,25 @@ fn alpn(http2: bool) -> Vec<Vec<u8>> {
 
 /// Subject and serial of the first certificate in `path`, for log lines.
 fn describe_leaf(path: &Path) -> String {
-    pem::read_certs("certificate", path)
+    match pem::read_certs("certificate", path)
         .ok()
         .and_then(|certs| certs.into_iter().next())
-        .map(|leaf| describe_cert(&leaf))
-        .unwrap_or_else(|| "(unreadable)".into())
+    {
+        Some(leaf) => {
+            Cert::from_der(leaf).map_or_else(|_| "(unparsable certificate)".into(), |c| describe(&c))
+        }
+        None => "(unreadable)".into(),
+    }
 }
 
-/// `subject "...", serial ...` of a DER certificate.
-fn describe_cert(der: &CertificateDer<'_>) -> String {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => format!(
-            "subject \"{}\", serial {}",
-            cert.subject(),
-            cert.raw_serial_as_string()
-        ),
-        Err(_) => "(unparsable certificate)".into(),
-    }
+/// `subject "...", serial ...` of a certificate, for log lines.
+pub(crate) fn describe(cert: &Cert) -> String {
+    let x509 = cert.x509();
+    format!(
+        "subject \"{}\", serial {}",
+        x509.subject(),
+        x509.raw_serial_as_string()
+    )
 }
 
 /// Watches the certificate files (polling their modification time) and SIGHUP; reloads on either.
