@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
-use super::deflate::{Codec, InflateError};
+use super::deflate::{InflateError, Inflater};
 
 /// A text or binary message, a control frame, or nothing yet (a fragment).
 #[derive(Debug)]
@@ -56,13 +56,13 @@ struct Partial {
 pub(crate) struct Assembler {
     max_message: usize,
     max_frame: usize,
-    /// The connection's permessage-deflate state, when negotiated.
-    deflate: Option<Codec>,
+    /// The connection's permessage-deflate inflater, when negotiated (its compressor is the sender's).
+    deflate: Option<Inflater>,
     partial: Option<Partial>,
 }
 
 impl Assembler {
-    pub(crate) fn new(max_message: usize, max_frame: usize, deflate: Option<Codec>) -> Self {
+    pub(crate) fn new(max_message: usize, max_frame: usize, deflate: Option<Inflater>) -> Self {
         Assembler {
             max_message,
             max_frame,
@@ -71,16 +71,12 @@ impl Assembler {
         }
     }
 
-    pub(crate) fn deflate(&mut self) -> Option<&mut Codec> {
-        self.deflate.as_mut()
-    }
-
     /// Frees what only a message in progress needs; called when the connection goes idle.
     pub(crate) fn release_idle(&mut self) {
         if self.partial.is_none()
-            && let Some(codec) = &mut self.deflate
+            && let Some(inflater) = &mut self.deflate
         {
-            codec.release_idle();
+            inflater.release_idle();
         }
     }
 
@@ -146,18 +142,18 @@ impl Assembler {
             return Err(Violation::Protocol("continuation without a start"));
         };
         if partial.compressed {
-            let codec = self
+            let inflater = self
                 .deflate
                 .as_mut()
                 .ok_or(Violation::Protocol("RSV1 set without permessage-deflate"))?;
             let limit = self
                 .max_message
                 .min(partial.payload.len().saturating_add(self.max_frame));
-            codec
+            inflater
                 .inflate(fragment, &mut partial.payload, limit)
                 .map_err(inflate_violation)?;
             if last {
-                codec
+                inflater
                     .finish_inflate(&mut partial.payload, self.max_message)
                     .map_err(inflate_violation)?;
             }
