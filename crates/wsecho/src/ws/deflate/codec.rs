@@ -1,7 +1,7 @@
 //! The permessage-deflate state of one connection end, made from what the handshake agreed: a [`Compressor`] for
-//! what this end sends and an [`Inflater`] for what the peer sends. They are split at once ([`Codec::split`]),
-//! the compressor to the side that writes frames and the inflater to the side that reads them, because each
-//! direction has its own window and its own context takeover rule (RFC 7692 section 7.1).
+//! what this end sends and an [`Inflater`] for what the peer sends. Before the first message they are split
+//! ([`Codec::split`]), the compressor to the side that writes frames and the inflater to the side that reads
+//! them: each direction has its own window and its own context takeover rule (RFC 7692 section 7.1).
 
 use super::compressor::{Compressor, SharedDeflate};
 use super::inflater::Inflater;

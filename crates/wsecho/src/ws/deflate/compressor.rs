@@ -4,7 +4,7 @@
 
 use flate2::{Compress, FlushCompress};
 
-use super::spare_state;
+use super::spare_state::{self, Held};
 
 /// What a sync flush appends to a deflate stream; removed from every compressed message (and put back by the
 /// inflater).
@@ -14,35 +14,22 @@ const COMPRESS_STEP: usize = 4 * 1024;
 
 /// The compressor of one connection end, its zlib state created when first needed.
 pub(crate) struct Compressor {
-    window_bits: u8,
-    /// Keep the zlib state (and its window) from one message to the next.
-    context_takeover: bool,
+    state: Held<Compress>,
     min_size: usize,
-    state: Option<Compress>,
 }
 
 impl Compressor {
     pub(super) fn new(window_bits: u8, context_takeover: bool, min_size: usize) -> Self {
         Compressor {
-            window_bits,
-            context_takeover,
+            state: Held::new(window_bits, context_takeover),
             min_size,
-            state: None,
         }
     }
 
     /// Hands the zlib state back unless the next message needs it (context takeover). Called when the connection
     /// goes idle.
     pub(crate) fn release_idle(&mut self) {
-        if !self.context_takeover {
-            self.give_back();
-        }
-    }
-
-    fn give_back(&mut self) {
-        if let Some(state) = self.state.take() {
-            spare_state::give_compressor(self.window_bits, state);
-        }
+        self.state.release_idle();
     }
 
     /// The compressed form of a whole message, or `None` below the minimum size, to send it as it is. A message
@@ -52,10 +39,10 @@ impl Compressor {
         if message.len() < self.min_size {
             return None;
         }
-        let bits = self.window_bits;
-        let state = self.state.get_or_insert_with(|| spare_state::compressor(bits));
+        let context_takeover = self.state.context_takeover;
+        let state = self.state.get();
         let out = compress_with(state, message);
-        if !self.context_takeover {
+        if !context_takeover {
             state.reset();
         }
         out
@@ -64,17 +51,10 @@ impl Compressor {
     /// What this end's compressed messages share with every other end that has the same: `None` with context
     /// takeover, where each message depends on the ones before.
     pub(crate) fn shared(&self) -> Option<SharedDeflate> {
-        (!self.context_takeover).then_some(SharedDeflate {
-            window_bits: self.window_bits,
+        (!self.state.context_takeover).then_some(SharedDeflate {
+            window_bits: self.state.window_bits,
             min_size: self.min_size,
         })
-    }
-}
-
-/// A closed connection's state goes back too, so that connections coming and going do not churn it either.
-impl Drop for Compressor {
-    fn drop(&mut self) {
-        self.give_back();
     }
 }
 
@@ -92,9 +72,9 @@ pub(crate) fn compress_shared(deflate: SharedDeflate, message: &[u8]) -> Option<
     if message.len() < deflate.min_size {
         return None;
     }
-    let mut compressor = spare_state::compressor(deflate.window_bits);
+    let mut compressor = spare_state::take(deflate.window_bits);
     let out = compress_with(&mut compressor, message);
-    spare_state::give_compressor(deflate.window_bits, compressor);
+    spare_state::give(deflate.window_bits, compressor);
     out
 }
 

@@ -6,7 +6,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use super::compressor::SYNC_TAIL;
 use super::settings::WINDOW_BITS;
-use super::spare_state;
+use super::spare_state::Held;
 
 /// Most output the inflater is given at a time, so that a message's buffer grows with what it really holds.
 const INFLATE_STEP: usize = 64 * 1024;
@@ -22,35 +22,22 @@ pub(crate) enum InflateError {
 
 /// The inflater of one connection end, its zlib state created when first needed.
 pub(crate) struct Inflater {
-    /// The window the state is made with: the peer's, at least what zlib can inflate with.
-    window_bits: u8,
-    /// The peer keeps its context between messages, so the state must live as long as the connection.
-    context_takeover: bool,
-    state: Option<Decompress>,
+    state: Held<Decompress>,
 }
 
 impl Inflater {
-    /// The inflater for a peer that compresses with a `window_bits` window.
+    /// The inflater for a peer that compresses with a `window_bits` window (made with at least the smallest
+    /// window zlib can inflate with) and keeps its context between messages when `context_takeover`.
     pub(super) fn new(window_bits: u8, context_takeover: bool) -> Self {
         Inflater {
-            window_bits: window_bits.max(*WINDOW_BITS.start()),
-            context_takeover,
-            state: None,
+            state: Held::new(window_bits.max(*WINDOW_BITS.start()), context_takeover),
         }
     }
 
     /// Hands the zlib state back unless the next message needs it (context takeover). Called when the connection
     /// goes idle between messages.
     pub(crate) fn release_idle(&mut self) {
-        if !self.context_takeover {
-            self.give_back();
-        }
-    }
-
-    fn give_back(&mut self) {
-        if let Some(state) = self.state.take() {
-            spare_state::give_inflater(self.window_bits, state);
-        }
+        self.state.release_idle();
     }
 
     /// Inflates one frame's compressed payload onto `out`, which may then hold at most `limit` bytes.
@@ -60,8 +47,7 @@ impl Inflater {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
-        let bits = self.window_bits;
-        let inflater = self.state.get_or_insert_with(|| spare_state::inflater(bits));
+        let inflater = self.state.get();
         let mut rest = input;
         loop {
             if out.len() == out.capacity() {
@@ -93,19 +79,12 @@ impl Inflater {
     /// starts afresh for the next message.
     pub(crate) fn finish_inflate(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
         self.inflate(&SYNC_TAIL, out, limit)?;
-        if !self.context_takeover
-            && let Some(inflater) = &mut self.state
+        if !self.state.context_takeover
+            && let Some(inflater) = self.state.current()
         {
             inflater.reset(false);
         }
         Ok(())
-    }
-}
-
-/// A closed connection's state goes back too, so that connections coming and going do not churn it either.
-impl Drop for Inflater {
-    fn drop(&mut self) {
-        self.give_back();
     }
 }
 
