@@ -26,7 +26,7 @@ const MAX_READ: usize = 256 * 1024;
 /// Why no frame could be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// The client closed the TCP connection.
+    /// The peer closed the TCP connection.
     Eof,
     Io(std::io::Error),
     /// The frame is larger than `--max-frame-size`.

@@ -1,4 +1,4 @@
-//! The receiving half of RFC 6455 (and RFC 7692's RSV1 rule): client frames in, whole messages and control
+//! The receiving half of RFC 6455 (and RFC 7692's RSV1 rule): the peer's frames in, whole messages and control
 //! frames out, or the [`Violation`] that ends the connection. Fragments are reassembled, compressed messages
 //! inflated within the limits, and text checked as UTF-8 frame by frame so that a bad sequence fails at once.
 
@@ -18,11 +18,11 @@ pub(crate) enum Incoming {
     },
     Ping(Bytes),
     Pong,
-    /// The client's close frame: its code and reason, if it sent one.
+    /// The peer's close frame: its code and reason, if it sent one.
     Close(Option<(u16, String)>),
 }
 
-/// What the client did wrong, as the close code the server answers with.
+/// What the peer did wrong, as the close code this end answers with.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Violation {
     /// 1002.
