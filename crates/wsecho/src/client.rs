@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::server::deflate;
+use crate::ws::deflate;
 use crate::{Error, pem, tls};
 
 /// The certificate authorities a client trusts for the server certificate.

@@ -2,8 +2,9 @@
 //!
 //! [`server::start`] runs the echo server from a [`server::Config`]; [`client::connect`] opens a client
 //! connection that trusts only the CA it is given; [`bench::run`] measures an echo server and returns a
-//! [`bench::Report`]. The library neither parses flags nor prints: the `wsecho` binary's `cli/` modules, declared
-//! by `main.rs` and not by this file, do both.
+//! [`bench::Report`]. All three speak the WebSocket protocol through `ws/`, which depends on none of them. The
+//! library neither parses flags nor prints: the `wsecho` binary's `cli/` modules, declared by `main.rs` and not
+//! by this file, do both.
 
 pub mod bench;
 pub mod client;
@@ -11,6 +12,7 @@ mod error;
 mod pem;
 pub mod server;
 mod tls;
+mod ws;
 
 pub use error::Error;
 

@@ -4,7 +4,7 @@ use super::options::{Load, Options};
 use super::progress::Progress;
 use crate::Error;
 use crate::client::{Connection, Io, take_over_deflate, tls_config};
-use crate::server::deflate::CLIENT_OFFER;
+use crate::ws::deflate::CLIENT_OFFER;
 use rustls::HandshakeKind;
 use rustls::client::Resumption;
 use rustls::pki_types::ServerName;

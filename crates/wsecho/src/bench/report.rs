@@ -3,7 +3,7 @@
 use super::cpu::CpuUse;
 use super::drive::Outcome;
 use super::options::{Kind, Load, Options};
-use crate::server::deflate::CLIENT_OFFER;
+use crate::ws::deflate::CLIENT_OFFER;
 use serde::Serialize;
 use std::fmt;
 

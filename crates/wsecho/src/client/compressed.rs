@@ -1,6 +1,6 @@
 //! A client connection that offered permessage-deflate. tungstenite does the handshake; its protocol layer
-//! refuses RSV1 frames, so the messages then go through the server's own pieces in the client role: the frame
-//! reader and writer (masking what it sends), the message assembler and the deflate codec.
+//! refuses RSV1 frames, so the messages then go through the protocol module's pieces (`ws/`) in the client role:
+//! the frame reader and writer (masking what it sends), the message assembler and the deflate codec.
 //!
 //! The connection is always held as two halves, so that one task can send while it receives (`wsecho bench
 //! --pipeline`, the interactive client): [`DeflateSender`] owns the compressor and the write side,
@@ -19,9 +19,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpC
 
 use super::Io;
 use crate::Error;
-use crate::server::deflate::{Agreed, Codec};
-use crate::server::frame_io::{FrameReader, FrameWriter, ReadError, Role};
-use crate::server::messages::{Assembler, Incoming};
+use crate::ws::deflate::{Agreed, Codec, Compressor};
+use crate::ws::frame::{FrameReader, FrameWriter, ReadError, Role};
+use crate::ws::message::{Assembler, Incoming};
 
 /// The largest echo the client takes, inflated or not.
 const MAX_MESSAGE: usize = 64 << 20;
@@ -65,7 +65,7 @@ type Answers = Arc<Mutex<Vec<(Control, Vec<u8>)>>>;
 struct Writing {
     io: WriteHalf<Box<dyn Io>>,
     writer: FrameWriter,
-    codec: Option<Codec>,
+    compressor: Option<Compressor>,
     /// A close frame went out: RFC 6455 5.5.1 allows one, and a second one to a server that has closed its
     /// socket would only earn a reset.
     close_sent: bool,
@@ -75,14 +75,16 @@ impl DeflateStream {
     /// Takes over the stream right after the handshake: the server sends nothing before the client's first
     /// message, so tungstenite holds no buffered frame. `agreed` is `None` when the server declined deflate.
     pub(crate) fn new(io: Box<dyn Io>, agreed: Option<&Agreed>) -> Self {
-        // Every message is compressed: the point of --deflate is to exercise the compressed path. Each half
-        // gets its own codec; the sender's only compresses and the receiver's only inflates.
-        let codec = || agreed.map(|agreed| Codec::new(agreed, 0, Role::Client));
+        // Every message is compressed: the point of --deflate is to exercise the compressed path. The sender
+        // gets the compressor, the receiver's assembler the inflater.
+        let (compressor, inflater) = agreed
+            .map(|agreed| Codec::new(agreed, 0, Role::Client).split())
+            .unzip();
         let (read, write) = tokio::io::split(io);
         let writing = Arc::new(tokio::sync::Mutex::new(Writing {
             io: write,
             writer: FrameWriter::new(Role::Client),
-            codec: codec(),
+            compressor,
             close_sent: false,
         }));
         let answers = Answers::default();
@@ -94,7 +96,7 @@ impl DeflateStream {
             receiver: DeflateReceiver {
                 io: read,
                 reader: FrameReader::new(Role::Client),
-                assembler: Assembler::new(MAX_MESSAGE, MAX_MESSAGE, codec()),
+                assembler: Assembler::new(MAX_MESSAGE, MAX_MESSAGE, inflater),
                 writing,
                 answers,
                 closed: false,
@@ -113,7 +115,10 @@ impl DeflateSender {
     pub async fn feed(&self, text: bool, payload: &[u8]) {
         let mut writing = self.writing.lock().await;
         let writing = &mut *writing;
-        let compressed = writing.codec.as_mut().and_then(|codec| codec.compress(payload));
+        let compressed = writing
+            .compressor
+            .as_mut()
+            .and_then(|compressor| compressor.compress(payload));
         let header = FrameHeader {
             rsv1: compressed.is_some(),
             opcode: OpCode::Data(if text { Data::Text } else { Data::Binary }),

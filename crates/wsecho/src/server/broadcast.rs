@@ -26,7 +26,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::deflate::{SharedDeflate, compress_shared};
+use crate::ws::deflate::{SharedDeflate, compress_shared};
 
 /// A data message as a member sends it to the room: text or binary, and its (uncompressed) payload.
 #[derive(Debug, Clone, PartialEq, Eq)]

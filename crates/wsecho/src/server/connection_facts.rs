@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::handshake::comma_list;
 use crate::tls;
+use crate::ws::extensions;
 
 /// The text message that asks for the connection's facts instead of an echo.
 const INFO_COMMAND: &str = "info";
@@ -121,7 +122,7 @@ impl ConnectionFacts {
             user_agent: single(header::USER_AGENT),
             subprotocols_offered: owned(comma_list(headers, header::SEC_WEBSOCKET_PROTOCOL)),
             subprotocol: None,
-            extensions_offered: owned(comma_list(headers, header::SEC_WEBSOCKET_EXTENSIONS)),
+            extensions_offered: owned(extensions::listed(headers)),
             extensions_accepted: Vec::new(),
         }
     }
@@ -131,7 +132,7 @@ impl ConnectionFacts {
         self.subprotocol = comma_list(response_headers, header::SEC_WEBSOCKET_PROTOCOL)
             .next()
             .map(str::to_string);
-        self.extensions_accepted = owned(comma_list(response_headers, header::SEC_WEBSOCKET_EXTENSIONS));
+        self.extensions_accepted = owned(extensions::listed(response_headers));
         self
     }
 

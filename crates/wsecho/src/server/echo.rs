@@ -1,8 +1,8 @@
 //! The echo loop of one WebSocket connection: text back as text, binary as binary, byte for byte, compressed or
 //! not as the connection negotiated (RFC 7692).
 //!
-//! The loop runs on the raw upgraded stream (any `AsyncRead + AsyncWrite`): frame_io.rs reads and writes frames,
-//! messages.rs applies RFC 6455's rules to what arrives, and this file decides what goes back. A received message
+//! The loop runs on the raw upgraded stream (any `AsyncRead + AsyncWrite`): `ws/frame.rs` reads and writes
+//! frames, `ws/message.rs` applies RFC 6455's rules to what arrives, and this file decides what goes back. A received message
 //! becomes its reply in [`reply_to`] and every frame leaves through [`Outgoing`], so behaviour that changes
 //! replies or framing has one place each. Pings are answered with pongs, the client's close frame is echoed
 //! (code and reason), violations close with 1002/1007/1009, and the idle timeout and shutdown with 1001.
@@ -25,17 +25,15 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control
 
 use super::broadcast::{self, Entry, Member};
 use super::connection_facts::ConnectionFacts;
-use super::deflate::Codec;
 use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
-use super::frame_io::{FrameReader, FrameWriter, ReadError, Role};
-use super::messages::{Assembler, Incoming};
 use super::stats::OpenConnection;
+use crate::ws::deflate::{Codec, Compressor};
+use crate::ws::frame::{FrameReader, FrameWriter, ReadError, Role};
+use crate::ws::limits::MAX_WRITE_FRAME;
+use crate::ws::message::{Assembler, Incoming};
 
 /// How long to wait for the client's answer after the server sent a close frame.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
-/// Largest frame the server writes; bigger messages go out as fragments (RFC 6455 5.4), so that the write
-/// buffer never holds more than a batch plus one frame.
-pub(crate) const MAX_WRITE_FRAME: usize = 64 * 1024;
 /// Bytes queued before they are written out without waiting for the end of the batch.
 const WRITE_BATCH: usize = 16 * 1024;
 /// Largest room message compressed for a member with server context takeover, which compresses for itself;
@@ -100,11 +98,14 @@ pub(crate) async fn run<S>(
     tokio::pin!(stopped);
     let mut idle = IdleClock::new(settings.idle_timeout);
     let mut reader = FrameReader::new(Role::Server);
+    // What the server sends is compressed by its writer, what the client sends inflated by its reader.
+    let (compressor, inflater) = deflate.map(Codec::split).unzip();
     let mut out = Outgoing {
         writer: FrameWriter::new(Role::Server),
         frame_size: faults.frame_size().unwrap_or(MAX_WRITE_FRAME),
+        compressor,
     };
-    let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, deflate);
+    let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, inflater);
     let mut unflushed = Tally::default();
     let mut batched = 0;
     let max_frame = settings.max_frame_size;
@@ -142,7 +143,7 @@ pub(crate) async fn run<S>(
             };
             for entry in entries {
                 unflushed.sent.add(entry.payload.len());
-                out.room_message(&entry, assembler.deflate(), &conn);
+                out.room_message(&entry, &conn);
             }
         }
         let ready = if batched < max_batch && held.is_none() {
@@ -161,7 +162,7 @@ pub(crate) async fn run<S>(
                 }
                 batched = 0;
                 reader.release();
-                out.writer.release();
+                out.release_idle();
                 assembler.release_idle();
                 tokio::select! {
                     biased;
@@ -214,7 +215,7 @@ pub(crate) async fn run<S>(
                 }
                 let (text, reply) = reply_to(text, payload, facts);
                 unflushed.sent.add(reply.len());
-                out.message(text, reply, assembler.deflate(), &conn);
+                out.message(text, reply, &conn);
                 faults.echoed();
             }
             Incoming::Ping(payload) => out.control(Control::Pong, &payload),
@@ -292,19 +293,32 @@ fn reply_to(text: bool, payload: Bytes, facts: &ConnectionFacts) -> (bool, Bytes
     }
 }
 
-/// The frames the server sends, queued in the connection's writer.
+/// The frames the server sends, queued in the connection's writer, and the compressor of its data messages.
 struct Outgoing {
     writer: FrameWriter,
     /// Largest frame payload of a data message: [`MAX_WRITE_FRAME`], or what a `fragment=` fault asks.
     frame_size: usize,
+    /// The permessage-deflate compressor, when negotiated.
+    compressor: Option<Compressor>,
 }
 
 impl Outgoing {
+    /// Frees the write buffer and, without context takeover, the compressor's state until the next message.
+    fn release_idle(&mut self) {
+        self.writer.release();
+        if let Some(compressor) = &mut self.compressor {
+            compressor.release_idle();
+        }
+    }
+
     /// Queues a data message: compressed when the connection negotiated it and it pays (the first frame then
     /// carries RSV1), and as fragments of at most `frame_size` bytes when bigger (the receiver reassembles
     /// the same message; a text fragment may end inside a UTF-8 sequence).
-    fn message(&mut self, text: bool, payload: Bytes, deflate: Option<&mut Codec>, conn: &OpenConnection) {
-        let compressed = deflate.and_then(|codec| codec.compress(&payload));
+    fn message(&mut self, text: bool, payload: Bytes, conn: &OpenConnection) {
+        let compressed = self
+            .compressor
+            .as_mut()
+            .and_then(|compressor| compressor.compress(&payload));
         if let Some(compressed) = &compressed {
             conn.deflate_saved(payload.len().saturating_sub(compressed.len()));
         }
@@ -315,11 +329,11 @@ impl Outgoing {
     /// Queues a room's message: in the form compressed once for the room when the connection's compression is
     /// shared, compressed by the connection itself with context takeover (up to [`OWN_COMPRESSION_MAX`]), else
     /// as it is.
-    fn room_message(&mut self, entry: &Entry, deflate: Option<&mut Codec>, conn: &OpenConnection) {
-        let Some(codec) = deflate else {
+    fn room_message(&mut self, entry: &Entry, conn: &OpenConnection) {
+        let Some(compressor) = &self.compressor else {
             return self.data(entry.text, entry.payload.clone(), false);
         };
-        match codec.shared() {
+        match compressor.shared() {
             Some(shared) => match entry.compressed_for(shared) {
                 Some(compressed) => {
                     conn.deflate_saved(entry.payload.len().saturating_sub(compressed.len()));
@@ -328,7 +342,7 @@ impl Outgoing {
                 None => self.data(entry.text, entry.payload.clone(), false),
             },
             None if entry.payload.len() <= OWN_COMPRESSION_MAX => {
-                self.message(entry.text, entry.payload.clone(), Some(codec), conn)
+                self.message(entry.text, entry.payload.clone(), conn)
             }
             None => self.data(entry.text, entry.payload.clone(), false),
         }

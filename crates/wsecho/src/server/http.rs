@@ -28,15 +28,15 @@ use tokio::sync::{mpsc, watch};
 use super::assets;
 use super::broadcast::{self, Member, Rooms};
 use super::connection_facts::{ConnectionFacts, TlsFacts};
-use super::deflate::{self, Codec, DeflateSettings};
 use super::devices::Devices;
 use super::echo::{self, EchoSettings, Session};
 use super::faults::{self, FaultPlan, Faults};
-use super::frame_io::Role;
 use super::handshake::{self, Accepted, Refusal};
 use super::read_ahead::ReadAhead;
 use super::stats::{Counters, OpenConnection, Stats};
 use super::tls::TlsState;
+use crate::ws::deflate::{self, Codec, DeflateSettings};
+use crate::ws::frame::Role;
 
 pub(crate) type Body = Full<Bytes>;
 

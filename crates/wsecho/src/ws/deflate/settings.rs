@@ -1,22 +1,5 @@
-//! permessage-deflate (RFC 7692): [`DeflateSettings`] are what the server is willing to use, negotiate.rs picks
-//! the parameters of one connection from the client's offers, codec.rs compresses echoes and inflates the
-//! client's messages within the size limits.
-//!
-//! Memory: zlib state costs about 256 KiB for a compressor and 40 KiB for an inflater with a 32 KiB window. By
-//! default both sides agree on no context takeover, so neither has to outlive a message: the state exists while
-//! a connection is busy and is handed back (spare_state.rs keeps a few for the next busy connection) when it
-//! goes idle, and an idle compressed connection costs what a plain one does. With context takeover the state must live as long as the connection.
-//!
-//! Without context takeover a message compresses to the same bytes on every connection with the same window
-//! ([`SharedDeflate`]), which lets a broadcast room compress each message once for all its members
-//! ([`compress_shared`]).
-
-mod codec;
-mod negotiate;
-mod spare_state;
-
-pub(crate) use codec::{Codec, InflateError, SharedDeflate, compress_shared};
-pub(crate) use negotiate::{Agreed, CLIENT_OFFER, accepted, negotiate};
+//! What the server is willing to use for permessage-deflate ([`DeflateSettings`], the `serve --deflate-*`
+//! flags) and the windows zlib can honour ([`WINDOW_BITS`]).
 
 /// The server's side of permessage-deflate: the `serve --deflate-*` flags.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The receiving half of RFC 6455 (and RFC 7692's RSV1 rule): client frames in, whole messages and control
+//! The receiving half of RFC 6455 (and RFC 7692's RSV1 rule): the peer's frames in, whole messages and control
 //! frames out, or the [`Violation`] that ends the connection. Fragments are reassembled, compressed messages
 //! inflated within the limits, and text checked as UTF-8 frame by frame so that a bad sequence fails at once.
 
@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
-use super::deflate::{Codec, InflateError};
+use super::deflate::{InflateError, Inflater};
 
 /// A text or binary message, a control frame, or nothing yet (a fragment).
 #[derive(Debug)]
@@ -18,11 +18,11 @@ pub(crate) enum Incoming {
     },
     Ping(Bytes),
     Pong,
-    /// The client's close frame: its code and reason, if it sent one.
+    /// The peer's close frame: its code and reason, if it sent one.
     Close(Option<(u16, String)>),
 }
 
-/// What the client did wrong, as the close code the server answers with.
+/// What the peer did wrong, as the close code this end answers with.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Violation {
     /// 1002.
@@ -56,13 +56,13 @@ struct Partial {
 pub(crate) struct Assembler {
     max_message: usize,
     max_frame: usize,
-    /// The connection's permessage-deflate state, when negotiated.
-    deflate: Option<Codec>,
+    /// The connection's permessage-deflate inflater, when negotiated (its compressor is the sender's).
+    deflate: Option<Inflater>,
     partial: Option<Partial>,
 }
 
 impl Assembler {
-    pub(crate) fn new(max_message: usize, max_frame: usize, deflate: Option<Codec>) -> Self {
+    pub(crate) fn new(max_message: usize, max_frame: usize, deflate: Option<Inflater>) -> Self {
         Assembler {
             max_message,
             max_frame,
@@ -71,16 +71,12 @@ impl Assembler {
         }
     }
 
-    pub(crate) fn deflate(&mut self) -> Option<&mut Codec> {
-        self.deflate.as_mut()
-    }
-
     /// Frees what only a message in progress needs; called when the connection goes idle.
     pub(crate) fn release_idle(&mut self) {
         if self.partial.is_none()
-            && let Some(codec) = &mut self.deflate
+            && let Some(inflater) = &mut self.deflate
         {
-            codec.release_idle();
+            inflater.release_idle();
         }
     }
 
@@ -146,18 +142,18 @@ impl Assembler {
             return Err(Violation::Protocol("continuation without a start"));
         };
         if partial.compressed {
-            let codec = self
+            let inflater = self
                 .deflate
                 .as_mut()
                 .ok_or(Violation::Protocol("RSV1 set without permessage-deflate"))?;
             let limit = self
                 .max_message
                 .min(partial.payload.len().saturating_add(self.max_frame));
-            codec
+            inflater
                 .inflate(fragment, &mut partial.payload, limit)
                 .map_err(inflate_violation)?;
             if last {
-                codec
+                inflater
                     .finish_inflate(&mut partial.payload, self.max_message)
                     .map_err(inflate_violation)?;
             }

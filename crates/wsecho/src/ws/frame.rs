@@ -13,6 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 
+use super::limits::MAX_CONTROL_PAYLOAD;
+
 /// What an idle connection reads into: enough for a small message, or the header of a big one.
 const IDLE_READ: usize = 512;
 /// Least read-ahead once a connection is busy, so that back-to-back small frames come in one read.
@@ -20,13 +22,11 @@ const MIN_READ: usize = 8 * 1024;
 /// Most buffer reserved at a time for a frame still arriving: a client that announces a big frame gets memory
 /// as its bytes come, not for what it claims.
 const MAX_READ: usize = 256 * 1024;
-/// RFC 6455 5.5: control frames carry at most 125 bytes and are never fragmented.
-const MAX_CONTROL_PAYLOAD: u64 = 125;
 
 /// Why no frame could be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// The client closed the TCP connection.
+    /// The peer closed the TCP connection.
     Eof,
     Io(std::io::Error),
     /// The frame is larger than `--max-frame-size`.

@@ -2,9 +2,10 @@
 //! the first offer the server can accept wins; an offer with an unknown, repeated or badly valued parameter, or
 //! one the server cannot honour, is declined and the next one is tried.
 
-use hyper::header::{self, HeaderMap};
+use hyper::header::HeaderMap;
 
-use super::{DeflateSettings, WINDOW_BITS};
+use super::settings::{DeflateSettings, WINDOW_BITS};
+use crate::ws::extensions::{self, Param};
 
 const EXTENSION: &str = "permessage-deflate";
 const LARGEST_WINDOW: u8 = 15;
@@ -34,18 +35,10 @@ struct Offer {
 
 /// The agreement for the first acceptable permessage-deflate offer in `headers`, if any.
 pub(crate) fn negotiate(headers: &HeaderMap, settings: &DeflateSettings) -> Option<Agreed> {
-    headers
-        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| split_outside_quotes(value, ','))
-        .filter_map(|extension| {
-            let mut parts = split_outside_quotes(extension, ';').into_iter();
-            let name = parts.next()?.trim();
-            name.eq_ignore_ascii_case(EXTENSION)
-                .then(|| parse_offer(parts))
-                .flatten()
-        })
+    extensions::parse_headers(headers)
+        .filter_map(Result::ok)
+        .filter(|extension| extension.name.eq_ignore_ascii_case(EXTENSION))
+        .filter_map(|extension| parse_offer(&extension.params))
         .find_map(|offer| accept(&offer, settings))
 }
 
@@ -53,13 +46,14 @@ pub(crate) fn negotiate(headers: &HeaderMap, settings: &DeflateSettings) -> Opti
 pub(crate) const CLIENT_OFFER: &str = "permessage-deflate; client_max_window_bits";
 
 /// The parameters a server's `Sec-WebSocket-Extensions` answer to [`CLIENT_OFFER`] agrees to, or `None` when it
-/// is not a valid answer or asks for a window zlib cannot compress with (8).
+/// is not a valid answer (one permessage-deflate extension) or asks for a window zlib cannot compress with (8).
 pub(crate) fn accepted(response: &str) -> Option<Agreed> {
-    let mut parts = split_outside_quotes(response, ';').into_iter();
-    if !parts.next()?.trim().eq_ignore_ascii_case(EXTENSION) {
+    let mut answered = extensions::parse(response);
+    let answer = answered.next()?.ok()?;
+    if answered.next().is_some() || !answer.name.eq_ignore_ascii_case(EXTENSION) {
         return None;
     }
-    let answer = parse_offer(parts)?;
+    let answer = parse_offer(&answer.params)?;
     let client_window_bits = match answer.client_max_window_bits {
         None => LARGEST_WINDOW,
         Some(bits) => bits.filter(|bits| WINDOW_BITS.contains(bits))?,
@@ -73,40 +67,16 @@ pub(crate) fn accepted(response: &str) -> Option<Agreed> {
     })
 }
 
-/// Splits at `separator` where it is not inside a quoted string.
-fn split_outside_quotes(text: &str, separator: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == separator && !quoted => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
 /// The offer's parameters, or `None` when RFC 7692 says to decline it (unknown, repeated or invalid parameter).
-fn parse_offer<'a>(params: impl Iterator<Item = &'a str>) -> Option<Offer> {
+fn parse_offer(params: &[Param]) -> Option<Offer> {
     let mut offer = Offer::default();
     let mut seen = Vec::new();
     for param in params {
-        let (name, value) = match param.split_once('=') {
-            Some((name, value)) => (name.trim(), Some(unquote(value.trim())?)),
-            None => (param.trim(), None),
-        };
-        let name = name.to_ascii_lowercase();
+        let name = param.name.to_ascii_lowercase();
         if seen.contains(&name) {
             return None;
         }
-        match (name.as_str(), value) {
+        match (name.as_str(), param.value.as_deref()) {
             ("server_no_context_takeover", None) => offer.server_no_context_takeover = true,
             ("client_no_context_takeover", None) => offer.client_no_context_takeover = true,
             ("server_max_window_bits", Some(bits)) => offer.server_max_window_bits = Some(window_bits(bits)?),
@@ -119,16 +89,6 @@ fn parse_offer<'a>(params: impl Iterator<Item = &'a str>) -> Option<Offer> {
         seen.push(name);
     }
     Some(offer)
-}
-
-/// A quoted-string's content (RFC 7230 3.2.6), or a token as it is.
-fn unquote(value: &str) -> Option<&str> {
-    match value.strip_prefix('"') {
-        Some(rest) => rest
-            .strip_suffix('"')
-            .filter(|inner| !inner.contains(['"', '\\'])),
-        None => Some(value),
-    }
 }
 
 /// `8` to `15` without leading zeros (RFC 7692 7.1.2.1).
@@ -188,7 +148,7 @@ fn accept(offer: &Offer, settings: &DeflateSettings) -> Option<Agreed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
+    use hyper::header::{self, HeaderValue};
 
     fn offered(values: &[&'static str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -285,5 +245,18 @@ mod tests {
             )
         );
         assert_eq!(response(&[], &settings), None);
+    }
+
+    #[test]
+    fn a_quoted_comma_in_another_extension_is_no_offer_of_its_own() {
+        assert_eq!(
+            response(
+                // Split at every comma, the quoted text would be an offer of its own, accepted first.
+                &["x-other; note=\"a, permessage-deflate; server_max_window_bits=10, b\", permessage-deflate"],
+                &DeflateSettings::default()
+            )
+            .as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        );
     }
 }
