@@ -1,4 +1,4 @@
-//! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, certificate set-up time.
+//! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, and the crypto-provider comparison.
 
 use super::programs::Programs;
 use super::servers::Server;
@@ -8,55 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// How `wsecho bench` drives the connections of a workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// One message in flight per connection.
-    ClosedLoop,
-    /// This many messages in flight per connection, echoes checked in order (`--pipeline`).
-    Pipelined(usize),
-    /// Connect, one echo, close, in a loop (`--churn`); over wss with or without TLS session resumption.
-    Churn { resume: bool },
-}
-
-/// One echo workload.
-#[derive(Debug, Clone, Copy)]
-pub struct Workload {
-    pub connections: usize,
-    pub size: usize,
-    pub binary: bool,
-    pub shape: Shape,
-    /// Offer permessage-deflate on every connection (`--deflate`).
-    pub deflate: bool,
-}
-
-impl Workload {
-    pub fn kind(&self) -> &'static str {
-        if self.binary { "binary" } else { "text" }
-    }
-
-    pub fn label(&self) -> String {
-        let size = if self.size.is_multiple_of(1024) {
-            format!("{} KiB", self.size / 1024)
-        } else {
-            format!("{} B", self.size)
-        };
-        let shape = match self.shape {
-            Shape::ClosedLoop => String::new(),
-            Shape::Pipelined(depth) => format!(", {depth} in flight"),
-            Shape::Churn { resume: true } => ", churn".into(),
-            Shape::Churn { resume: false } => ", churn, no TLS resumption".into(),
-        };
-        let deflate = if self.deflate { ", permessage-deflate" } else { "" };
-        format!(
-            "{} conns x {size} {}{shape}{deflate}",
-            self.connections,
-            self.kind()
-        )
-    }
-}
+use std::time::Duration;
 
 /// What `wsecho bench --json` reported (the fields the report uses).
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,40 +26,6 @@ pub struct Echo {
     /// generator's (0 where `/proc` could not be read).
     pub server_cpu_us: f64,
     pub generator_cpu_us: f64,
-}
-
-/// `wsecho bench` arguments after the URL, as run and as shown in the report.
-pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64) -> Vec<String> {
-    let mut args = vec![
-        "-c".to_string(),
-        work.connections.to_string(),
-        "--size".into(),
-        work.size.to_string(),
-        "--kind".into(),
-        work.kind().into(),
-        "--warmup".into(),
-        format!("{warmup}"),
-        "--duration".into(),
-        format!("{duration}"),
-    ];
-    if let Some(rate) = rate {
-        args.extend(["--rate".into(), format!("{rate:.0}")]);
-    }
-    match work.shape {
-        Shape::ClosedLoop => {}
-        Shape::Pipelined(depth) => args.extend(["--pipeline".into(), depth.to_string()]),
-        Shape::Churn { resume } => {
-            args.push("--churn".into());
-            if !resume {
-                args.push("--no-tls-resumption".into());
-            }
-        }
-    }
-    if work.deflate {
-        args.push("--deflate".into());
-    }
-    args.push("--json".into());
-    args
 }
 
 /// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark. Returns the
@@ -404,146 +322,6 @@ pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
     }
     args.push("--json".into());
     args
-}
-
-/// The certificate tools compared: each makes a new local CA and a certificate for localhost, 127.0.0.1, ::1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertTool {
-    Certgen,
-    CertgenRsa,
-    Mkcert,
-    MkcertEcdsa,
-    Openssl,
-}
-
-impl CertTool {
-    pub const ALL: [CertTool; 5] = [
-        CertTool::Certgen,
-        CertTool::CertgenRsa,
-        CertTool::Mkcert,
-        CertTool::MkcertEcdsa,
-        CertTool::Openssl,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CertTool::Certgen => "certgen ca + issue",
-            CertTool::CertgenRsa => "certgen ca + issue, RSA keys as mkcert",
-            CertTool::Mkcert => "mkcert",
-            CertTool::MkcertEcdsa => "mkcert -ecdsa",
-            CertTool::Openssl => "openssl req (2 commands)",
-        }
-    }
-
-    pub fn keys(self) -> &'static str {
-        match self {
-            CertTool::Certgen | CertTool::MkcertEcdsa | CertTool::Openssl => {
-                "CA ECDSA P-256, leaf ECDSA P-256"
-            }
-            CertTool::CertgenRsa | CertTool::Mkcert => "CA RSA-3072, leaf RSA-2048",
-        }
-    }
-
-    /// The commands, as run in an empty folder (`CAROOT=.` for mkcert: its CA stays there, nothing is installed).
-    pub fn commands(self) -> Vec<Vec<&'static str>> {
-        let names = ["localhost", "127.0.0.1", "::1"];
-        let with_names = |head: &[&'static str]| [head, &names].concat();
-        match self {
-            CertTool::Certgen => vec![
-                vec!["certgen", "ca", "--dir", "."],
-                with_names(&["certgen", "issue", "--dir", "."]),
-            ],
-            CertTool::CertgenRsa => vec![
-                vec!["certgen", "ca", "--dir", ".", "--key", "rsa-3072"],
-                with_names(&["certgen", "issue", "--dir", ".", "--key", "rsa-2048"]),
-            ],
-            CertTool::Mkcert => vec![with_names(&["mkcert"])],
-            CertTool::MkcertEcdsa => vec![with_names(&["mkcert", "-ecdsa"])],
-            CertTool::Openssl => vec![
-                [
-                    &openssl_p256_req("ca-key.pem", "ca.pem")[..],
-                    &[
-                        "-days",
-                        "3650",
-                        "-subj",
-                        "/CN=local CA",
-                        "-addext",
-                        "basicConstraints=critical,CA:TRUE",
-                        "-addext",
-                        "keyUsage=critical,keyCertSign,cRLSign",
-                    ],
-                ]
-                .concat(),
-                [
-                    &openssl_p256_req("localhost-key.pem", "localhost.pem")[..],
-                    &[
-                        "-CA",
-                        "ca.pem",
-                        "-CAkey",
-                        "ca-key.pem",
-                        "-days",
-                        "825",
-                        "-subj",
-                        "/CN=localhost",
-                        "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-                        "-addext",
-                        "basicConstraints=critical,CA:FALSE",
-                        "-addext",
-                        "extendedKeyUsage=serverAuth",
-                    ],
-                ]
-                .concat(),
-            ],
-        }
-    }
-}
-
-/// `openssl req -x509` with a new P-256 key, unencrypted, written to `key` and the certificate to `out`; the caller
-/// adds the subject, validity and extensions.
-fn openssl_p256_req(key: &'static str, out: &'static str) -> [&'static str; 12] {
-    [
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        out,
-    ]
-}
-
-/// Runs one tool's commands in a fresh folder and returns the wall time in milliseconds, processes included.
-pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usize) -> anyhow::Result<f64> {
-    let dir = scratch.join(format!("certs-{run}-{tool:?}"));
-    std::fs::create_dir_all(&dir)?;
-    let started = Instant::now();
-    for argv in tool.commands() {
-        let program = if argv[0] == "certgen" {
-            programs.certgen.as_os_str()
-        } else {
-            argv[0].as_ref()
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(&argv[1..]).current_dir(&dir).env("CAROOT", &dir);
-        let output = output_within(&mut cmd, Duration::from_secs(60))?;
-        if !output.status.success() {
-            bail!(
-                "{} failed in {}: {}",
-                argv.join(" "),
-                dir.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-    }
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
-    std::fs::remove_dir_all(&dir)?;
-    Ok(millis)
 }
 
 #[cfg(test)]

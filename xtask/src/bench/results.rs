@@ -1,7 +1,8 @@
 //! Every figure of one benchmark run, and the command lines that produced them; medians are taken when the
 //! report is written.
 
-use super::measure::{Bomb, CertTool, Echo, Idle, Negotiated};
+use super::cert_setup::CertTool;
+use super::measure::{Bomb, Echo, Idle, Negotiated};
 use super::peer::Peer;
 use super::plan::{Case, IdleCase};
 use super::servers::Server;
