@@ -9,8 +9,9 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use wsecho::bench::{CpuUse, Deflate, Report};
 
-/// What `wsecho bench --json` reported (the fields the report uses).
+/// What `wsecho bench --json` reported (the figures the report uses), from its [`Report`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo {
     pub messages_per_s: f64,
@@ -45,44 +46,50 @@ pub fn echo(
     let limit =
         Duration::from_secs_f64(seconds_arg(args, "--warmup") + seconds_arg(args, "--duration") + 60.0);
     let output = output_within(&mut cmd, limit)?;
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| {
+    // The crate's own type: a field renamed in wsecho fails to compile here, a report missing one fails to parse.
+    let report: Report = serde_json::from_slice(&output.stdout).with_context(|| {
         format!(
             "wsecho bench against {} printed no JSON report: {}",
             server.shown,
             String::from_utf8_lossy(&output.stderr).trim()
         )
     })?;
-    let number = |path: &str| {
-        report
-            .pointer(path)
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0)
-    };
-    if !output.status.success() || number("/errors") > 0.0 || number("/messages") < 1.0 {
+    if !output.status.success() || report.errors > 0 || report.messages < 1 {
         bail!(
             "wsecho bench against {} failed ({}): {} errors, {} echoes, first errors: {}",
             server.shown,
             output.status,
-            number("/errors"),
-            number("/messages"),
-            report["error_samples"]
+            report.errors,
+            report.messages,
+            serde_json::Value::from(report.error_samples)
         );
     }
-    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), &server.shown)?;
+    let deflate = negotiated(
+        report.deflate.as_ref(),
+        args.iter().any(|arg| arg == "--deflate"),
+        &server.shown,
+    )?;
+    // Every echo counted in `messages` has its round trip in the histogram.
+    let latency = report
+        .latency_us
+        .as_ref()
+        .with_context(|| format!("wsecho bench against {} reported no latency", server.shown))?;
+    let cpu =
+        |per_message: fn(&CpuUse) -> Option<f64>| report.cpu.as_ref().and_then(per_message).unwrap_or(0.0);
     let echo = Echo {
-        messages_per_s: number("/messages_per_s"),
-        mb_per_s: number("/mb_per_s"),
-        p50_us: number("/latency_us/p50"),
-        p90_us: number("/latency_us/p90"),
-        p99_us: number("/latency_us/p99"),
-        p999_us: number("/latency_us/p99_9"),
-        max_us: number("/latency_us/max"),
-        resumed_share: report["tls_handshakes"]
-            .as_f64()
-            .filter(|&all| all > 0.0)
-            .map(|all| number("/tls_resumed") / all),
-        server_cpu_us: number("/cpu/server_us_per_message"),
-        generator_cpu_us: number("/cpu/load_generator_us_per_message"),
+        messages_per_s: report.messages_per_s,
+        mb_per_s: report.mb_per_s,
+        p50_us: latency.p50 as f64,
+        p90_us: latency.p90 as f64,
+        p99_us: latency.p99 as f64,
+        p999_us: latency.p99_9 as f64,
+        max_us: latency.max as f64,
+        resumed_share: match (report.tls_handshakes, report.tls_resumed) {
+            (Some(all), Some(resumed)) if all > 0 => Some(resumed as f64 / all as f64),
+            _ => None,
+        },
+        server_cpu_us: cpu(|c| c.server_us_per_message),
+        generator_cpu_us: cpu(|c| c.load_generator_us_per_message),
     };
     Ok((echo, deflate))
 }
@@ -98,22 +105,24 @@ pub struct Negotiated {
 
 /// When the run `offered` permessage-deflate: what the JSON report says was negotiated, and an error unless every
 /// connection agreed (else the figures would be those of an uncompressed run).
-fn negotiated(report: &serde_json::Value, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
+fn negotiated(deflate: Option<&Deflate>, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
     if !offered {
         return Ok(None);
     }
-    let deflate = &report["deflate"];
-    let count = |field: &str| deflate[field].as_u64().unwrap_or(0);
-    let (agreed, connections) = (count("negotiated"), count("connections"));
-    match (deflate["offer"].as_str(), deflate["answer"].as_str()) {
-        (Some(offer), Some(answer)) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
-            offer: offer.to_string(),
-            answer: answer.to_string(),
+    let (agreed, connections) = deflate.map_or((0, 0), |d| (d.negotiated, d.connections));
+    match deflate {
+        Some(Deflate {
+            offer,
+            answer: Some(answer),
+            ..
+        }) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
+            offer: offer.clone(),
+            answer: answer.clone(),
         })),
-        (_, answer) => bail!(
+        _ => bail!(
             "{shown} negotiated permessage-deflate on {agreed} of {connections} connections (answer: {}); the \
              compressed rows need it on all of them",
-            answer.unwrap_or("none")
+            deflate.and_then(|d| d.answer.as_deref()).unwrap_or("none")
         ),
     }
 }
@@ -291,7 +300,7 @@ pub fn idle(
             server.shown
         );
     }
-    let report: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
+    let report: Report = serde_json::from_str(&stdout).with_context(|| {
         format!(
             "wsecho bench --idle against {} printed no JSON report: {stdout}",
             server.shown
@@ -302,7 +311,7 @@ pub fn idle(
         rss_before_kib,
         rss_after_kib,
     };
-    Ok((idle, negotiated(&report, deflate, &server.shown)?))
+    Ok((idle, negotiated(report.deflate.as_ref(), deflate, &server.shown)?))
 }
 
 pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
@@ -328,6 +337,16 @@ pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// [`super::negotiated`] on the `deflate` part of a JSON report, read as `wsecho::bench::Report` reads it.
+    fn negotiated(
+        report: &serde_json::Value,
+        offered: bool,
+        shown: &str,
+    ) -> anyhow::Result<Option<Negotiated>> {
+        let deflate: Option<Deflate> = serde_json::from_value(report["deflate"].clone())?;
+        super::negotiated(deflate.as_ref(), offered, shown)
+    }
 
     fn report(answer: Option<&str>, negotiated: u64, connections: u64) -> serde_json::Value {
         json!({"deflate": {
