@@ -1,6 +1,7 @@
 //! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, and the crypto-provider comparison.
 
 use super::programs::Programs;
+use super::provider_report::ProviderReport;
 use super::servers::Server;
 use crate::cmd::{self, KillOnDrop, output_within};
 use anyhow::{Context, bail};
@@ -219,8 +220,8 @@ pub fn bomb(bomb: &Path, server: &Server, args: &[String], duration: f64) -> any
     }
 }
 
-/// Runs `provider-bench SECONDS` (xtask/providers) and returns its JSON report.
-pub fn providers(program: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
+/// Runs `provider-bench SECONDS` (xtask/providers) and returns its report.
+pub fn providers(program: &Path, seconds: f64) -> anyhow::Result<ProviderReport> {
     let mut cmd = Command::new(program);
     cmd.arg(format!("{seconds}"));
     // About 30 figures of `seconds` each, plus RSA key generation.

@@ -13,6 +13,7 @@ mod measure;
 mod peer;
 mod plan;
 mod programs;
+mod provider_report;
 mod report;
 mod results;
 mod servers;

@@ -5,6 +5,7 @@ use super::cert_setup::CertTool;
 use super::measure::{Bomb, Echo, Idle, Negotiated};
 use super::peer::Peer;
 use super::plan::{Case, IdleCase};
+use super::provider_report::ProviderReport;
 use super::servers::Server;
 
 pub struct Results {
@@ -25,7 +26,7 @@ pub struct Results {
     pub deflate_saving: Vec<f64>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
     /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
-    pub providers: Option<serde_json::Value>,
+    pub providers: Option<ProviderReport>,
     /// Server command lines as run, for the report.
     pub commands: Vec<(String, String)>,
 }

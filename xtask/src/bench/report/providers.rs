@@ -1,19 +1,19 @@
 //! The crypto-provider comparison: ring against aws-lc-rs.
 
 use super::figures::ratio;
+use crate::bench::provider_report::ProviderFigures;
 use crate::bench::results::Results;
 use std::fmt::{self, Write as _};
+
+/// One figure of a provider.
+type Figure = fn(&ProviderFigures) -> f64;
 
 /// ring against aws-lc-rs, from `provider-bench`'s JSON report.
 pub(super) fn providers(md: &mut String, results: &Results) -> fmt::Result {
     let Some(report) = &results.providers else {
         return Ok(());
     };
-    let of = |name: &str| {
-        report["providers"]
-            .as_array()
-            .and_then(|all| all.iter().find(|p| p["provider"] == name))
-    };
+    let of = |name: &str| report.providers.iter().find(|p| p.provider == name);
     let (Some(ring), Some(aws)) = (of("ring"), of("aws-lc-rs")) else {
         return Ok(());
     };
@@ -31,31 +31,29 @@ pub(super) fn providers(md: &mut String, results: &Results) -> fmt::Result {
         md,
         "| operation | ring | aws-lc-rs | aws-lc-rs × ring |\n|---|---:|---:|---:|"
     )?;
-    let rows = [
-        ("/mb_per_s/TLS13_AES_128_GCM_SHA256", "TLS 1.3 AES-128-GCM, MB/s"),
-        ("/mb_per_s/TLS13_AES_256_GCM_SHA384", "TLS 1.3 AES-256-GCM, MB/s"),
+    let rows: [(Figure, &str); 10] = [
+        (|p| p.mb_per_s.aes_128_gcm, "TLS 1.3 AES-128-GCM, MB/s"),
+        (|p| p.mb_per_s.aes_256_gcm, "TLS 1.3 AES-256-GCM, MB/s"),
         (
-            "/mb_per_s/TLS13_CHACHA20_POLY1305_SHA256",
+            |p| p.mb_per_s.chacha20_poly1305,
             "TLS 1.3 ChaCha20-Poly1305, MB/s",
         ),
-        ("/handshakes_per_s/full", "full handshakes/s"),
-        ("/handshakes_per_s/resumed", "resumed handshakes/s"),
-        ("/keygen_per_s/ecdsa_p256", "ECDSA P-256 key generation/s"),
-        ("/sign_per_s/ecdsa_p256", "ECDSA P-256 signatures/s"),
+        (|p| p.handshakes_per_s.full, "full handshakes/s"),
+        (|p| p.handshakes_per_s.resumed, "resumed handshakes/s"),
+        (|p| p.keygen_per_s.ecdsa_p256, "ECDSA P-256 key generation/s"),
+        (|p| p.sign_per_s.ecdsa_p256, "ECDSA P-256 signatures/s"),
         (
-            "/keygen_per_s/rsa_2048",
+            |p| p.keygen_per_s.rsa_2048,
             "RSA-2048 key generation/s (ring: `rsa` crate)",
         ),
         (
-            "/keygen_per_s/rsa_3072",
+            |p| p.keygen_per_s.rsa_3072,
             "RSA-3072 key generation/s (ring: `rsa` crate)",
         ),
-        ("/sign_per_s/rsa_2048", "RSA-2048 signatures/s"),
+        (|p| p.sign_per_s.rsa_2048, "RSA-2048 signatures/s"),
     ];
-    for (path, label) in rows {
-        let value =
-            |p: &serde_json::Value| p.pointer(path).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        let (r, a) = (value(ring), value(aws));
+    for (figure, label) in rows {
+        let (r, a) = (figure(ring), figure(aws));
         writeln!(md, "| {label} | {r:.1} | {a:.1} | {:.2} |", ratio(a, r))?;
     }
     Ok(())
