@@ -5,7 +5,6 @@ mod banner;
 mod bench;
 mod circles;
 mod cmd;
-mod local;
 mod nss_tools;
 mod peers;
 mod scratch;
@@ -13,6 +12,7 @@ mod soak;
 mod steps;
 mod test;
 mod tls_files;
+mod up;
 
 use certgen::trust::Host;
 use clap::{Parser, Subcommand};
@@ -34,17 +34,17 @@ struct Cli {
 enum Task {
     /// The whole chain: CA + server certificate in certs/, trust for this user (installing certutil if needed),
     /// echo server on 8080 (ws) and 8443 (wss); ends with one verdict line.
-    Up(local::UpArgs),
+    Up(up::UpArgs),
     /// Create or reuse the CA and the server certificate in certs/ (renewed when expiring or when names change).
-    Certs(local::NameArgs),
+    Certs(up::NameArgs),
     /// Make this user's browsers (NSS) trust certs/ca.pem; `--system` also the OS store.
-    Trust(local::TrustArgs),
+    Trust(up::TrustArgs),
     /// Remove certs/ca.pem from every store `trust` put it in.
-    Untrust(local::TrustArgs),
+    Untrust(up::TrustArgs),
     /// Where certs/ca.pem is trusted, and whether the server certificate is valid; exit 0 only when all is well.
-    Status(local::StatusArgs),
+    Status(up::StatusArgs),
     /// Start the echo server with the certificate in certs/ (run `certs` first).
-    Serve(local::ServeArgs),
+    Serve(up::ServeArgs),
     /// Run every check CI runs: fmt, clippy -D warnings, unit, integration, real-peer and browser tests.
     Test,
     /// Only the real-browser tests (headless Chromium with the CA imported into a fresh NSS db).
@@ -80,12 +80,12 @@ fn run(task: Task) -> anyhow::Result<()> {
         ..host
     };
     match task {
-        Task::Up(args) => local::up(&root, &host, &args),
-        Task::Certs(args) => local::certs(&root, &host, &args, false).map(drop),
-        Task::Trust(args) => local::trust(&root, &host, &args),
-        Task::Untrust(args) => local::untrust(&root, &host, &args),
-        Task::Status(args) => local::status(&root, &host, &args),
-        Task::Serve(args) => local::serve(&root, &args),
+        Task::Up(args) => up::up(&root, &host, &args),
+        Task::Certs(args) => up::certs(&root, &host, &args, false).map(drop),
+        Task::Trust(args) => up::trust(&root, &host, &args),
+        Task::Untrust(args) => up::untrust(&root, &host, &args),
+        Task::Status(args) => up::status(&root, &host, &args),
+        Task::Serve(args) => up::serve(&root, &args),
         Task::Test => test::run(&root),
         Task::E2e => test::e2e(&root),
         Task::Soak(args) => soak::run(&root, &args),

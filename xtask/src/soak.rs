@@ -101,7 +101,7 @@ pub fn run(root: &Path, args: &SoakArgs) -> anyhow::Result<()> {
     let mut steady_failures = Vec::new();
     for mut child in steady {
         // The load ran for `total` while the samples were taken; it only has to close its connections now.
-        let exit = child.wait_within(EXIT_GRACE, "a steady wsecho bench")?;
+        let exit = cmd::wait_within(&mut child, EXIT_GRACE, "a steady wsecho bench")?;
         if !exit.success() {
             steady_failures.push(exit.to_string());
         }
@@ -336,7 +336,7 @@ impl Churn {
                         .spawn(url, CHURN_CONNECTIONS, 100.0, Duration::from_secs(1), true)
                         .and_then(|mut child| {
                             let limit = Duration::from_secs(1) + EXIT_GRACE;
-                            Ok(child.wait_within(limit, "a churn wsecho bench")?.success())
+                            Ok(cmd::wait_within(&mut child, limit, "a churn wsecho bench")?.success())
                         })
                         .unwrap_or(false);
                     runs.fetch_add(1, Ordering::Relaxed);

@@ -4,7 +4,7 @@
 use crate::banner;
 use crate::bench::{self, BenchArgs};
 use crate::cmd::cargo;
-use crate::cmd::{self, KillOnDrop};
+use crate::cmd::{self, KillOnDrop, StopGroupOnDrop};
 use crate::peers::{self, Peers};
 use crate::scratch::Scratch;
 use crate::steps::Steps;
@@ -210,13 +210,13 @@ fn start_up(
     clone: &Path,
     home: &Path,
     args: &[&str],
-) -> anyhow::Result<(KillOnDrop, std::sync::mpsc::Receiver<String>)> {
+) -> anyhow::Result<(StopGroupOnDrop, std::sync::mpsc::Receiver<String>)> {
     let mut up = up_command(root, clone, home);
     up.args(args).stdin(Stdio::null()).stdout(Stdio::piped());
     eprintln!("xtask: running {up:?}");
     // Its own process group, so that stopping it also stops the server cargo started.
     let mut server =
-        KillOnDrop::spawn_group(&mut up, STOP_TIMEOUT).context("cannot start `cargo xtask up`")?;
+        StopGroupOnDrop::spawn(&mut up, STOP_TIMEOUT).context("cannot start `cargo xtask up`")?;
     let stdout = server.stdout.take().context("no stdout from `cargo xtask up`")?;
     Ok((server, cmd::lines(stdout, Some("up | "))))
 }

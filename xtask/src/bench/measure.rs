@@ -1,6 +1,7 @@
-//! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, certificate set-up time.
+//! One measurement each: a `wsecho bench` run, a `bomb` cross-check, idle memory, and the crypto-provider comparison.
 
 use super::programs::Programs;
+use super::provider_report::ProviderReport;
 use super::servers::Server;
 use crate::cmd::{self, KillOnDrop, output_within};
 use anyhow::{Context, bail};
@@ -8,57 +9,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use wsecho::bench::{CpuUse, Deflate, Report};
 
-/// How `wsecho bench` drives the connections of a workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// One message in flight per connection.
-    ClosedLoop,
-    /// This many messages in flight per connection, echoes checked in order (`--pipeline`).
-    Pipelined(usize),
-    /// Connect, one echo, close, in a loop (`--churn`); over wss with or without TLS session resumption.
-    Churn { resume: bool },
-}
-
-/// One echo workload.
-#[derive(Debug, Clone, Copy)]
-pub struct Workload {
-    pub connections: usize,
-    pub size: usize,
-    pub binary: bool,
-    pub shape: Shape,
-    /// Offer permessage-deflate on every connection (`--deflate`).
-    pub deflate: bool,
-}
-
-impl Workload {
-    pub fn kind(&self) -> &'static str {
-        if self.binary { "binary" } else { "text" }
-    }
-
-    pub fn label(&self) -> String {
-        let size = if self.size.is_multiple_of(1024) {
-            format!("{} KiB", self.size / 1024)
-        } else {
-            format!("{} B", self.size)
-        };
-        let shape = match self.shape {
-            Shape::ClosedLoop => String::new(),
-            Shape::Pipelined(depth) => format!(", {depth} in flight"),
-            Shape::Churn { resume: true } => ", churn".into(),
-            Shape::Churn { resume: false } => ", churn, no TLS resumption".into(),
-        };
-        let deflate = if self.deflate { ", permessage-deflate" } else { "" };
-        format!(
-            "{} conns x {size} {}{shape}{deflate}",
-            self.connections,
-            self.kind()
-        )
-    }
-}
-
-/// What `wsecho bench --json` reported (the fields the report uses).
+/// What `wsecho bench --json` reported (the figures the report uses), from its [`Report`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo {
     pub messages_per_s: f64,
@@ -74,40 +28,6 @@ pub struct Echo {
     /// generator's (0 where `/proc` could not be read).
     pub server_cpu_us: f64,
     pub generator_cpu_us: f64,
-}
-
-/// `wsecho bench` arguments after the URL, as run and as shown in the report.
-pub fn bench_args(work: &Workload, rate: Option<f64>, warmup: f64, duration: f64) -> Vec<String> {
-    let mut args = vec![
-        "-c".to_string(),
-        work.connections.to_string(),
-        "--size".into(),
-        work.size.to_string(),
-        "--kind".into(),
-        work.kind().into(),
-        "--warmup".into(),
-        format!("{warmup}"),
-        "--duration".into(),
-        format!("{duration}"),
-    ];
-    if let Some(rate) = rate {
-        args.extend(["--rate".into(), format!("{rate:.0}")]);
-    }
-    match work.shape {
-        Shape::ClosedLoop => {}
-        Shape::Pipelined(depth) => args.extend(["--pipeline".into(), depth.to_string()]),
-        Shape::Churn { resume } => {
-            args.push("--churn".into());
-            if !resume {
-                args.push("--no-tls-resumption".into());
-            }
-        }
-    }
-    if work.deflate {
-        args.push("--deflate".into());
-    }
-    args.push("--json".into());
-    args
 }
 
 /// Runs `wsecho bench URL ARGS --json`; any failed connection or echo fails the whole benchmark. Returns the
@@ -127,44 +47,50 @@ pub fn echo(
     let limit =
         Duration::from_secs_f64(seconds_arg(args, "--warmup") + seconds_arg(args, "--duration") + 60.0);
     let output = output_within(&mut cmd, limit)?;
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| {
+    // The crate's own type: a field renamed in wsecho fails to compile here, a report missing one fails to parse.
+    let report: Report = serde_json::from_slice(&output.stdout).with_context(|| {
         format!(
             "wsecho bench against {} printed no JSON report: {}",
             server.shown,
             String::from_utf8_lossy(&output.stderr).trim()
         )
     })?;
-    let number = |path: &str| {
-        report
-            .pointer(path)
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0)
-    };
-    if !output.status.success() || number("/errors") > 0.0 || number("/messages") < 1.0 {
+    if !output.status.success() || report.errors > 0 || report.messages < 1 {
         bail!(
             "wsecho bench against {} failed ({}): {} errors, {} echoes, first errors: {}",
             server.shown,
             output.status,
-            number("/errors"),
-            number("/messages"),
-            report["error_samples"]
+            report.errors,
+            report.messages,
+            serde_json::Value::from(report.error_samples)
         );
     }
-    let deflate = negotiated(&report, args.iter().any(|arg| arg == "--deflate"), &server.shown)?;
+    let deflate = negotiated(
+        report.deflate.as_ref(),
+        args.iter().any(|arg| arg == "--deflate"),
+        &server.shown,
+    )?;
+    // Every echo counted in `messages` has its round trip in the histogram.
+    let latency = report
+        .latency_us
+        .as_ref()
+        .with_context(|| format!("wsecho bench against {} reported no latency", server.shown))?;
+    let cpu =
+        |per_message: fn(&CpuUse) -> Option<f64>| report.cpu.as_ref().and_then(per_message).unwrap_or(0.0);
     let echo = Echo {
-        messages_per_s: number("/messages_per_s"),
-        mb_per_s: number("/mb_per_s"),
-        p50_us: number("/latency_us/p50"),
-        p90_us: number("/latency_us/p90"),
-        p99_us: number("/latency_us/p99"),
-        p999_us: number("/latency_us/p99_9"),
-        max_us: number("/latency_us/max"),
-        resumed_share: report["tls_handshakes"]
-            .as_f64()
-            .filter(|&all| all > 0.0)
-            .map(|all| number("/tls_resumed") / all),
-        server_cpu_us: number("/cpu/server_us_per_message"),
-        generator_cpu_us: number("/cpu/load_generator_us_per_message"),
+        messages_per_s: report.messages_per_s,
+        mb_per_s: report.mb_per_s,
+        p50_us: latency.p50 as f64,
+        p90_us: latency.p90 as f64,
+        p99_us: latency.p99 as f64,
+        p999_us: latency.p99_9 as f64,
+        max_us: latency.max as f64,
+        resumed_share: match (report.tls_handshakes, report.tls_resumed) {
+            (Some(all), Some(resumed)) if all > 0 => Some(resumed as f64 / all as f64),
+            _ => None,
+        },
+        server_cpu_us: cpu(|c| c.server_us_per_message),
+        generator_cpu_us: cpu(|c| c.load_generator_us_per_message),
     };
     Ok((echo, deflate))
 }
@@ -180,22 +106,24 @@ pub struct Negotiated {
 
 /// When the run `offered` permessage-deflate: what the JSON report says was negotiated, and an error unless every
 /// connection agreed (else the figures would be those of an uncompressed run).
-fn negotiated(report: &serde_json::Value, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
+fn negotiated(deflate: Option<&Deflate>, offered: bool, shown: &str) -> anyhow::Result<Option<Negotiated>> {
     if !offered {
         return Ok(None);
     }
-    let deflate = &report["deflate"];
-    let count = |field: &str| deflate[field].as_u64().unwrap_or(0);
-    let (agreed, connections) = (count("negotiated"), count("connections"));
-    match (deflate["offer"].as_str(), deflate["answer"].as_str()) {
-        (Some(offer), Some(answer)) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
-            offer: offer.to_string(),
-            answer: answer.to_string(),
+    let (agreed, connections) = deflate.map_or((0, 0), |d| (d.negotiated, d.connections));
+    match deflate {
+        Some(Deflate {
+            offer,
+            answer: Some(answer),
+            ..
+        }) if connections > 0 && agreed == connections => Ok(Some(Negotiated {
+            offer: offer.clone(),
+            answer: answer.clone(),
         })),
-        (_, answer) => bail!(
+        _ => bail!(
             "{shown} negotiated permessage-deflate on {agreed} of {connections} connections (answer: {}); the \
              compressed rows need it on all of them",
-            answer.unwrap_or("none")
+            deflate.and_then(|d| d.answer.as_deref()).unwrap_or("none")
         ),
     }
 }
@@ -292,8 +220,8 @@ pub fn bomb(bomb: &Path, server: &Server, args: &[String], duration: f64) -> any
     }
 }
 
-/// Runs `provider-bench SECONDS` (xtask/providers) and returns its JSON report.
-pub fn providers(program: &Path, seconds: f64) -> anyhow::Result<serde_json::Value> {
+/// Runs `provider-bench SECONDS` (xtask/providers) and returns its report.
+pub fn providers(program: &Path, seconds: f64) -> anyhow::Result<ProviderReport> {
     let mut cmd = Command::new(program);
     cmd.arg(format!("{seconds}"));
     // About 30 figures of `seconds` each, plus RSA key generation.
@@ -373,7 +301,7 @@ pub fn idle(
             server.shown
         );
     }
-    let report: serde_json::Value = serde_json::from_str(&stdout).with_context(|| {
+    let report: Report = serde_json::from_str(&stdout).with_context(|| {
         format!(
             "wsecho bench --idle against {} printed no JSON report: {stdout}",
             server.shown
@@ -384,7 +312,7 @@ pub fn idle(
         rss_before_kib,
         rss_after_kib,
     };
-    Ok((idle, negotiated(&report, deflate, &server.shown)?))
+    Ok((idle, negotiated(report.deflate.as_ref(), deflate, &server.shown)?))
 }
 
 pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
@@ -406,150 +334,20 @@ pub fn idle_args(connections: usize, deflate: bool) -> Vec<String> {
     args
 }
 
-/// The certificate tools compared: each makes a new local CA and a certificate for localhost, 127.0.0.1, ::1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertTool {
-    Certgen,
-    CertgenRsa,
-    Mkcert,
-    MkcertEcdsa,
-    Openssl,
-}
-
-impl CertTool {
-    pub const ALL: [CertTool; 5] = [
-        CertTool::Certgen,
-        CertTool::CertgenRsa,
-        CertTool::Mkcert,
-        CertTool::MkcertEcdsa,
-        CertTool::Openssl,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CertTool::Certgen => "certgen ca + issue",
-            CertTool::CertgenRsa => "certgen ca + issue, RSA keys as mkcert",
-            CertTool::Mkcert => "mkcert",
-            CertTool::MkcertEcdsa => "mkcert -ecdsa",
-            CertTool::Openssl => "openssl req (2 commands)",
-        }
-    }
-
-    pub fn keys(self) -> &'static str {
-        match self {
-            CertTool::Certgen | CertTool::MkcertEcdsa | CertTool::Openssl => {
-                "CA ECDSA P-256, leaf ECDSA P-256"
-            }
-            CertTool::CertgenRsa | CertTool::Mkcert => "CA RSA-3072, leaf RSA-2048",
-        }
-    }
-
-    /// The commands, as run in an empty folder (`CAROOT=.` for mkcert: its CA stays there, nothing is installed).
-    pub fn commands(self) -> Vec<Vec<&'static str>> {
-        let names = ["localhost", "127.0.0.1", "::1"];
-        let with_names = |head: &[&'static str]| [head, &names].concat();
-        match self {
-            CertTool::Certgen => vec![
-                vec!["certgen", "ca", "--dir", "."],
-                with_names(&["certgen", "issue", "--dir", "."]),
-            ],
-            CertTool::CertgenRsa => vec![
-                vec!["certgen", "ca", "--dir", ".", "--key", "rsa-3072"],
-                with_names(&["certgen", "issue", "--dir", ".", "--key", "rsa-2048"]),
-            ],
-            CertTool::Mkcert => vec![with_names(&["mkcert"])],
-            CertTool::MkcertEcdsa => vec![with_names(&["mkcert", "-ecdsa"])],
-            CertTool::Openssl => vec![
-                [
-                    &openssl_p256_req("ca-key.pem", "ca.pem")[..],
-                    &[
-                        "-days",
-                        "3650",
-                        "-subj",
-                        "/CN=local CA",
-                        "-addext",
-                        "basicConstraints=critical,CA:TRUE",
-                        "-addext",
-                        "keyUsage=critical,keyCertSign,cRLSign",
-                    ],
-                ]
-                .concat(),
-                [
-                    &openssl_p256_req("localhost-key.pem", "localhost.pem")[..],
-                    &[
-                        "-CA",
-                        "ca.pem",
-                        "-CAkey",
-                        "ca-key.pem",
-                        "-days",
-                        "825",
-                        "-subj",
-                        "/CN=localhost",
-                        "-addext",
-                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-                        "-addext",
-                        "basicConstraints=critical,CA:FALSE",
-                        "-addext",
-                        "extendedKeyUsage=serverAuth",
-                    ],
-                ]
-                .concat(),
-            ],
-        }
-    }
-}
-
-/// `openssl req -x509` with a new P-256 key, unencrypted, written to `key` and the certificate to `out`; the caller
-/// adds the subject, validity and extensions.
-fn openssl_p256_req(key: &'static str, out: &'static str) -> [&'static str; 12] {
-    [
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        out,
-    ]
-}
-
-/// Runs one tool's commands in a fresh folder and returns the wall time in milliseconds, processes included.
-pub fn cert_setup(programs: &Programs, tool: CertTool, scratch: &Path, run: usize) -> anyhow::Result<f64> {
-    let dir = scratch.join(format!("certs-{run}-{tool:?}"));
-    std::fs::create_dir_all(&dir)?;
-    let started = Instant::now();
-    for argv in tool.commands() {
-        let program = if argv[0] == "certgen" {
-            programs.certgen.as_os_str()
-        } else {
-            argv[0].as_ref()
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(&argv[1..]).current_dir(&dir).env("CAROOT", &dir);
-        let output = output_within(&mut cmd, Duration::from_secs(60))?;
-        if !output.status.success() {
-            bail!(
-                "{} failed in {}: {}",
-                argv.join(" "),
-                dir.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-    }
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
-    std::fs::remove_dir_all(&dir)?;
-    Ok(millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// [`super::negotiated`] on the `deflate` part of a JSON report, read as `wsecho::bench::Report` reads it.
+    fn negotiated(
+        report: &serde_json::Value,
+        offered: bool,
+        shown: &str,
+    ) -> anyhow::Result<Option<Negotiated>> {
+        let deflate: Option<Deflate> = serde_json::from_value(report["deflate"].clone())?;
+        super::negotiated(deflate.as_ref(), offered, shown)
+    }
 
     fn report(answer: Option<&str>, negotiated: u64, connections: u64) -> serde_json::Value {
         json!({"deflate": {

@@ -7,21 +7,23 @@
 //! docs/performance.svg. `--quick` and `--smoke` run shorter and write elsewhere (plan.rs). Only loopback
 //! addresses; every server is killed when its measurement ends.
 
+mod cert_setup;
 mod chart;
-mod deflate_report;
 mod measure;
 mod peer;
 mod plan;
 mod programs;
+mod provider_report;
 mod report;
 mod results;
 mod servers;
 mod stats;
+mod workload;
 
 use crate::scratch::Scratch;
 use crate::tls_files::TlsFiles;
 use anyhow::Context;
-use measure::CertTool;
+use cert_setup::CertTool;
 use peer::Peer;
 use plan::{Case, IDLE_CASES, Mode, Profile, SMALL};
 use programs::Programs;
@@ -85,7 +87,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     }
 
     let docs = mode.report_dir(root);
-    report::write(&docs, &profile, mode, &programs, &results)?;
+    report::write(&docs, &profile, mode, &programs.versions(), &results)?;
     eprintln!(
         "xtask bench: wrote {} and {}",
         docs.join("performance.md").display(),
@@ -118,7 +120,7 @@ fn echo_round(
                 deflate: work.deflate,
             };
             let server = Server::start(programs, &launch, scratch)?;
-            let args = measure::bench_args(&work, None, profile.warmup, profile.duration);
+            let args = workload::bench_args(&work, None, profile.warmup, profile.duration);
             results.remember(&server, &args);
             let ca = case.tls().then_some(tls.ca.as_path());
             let (echo, deflate) = measure::echo(programs, &server, ca, &args)?;
@@ -175,7 +177,7 @@ fn half_saturation(
                 deflate: false,
             };
             let server = Server::start(programs, &launch, scratch)?;
-            let args = measure::bench_args(&SMALL, Some(rate), profile.warmup, profile.duration);
+            let args = workload::bench_args(&SMALL, Some(rate), profile.warmup, profile.duration);
             results.remember(&server, &args);
             let (echo, _) = measure::echo(programs, &server, None, &args)?;
             eprintln!(
@@ -234,7 +236,7 @@ fn cert_setup(
         for i in 0..count {
             // Rotate the order every run.
             let (tool, samples) = &mut times[(i + run) % count];
-            samples.push(measure::cert_setup(programs, *tool, scratch, run)?);
+            samples.push(cert_setup::run(programs, *tool, scratch, run)?);
         }
     }
     for (tool, samples) in &times {

@@ -1,8 +1,8 @@
 //! What a benchmark run measures: its mode (full, quick, smoke), the sizes that go with it, and the echo cases
 //! (load shape, message size, ws or wss).
 
-use super::measure::{Shape, Workload};
 use super::peer::Peer;
+use super::workload::{Shape, Workload};
 use crate::cmd;
 use std::path::{Path, PathBuf};
 
@@ -255,7 +255,7 @@ pub const IDLE_CASES: [IdleCase; 6] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::measure::bench_args;
+    use crate::bench::workload::bench_args;
 
     #[test]
     fn only_the_compressed_case_offers_deflate_and_only_to_servers_that_have_it() {

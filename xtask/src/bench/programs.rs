@@ -83,6 +83,37 @@ impl Programs {
         })
     }
 
+    /// The versions the report lists, one line per program (rustc, Node, websocat, bomb, Python and websockets,
+    /// mkcert, openssl), "unknown" where a program does not say.
+    pub fn versions(&self) -> Vec<String> {
+        let mut versions = vec![
+            first_line(Path::new("rustc"), &["--version"]),
+            format!("Node {}", first_line(Path::new("node"), &["--version"])),
+        ];
+        if let Some(websocat) = &self.websocat {
+            versions.push(first_line(websocat, &["--version"]));
+        }
+        if self.bomb.is_some() {
+            versions.push(format!("bomb {BOMB_VERSION} (crates.io)"));
+        }
+        versions.push(format!(
+            "Python {}",
+            first_line(
+                &self.python,
+                &[
+                    "-c",
+                    "import sys, websockets; print(sys.version.split()[0], 'websockets', websockets.__version__)"
+                ]
+            )
+        ));
+        versions.push(format!(
+            "mkcert {}",
+            first_line(Path::new("mkcert"), &["-version"])
+        ));
+        versions.push(first_line(Path::new("openssl"), &["version"]));
+        versions
+    }
+
     /// The echo servers this run compares, in report order.
     pub fn peers(&self) -> Vec<Peer> {
         Peer::ALL
@@ -90,6 +121,30 @@ impl Programs {
             .filter(|&peer| peer != Peer::Websocat || self.websocat.is_some())
             .collect()
     }
+}
+
+/// The first line `program ARGS` prints (stdout, else stderr), trimmed; "unknown" when it prints nothing or cannot
+/// start.
+fn first_line(program: &Path, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|out| {
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .filter(|line| !line.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// A crates.io tool at a pinned version (with its own lock file), installed under .ci-cache/cargo. `cargo install`

@@ -1,9 +1,11 @@
 //! Every figure of one benchmark run, and the command lines that produced them; medians are taken when the
 //! report is written.
 
-use super::measure::{Bomb, CertTool, Echo, Idle, Negotiated};
+use super::cert_setup::CertTool;
+use super::measure::{Bomb, Echo, Idle, Negotiated};
 use super::peer::Peer;
 use super::plan::{Case, IdleCase};
+use super::provider_report::ProviderReport;
 use super::servers::Server;
 
 pub struct Results {
@@ -24,7 +26,7 @@ pub struct Results {
     pub deflate_saving: Vec<f64>,
     pub certs: Vec<(CertTool, Vec<f64>)>,
     /// ring against aws-lc-rs (`xtask/providers`' JSON report); `None` when it did not run (`--smoke`).
-    pub providers: Option<serde_json::Value>,
+    pub providers: Option<ProviderReport>,
     /// Server command lines as run, for the report.
     pub commands: Vec<(String, String)>,
 }

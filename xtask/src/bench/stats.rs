@@ -1,6 +1,7 @@
 //! Medians and ranges over a benchmark's rounds.
 
-use super::measure::{CertTool, Echo};
+use super::cert_setup::CertTool;
+use super::measure::Echo;
 
 pub fn median_of(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();

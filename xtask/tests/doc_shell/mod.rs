@@ -4,11 +4,10 @@
 //! (`! cmd` when the page shows a refusal). A line whose comment starts with `->` must print the text after it,
 //! which is how a page says what the user should see. Shared by the README tour and docs/outside.md's walk-through.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use testkit::KillOnDrop;
 
 /// One command may take this long (the README's bench line runs for 10 s).
 const LINE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,38 +61,21 @@ pub fn built(tool: &str) -> PathBuf {
     path
 }
 
-/// A child process that is killed and reaped when dropped.
-pub struct Stopped(pub Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs `cmd` with stdin closed, stdout and stderr together, for at most [`LINE_TIMEOUT`]: its exit code
 /// (`None` when it timed out or was killed by a signal) and output.
 pub fn run_bounded(cmd: &mut Command) -> (Option<i32>, String) {
     let out_file = temp_path("line");
     let file = std::fs::File::create(&out_file).expect("output file");
-    let mut child = Stopped(
+    let mut child = KillOnDrop::spawn(
         cmd.stdin(Stdio::null())
             .stdout(file.try_clone().expect("dup"))
-            .stderr(file)
-            .spawn()
-            .expect("start the command"),
-    );
-    let deadline = Instant::now() + LINE_TIMEOUT;
-    let code = loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+            .stderr(file),
+    )
+    .expect("start the command");
+    let code = child
+        .wait_within(LINE_TIMEOUT)
+        .expect("wait")
+        .and_then(|status| status.code());
     let output = std::fs::read_to_string(&out_file).unwrap_or_default();
     let _ = std::fs::remove_file(&out_file);
     (code, output)
@@ -114,7 +96,7 @@ pub struct FreshFolder {
     pub folder: PathBuf,
     pub home: PathBuf,
     path: String,
-    servers: Vec<Stopped>,
+    servers: Vec<KillOnDrop>,
 }
 
 impl FreshFolder {
@@ -177,33 +159,22 @@ impl FreshFolder {
 
     fn start_server(&mut self, line: &str, background: &str) {
         let log = self.folder.join(format!("server-{}.log", self.servers.len()));
-        let mut child = Stopped(
+        let mut child = KillOnDrop::spawn(
             self.sh(&format!("exec {background}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
-                .stderr(std::fs::File::create(&log).expect("server log"))
-                .spawn()
-                .expect("start the server"),
-        );
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.0.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(l);
-            }
-        });
-        let deadline = Instant::now() + SERVER_START;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(l) if l.starts_with("stop with") => break,
-                Ok(_) => {}
-                Err(_) => panic!(
-                    "{}: `{line}` printed no banner within {SERVER_START:?}; its stderr:\n{}",
-                    self.page,
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                ),
-            }
+                .stderr(std::fs::File::create(&log).expect("server log")),
+        )
+        .expect("start the server");
+        let lines = testkit::lines(child.stdout.take().expect("stdout"), None);
+        let banner =
+            testkit::wait_for_line(&lines, SERVER_START, |l| l.starts_with("stop with").then_some(()));
+        if banner.is_none() {
+            panic!(
+                "{}: `{line}` printed no banner within {SERVER_START:?}; its stderr:\n{}",
+                self.page,
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         eprintln!("{}: started `{line}`", self.page);
         self.servers.push(child);

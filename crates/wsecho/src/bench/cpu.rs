@@ -3,10 +3,10 @@
 //! when the load generator spends more per message than the server, a faster server cannot show it.
 
 use crate::Error;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// CPU used over the measured window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CpuUse {
     /// Cores kept busy on average (1.0 = one core all the time), and CPU microseconds per measured message.
     pub load_generator_cores: f64,

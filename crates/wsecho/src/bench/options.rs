@@ -4,7 +4,7 @@ use crate::client::TlsOptions;
 use std::time::Duration;
 
 /// The kind of WebSocket message sent (and expected back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Text,

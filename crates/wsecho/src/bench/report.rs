@@ -1,16 +1,17 @@
-//! The result of a bench run, as text for people and JSON for scripts.
+//! The result of a bench run, as text for people and JSON for scripts; `Deserialize` lets a script in Rust (xtask
+//! bench) read that JSON back into this struct, so a renamed field fails to compile there instead of reading as 0.
 
 use super::cpu::CpuUse;
 use super::drive::Outcome;
 use super::options::{Kind, Load, Options};
 use crate::ws::deflate::CLIENT_OFFER;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Only the first few distinct error messages are kept; `errors` counts them all.
 const ERROR_SAMPLES: usize = 5;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub url: String,
     /// Connections that opened (of `connections_requested`).
@@ -20,7 +21,7 @@ pub struct Report {
     pub size: usize,
     pub kind: Kind,
     /// `closed-loop`, `rate`, `pipelined`, `churn` or `idle`.
-    pub mode: &'static str,
+    pub mode: String,
     /// Messages in flight per connection (`pipelined` mode only).
     pub pipeline: Option<usize>,
     /// The requested total rate in messages per second (`rate` mode only).
@@ -48,10 +49,10 @@ pub struct Report {
 }
 
 /// permessage-deflate as negotiated over the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Deflate {
     /// The `Sec-WebSocket-Extensions` offer every connection made.
-    pub offer: &'static str,
+    pub offer: String,
     /// The server's answer (the first one, when answers differ); `None`: it declined everywhere.
     pub answer: Option<String>,
     /// Connections that agreed to it, of `connections` opened (churn: one per cycle).
@@ -59,7 +60,7 @@ pub struct Deflate {
     pub connections: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: u64,
     pub p90: u64,
@@ -106,7 +107,7 @@ impl Report {
             _ => None,
         };
         let deflate = opts.deflate.then(|| Deflate {
-            offer: CLIENT_OFFER,
+            offer: CLIENT_OFFER.to_owned(),
             answer: outcome.deflate_answer.clone(),
             negotiated: outcome.deflated,
             connections: outcome.opened,
@@ -118,7 +119,7 @@ impl Report {
             connections_requested: opts.connections,
             size: opts.size,
             kind: opts.kind,
-            mode,
+            mode: mode.to_owned(),
             pipeline,
             target_rate,
             duration_s: seconds,

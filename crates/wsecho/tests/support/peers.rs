@@ -104,13 +104,7 @@ pub fn python_echo_server(python: &Path, args: &[&str]) -> (super::KillOnDrop, S
         .expect("start the Python echo server");
     let stdout = child.stdout.take().expect("piped stdout");
     let server = super::KillOnDrop(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let line = rx
+    let line = testkit::lines(stdout, None)
         .recv_timeout(std::time::Duration::from_secs(20))
         .expect("the Python echo server printed its listening line");
     let url = line

@@ -1,22 +1,12 @@
-//! Child processes of the tests: killed when dropped, every run bounded in time, and the `wsecho` binary run
-//! to completion.
+//! Child processes of the tests: killed when dropped, every run bounded in time (both `testkit`'s, shared with
+//! xtask), and the `wsecho` binary run to completion.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use super::WAIT;
 
-/// A child process that is killed (and reaped) when dropped.
-pub struct KillOnDrop(pub Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use testkit::KillOnDrop;
 
 /// What a finished external command printed.
 pub struct Finished {
@@ -42,57 +32,19 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Finished {
 /// Runs a command to completion with `input` as its stdin, killing it and panicking if it outlives `timeout`.
 pub fn run_with_input(cmd: &mut Command, input: &str, timeout: Duration) -> Finished {
     let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(if input.is_empty() {
-            Stdio::null()
-        } else {
-            Stdio::piped()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let ran = testkit::run_within(cmd, input.as_bytes(), timeout)
         .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = input.to_string();
-        // A writer thread: a child that does not read must not block this one past the timeout.
-        thread::spawn(move || stdin.write_all(input.as_bytes()));
-    }
-    let stdout = collect(child.stdout.take());
-    let stderr = collect(child.stderr.take());
-    let mut child = KillOnDrop(child);
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("wait for child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            drop(child);
-            panic!(
-                "{shown} did not finish within {timeout:?}; stdout: {}; stderr: {}",
-                stdout.join().unwrap_or_default(),
-                stderr.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
+    let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
+    let Some(status) = ran.status else {
+        panic!("{shown} did not finish within {timeout:?}; stdout: {stdout}; stderr: {stderr}");
     };
     Finished {
         status,
         code: status.code(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout,
+        stderr,
     }
-}
-
-fn collect(stream: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut stream) = stream {
-            let mut bytes = Vec::new();
-            let _ = stream.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-        text
-    })
 }
 
 /// The `wsecho` binary built for these tests.
@@ -111,11 +63,7 @@ pub async fn run_wsecho(args: &[&str], stdin: &str) -> Finished {
 /// A `/proc/PID/status` figure of a process in KiB, e.g. `VmRSS:` (resident now) or `VmHWM:` (peak resident).
 pub fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server process status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+    testkit::kib_field(&status, field).unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
 
 /// CPU time (user and system) a process has used, from `/proc/PID/stat`.

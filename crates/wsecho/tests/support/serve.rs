@@ -3,10 +3,8 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -103,13 +101,8 @@ impl ServeProcess {
             .expect("start the wsecho binary");
         let stdout = child.stdout.take().expect("piped stdout");
         let process = KillOnDrop(child);
-        let (lines, received) = mpsc::channel();
         // Keeps draining stdout after the banner so the server never blocks on a full pipe.
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        let received = testkit::lines(stdout, None);
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut banner = Vec::new();
         while !banner

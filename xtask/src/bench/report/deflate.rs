@@ -1,11 +1,11 @@
 //! The permessage-deflate part of docs/performance.md (issue 13): its target rows, and a section with the
 //! negotiated answers, 16 KiB throughput with and without compression, and idle memory with and without it.
 
-use super::peer::Peer;
-use super::plan::{Case, IDLE_DEFLATE, IDLE_PYTHON, IDLE_PYTHON_DEFLATE, IDLE_WS, IdleCase, Profile};
-use super::report::{measured, ratio, throughput_target, verdict};
-use super::results::Results;
-use super::stats::median_of;
+use super::figures::{measured, ratio, throughput_target, verdict};
+use crate::bench::peer::Peer;
+use crate::bench::plan::{Case, IDLE_DEFLATE, IDLE_PYTHON, IDLE_PYTHON_DEFLATE, IDLE_WS, IdleCase, Profile};
+use crate::bench::results::Results;
+use crate::bench::stats::median_of;
 use std::fmt::{self, Write as _};
 
 /// The compressed case, and the same load without compression.
@@ -16,7 +16,7 @@ const PLAIN: Case = Case::LargeWs;
 const IDLE_ROWS: [IdleCase; 4] = [IDLE_WS, IDLE_DEFLATE, IDLE_PYTHON, IDLE_PYTHON_DEFLATE];
 
 /// Rows for the targets table: idle compressed memory and compressed throughput against Python websockets.
-pub fn targets(md: &mut String, results: &Results) -> fmt::Result {
+pub(super) fn targets(md: &mut String, results: &Results) -> fmt::Result {
     if let (Some(ours), Some(python)) = (
         results.idle_of(IDLE_DEFLATE),
         results.idle_of(IDLE_PYTHON_DEFLATE),
@@ -40,7 +40,7 @@ pub fn targets(md: &mut String, results: &Results) -> fmt::Result {
     )
 }
 
-pub fn section(md: &mut String, profile: &Profile, results: &Results) -> fmt::Result {
+pub(super) fn section(md: &mut String, profile: &Profile, results: &Results) -> fmt::Result {
     writeln!(md, "\n## permessage-deflate\n")?;
     writeln!(
         md,
