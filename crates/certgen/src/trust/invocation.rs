@@ -37,7 +37,7 @@ impl Invocation {
         let certgen = match (on_path, in_repository, running_certgen) {
             (true, _, _) => "certgen".to_owned(),
             (false, true, _) => "cargo run -q -p certgen --".to_owned(),
-            (false, false, Some(exe)) => super::command::shell_quote(exe.as_os_str()),
+            (false, false, Some(exe)) => crate::shell::quote(exe),
             // Neither installed nor in the repository (say, wsecho installed alone): certgen must be installed first.
             (false, false, None) => "certgen".to_owned(),
         };
@@ -82,7 +82,7 @@ impl Invocation {
         if ca.path() == self.default_dir.join("ca.pem") {
             String::new()
         } else {
-            format!(" --ca {}", super::command::shell_quote(ca.path().as_os_str()))
+            format!(" --ca {}", crate::shell::quote(ca.path()))
         }
     }
 }
