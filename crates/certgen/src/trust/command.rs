@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::TrustError;
+use super::error::TrustError;
 use crate::shell;
 
 /// One external command: what `--dry-run` prints, what a user without privileges is told to run, and what

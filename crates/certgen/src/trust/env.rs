@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::CaCert;
+use super::ca_cert::CaCert;
 use crate::Error;
 use crate::store::{Commit, Secrecy};
 
