@@ -114,8 +114,8 @@ fn slug(common_name: &str) -> String {
     }
 }
 
-#[cfg(test)]
 /// A self-signed CA written to `dir/ca.pem` and loaded, for the stores' unit tests.
+#[cfg(test)]
 pub(super) fn test_ca(dir: &Path) -> CaCert {
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params = rcgen::CertificateParams::default();
