@@ -133,7 +133,7 @@ pub enum Error {
     #[error(
         "{} is readable by other users (mode {mode:04o}); a private key must be readable by you alone: run `chmod 600 {}`",
         path.display(),
-        shell_quoted(path)
+        crate::shell::quote(path)
     )]
     KeyPermissions { path: PathBuf, mode: u32 },
 
@@ -229,17 +229,5 @@ impl Error {
             context,
             reason: reason.to_string(),
         }
-    }
-}
-
-/// `path` as one shell word, so the command in a message can be pasted as is.
-fn shell_quoted(path: &std::path::Path) -> String {
-    let text = path.display().to_string();
-    let plain =
-        |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '+' | ',' | ':' | '@');
-    if !text.is_empty() && text.chars().all(plain) {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }

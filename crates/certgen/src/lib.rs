@@ -25,6 +25,7 @@ pub mod names;
 mod params;
 pub mod renew;
 pub mod secret;
+pub mod shell;
 pub mod store;
 pub mod trust;
 pub mod usage;

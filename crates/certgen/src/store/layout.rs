@@ -14,7 +14,7 @@ use crate::Error;
 /// | method | file |
 /// |---|---|
 /// | [`new`](Self::new), [`path`](Self::path), [`ca_files`](Self::ca_files), [`leaf_files`](Self::leaf_files) | `store/layout.rs` (this file) |
-/// | [`recover`](Self::recover) | `store/mod.rs` (the commit journal) |
+/// | [`recover`](Self::recover) | `store/recover.rs` (the commit journal, see `store/mod.rs`) |
 /// | [`create_ca`](Self::create_ca), [`load_ca`](Self::load_ca) | `ca.rs` |
 /// | [`issue`](Self::issue), [`self_signed`](Self::self_signed) | `leaf.rs` |
 /// | [`sign_csr`](Self::sign_csr), [`sign_csr_file`](Self::sign_csr_file) | `csr.rs` |

@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::TrustError;
+use super::error::TrustError;
+use crate::shell;
 
 /// One external command: what `--dry-run` prints, what a user without privileges is told to run, and what
 /// `install`/`uninstall` execute.
@@ -76,22 +77,11 @@ impl Cmd {
 
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", shell_quote(&self.program))?;
+        write!(f, "{}", shell::quote(&self.program))?;
         for arg in &self.args {
-            write!(f, " {}", shell_quote(arg))?;
+            write!(f, " {}", shell::quote(arg))?;
         }
         Ok(())
-    }
-}
-
-/// POSIX shell quoting: plain words stay as they are, anything else goes in single quotes.
-pub(super) fn shell_quote(word: &OsStr) -> String {
-    let word = word.to_string_lossy();
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.into_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

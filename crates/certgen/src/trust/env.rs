@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::CaCert;
+use super::ca_cert::CaCert;
 use crate::Error;
 use crate::store::{Commit, Secrecy};
 
@@ -175,11 +175,11 @@ impl TrustEnv {
             .map(|v| {
                 let (name, value) = (v.name, v.value.as_str());
                 match (shell, v.appended) {
-                    (Shell::Sh, false) => format!("export {name}={}\n", sh_quoted(value)),
+                    (Shell::Sh, false) => format!("export {name}={}\n", crate::shell::single_quote(value)),
                     (Shell::Sh, true) => format!(
                         "case \" ${name} \" in *\" {value} \"*) ;; *) export {name}=\"${{{name}:+${name} }}{value}\" ;; esac\n"
                     ),
-                    (Shell::Fish, false) => format!("set -gx {name} {}\n", sh_quoted(value)),
+                    (Shell::Fish, false) => format!("set -gx {name} {}\n", crate::shell::single_quote(value)),
                     (Shell::Fish, true) => format!(
                         "contains -- {value} (string split ' ' -- \"${name}\"); or set -gx {name} (string trim -- \"${name} {value}\")\n"
                     ),
@@ -223,11 +223,6 @@ impl TrustEnv {
         lines.push_str(&format!("ENV {}\n", settings.join(" \\\n    ")));
         lines
     }
-}
-
-/// `text` in single quotes for sh and fish (fish also accepts `'\''`).
-fn sh_quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 impl fmt::Display for Effect {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::command::{Cmd, find_program};
-use super::{Host, Os};
+use super::host::{Host, Os};
 
 /// The browser name outcomes and verdicts use for every Firefox (deb, snap, flatpak, macOS).
 pub const BROWSER: &str = "Firefox";

@@ -6,8 +6,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::ca_cert::CaCert;
 use super::command::find_program;
-use super::{CaCert, StoreKind};
+use super::store_kind::StoreKind;
 
 /// How the user runs certgen from here; see the module documentation for the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ impl Invocation {
         let certgen = match (on_path, in_repository, running_certgen) {
             (true, _, _) => "certgen".to_owned(),
             (false, true, _) => "cargo run -q -p certgen --".to_owned(),
-            (false, false, Some(exe)) => super::command::shell_quote(exe.as_os_str()),
+            (false, false, Some(exe)) => crate::shell::quote(exe),
             // Neither installed nor in the repository (say, wsecho installed alone): certgen must be installed first.
             (false, false, None) => "certgen".to_owned(),
         };
@@ -82,7 +83,7 @@ impl Invocation {
         if ca.path() == self.default_dir.join("ca.pem") {
             String::new()
         } else {
-            format!(" --ca {}", super::command::shell_quote(ca.path().as_os_str()))
+            format!(" --ca {}", crate::shell::quote(ca.path()))
         }
     }
 }
@@ -105,6 +106,7 @@ fn store_arg(kinds: &[StoreKind]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ca_cert::test_ca;
     use super::*;
 
     #[test]
@@ -128,5 +130,36 @@ mod tests {
             Invocation::decide(false, &elsewhere, Some(Path::new("/usr/bin/wsecho"))).certgen("x"),
             "certgen x"
         );
+    }
+
+    /// The one rule for printed fixes: `--ca` only when the CA is not `./certs/ca.pem`, `--store` beyond nss, and
+    /// cargo xtask's own task under xtask.
+    #[test]
+    fn fix_commands_name_what_differs_from_the_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("certs")).expect("certs");
+        let ca = test_ca(&dir.path().join("certs"));
+        let here = Invocation::decide(true, dir.path(), None);
+        assert_eq!(here.trust_install(&ca, &[]), "certgen trust install");
+        assert_eq!(
+            here.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "certgen trust install --store nss,system"
+        );
+        assert_eq!(
+            here.trust_uninstall(&ca, &[StoreKind::System]),
+            "certgen trust uninstall --store system"
+        );
+        let elsewhere = Invocation::decide(true, &std::env::temp_dir(), None);
+        assert_eq!(
+            elsewhere.trust_install(&ca, &[StoreKind::Nss]),
+            format!("certgen trust install --ca {}", ca.path().display())
+        );
+        let xtask = here.for_xtask();
+        assert_eq!(xtask.trust_install(&ca, &[StoreKind::Nss]), "cargo xtask trust");
+        assert_eq!(
+            xtask.trust_install(&ca, &[StoreKind::Nss, StoreKind::System]),
+            "cargo xtask trust --system"
+        );
+        assert_eq!(xtask.certgen("trust env"), "certgen trust env");
     }
 }

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use super::ca_cert::CaCert;
 use super::command::Cmd;
-use super::{CaCert, Detected, Host, Presence, StoreKind, TrustError, TrustStore};
+use super::error::TrustError;
+use super::host::Host;
+use super::store::{Detected, Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 /// The password every JDK ships `cacerts` with.
 const STOREPASS: &str = "changeit";

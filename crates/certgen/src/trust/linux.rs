@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use super::ca_cert::CaCert;
 use super::command::{Cmd, dir_is_writable, find_program};
-use super::stale::Entry;
-use super::{CaCert, Detected, Host, Presence, StoreKind, TrustError, TrustStore};
+use super::error::TrustError;
+use super::host::Host;
+use super::store::{Detected, Entry, Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 /// One distribution family's way to add a system-wide CA.
 struct Family {
@@ -168,7 +171,7 @@ impl TrustStore for AnchorDir {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_suffix(&format!(".{}", self.family.extension)))
-                .filter(|n| n.starts_with(super::ENTRY_PREFIX))
+                .filter(|n| n.starts_with(super::ca_cert::ENTRY_PREFIX))
                 .map(str::to_owned)
             else {
                 continue;

@@ -1,7 +1,10 @@
 //! The macOS System keychain, where `security add-trusted-cert -d` makes a root trusted for every user.
 
+use super::ca_cert::CaCert;
 use super::command::Cmd;
-use super::{CaCert, Presence, StoreKind, TrustError, TrustStore};
+use super::error::TrustError;
+use super::store::{Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 const SYSTEM_KEYCHAIN: &str = "/Library/Keychains/System.keychain";
 

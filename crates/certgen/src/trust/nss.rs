@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use super::ca_cert::CaCert;
 use super::command::{Cmd, find_program};
+use super::error::TrustError;
 use super::firefox::{self, Uncovered};
-use super::stale::Entry;
-use super::{CaCert, Detected, Host, Os, Presence, StoreKind, TrustError, TrustStore};
+use super::host::{Host, Os};
+use super::store::{Detected, Entry, Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 /// What to tell a user whose machine has no `certutil`.
 const CERTUTIL_FIX: &str = "install it: `apt install libnss3-tools` (Debian/Ubuntu), `dnf install nss-tools` \
@@ -272,7 +275,7 @@ impl TrustStore for NssDb {
         }
         let mut found = Vec::new();
         for (nickname, _) in self.entries()? {
-            if !nickname.starts_with(super::ENTRY_PREFIX) {
+            if !nickname.starts_with(super::ca_cert::ENTRY_PREFIX) {
                 continue;
             }
             let pem = self

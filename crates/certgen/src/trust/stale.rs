@@ -8,16 +8,14 @@ use serde::Serialize;
 
 use rustls_pki_types::CertificateDer;
 
-use super::command::Cmd;
-use super::{CaCert, Cert, Change, Host, Report, StoreKind, TrustError, TrustStore, entry_name, uninstall};
-
-/// One entry certgen made in a store, as [`TrustStore::certgen_entries`] lists them.
-pub struct Entry {
-    pub name: String,
-    pub der: Vec<u8>,
-    /// The commands that remove just this entry.
-    pub remove: Vec<Cmd>,
-}
+use super::ca_cert::{CaCert, entry_name};
+use super::error::TrustError;
+use super::host::Host;
+use super::install::uninstall;
+use super::report::{Change, Report};
+use super::store::{Entry, TrustStore};
+use super::store_kind::StoreKind;
+use crate::cert::Cert;
 
 /// A certgen entry in a store that is not the current CA.
 #[derive(Debug, Serialize)]

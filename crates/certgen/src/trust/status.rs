@@ -12,8 +12,14 @@ use crate::cert::{Cert, SubjectAltName};
 use crate::inspect;
 use crate::validity::rfc3339;
 
+use super::ca_cert::CaCert;
+use super::discover::{Skip, discover};
+use super::host::Host;
+use super::install::then_install;
+use super::invocation::Invocation;
 use super::stale::{StaleCa, replaced_cas, stale_in};
-use super::{CaCert, Host, Invocation, Presence, Skip, StoreKind, TrustStore, discover, then_install};
+use super::store::{Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 /// The state of a browser certgen found but cannot cover.
 const NOT_COVERED: &str = "not covered";

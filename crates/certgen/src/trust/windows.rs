@@ -1,8 +1,11 @@
 //! The Windows current-user Root store, natively and from WSL (through `certutil.exe`). Windows' `certutil` is a
 //! different program from NSS's `certutil`.
 
+use super::ca_cert::CaCert;
 use super::command::{Cmd, find_program};
-use super::{CaCert, Presence, StoreKind, TrustError, TrustStore};
+use super::error::TrustError;
+use super::store::{Presence, TrustStore};
+use super::store_kind::StoreKind;
 
 pub struct WindowsRoot {
     certutil: String,

@@ -21,20 +21,12 @@ pub(super) fn commands(md: &mut String, results: &Results) -> fmt::Result {
             writeln!(
                 md,
                 "{}",
-                argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+                argv.iter()
+                    .map(|a| certgen::shell::quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )?;
         }
     }
     writeln!(md, "```\n")
-}
-
-fn shell_quote(arg: &str) -> String {
-    if arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:=,".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{arg}'")
-    }
 }
