@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::Error;
 use crate::cert::{Cert, Issued};
 use crate::constraints::{Constraints, Permit};
+use crate::error::{InputError, StoreError};
 use crate::inspect::{Usage, verify_files};
 use crate::key::KeyKind;
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
@@ -75,9 +76,9 @@ impl CertsDir {
     /// Creates `ca.pem`, `ca-key.pem` and `ca.cer`; refuses an existing CA unless `opts.force`.
     pub fn create_ca(&self, opts: &CaOptions) -> Result<Issued<CaFiles>, Error> {
         if opts.unconstrained && !opts.permit.is_empty() {
-            return Err(Error::ConflictingOptions(
+            return Err(Error::Input(InputError::ConflictingOptions(
                 "--permit and --unconstrained contradict each other; an unconstrained CA permits every name",
-            ));
+            )));
         }
         let permits = opts
             .permit
@@ -85,7 +86,7 @@ impl CertsDir {
             .map(|p| Permit::parse(p))
             .collect::<Result<Vec<_>, _>>()?;
         if opts.days == 0 {
-            return Err(Error::ZeroDays { what: "CA" });
+            return Err(Error::Input(InputError::ZeroDays { what: "CA" }));
         }
         self.recover()?;
         let files = self.ca_files();
@@ -178,9 +179,9 @@ impl CertsDir {
         let files = self.ca_files();
         match (files.cert_pem.exists(), files.key_pem.exists()) {
             (false, false) => {
-                return Err(Error::NoCa {
+                return Err(Error::Store(StoreError::NoCa {
                     dir: self.path().to_path_buf(),
-                });
+                }));
             }
             (true, true) => {}
             (cert_exists, _) => {
@@ -189,18 +190,20 @@ impl CertsDir {
                 } else {
                     (&files.cert_pem, &files.key_pem)
                 };
-                return Err(Error::BadFile {
+                return Err(Error::Store(StoreError::BadFile {
                     path: missing.clone(),
                     reason: format!(
                         "missing, but {} exists; restore it from a backup or recreate the CA with `certgen ca --force`",
                         present.display()
                     ),
-                });
+                }));
             }
         }
-        let bad_file = |path: &std::path::Path, reason: &str| Error::BadFile {
-            path: path.into(),
-            reason: reason.into(),
+        let bad_file = |path: &std::path::Path, reason: &str| {
+            Error::Store(StoreError::BadFile {
+                path: path.into(),
+                reason: reason.into(),
+            })
         };
         let pem_bytes = store::read(&files.cert_pem)?;
         let cert = Cert::from_pem(&pem_bytes, &files.cert_pem)?;
@@ -232,10 +235,10 @@ impl CertsDir {
                 .ok_or_else(unsupported)?
         };
         if key.subject_public_key_info() != cert.x509().tbs_certificate.subject_pki.raw {
-            return Err(Error::KeyMismatch {
+            return Err(Error::Store(StoreError::KeyMismatch {
                 cert: files.cert_pem,
                 key: files.key_pem,
-            });
+            }));
         }
         Ok(LoadedCa {
             files,
@@ -276,10 +279,10 @@ impl LoadedCa {
     /// Refuses an expired CA: nothing it signs would be trusted.
     pub(crate) fn refuse_expired(&self) -> Result<(), Error> {
         if self.cert.not_after() <= now() {
-            return Err(Error::CaExpired {
+            return Err(Error::Store(StoreError::CaExpired {
                 path: self.files.cert_pem.clone(),
                 end: format_date(self.cert.not_after()),
-            });
+            }));
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The clap front end: parse, call the library, print. Adding a subcommand takes one `Command` variant, one arm in
 //! [`run`] and one handler function.
 
+use certgen::error::{InputError, StoreError};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
@@ -404,9 +405,9 @@ fn self_signed(args: IssueArgs) -> Result<(), Error> {
 
 fn sign(args: SignArgs) -> Result<(), Error> {
     if args.leaf.key.is_some() {
-        return Err(Error::ConflictingOptions(
+        return Err(Error::Input(InputError::ConflictingOptions(
             "--key does not apply to `sign`: the certificate gets the CSR's key, made on the requesting host",
-        ));
+        )));
     }
     let opts = args.leaf.options(server_kind(args.client))?;
     let issued = CertsDir::new(&args.leaf.dir.dir).sign_csr_file(&args.csr, &opts)?;
@@ -473,9 +474,11 @@ fn name_texts(cert: &Cert) -> Vec<String> {
 
 /// The permitted name-constraint subtrees of a certificate just written to `path`; `None` without constraints.
 fn permitted(cert: &Cert, path: &Path) -> Result<Option<Vec<String>>, Error> {
-    let constraints = cert.name_constraints().map_err(|reason| Error::BadFile {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
+    let constraints = cert.name_constraints().map_err(|reason| {
+        Error::Store(StoreError::BadFile {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        })
     })?;
     Ok(constraints.map(|c| c.permitted.iter().map(ToString::to_string).collect()))
 }

@@ -1,10 +1,104 @@
-//! One error type for the library; every message is a single line naming the bad value and, where one exists, the fix.
+//! certgen's error, nested by what went wrong (as rustls nests its errors): the input given ([`InputError`]), the
+//! files of a certs folder ([`StoreError`]), or the machine, the network or a check (the other [`Error`] arms).
+//! Every message is a single line naming the bad value and, where one exists, the fix; the group decides the
+//! exit code.
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong in certgen. `Display` is the one-line message shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A value given on the command line (or read from a CSR) is unusable: exit code 2.
+    #[error(transparent)]
+    Input(#[from] InputError),
+
+    /// A certs folder's files are missing, unexpected or unusable: exit code 2.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// Reading or writing a file failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Key generation, signing or encoding failed inside a crypto library.
+    #[error("{context}: {reason}")]
+    Crypto { context: &'static str, reason: String },
+
+    /// `certgen verify` or `lint`: a check the user asked for failed; the message says why and what to do.
+    #[error("{0}")]
+    CheckFailed(String),
+
+    /// A server could not be reached, or its TLS handshake did not complete.
+    #[error("{target}: {reason}")]
+    Connect { target: String, reason: String },
+
+    /// `--directory` is neither a preset nor a URL.
+    #[error(
+        "--directory `{input}`: use `letsencrypt`, `letsencrypt-staging` or the ACME directory's https:// URL"
+    )]
+    BadAcmeDirectory { input: String },
+
+    /// A public ACME CA was asked for a name no public CA signs (checked before any request).
+    #[error(
+        "`{name}` {why}, so no public CA ({ca}) will sign it; use the local CA (`certgen issue {name}`), or a \
+         private ACME server with --directory URL"
+    )]
+    AcmeNotPublic {
+        name: String,
+        why: &'static str,
+        ca: String,
+    },
+
+    /// A name or option that ACME cannot serve as asked; the message says why and what to use instead.
+    #[error("{0}")]
+    AcmeUsage(String),
+
+    /// The ACME directory could not be fetched.
+    #[error("cannot reach the ACME directory {url}: {reason}; check the URL, the network and --acme-ca")]
+    AcmeUnreachable { url: String, reason: String },
+
+    /// The CA could not validate a challenge; `detail` is the CA's problem document.
+    #[error("the CA could not validate {challenge} for {name}: {detail}")]
+    AcmeChallengeFailed {
+        name: String,
+        challenge: &'static str,
+        detail: String,
+    },
+
+    /// `--profile` names a profile the directory does not offer.
+    #[error(
+        "the ACME directory {url} offers no profile `{profile}` (it offers: {offered}); drop --profile or pick one of those"
+    )]
+    AcmeNoSuchProfile {
+        profile: String,
+        url: String,
+        offered: String,
+    },
+
+    /// A challenge responder could not start (port taken, no permission, hook missing).
+    #[error("{0}")]
+    AcmeResponder(String),
+
+    /// Any other failure talking to the ACME server; `detail` includes the CA's problem document when it sent one.
+    #[error("ACME {step} failed at {url}: {detail}")]
+    Acme {
+        step: &'static str,
+        url: String,
+        detail: String,
+    },
+
+    /// Printing `--json` output failed.
+    #[error("cannot encode JSON: {0}")]
+    Json(String),
+}
+
+/// A value the user gave (a name, an option, a CSR, a URL, a passphrase) cannot be used as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
     /// A name given on the command line (or found in a CSR) is malformed.
     #[error("invalid name `{input}`: {reason}")]
     InvalidName { input: String, reason: String },
@@ -79,10 +173,6 @@ pub enum Error {
     #[error("{0}")]
     ConflictingOptions(&'static str),
 
-    /// The CA has expired, so nothing it signs would be trusted.
-    #[error("the CA in {} expired on {end}; make a new one with `certgen ca --force`", path.display())]
-    CaExpired { path: PathBuf, end: String },
-
     /// The certificate would outlive its CA.
     #[error(
         "the certificate would end on {end}, after its CA ({ca_end}), and clients stop trusting it then; use \
@@ -94,6 +184,10 @@ pub enum Error {
     #[error("the CSR {reason}")]
     BadCsr { reason: String },
 
+    /// A URL given to `inspect` or `doctor` is not `https://HOST[:PORT]` or `wss://HOST[:PORT]`.
+    #[error("invalid URL `{input}`: {reason}")]
+    BadUrl { input: String, reason: String },
+
     /// The passphrase does not decrypt the key.
     #[error(
         "wrong passphrase for {} (from {env} or the prompt), or the file is damaged",
@@ -104,18 +198,18 @@ pub enum Error {
     /// No usable passphrase (empty, not UTF-8, no terminal to ask, two that differ); the message says which.
     #[error("{0}")]
     Passphrase(String),
+}
 
-    /// The `--ca` file of `certgen trust` is not one CA certificate in PEM.
-    #[error("cannot use {} as the CA certificate: {reason}", path.display())]
-    BadCa { path: PathBuf, reason: String },
+/// A file of a certs folder (or the CA file a command was pointed at) is missing, in the way, or unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The certs folder has no CA yet.
+    #[error("no CA in {}: run `certgen ca --dir {}` first", dir.display(), dir.display())]
+    NoCa { dir: PathBuf },
 
     /// A file we would write exists and `--force` was not given.
     #[error("{} already exists; {hint}", path.display())]
     AlreadyExists { path: PathBuf, hint: &'static str },
-
-    /// The certs folder has no CA yet.
-    #[error("no CA in {}: run `certgen ca --dir {}` first", dir.display(), dir.display())]
-    NoCa { dir: PathBuf },
 
     /// A file exists but does not hold what it should (not a certificate, not a key, not a CSR, ...).
     #[error("{}: {reason}", path.display())]
@@ -137,119 +231,21 @@ pub enum Error {
     )]
     KeyPermissions { path: PathBuf, mode: u32 },
 
-    /// Reading or writing a file failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The CA has expired, so nothing it signs would be trusted.
+    #[error("the CA in {} expired on {end}; make a new one with `certgen ca --force`", path.display())]
+    CaExpired { path: PathBuf, end: String },
 
-    /// Key generation, signing or encoding failed inside a crypto library.
-    #[error("{context}: {reason}")]
-    Crypto { context: &'static str, reason: String },
-
-    /// `certgen verify` or `lint`: a check the user asked for failed; the message says why and what to do.
-    #[error("{0}")]
-    CheckFailed(String),
-
-    /// A URL given to `inspect` or `doctor` is not `https://HOST[:PORT]` or `wss://HOST[:PORT]`.
-    #[error("invalid URL `{input}`: {reason}")]
-    BadUrl { input: String, reason: String },
-
-    /// A server could not be reached, or its TLS handshake did not complete.
-    #[error("{target}: {reason}")]
-    Connect { target: String, reason: String },
-    /// `--directory` is neither a preset nor a URL.
-    #[error(
-        "--directory `{input}`: use `letsencrypt`, `letsencrypt-staging` or the ACME directory's https:// URL"
-    )]
-    BadAcmeDirectory { input: String },
-
-    /// A public ACME CA was asked for a name no public CA signs (checked before any request).
-    #[error(
-        "`{name}` {why}, so no public CA ({ca}) will sign it; use the local CA (`certgen issue {name}`), or a \
-         private ACME server with --directory URL"
-    )]
-    AcmeNotPublic {
-        name: String,
-        why: &'static str,
-        ca: String,
-    },
-
-    /// A name or option that ACME cannot serve as asked; the message says why and what to use instead.
-    #[error("{0}")]
-    AcmeUsage(String),
-
-    /// The ACME directory could not be fetched.
-    #[error("cannot reach the ACME directory {url}: {reason}; check the URL, the network and --acme-ca")]
-    AcmeUnreachable { url: String, reason: String },
-
-    /// The CA could not validate a challenge; `detail` is the CA's problem document.
-    #[error("the CA could not validate {challenge} for {name}: {detail}")]
-    AcmeChallengeFailed {
-        name: String,
-        challenge: &'static str,
-        detail: String,
-    },
-
-    /// `--profile` names a profile the directory does not offer.
-    #[error(
-        "the ACME directory {url} offers no profile `{profile}` (it offers: {offered}); drop --profile or pick one of those"
-    )]
-    AcmeNoSuchProfile {
-        profile: String,
-        url: String,
-        offered: String,
-    },
-
-    /// A challenge responder could not start (port taken, no permission, hook missing).
-    #[error("{0}")]
-    AcmeResponder(String),
-
-    /// Any other failure talking to the ACME server; `detail` includes the CA's problem document when it sent one.
-    #[error("ACME {step} failed at {url}: {detail}")]
-    Acme {
-        step: &'static str,
-        url: String,
-        detail: String,
-    },
-
-    /// Printing `--json` output failed.
-    #[error("cannot encode JSON: {0}")]
-    Json(String),
+    /// The `--ca` file of `certgen trust` is not one CA certificate in PEM.
+    #[error("cannot use {} as the CA certificate: {reason}", path.display())]
+    BadCa { path: PathBuf, reason: String },
 }
 
 impl Error {
     /// Process exit code for this error: 2 for bad usage or bad input, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InvalidName { .. }
-            | Error::InvalidPermit { .. }
-            | Error::OutsideConstraints { .. }
-            | Error::NoNames
-            | Error::SeveralPlainNames { .. }
-            | Error::UnsupportedName(_)
-            | Error::UnknownKeyKind { .. }
-            | Error::BadCn { .. }
-            | Error::BadStem { .. }
-            | Error::BadNotBefore { .. }
-            | Error::ZeroDays { .. }
-            | Error::DaysPastYear9999 { .. }
-            | Error::LongerThanApple { .. }
-            | Error::ConflictingOptions(_)
-            | Error::CaExpired { .. }
-            | Error::OutlivesCa { .. }
-            | Error::BadCsr { .. }
-            | Error::WrongPassphrase { .. }
-            | Error::Passphrase(_)
-            | Error::BadCa { .. }
-            | Error::AlreadyExists { .. }
-            | Error::NoCa { .. }
-            | Error::BadFile { .. }
-            | Error::KeyMismatch { .. }
-            | Error::KeyPermissions { .. }
-            | Error::BadUrl { .. }
+            Error::Input(_)
+            | Error::Store(_)
             | Error::BadAcmeDirectory { .. }
             | Error::AcmeNotPublic { .. }
             | Error::AcmeUsage(_) => 2,
@@ -269,10 +265,10 @@ impl Error {
     /// A failed read or write; a directory where a file belongs is bad input, named as such.
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::IsADirectory {
-            return Error::BadFile {
+            return Error::Store(StoreError::BadFile {
                 path: path.into(),
                 reason: "is a directory, not a file".into(),
-            };
+            });
         }
         Error::Io {
             action,

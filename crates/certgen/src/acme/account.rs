@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use instant_acme::{Account, AccountCredentials, ExternalAccountKey, NewAccount};
 
 use super::{Directory, error_chain};
+use crate::error::StoreError;
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
 
@@ -72,11 +73,13 @@ pub(crate) async fn load_or_create(
     };
     if file.exists() {
         let bytes = crate::secret::read_private_key(&file)?;
-        let credentials: AccountCredentials = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-            path: file.clone(),
-            reason: format!(
-                "is not an ACME account ({e}); move it away and run again to create a new account"
-            ),
+        let credentials: AccountCredentials = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Store(StoreError::BadFile {
+                path: file.clone(),
+                reason: format!(
+                    "is not an ACME account ({e}); move it away and run again to create a new account"
+                ),
+            })
         })?;
         return builder(opts.acme_ca.as_deref())?
             .from_credentials(credentials)
@@ -136,9 +139,11 @@ fn builder(acme_ca: Option<&Path>) -> Result<instant_acme::AccountBuilder, Error
                     std::io::Error::from(std::io::ErrorKind::NotFound),
                 ));
             }
-            instant_acme::Account::builder_with_root(path).map_err(|e| Error::BadCa {
-                path: path.to_path_buf(),
-                reason: error_chain(&e),
+            instant_acme::Account::builder_with_root(path).map_err(|e| {
+                Error::Store(StoreError::BadCa {
+                    path: path.to_path_buf(),
+                    reason: error_chain(&e),
+                })
             })
         }
         None => instant_acme::Account::builder().map_err(|e| Error::Acme {

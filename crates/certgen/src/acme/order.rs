@@ -17,6 +17,7 @@ use super::record::AcmeRecord;
 use super::renewal::{self, RenewAt};
 use super::{ChallengeKind, Directory, PendingChallenge, Responder, error_chain};
 use crate::cert::pem_error_text;
+use crate::error::InputError;
 use crate::params::empty_params;
 use crate::store::{Commit, Secrecy};
 use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
@@ -111,7 +112,7 @@ impl AcmeRequest {
         match (&self.out, self.names.first()) {
             (Some(out), _) => crate::leaf::valid_stem(out),
             (None, Some(first)) => Ok(first.file_stem()),
-            (None, None) => Err(Error::NoNames),
+            (None, None) => Err(Error::Input(InputError::NoNames)),
         }
     }
 
@@ -119,7 +120,7 @@ impl AcmeRequest {
     /// terms of service for a new account.
     pub fn check(&self, dir: &CertsDir) -> Result<(), Error> {
         if self.names.is_empty() {
-            return Err(Error::NoNames);
+            return Err(Error::Input(InputError::NoNames));
         }
         self.directory.check_names(&self.names)?;
         self.challenge.check_names(&self.names)?;

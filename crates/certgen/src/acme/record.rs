@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ChallengeKind;
 use super::profile::ProfileChoice;
+use crate::error::StoreError;
 use crate::{CertsDir, Error};
 
 /// What `certgen acme` was asked, as kept next to the certificate.
@@ -62,11 +63,13 @@ impl CertsDir {
 
 pub(crate) fn read(path: &Path) -> Result<AcmeRecord, Error> {
     let bytes = crate::store::read(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-        path: path.to_path_buf(),
-        reason: format!(
-            "is not a certgen ACME record ({e}); obtain the certificate again with `certgen acme`"
-        ),
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Store(StoreError::BadFile {
+            path: path.to_path_buf(),
+            reason: format!(
+                "is not a certgen ACME record ({e}); obtain the certificate again with `certgen acme`"
+            ),
+        })
     })
 }
 

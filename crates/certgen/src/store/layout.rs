@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::error::StoreError;
 
 /// A folder holding a CA (`ca.pem`, `ca-key.pem`, `ca.cer`) and the certificates it issued.
 ///
@@ -101,10 +102,10 @@ pub(crate) fn refuse_existing<'a>(
     hint: &'static str,
 ) -> Result<(), Error> {
     match paths.into_iter().find(|p| p.exists()) {
-        Some(path) if !force => Err(Error::AlreadyExists {
+        Some(path) if !force => Err(Error::Store(StoreError::AlreadyExists {
             path: path.to_path_buf(),
             hint,
-        }),
+        })),
         _ => Ok(()),
     }
 }

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
+use crate::error::StoreError;
 
 mod layout;
 
@@ -122,10 +123,13 @@ fn recover_locked(dir: &Path) -> Result<Recovered, Error> {
     let journal = dir.join(JOURNAL);
     if journal.exists() {
         let text = fs::read_to_string(&journal).map_err(|e| Error::io("read", &journal, e))?;
-        let steps = parse_journal(&text).ok_or_else(|| Error::BadFile {
-            path: journal.clone(),
-            reason: "is not a certgen journal; delete it, then check the certificates with `certgen lint`"
-                .into(),
+        let steps = parse_journal(&text).ok_or_else(|| {
+            Error::Store(StoreError::BadFile {
+                path: journal.clone(),
+                reason:
+                    "is not a certgen journal; delete it, then check the certificates with `certgen lint`"
+                        .into(),
+            })
         })?;
         recovered.finished_change = true;
         recovered.completed = roll_forward(dir, &steps, true, &mut FaultHook::off())?;
@@ -200,10 +204,10 @@ impl Commit {
         for (target, contents, secrecy) in &self.writes {
             let name = name_in(dir, target)?;
             if target.is_dir() {
-                return Err(Error::BadFile {
+                return Err(Error::Store(StoreError::BadFile {
                     path: target.clone(),
                     reason: "is a folder where a file should go; move it away".into(),
-                });
+                }));
             }
             let temp = temp_path(dir, &name);
             staged.push(temp.clone());
@@ -312,9 +316,11 @@ fn name_in(dir: &Path, path: &Path) -> Result<String, Error> {
         .and_then(|n| n.to_str())
         .filter(|n| path.parent() == Some(dir) && !n.contains(['\t', '\n']))
         .map(str::to_string)
-        .ok_or_else(|| Error::BadFile {
-            path: path.to_path_buf(),
-            reason: format!("is not a plain file name in {}", dir.display()),
+        .ok_or_else(|| {
+            Error::Store(StoreError::BadFile {
+                path: path.to_path_buf(),
+                reason: format!("is not a plain file name in {}", dir.display()),
+            })
         })
 }
 

@@ -34,6 +34,7 @@ pub use stale::{Retired, StaleCa, replaced_cas, untrust_replaced};
 
 use crate::Error;
 use crate::cert::Cert;
+use crate::error::StoreError;
 pub use status::{CertCheck, StatusFixes, StatusReport, StoreStatus, state_is_fine, status, store_statuses};
 
 /// What went wrong while talking to a trust store.
@@ -86,9 +87,11 @@ pub struct CaCert {
 impl CaCert {
     /// Reads a PEM file holding exactly one CA certificate (`ca.pem`).
     pub fn load(path: &Path) -> Result<CaCert, Error> {
-        let bad = |reason: String| Error::BadCa {
-            path: path.to_owned(),
-            reason,
+        let bad = |reason: String| {
+            Error::Store(StoreError::BadCa {
+                path: path.to_owned(),
+                reason,
+            })
         };
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => bad("no such file (create a CA with `certgen ca`)".into()),
