@@ -38,9 +38,8 @@ impl CertsDir {
     /// replaces the existing one, keeping a backup) that also permits exactly those names.
     pub fn ensure_ca(&self, names: &[SubjectName], opts: &CaOptions) -> Result<CaState, Error> {
         let mut opts = opts.clone();
-        opts.permit
-            .extend(names.iter().filter_map(permit_for).map(|p| p.to_string()));
-        opts.permit.sort();
+        opts.permit.extend(names.iter().filter_map(permit_for));
+        opts.permit.sort_by_key(ToString::to_string);
         opts.permit.dedup();
 
         let reason = match self.load_ca() {

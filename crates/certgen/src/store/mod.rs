@@ -166,6 +166,11 @@ impl Commit {
         }
     }
 
+    /// The backups this commit will keep: those of `backup` whose original exists.
+    pub(crate) fn backups(&self) -> impl Iterator<Item = &Path> {
+        self.backups.iter().map(|(_, backup)| backup.as_path())
+    }
+
     /// Stages, decides and applies the change (see the module docs). Every target must be a file in `dir`. An
     /// error before the journal is written leaves the folder as it was; an error after it leaves the journal,
     /// and the next certgen command in the folder completes the change.
