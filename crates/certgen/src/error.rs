@@ -28,7 +28,8 @@ pub enum Error {
     #[error("{context}: {reason}")]
     Crypto { context: &'static str, reason: String },
 
-    /// `certgen verify` or `lint`: a check the user asked for failed; the message says why and what to do.
+    /// A check the user asked for failed (`verify`, `lint`, `doctor`, `trust status`, a missing system bundle for
+    /// `trust env`); the message is the check's own sentence: why, and what to do.
     #[error("{0}")]
     CheckFailed(String),
 
@@ -128,9 +129,13 @@ pub enum InputError {
     )]
     SeveralPlainNames { names: String },
 
-    /// A subjectAltName entry (read from a CSR or certificate) that certgen cannot issue for.
-    #[error("{0}")]
-    UnsupportedName(String),
+    /// An IP subjectAltName entry (read from a CSR or certificate) that is neither IPv4 nor IPv6.
+    #[error("an IP address entry has {bytes} bytes; expected 4 or 16")]
+    BadIpEntry { bytes: usize },
+
+    /// A subjectAltName entry (read from a CSR or certificate) of a kind certgen cannot issue for.
+    #[error("unsupported subjectAltName entry {entry}; only DNS, IP, email and URI names are supported")]
+    UnsupportedName { entry: String },
 
     /// `--key` names no key kind certgen knows.
     #[error("unknown key kind `{input}`; use one of {known}")]
@@ -195,9 +200,24 @@ pub enum InputError {
     )]
     WrongPassphrase { path: PathBuf, env: &'static str },
 
-    /// No usable passphrase (empty, not UTF-8, no terminal to ask, two that differ); the message says which.
-    #[error("{0}")]
-    Passphrase(String),
+    /// An empty passphrase for `key`, from the environment or the prompt.
+    #[error("the passphrase for {} is empty; choose a non-empty one", key.display())]
+    EmptyPassphrase { key: PathBuf },
+
+    /// The passphrase variable holds bytes that are not UTF-8.
+    #[error("{env} is not valid UTF-8; use a UTF-8 passphrase")]
+    PassphraseNotUtf8 { env: &'static str },
+
+    /// An encrypted `key`, no passphrase variable, and no terminal to ask on.
+    #[error(
+        "{} is encrypted and there is no terminal to ask for its passphrase; set {env}",
+        key.display()
+    )]
+    NoPassphrase { key: PathBuf, env: &'static str },
+
+    /// The passphrase and its confirmation differ.
+    #[error("the two passphrases differ; run the command again")]
+    PassphrasesDiffer,
 }
 
 /// A file of a certs folder (or the CA file a command was pointed at) is missing, in the way, or unusable.

@@ -101,13 +101,11 @@ impl SubjectName {
                 16 => Ok(SubjectName::Ip(IpAddr::from(
                     <[u8; 16]>::try_from(*bytes).unwrap_or_default(),
                 ))),
-                n => Err(Error::Input(InputError::UnsupportedName(format!(
-                    "an IP address entry has {n} bytes; expected 4 or 16"
-                )))),
+                bytes => Err(Error::Input(InputError::BadIpEntry { bytes })),
             },
-            other => Err(Error::Input(InputError::UnsupportedName(format!(
-                "unsupported subjectAltName entry {other}; only DNS, IP, email and URI names are supported"
-            )))),
+            other => Err(Error::Input(InputError::UnsupportedName {
+                entry: other.to_string(),
+            })),
         }
     }
 

@@ -102,24 +102,23 @@ pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroi
 /// `confirm`, for a new key). Never printed.
 pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>, Error> {
     let empty = || {
-        Error::Input(InputError::Passphrase(format!(
-            "the passphrase for {} is empty; choose a non-empty one",
-            key.display()
-        )))
+        Error::Input(InputError::EmptyPassphrase {
+            key: key.to_path_buf(),
+        })
     };
     if let Some(value) = std::env::var_os(CA_PASSPHRASE_ENV) {
         let value = Zeroizing::new(value.into_string().map_err(|_| {
-            Error::Input(InputError::Passphrase(format!(
-                "{CA_PASSPHRASE_ENV} is not valid UTF-8; use a UTF-8 passphrase"
-            )))
+            Error::Input(InputError::PassphraseNotUtf8 {
+                env: CA_PASSPHRASE_ENV,
+            })
         })?);
         return if value.is_empty() { Err(empty()) } else { Ok(value) };
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Input(InputError::Passphrase(format!(
-            "{} is encrypted and there is no terminal to ask for its passphrase; set {CA_PASSPHRASE_ENV}",
-            key.display()
-        ))));
+        return Err(Error::Input(InputError::NoPassphrase {
+            key: key.to_path_buf(),
+            env: CA_PASSPHRASE_ENV,
+        }));
     }
     let ask = |prompt: String| {
         rpassword::prompt_password(prompt)
@@ -131,9 +130,7 @@ pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>,
         return Err(empty());
     }
     if confirm && *ask("Repeat the passphrase: ".into())? != *first {
-        return Err(Error::Input(InputError::Passphrase(
-            "the two passphrases differ; run the command again".into(),
-        )));
+        return Err(Error::Input(InputError::PassphrasesDiffer));
     }
     Ok(first)
 }

@@ -50,14 +50,17 @@ pub struct LeafArgs {
 }
 
 impl LeafArgs {
+    /// The library's options, after a warning when browsers refuse the chosen key kind.
     fn options(&self, kind: LeafKind) -> LeafOptions {
+        let key = self.key.unwrap_or_default();
+        warn_about_key(key);
         LeafOptions {
             out: self.out.clone(),
             cn: self.cn.clone(),
             days: self.days,
             allow_long: self.allow_long,
             not_before: self.not_before,
-            key: self.key.unwrap_or_default(),
+            key,
             kind,
             p12: self.p12,
             p12_password: self.p12_password.clone(),
@@ -114,21 +117,18 @@ fn server_kind(client: bool) -> LeafKind {
 
 pub(crate) fn issue(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client));
-    warn_about_key(opts.key);
     let issued = args.leaf.dir.certs().issue(&args.names, &opts)?;
     args.leaf.print("Issued", &issued)
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), Error> {
     let opts = args.leaf.options(LeafKind::Client);
-    warn_about_key(opts.key);
     let issued = args.leaf.dir.certs().issue(&args.names, &opts)?;
     args.leaf.print("Issued client certificate", &issued)
 }
 
 pub(crate) fn self_signed(args: IssueArgs) -> Result<(), Error> {
     let opts = args.leaf.options(server_kind(args.client));
-    warn_about_key(opts.key);
     let issued = args.leaf.dir.certs().self_signed(&args.names, &opts)?;
     args.leaf.print("Created self-signed", &issued)
 }

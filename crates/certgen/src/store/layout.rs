@@ -17,6 +17,7 @@ use crate::error::StoreError;
 /// | [`new`](Self::new), [`path`](Self::path), [`ca_files`](Self::ca_files), [`leaf_files`](Self::leaf_files) | `store/layout.rs` (this file) |
 /// | [`recover`](Self::recover) | `store/mod.rs` (the commit journal) |
 /// | [`create_ca`](Self::create_ca), [`load_ca`](Self::load_ca) | `ca.rs` |
+/// | [`issued_by_ca`](Self::issued_by_ca) | `orphan.rs` |
 /// | [`issue`](Self::issue), [`self_signed`](Self::self_signed) | `leaf.rs` |
 /// | [`sign_csr`](Self::sign_csr), [`sign_csr_file`](Self::sign_csr_file) | `csr.rs` |
 /// | [`ensure_ca`](Self::ensure_ca), [`ensure_leaf`](Self::ensure_leaf) | `renew.rs` |
