@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use clap::builder::{PathBufValueParser, TypedValueParser};
 
 use certgen::Error;
 use certgen::inspect::Usage;
@@ -14,7 +15,11 @@ use super::values::{DirArg, Source, folder_of};
 pub struct InspectArgs {
     /// Certificate or CSR files, PEM (a chain or several blocks) or DER (.cer, .der); or https://HOST[:PORT] and
     /// wss://HOST[:PORT] URLs, whose servers' chains are fetched (whether valid or not) and shown.
-    #[arg(required = true, value_name = "FILE|URL", value_parser = Source::parse)]
+    #[arg(
+        required = true,
+        value_name = "FILE|URL",
+        value_parser = PathBufValueParser::new().try_map(Source::from_arg)
+    )]
     files: Vec<Source>,
     /// Print a JSON array with one object per certificate or CSR.
     #[arg(long)]

@@ -31,12 +31,14 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    /// An argument starting `https://` or `wss://` is a URL (a malformed one is refused), anything else a file.
-    pub(crate) fn parse(arg: &str) -> Result<Source, Error> {
-        if arg.starts_with("https://") || arg.starts_with("wss://") {
-            Target::parse(arg).map(Source::Url)
-        } else {
-            Ok(Source::File(arg.into()))
+    /// An argument starting `https://` or `wss://` is a URL (a malformed one is refused), anything else a file
+    /// (whose name need not be UTF-8).
+    pub(crate) fn from_arg(arg: PathBuf) -> Result<Source, Error> {
+        match arg.to_str() {
+            Some(url) if url.starts_with("https://") || url.starts_with("wss://") => {
+                Target::parse(url).map(Source::Url)
+            }
+            _ => Ok(Source::File(arg)),
         }
     }
 }
