@@ -92,9 +92,9 @@ pub enum Error {
         detail: String,
     },
 
-    /// Printing `--json` output failed.
+    /// Encoding JSON failed (`--json` output, the files ACME keeps).
     #[error("cannot encode JSON: {0}")]
-    Json(String),
+    Json(serde_json::Error),
 }
 
 /// A value the user gave (a name, an option, a CSR, a URL, a passphrase) cannot be used as asked.

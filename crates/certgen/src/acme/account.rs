@@ -121,7 +121,7 @@ pub(crate) async fn load_or_create(
         },
         other => unreachable(other),
     })?;
-    let json = serde_json::to_vec_pretty(&credentials).map_err(|e| Error::Json(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&credentials).map_err(Error::Json)?;
     let mut commit = Commit::default();
     commit.write(&file, json, Secrecy::Secret);
     commit.apply(dir.path())?;

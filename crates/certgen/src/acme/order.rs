@@ -449,7 +449,7 @@ fn write(
         Cert::from_der(leaf_der.clone()).map_err(|e| bad_chain(format!("unparsable certificate ({e})")))?;
     let stem = request.stem()?;
     let files = dir.leaf_files(&stem, false);
-    let record = serde_json::to_vec_pretty(record).map_err(|e| Error::Json(e.to_string()))?;
+    let record = serde_json::to_vec_pretty(record).map_err(Error::Json)?;
     let mut commit = Commit::default();
     commit.write(&files.cert_pem, first_pem_block(chain_pem), Secrecy::Public);
     commit.write(

@@ -14,7 +14,7 @@ use certgen::{Cert, CreatedCa, Error, Issued, KeyKind, LeafFiles};
 
 /// Prints `value` as pretty JSON on stdout.
 pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Error> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| Error::Json(e.to_string()))?;
+    let json = serde_json::to_string_pretty(value).map_err(Error::Json)?;
     println!("{json}");
     Ok(())
 }
