@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line with its causes; no backtrace even when RUST_BACKTRACE is set.
-            eprintln!("xtask: error: {err:#}");
+            certgen::usage::print_error("xtask", format_args!("{err:#}"));
             ExitCode::FAILURE
         }
     }

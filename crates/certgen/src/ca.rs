@@ -1,7 +1,7 @@
 //! The local CA: creating it (`certgen ca`) and loading it, its key checked against its certificate, to sign with.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
@@ -11,10 +11,11 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::cert::{Cert, Issued};
+use crate::cert::Cert;
 use crate::constraints::{Constraints, Permit};
-use crate::inspect::{Usage, verify_files};
+use crate::error::{InputError, StoreError};
 use crate::key::KeyKind;
+use crate::orphan::Orphan;
 use crate::params::{MAX_CN_LEN, checked_cn, empty_params, random_serial};
 use crate::secret;
 use crate::store::{self, CaFiles, CertsDir, Commit, Secrecy, backup_path, backup_stamp};
@@ -28,7 +29,7 @@ pub struct CaOptions {
     pub key: KeyKind,
     pub days: u32,
     /// Extra permitted subtrees (`NAME`, `.NAME`, `IP`, `IP/PREFIX`) on top of the loopback defaults.
-    pub permit: Vec<String>,
+    pub permit: Vec<Permit>,
     /// No name constraints at all: the CA can vouch for any name, including real websites.
     pub unconstrained: bool,
     /// Replace an existing CA (the old files are kept as `*-backup-TIMESTAMP.*`).
@@ -49,6 +50,17 @@ impl Default for CaOptions {
             encrypt: false,
         }
     }
+}
+
+/// What [`CertsDir::create_ca`] did: the new CA's files and certificate, and what replacing an old one left.
+#[derive(Debug)]
+pub struct CreatedCa {
+    pub files: CaFiles,
+    pub cert: Cert,
+    /// The old CA's files, kept as `ca*-backup-TIMESTAMP.*`; sorted, empty unless a CA was replaced.
+    pub backups: Vec<PathBuf>,
+    /// The certificates the old CA had issued, which stop being trusted with it.
+    pub orphaned: Vec<Orphan>,
 }
 
 /// A CA loaded from a certs folder, its key checked against its certificate.
@@ -72,20 +84,16 @@ impl fmt::Debug for LoadedCa {
 }
 
 impl CertsDir {
-    /// Creates `ca.pem`, `ca-key.pem` and `ca.cer`; refuses an existing CA unless `opts.force`.
-    pub fn create_ca(&self, opts: &CaOptions) -> Result<Issued<CaFiles>, Error> {
+    /// Creates `ca.pem`, `ca-key.pem` and `ca.cer`; refuses an existing CA unless `opts.force`, which keeps the
+    /// old files as backups and reports the certificates the old CA had issued.
+    pub fn create_ca(&self, opts: &CaOptions) -> Result<CreatedCa, Error> {
         if opts.unconstrained && !opts.permit.is_empty() {
-            return Err(Error::ConflictingOptions(
+            return Err(Error::Input(InputError::ConflictingOptions(
                 "--permit and --unconstrained contradict each other; an unconstrained CA permits every name",
-            ));
+            )));
         }
-        let permits = opts
-            .permit
-            .iter()
-            .map(|p| Permit::parse(p))
-            .collect::<Result<Vec<_>, _>>()?;
         if opts.days == 0 {
-            return Err(Error::ZeroDays { what: "CA" });
+            return Err(Error::Input(InputError::ZeroDays { what: "CA" }));
         }
         self.recover()?;
         let files = self.ca_files();
@@ -111,7 +119,7 @@ impl CertsDir {
         let mut params = ca_params(&key, "certgen local development CA", &cn, not_before, not_after);
         if !opts.unconstrained {
             params.name_constraints = Some(NameConstraints {
-                permitted_subtrees: Permit::with_defaults(permits)
+                permitted_subtrees: Permit::with_defaults(opts.permit.clone())
                     .iter()
                     .map(Permit::to_subtree)
                     .collect(),
@@ -129,46 +137,30 @@ impl CertsDir {
 
         let issued = Cert::from_rcgen(&cert)?;
         let mut commit = Commit::default();
+        // Only a replaced CA orphans certificates: found before the new CA takes its place.
+        let orphaned = if opts.force {
+            self.issued_by_ca()
+        } else {
+            Vec::new()
+        };
         if opts.force {
             let stamp = backup_stamp();
             for path in files.all() {
                 commit.backup(path, backup_path(path, &stamp));
             }
         }
+        let mut backups: Vec<PathBuf> = commit.backups().map(Path::to_path_buf).collect();
+        backups.sort();
         commit.write(&files.cert_pem, cert.pem(), Secrecy::Public);
         commit.write(&files.key_pem, key_pem.as_bytes(), Secrecy::Secret);
         commit.write(&files.cert_der, cert.der().to_vec(), Secrecy::Public);
         commit.apply(self.path())?;
-        Ok(Issued { files, cert: issued })
-    }
-
-    /// The certificates in this folder (`STEM.pem`: no keys, full chains or backups) that chain to its current CA,
-    /// each with the usage it verifies for: what replacing the CA leaves without a trusted issuer. Sorted.
-    pub fn issued_by_ca(&self) -> Vec<(PathBuf, Usage)> {
-        let ca = self.ca_files();
-        let Ok(entries) = std::fs::read_dir(self.path()) else {
-            return Vec::new();
-        };
-        let mut found: Vec<(PathBuf, Usage)> = entries
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                name.ends_with(".pem")
-                    && !name.ends_with("-key.pem")
-                    && !name.ends_with("-fullchain.pem")
-                    && !name.contains("-backup-")
-                    && *path != ca.cert_pem
-            })
-            .filter_map(|path| {
-                let usage = [Usage::Server, Usage::Client]
-                    .into_iter()
-                    .find(|usage| verify_files(&ca.cert_pem, &path, None, *usage).is_ok())?;
-                Some((path, usage))
-            })
-            .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        found
+        Ok(CreatedCa {
+            files,
+            cert: issued,
+            backups,
+            orphaned,
+        })
     }
 
     /// Loads the CA of this folder and checks that its key belongs to its certificate. Refuses a key file others
@@ -178,9 +170,9 @@ impl CertsDir {
         let files = self.ca_files();
         match (files.cert_pem.exists(), files.key_pem.exists()) {
             (false, false) => {
-                return Err(Error::NoCa {
+                return Err(Error::Store(StoreError::NoCa {
                     dir: self.path().to_path_buf(),
-                });
+                }));
             }
             (true, true) => {}
             (cert_exists, _) => {
@@ -189,18 +181,20 @@ impl CertsDir {
                 } else {
                     (&files.cert_pem, &files.key_pem)
                 };
-                return Err(Error::BadFile {
+                return Err(Error::Store(StoreError::BadFile {
                     path: missing.clone(),
                     reason: format!(
                         "missing, but {} exists; restore it from a backup or recreate the CA with `certgen ca --force`",
                         present.display()
                     ),
-                });
+                }));
             }
         }
-        let bad_file = |path: &std::path::Path, reason: &str| Error::BadFile {
-            path: path.into(),
-            reason: reason.into(),
+        let bad_file = |path: &std::path::Path, reason: &str| {
+            Error::Store(StoreError::BadFile {
+                path: path.into(),
+                reason: reason.into(),
+            })
         };
         let pem_bytes = store::read(&files.cert_pem)?;
         let cert = Cert::from_pem(&pem_bytes, &files.cert_pem)?;
@@ -232,10 +226,10 @@ impl CertsDir {
                 .ok_or_else(unsupported)?
         };
         if key.subject_public_key_info() != cert.x509().tbs_certificate.subject_pki.raw {
-            return Err(Error::KeyMismatch {
+            return Err(Error::Store(StoreError::KeyMismatch {
                 cert: files.cert_pem,
                 key: files.key_pem,
-            });
+            }));
         }
         Ok(LoadedCa {
             files,
@@ -276,10 +270,10 @@ impl LoadedCa {
     /// Refuses an expired CA: nothing it signs would be trusted.
     pub(crate) fn refuse_expired(&self) -> Result<(), Error> {
         if self.cert.not_after() <= now() {
-            return Err(Error::CaExpired {
+            return Err(Error::Store(StoreError::CaExpired {
                 path: self.files.cert_pem.clone(),
                 end: format_date(self.cert.not_after()),
-            });
+            }));
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use x509_parser::x509::X509Name;
 
 use crate::Error;
 use crate::constraints::Constraints;
+use crate::error::StoreError;
 use crate::names::SubjectName;
 use crate::store;
 
@@ -73,9 +74,11 @@ impl Cert {
 
     /// The first certificate of PEM text read from `path` (later blocks are ignored); errors name `path`.
     pub fn from_pem(pem: &[u8], path: &Path) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::BadFile {
-            path: path.into(),
-            reason: reason.into(),
+        let bad = |reason: &str| {
+            Error::Store(StoreError::BadFile {
+                path: path.into(),
+                reason: reason.into(),
+            })
         };
         let der = CertificateDer::from_pem_slice(pem).map_err(|_| bad("not a PEM certificate"))?;
         Cert::from_der(der).map_err(|_| bad("not a valid X.509 certificate"))

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use x509_parser::extensions::GeneralName;
 
 use crate::Error;
+use crate::error::InputError;
 use crate::names::{SubjectName, dns_name};
 
 /// One permitted subtree of a CA's name constraints: a DNS name (`example.test` matches it and its subdomains,
@@ -21,9 +22,11 @@ pub enum Permit {
 impl Permit {
     /// Parses a `--permit` value: `NAME`, `.NAME`, `IP` (a single host) or `IP/PREFIX` (the network address).
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let bad = |reason: String| Error::InvalidPermit {
-            input: input.to_string(),
-            reason,
+        let bad = |reason: String| {
+            Error::Input(InputError::InvalidPermit {
+                input: input.to_string(),
+                reason,
+            })
         };
         if input.contains('/') {
             let net: IpNet = input
@@ -237,11 +240,11 @@ pub struct Violation {
 
 impl From<Violation> for Error {
     fn from(violation: Violation) -> Self {
-        Error::OutsideConstraints {
+        Error::Input(InputError::OutsideConstraints {
             name: violation.name,
             permitted: violation.permitted,
             hint: violation.hint,
-        }
+        })
     }
 }
 

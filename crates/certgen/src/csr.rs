@@ -6,6 +6,7 @@ use x509_parser::prelude::{FromDer, ParsedExtension, X509CertificationRequest};
 
 use crate::Error;
 use crate::cert::{Issued, common_name};
+use crate::error::{InputError, StoreError};
 use crate::leaf::{LeafOptions, LeafPlan, write_leaf};
 use crate::names::SubjectName;
 use crate::store::{CertsDir, LeafFiles};
@@ -15,7 +16,7 @@ impl CertsDir {
     /// No key file is written (`LeafFiles::key_pem` is empty): the key stays on the requesting host.
     pub fn sign_csr(&self, csr: &[u8], opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         self.sign_parsed_csr(
-            ParsedCsr::parse(csr).map_err(|reason| Error::BadCsr { reason })?,
+            ParsedCsr::parse(csr).map_err(|reason| Error::Input(InputError::BadCsr { reason }))?,
             opts,
         )
     }
@@ -26,9 +27,11 @@ impl CertsDir {
         csr: &std::path::Path,
         opts: &LeafOptions,
     ) -> Result<Issued<LeafFiles>, Error> {
-        let bad = |reason: String| Error::BadFile {
-            path: csr.to_path_buf(),
-            reason,
+        let bad = |reason: String| {
+            Error::Store(StoreError::BadFile {
+                path: csr.to_path_buf(),
+                reason,
+            })
         };
         let bytes = std::fs::read(csr).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => bad("no such file".into()),
@@ -42,9 +45,9 @@ impl CertsDir {
 
     fn sign_parsed_csr(&self, request: ParsedCsr, opts: &LeafOptions) -> Result<Issued<LeafFiles>, Error> {
         if opts.p12 {
-            return Err(Error::ConflictingOptions(
+            return Err(Error::Input(InputError::ConflictingOptions(
                 "--p12 needs the private key, which stays on the host that made the CSR; build the .p12 there",
-            ));
+            )));
         }
         let plan = LeafPlan::new(&request.names()?, opts)?;
         let ca = self.load_ca()?;

@@ -1,10 +1,54 @@
-//! One error type for the library; every message is a single line naming the bad value and, where one exists, the fix.
+//! certgen's error, nested by what went wrong (as rustls nests its errors): the input given ([`InputError`]), the
+//! files of a certs folder ([`StoreError`]), or the machine, the network or a check (the other [`Error`] arms).
+//! Every message is a single line naming the bad value and, where one exists, the fix; the group decides the
+//! exit code.
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong in certgen. `Display` is the one-line message shown to users.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A value given on the command line (or read from a CSR) is unusable: exit code 2.
+    #[error(transparent)]
+    Input(#[from] InputError),
+
+    /// A certs folder's files are missing, unexpected or unusable: exit code 2.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// Reading or writing a file failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Key generation, signing or encoding failed inside a crypto library.
+    #[error("{context}: {reason}")]
+    Crypto { context: &'static str, reason: String },
+
+    /// A check the user asked for failed (`verify`, `lint`, `doctor`, `trust status`, a missing system bundle for
+    /// `trust env`); the message is the check's own sentence: why, and what to do.
+    #[error("{0}")]
+    CheckFailed(String),
+
+    /// A server could not be reached, or its TLS handshake did not complete.
+    #[error("{target}: {reason}")]
+    Connect { target: String, reason: String },
+
+    /// Obtaining a certificate by ACME failed; the message and exit code are the ACME error's.
+    #[error(transparent)]
+    Acme(#[from] crate::acme::Error),
+
+    /// Encoding JSON failed (`--json` output, the files ACME keeps).
+    #[error("cannot encode JSON: {0}")]
+    Json(serde_json::Error),
+}
+
+/// A value the user gave (a name, an option, a CSR, a URL, a passphrase) cannot be used as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
     /// A name given on the command line (or found in a CSR) is malformed.
     #[error("invalid name `{input}`: {reason}")]
     InvalidName { input: String, reason: String },
@@ -34,9 +78,13 @@ pub enum Error {
     )]
     SeveralPlainNames { names: String },
 
-    /// A subjectAltName entry (read from a CSR or certificate) that certgen cannot issue for.
-    #[error("{0}")]
-    UnsupportedName(String),
+    /// An IP subjectAltName entry (read from a CSR or certificate) that is neither IPv4 nor IPv6.
+    #[error("an IP address entry has {bytes} bytes; expected 4 or 16")]
+    BadIpEntry { bytes: usize },
+
+    /// A subjectAltName entry (read from a CSR or certificate) of a kind certgen cannot issue for.
+    #[error("unsupported subjectAltName entry {entry}; only DNS, IP, email and URI names are supported")]
+    UnsupportedName { entry: String },
 
     /// `--key` names no key kind certgen knows.
     #[error("unknown key kind `{input}`; use one of {known}")]
@@ -79,10 +127,6 @@ pub enum Error {
     #[error("{0}")]
     ConflictingOptions(&'static str),
 
-    /// The CA has expired, so nothing it signs would be trusted.
-    #[error("the CA in {} expired on {end}; make a new one with `certgen ca --force`", path.display())]
-    CaExpired { path: PathBuf, end: String },
-
     /// The certificate would outlive its CA.
     #[error(
         "the certificate would end on {end}, after its CA ({ca_end}), and clients stop trusting it then; use \
@@ -94,6 +138,10 @@ pub enum Error {
     #[error("the CSR {reason}")]
     BadCsr { reason: String },
 
+    /// A URL given to `inspect` or `doctor` is not `https://HOST[:PORT]` or `wss://HOST[:PORT]`.
+    #[error("invalid URL `{input}`: {reason}")]
+    BadUrl { input: String, reason: String },
+
     /// The passphrase does not decrypt the key.
     #[error(
         "wrong passphrase for {} (from {env} or the prompt), or the file is damaged",
@@ -101,21 +149,36 @@ pub enum Error {
     )]
     WrongPassphrase { path: PathBuf, env: &'static str },
 
-    /// No usable passphrase (empty, not UTF-8, no terminal to ask, two that differ); the message says which.
-    #[error("{0}")]
-    Passphrase(String),
+    /// An empty passphrase for `key`, from the environment or the prompt.
+    #[error("the passphrase for {} is empty; choose a non-empty one", key.display())]
+    EmptyPassphrase { key: PathBuf },
 
-    /// The `--ca` file of `certgen trust` is not one CA certificate in PEM.
-    #[error("cannot use {} as the CA certificate: {reason}", path.display())]
-    BadCa { path: PathBuf, reason: String },
+    /// The passphrase variable holds bytes that are not UTF-8.
+    #[error("{env} is not valid UTF-8; use a UTF-8 passphrase")]
+    PassphraseNotUtf8 { env: &'static str },
+
+    /// An encrypted `key`, no passphrase variable, and no terminal to ask on.
+    #[error(
+        "{} is encrypted and there is no terminal to ask for its passphrase; set {env}",
+        key.display()
+    )]
+    NoPassphrase { key: PathBuf, env: &'static str },
+
+    /// The passphrase and its confirmation differ.
+    #[error("the two passphrases differ; run the command again")]
+    PassphrasesDiffer,
+}
+
+/// A file of a certs folder (or the CA file a command was pointed at) is missing, in the way, or unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The certs folder has no CA yet.
+    #[error("no CA in {}: run `certgen ca --dir {}` first", dir.display(), dir.display())]
+    NoCa { dir: PathBuf },
 
     /// A file we would write exists and `--force` was not given.
     #[error("{} already exists; {hint}", path.display())]
     AlreadyExists { path: PathBuf, hint: &'static str },
-
-    /// The certs folder has no CA yet.
-    #[error("no CA in {}: run `certgen ca --dir {}` first", dir.display(), dir.display())]
-    NoCa { dir: PathBuf },
 
     /// A file exists but does not hold what it should (not a certificate, not a key, not a CSR, ...).
     #[error("{}: {reason}", path.display())]
@@ -137,69 +200,20 @@ pub enum Error {
     )]
     KeyPermissions { path: PathBuf, mode: u32 },
 
-    /// Reading or writing a file failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The CA has expired, so nothing it signs would be trusted.
+    #[error("the CA in {} expired on {end}; make a new one with `certgen ca --force`", path.display())]
+    CaExpired { path: PathBuf, end: String },
 
-    /// Key generation, signing or encoding failed inside a crypto library.
-    #[error("{context}: {reason}")]
-    Crypto { context: &'static str, reason: String },
-
-    /// `certgen verify` or `lint`: a check the user asked for failed; the message says why and what to do.
-    #[error("{0}")]
-    CheckFailed(String),
-
-    /// A URL given to `inspect` or `doctor` is not `https://HOST[:PORT]` or `wss://HOST[:PORT]`.
-    #[error("invalid URL `{input}`: {reason}")]
-    BadUrl { input: String, reason: String },
-
-    /// A server could not be reached, or its TLS handshake did not complete.
-    #[error("{target}: {reason}")]
-    Connect { target: String, reason: String },
-
-    /// Obtaining a certificate by ACME failed; the message and exit code are the ACME error's.
-    #[error(transparent)]
-    Acme(#[from] crate::acme::Error),
-
-    /// Printing `--json` output failed.
-    #[error("cannot encode JSON: {0}")]
-    Json(String),
+    /// The `--ca` file of `certgen trust` is not one CA certificate in PEM.
+    #[error("cannot use {} as the CA certificate: {reason}", path.display())]
+    BadCa { path: PathBuf, reason: String },
 }
 
 impl Error {
     /// Process exit code for this error: 2 for bad usage or bad input, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InvalidName { .. }
-            | Error::InvalidPermit { .. }
-            | Error::OutsideConstraints { .. }
-            | Error::NoNames
-            | Error::SeveralPlainNames { .. }
-            | Error::UnsupportedName(_)
-            | Error::UnknownKeyKind { .. }
-            | Error::BadCn { .. }
-            | Error::BadStem { .. }
-            | Error::BadNotBefore { .. }
-            | Error::ZeroDays { .. }
-            | Error::DaysPastYear9999 { .. }
-            | Error::LongerThanApple { .. }
-            | Error::ConflictingOptions(_)
-            | Error::CaExpired { .. }
-            | Error::OutlivesCa { .. }
-            | Error::BadCsr { .. }
-            | Error::WrongPassphrase { .. }
-            | Error::Passphrase(_)
-            | Error::BadCa { .. }
-            | Error::AlreadyExists { .. }
-            | Error::NoCa { .. }
-            | Error::BadFile { .. }
-            | Error::KeyMismatch { .. }
-            | Error::KeyPermissions { .. }
-            | Error::BadUrl { .. } => 2,
+            Error::Input(_) | Error::Store(_) => 2,
             Error::Acme(e) => e.exit_code(),
             Error::Connect { .. }
             | Error::Io { .. }
@@ -212,10 +226,10 @@ impl Error {
     /// A failed read or write; a directory where a file belongs is bad input, named as such.
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::IsADirectory {
-            return Error::BadFile {
+            return Error::Store(StoreError::BadFile {
                 path: path.into(),
                 reason: "is a directory, not a file".into(),
-            };
+            });
         }
         Error::Io {
             action,

@@ -7,6 +7,7 @@ use rcgen::KeyPair;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 
 use crate::Error;
+use crate::error::InputError;
 
 /// The key algorithm of a new certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,9 +125,11 @@ impl FromStr for KeyKind {
         KeyKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownKeyKind {
-                input: s.to_string(),
-                known: KeyKind::ALL.map(KeyKind::name).join(", "),
+            .ok_or_else(|| {
+                Error::Input(InputError::UnknownKeyKind {
+                    input: s.to_string(),
+                    known: KeyKind::ALL.map(KeyKind::name).join(", "),
+                })
             })
     }
 }

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::ca::LoadedCa;
 use crate::cert::{Cert, Issued};
+use crate::error::InputError;
 use crate::export;
 use crate::key::{KeyKind, is_rsa};
 use crate::names::SubjectName;
@@ -119,7 +120,7 @@ impl LeafPlan {
                 parsed.push(name.clone());
             }
         }
-        let first = parsed.first().cloned().ok_or(Error::NoNames)?;
+        let first = parsed.first().cloned().ok_or(Error::Input(InputError::NoNames))?;
         // A client certificate named by a bare word (`alice`) carries it as CN only: it identifies a person or
         // device, not a host, so it gets no DNS subjectAltName and name constraints do not apply to it.
         let (cn_only, sans): (Vec<SubjectName>, Vec<SubjectName>) = parsed.into_iter().partition(|n| {
@@ -127,9 +128,9 @@ impl LeafPlan {
         });
         if cn_only.len() > 1 {
             let names: Vec<String> = cn_only.iter().map(ToString::to_string).collect();
-            return Err(Error::SeveralPlainNames {
+            return Err(Error::Input(InputError::SeveralPlainNames {
                 names: names.join(", "),
-            });
+            }));
         }
         let cn = match &opts.cn {
             Some(cn) => Some(checked_cn(cn)?),
@@ -160,10 +161,10 @@ impl LeafPlan {
         }
         ca.refuse_expired()?;
         if self.not_after > ca.cert.not_after() {
-            return Err(Error::OutlivesCa {
+            return Err(Error::Input(InputError::OutlivesCa {
                 end: format_date(self.not_after),
                 ca_end: format_date(ca.cert.not_after()),
-            });
+            }));
         }
         Ok(())
     }
@@ -235,19 +236,19 @@ pub(crate) fn valid_stem(out: &str) -> Result<String, Error> {
     if ok {
         Ok(out.to_string())
     } else {
-        Err(Error::BadStem { out: out.to_string() })
+        Err(Error::Input(InputError::BadStem { out: out.to_string() }))
     }
 }
 
 fn leaf_validity(opts: &LeafOptions) -> Result<(OffsetDateTime, OffsetDateTime), Error> {
     if opts.days == 0 {
-        return Err(Error::ZeroDays { what: "certificate" });
+        return Err(Error::Input(InputError::ZeroDays { what: "certificate" }));
     }
     if opts.days > MAX_APPLE_DAYS && !opts.allow_long {
-        return Err(Error::LongerThanApple {
+        return Err(Error::Input(InputError::LongerThanApple {
             days: opts.days,
             max: MAX_APPLE_DAYS,
-        });
+        }));
     }
     let not_before = opts.not_before.unwrap_or_else(now);
     Ok((not_before, add_days(not_before, opts.days)?))

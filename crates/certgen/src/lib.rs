@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod key;
 pub mod leaf;
 pub mod names;
+pub mod orphan;
 mod params;
 pub mod renew;
 pub mod secret;
@@ -31,7 +32,7 @@ pub mod trust;
 pub mod usage;
 pub mod validity;
 
-pub use ca::{CaOptions, LoadedCa};
+pub use ca::{CaOptions, CreatedCa, LoadedCa};
 pub use cert::{Cert, Issued};
 pub use constraints::{Constraints, Permit, Violation};
 pub use error::Error;

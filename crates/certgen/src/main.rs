@@ -1,6 +1,5 @@
-//! `certgen`: a thin front end over the certgen library (see cli.rs).
+//! `certgen`: a thin front end over the certgen library (see cli/).
 
-mod acme_cli;
 mod cli;
 
 use std::process::ExitCode;
@@ -13,7 +12,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("certgen: error: {err}");
+            certgen::usage::print_error("certgen", &err);
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use x509_parser::extensions::GeneralName;
 
 use crate::Error;
+use crate::error::InputError;
 
 /// A validated name in its canonical form (what ends up in the certificate's subjectAltName).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,9 +28,11 @@ pub enum SubjectName {
 impl SubjectName {
     /// Classifies and validates one name; the error names the input and says what is wrong with it.
     pub fn parse(input: &str) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::InvalidName {
-            input: input.to_string(),
-            reason: reason.to_string(),
+        let bad = |reason: &str| {
+            Error::Input(InputError::InvalidName {
+                input: input.to_string(),
+                reason: reason.to_string(),
+            })
         };
         if input.is_empty() {
             return Err(bad("the name is empty"));
@@ -98,13 +101,11 @@ impl SubjectName {
                 16 => Ok(SubjectName::Ip(IpAddr::from(
                     <[u8; 16]>::try_from(*bytes).unwrap_or_default(),
                 ))),
-                n => Err(Error::UnsupportedName(format!(
-                    "an IP address entry has {n} bytes; expected 4 or 16"
-                ))),
+                bytes => Err(Error::Input(InputError::BadIpEntry { bytes })),
             },
-            other => Err(Error::UnsupportedName(format!(
-                "unsupported subjectAltName entry {other}; only DNS, IP, email and URI names are supported"
-            ))),
+            other => Err(Error::Input(InputError::UnsupportedName {
+                entry: other.to_string(),
+            })),
         }
     }
 

@@ -5,6 +5,7 @@ use rcgen::{CertificateParams, KeyIdMethod, PublicKeyData, SerialNumber};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::error::InputError;
 
 /// X.520 upper bound of a common name (RFC 5280 `ub-common-name`).
 pub(crate) const MAX_CN_LEN: usize = 64;
@@ -34,10 +35,10 @@ pub(crate) fn random_serial() -> SerialNumber {
 /// A `--cn` value as given, refused when empty, too long or holding control characters.
 pub(crate) fn checked_cn(cn: &str) -> Result<String, Error> {
     if cn.is_empty() || cn.len() > MAX_CN_LEN || cn.chars().any(char::is_control) {
-        return Err(Error::BadCn {
+        return Err(Error::Input(InputError::BadCn {
             cn: cn.to_string(),
             max: MAX_CN_LEN,
-        });
+        }));
     }
     Ok(cn.to_string())
 }

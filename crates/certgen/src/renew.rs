@@ -5,6 +5,7 @@ use ipnet::IpNet;
 use time::{Duration, OffsetDateTime};
 
 use crate::cert::{Cert, Issued};
+use crate::error::{InputError, StoreError};
 use crate::inspect::{Usage, verify_files};
 use crate::{CaOptions, CertsDir, Error, LeafFiles, LeafOptions, Permit, SubjectName};
 
@@ -37,13 +38,12 @@ impl CertsDir {
     /// replaces the existing one, keeping a backup) that also permits exactly those names.
     pub fn ensure_ca(&self, names: &[SubjectName], opts: &CaOptions) -> Result<CaState, Error> {
         let mut opts = opts.clone();
-        opts.permit
-            .extend(names.iter().filter_map(permit_for).map(|p| p.to_string()));
-        opts.permit.sort();
+        opts.permit.extend(names.iter().filter_map(permit_for));
+        opts.permit.sort_by_key(ToString::to_string);
         opts.permit.dedup();
 
         let reason = match self.load_ca() {
-            Err(Error::NoCa { .. }) => {
+            Err(Error::Store(StoreError::NoCa { .. })) => {
                 self.create_ca(&opts)?;
                 return Ok(CaState::Created);
             }
@@ -73,7 +73,7 @@ impl CertsDir {
         let stem = match (&opts.out, names.first()) {
             (Some(out), _) => out.clone(),
             (None, Some(first)) => first.file_stem(),
-            (None, None) => return Err(Error::NoNames),
+            (None, None) => return Err(Error::Input(InputError::NoNames)),
         };
         let files = self.leaf_files(&stem, opts.p12);
         let reason = match self.keepable(&files, names, renew_within)? {

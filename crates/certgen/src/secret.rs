@@ -14,6 +14,7 @@ use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef, SecretDocument};
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::error::{InputError, StoreError};
 
 /// Environment variable holding the CA key's passphrase; without it certgen asks on the terminal.
 pub const CA_PASSPHRASE_ENV: &str = "CERTGEN_CA_PASSPHRASE";
@@ -42,10 +43,10 @@ fn refuse_shared_key(path: &Path) -> Result<(), Error> {
     if mode & 0o077 == 0 {
         return Ok(());
     }
-    Err(Error::KeyPermissions {
+    Err(Error::Store(StoreError::KeyPermissions {
         path: path.to_path_buf(),
         mode: mode & 0o777,
-    })
+    }))
 }
 
 #[cfg(not(unix))]
@@ -75,9 +76,11 @@ pub(crate) fn encrypt(pkcs8_der: &[u8], passphrase: &str) -> Result<Zeroizing<St
 
 /// Decrypts an `ENCRYPTED PRIVATE KEY` PEM read from `path` into PKCS#8 DER.
 pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let bad_file = |reason: &str| Error::BadFile {
-        path: path.to_path_buf(),
-        reason: reason.into(),
+    let bad_file = |reason: &str| {
+        Error::Store(StoreError::BadFile {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        })
     };
     let text = std::str::from_utf8(pem).map_err(|_| bad_file("not a PEM private key"))?;
     let (label, doc) = SecretDocument::from_pem(text).map_err(|_| bad_file("not a PEM private key"))?;
@@ -86,12 +89,12 @@ pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroi
         .filter(|_| label == ENCRYPTED_LABEL)
         .ok_or_else(|| bad_file("not a PKCS#8 encrypted private key"))?;
     // A wrong passphrase shows as bad padding or, rarely, as plaintext that is not a key: both mean the same here.
-    let key = info
-        .decrypt(passphrase.as_bytes())
-        .map_err(|_| Error::WrongPassphrase {
+    let key = info.decrypt(passphrase.as_bytes()).map_err(|_| {
+        Error::Input(InputError::WrongPassphrase {
             path: path.to_path_buf(),
             env: CA_PASSPHRASE_ENV,
-        })?;
+        })
+    })?;
     Ok(Zeroizing::new(key.as_bytes().to_vec()))
 }
 
@@ -99,24 +102,23 @@ pub(crate) fn decrypt(path: &Path, pem: &[u8], passphrase: &str) -> Result<Zeroi
 /// `confirm`, for a new key). Never printed.
 pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>, Error> {
     let empty = || {
-        Error::Passphrase(format!(
-            "the passphrase for {} is empty; choose a non-empty one",
-            key.display()
-        ))
+        Error::Input(InputError::EmptyPassphrase {
+            key: key.to_path_buf(),
+        })
     };
     if let Some(value) = std::env::var_os(CA_PASSPHRASE_ENV) {
         let value = Zeroizing::new(value.into_string().map_err(|_| {
-            Error::Passphrase(format!(
-                "{CA_PASSPHRASE_ENV} is not valid UTF-8; use a UTF-8 passphrase"
-            ))
+            Error::Input(InputError::PassphraseNotUtf8 {
+                env: CA_PASSPHRASE_ENV,
+            })
         })?);
         return if value.is_empty() { Err(empty()) } else { Ok(value) };
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Passphrase(format!(
-            "{} is encrypted and there is no terminal to ask for its passphrase; set {CA_PASSPHRASE_ENV}",
-            key.display()
-        )));
+        return Err(Error::Input(InputError::NoPassphrase {
+            key: key.to_path_buf(),
+            env: CA_PASSPHRASE_ENV,
+        }));
     }
     let ask = |prompt: String| {
         rpassword::prompt_password(prompt)
@@ -128,9 +130,7 @@ pub(crate) fn passphrase(key: &Path, confirm: bool) -> Result<Zeroizing<String>,
         return Err(empty());
     }
     if confirm && *ask("Repeat the passphrase: ".into())? != *first {
-        return Err(Error::Passphrase(
-            "the two passphrases differ; run the command again".into(),
-        ));
+        return Err(Error::Input(InputError::PassphrasesDiffer));
     }
     Ok(first)
 }

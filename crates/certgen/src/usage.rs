@@ -9,8 +9,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 /// Parses this process's command line into `P`. `--help` and `--version` print as clap renders them and exit 0;
-/// any other mistake prints one line, e.g. `error: invalid value 'x' for '--days <DAYS>': expected a whole number
-/// such as 30 (see 'certgen issue --help')`, and exits 2. `Err` holds the exit code to return from `main`.
+/// any other mistake prints one line, e.g. `certgen: error: invalid value 'x' for '--days <DAYS>': expected a whole
+/// number (see 'certgen issue --help')`, and exits 2. `Err` holds the exit code to return from `main`.
 pub fn parse<P: Parser>() -> Result<P, ExitCode> {
     let args: Vec<OsString> = std::env::args_os().collect();
     P::try_parse_from(&args).map_err(|err| match err.kind() {
@@ -21,11 +21,26 @@ pub fn parse<P: Parser>() -> Result<P, ExitCode> {
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
         }
         _ => {
-            let path = command_path(&P::command(), &args);
-            eprintln!("{}", one_line(&err.render().to_string(), &path));
+            let command = P::command();
+            // A value refused by one of certgen's own parsers (a name, a key kind, ...) reads as certgen words it
+            // wherever the same mistake is found, with that error's exit code.
+            let refused =
+                std::error::Error::source(&err).and_then(|source| source.downcast_ref::<crate::Error>());
+            if let Some(refused) = refused {
+                print_error(command.get_name(), refused);
+                return ExitCode::from(u8::try_from(refused.exit_code()).unwrap_or(2));
+            }
+            let line = one_line(&err.render().to_string(), &command_path(&command, &args));
+            print_error(command.get_name(), line.strip_prefix("error: ").unwrap_or(&line));
             ExitCode::from(2)
         }
     })
+}
+
+/// How every binary of the workspace reports a failure: one line `PROGRAM: error: MESSAGE` on stderr, usage
+/// mistakes included, so a log that mixes certgen, wsecho and xtask says which one failed.
+pub fn print_error(program: &str, message: impl std::fmt::Display) {
+    eprintln!("{program}: error: {message}");
 }
 
 /// The command a user asks `--help` of: the binary's name and the subcommands among `args`, e.g.

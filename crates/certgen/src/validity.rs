@@ -4,6 +4,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::Error;
+use crate::error::InputError;
 
 /// Default leaf validity: the public-CA limit (398 days) minus a day of margin.
 pub const DEFAULT_LEAF_DAYS: u32 = 397;
@@ -15,8 +16,10 @@ pub fn parse_not_before(input: &str) -> Result<OffsetDateTime, Error> {
     let date_only = time::macros::format_description!("[year]-[month]-[day]");
     OffsetDateTime::parse(input, &time::format_description::well_known::Rfc3339)
         .or_else(|_| time::Date::parse(input, &date_only).map(|d| d.midnight().assume_utc()))
-        .map_err(|_| Error::BadNotBefore {
-            input: input.to_string(),
+        .map_err(|_| {
+            Error::Input(InputError::BadNotBefore {
+                input: input.to_string(),
+            })
         })
 }
 
@@ -44,5 +47,5 @@ pub(crate) fn add_days(start: OffsetDateTime, days: u32) -> Result<OffsetDateTim
     start
         .checked_add(Duration::days(i64::from(days)))
         .filter(|end| end.year() <= 9999)
-        .ok_or(Error::DaysPastYear9999 { days })
+        .ok_or(Error::Input(InputError::DaysPastYear9999 { days }))
 }

@@ -899,15 +899,15 @@ fn a_bad_flag_value_is_one_line_naming_it_and_the_help_to_read_with_exit_2() {
     let cases: [(&[&str], &str); 3] = [
         (
             &["issue", "localhost", "--days", "x"],
-            "error: invalid value 'x' for '--days <DAYS>': expected a whole number (see 'certgen issue --help')",
+            "certgen: error: invalid value 'x' for '--days <DAYS>': expected a whole number (see 'certgen issue --help')",
         ),
         (
             &["issue", "localhost", "--forc"],
-            "error: unexpected argument '--forc' found; tip: a similar argument exists: '--force' (see 'certgen issue --help')",
+            "certgen: error: unexpected argument '--forc' found; tip: a similar argument exists: '--force' (see 'certgen issue --help')",
         ),
         (
             &["isue", "localhost"],
-            "error: unrecognized subcommand 'isue'; tip: some similar subcommands exist: 'inspect', 'issue' (see 'certgen --help')",
+            "certgen: error: unrecognized subcommand 'isue'; tip: some similar subcommands exist: 'inspect', 'issue' (see 'certgen --help')",
         ),
     ];
     for (args, expected) in cases {

@@ -36,9 +36,10 @@ pub enum Error {
     /// The echo did not come back as sent (client side).
     #[error("{0}")]
     Echo(String),
-    /// `--acme`: the certificate request or the ACME CA failed; certgen's message and exit code.
-    #[error("{0}")]
-    Acme(#[from] certgen::Error),
+    /// A call into the certgen library failed (e.g. `--acme`: the request, the ACME CA, the files it writes);
+    /// certgen's own message and exit code.
+    #[error(transparent)]
+    Certgen(#[from] certgen::Error),
     /// The operating system or a library refused something that should always work.
     #[error("{0}")]
     Runtime(String),
@@ -67,7 +68,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::ReadFile { .. } | Error::BadFile { .. } => 2,
-            Error::Acme(e) => e.exit_code(),
+            Error::Certgen(e) => e.exit_code(),
             Error::Bind { .. } | Error::Connect { .. } | Error::Echo(_) | Error::Runtime(_) => 1,
         }
     }

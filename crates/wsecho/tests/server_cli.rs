@@ -288,14 +288,14 @@ async fn a_bad_flag_value_is_one_line_naming_the_help_to_read_and_help_exits_0()
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert_eq!(
         run.stderr,
-        "error: invalid value 'nope' for '--ws <ADDR>': expected IP:PORT such as 127.0.0.1:8080, 0.0.0.0:8443 or \
+        "wsecho: error: invalid value 'nope' for '--ws <ADDR>': expected IP:PORT such as 127.0.0.1:8080, 0.0.0.0:8443 or \
          [::1]:8080 (port 0 picks a free port) (see 'wsecho serve --help')\n"
     );
     let missing = run_wsecho(&["client"], "").await;
     assert_eq!(missing.code, Some(2), "{}", missing.stderr);
     assert_eq!(
         missing.stderr,
-        "error: the following required arguments were not provided: <URL> (see 'wsecho client --help')\n"
+        "wsecho: error: the following required arguments were not provided: <URL> (see 'wsecho client --help')\n"
     );
     for args in [&["serve", "--help"][..], &["--version"]] {
         let run = run_wsecho(args, "").await;

@@ -10,6 +10,7 @@ use super::account_options::AccountOptions;
 use super::directory::Directory;
 use super::error::{Error as AcmeError, chain};
 use super::nonce::resend_on_bad_nonce;
+use crate::error::StoreError;
 use crate::store::{Commit, Secrecy};
 use crate::{CertsDir, Error};
 
@@ -59,11 +60,13 @@ pub(crate) async fn load_or_create(
     };
     if file.exists() {
         let bytes = crate::secret::read_private_key(&file)?;
-        let credentials: AccountCredentials = serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
-            path: file.clone(),
-            reason: format!(
-                "is not an ACME account ({e}); move it away and run again to create a new account"
-            ),
+        let credentials: AccountCredentials = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Store(StoreError::BadFile {
+                path: file.clone(),
+                reason: format!(
+                    "is not an ACME account ({e}); move it away and run again to create a new account"
+                ),
+            })
         })?;
         return builder(opts.acme_ca.as_deref())?
             .from_credentials(credentials)
@@ -91,7 +94,7 @@ pub(crate) async fn load_or_create(
         instant_acme::Error::Api(_) => AcmeError::request("account creation", directory.url(), &e).into(),
         other => unreachable(other),
     })?;
-    let json = serde_json::to_vec_pretty(&credentials).map_err(|e| Error::Json(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&credentials).map_err(Error::Json)?;
     let mut commit = Commit::default();
     commit.write(&file, json, Secrecy::Secret);
     commit.apply(dir.path())?;
@@ -109,9 +112,11 @@ fn builder(acme_ca: Option<&Path>) -> Result<instant_acme::AccountBuilder, Error
                     std::io::Error::from(std::io::ErrorKind::NotFound),
                 ));
             }
-            instant_acme::Account::builder_with_root(path).map_err(|e| Error::BadCa {
-                path: path.to_path_buf(),
-                reason: chain(&e),
+            instant_acme::Account::builder_with_root(path).map_err(|e| {
+                Error::Store(StoreError::BadCa {
+                    path: path.to_path_buf(),
+                    reason: chain(&e),
+                })
             })
         }
         None => instant_acme::Account::builder().map_err(|e| {

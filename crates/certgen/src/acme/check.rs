@@ -6,6 +6,7 @@ use super::account;
 use super::error::Error as AcmeError;
 use super::record;
 use super::request::AcmeRequest;
+use crate::error::InputError;
 use crate::{CertsDir, Error};
 
 /// A request whose checks passed against one certs folder.
@@ -30,7 +31,7 @@ impl AcmeRequest {
     /// Checks this request against `dir` (no network).
     pub fn check(&self, dir: &CertsDir) -> Result<CheckedRequest, Error> {
         if self.names.is_empty() {
-            return Err(Error::NoNames);
+            return Err(Error::Input(InputError::NoNames));
         }
         self.directory.check_names(&self.names)?;
         self.challenge.kind().check_names(&self.names)?;

@@ -12,6 +12,7 @@ use super::challenge::{Challenge, ChallengeKind};
 use super::directory::Directory;
 use super::profile::ProfileChoice;
 use super::request::AcmeRequest;
+use crate::error::StoreError;
 use crate::{CertsDir, Error, KeyKind, SubjectName};
 
 /// The record format this certgen writes; it reads this one and every older one.
@@ -91,9 +92,11 @@ impl CertsDir {
 
 pub(crate) fn read(path: &Path) -> Result<AcmeRecord, Error> {
     let bytes = crate::store::read(path)?;
-    let bad = |reason: String| Error::BadFile {
-        path: path.to_path_buf(),
-        reason,
+    let bad = |reason: String| {
+        Error::Store(StoreError::BadFile {
+            path: path.to_path_buf(),
+            reason,
+        })
     };
     let not_a_record = |e: &dyn std::fmt::Display| {
         bad(format!(
@@ -170,7 +173,7 @@ impl AcmeRecord {
             key: self.key.name().to_string(),
             account: self.account.clone(),
         };
-        serde_json::to_vec_pretty(&file).map_err(|e| Error::Json(e.to_string()))
+        serde_json::to_vec_pretty(&file).map_err(Error::Json)
     }
 
     fn from_disk(file: OnDisk) -> Result<Self, Error> {

@@ -4,6 +4,7 @@
 use super::account_options::AccountOptions;
 use super::challenge::Challenge;
 use super::directory::Directory;
+use crate::error::InputError;
 use crate::{Error, KeyKind, SubjectName};
 
 /// Everything one order needs.
@@ -31,7 +32,7 @@ impl AcmeRequest {
         match (&self.out, self.names.first()) {
             (Some(out), _) => crate::leaf::valid_stem(out),
             (None, Some(first)) => Ok(first.file_stem()),
-            (None, None) => Err(Error::NoNames),
+            (None, None) => Err(Error::Input(InputError::NoNames)),
         }
     }
 }

@@ -28,6 +28,7 @@ pub use verify::{Usage, Verified, verify_chain, verify_files};
 
 use crate::Error;
 pub use crate::cert::SubjectAltName;
+use crate::error::StoreError;
 
 /// The two kinds of object `inspect` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,26 +156,26 @@ pub(crate) fn parse_certificate<'a>(der: &'a [u8], path: &Path) -> Result<X509Ce
 /// Unreadable input is bad input (exit 2), named by its path.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| match Error::io("read", path, e) {
-        Error::Io { source, .. } => Error::BadFile {
+        Error::Io { source, .. } => Error::Store(StoreError::BadFile {
             path: path.to_path_buf(),
             reason: format!("cannot read it: {source}"),
-        },
+        }),
         named => named,
     })
 }
 
 pub(crate) fn not_a_certificate(path: &Path, found: &str) -> Error {
-    Error::BadFile {
+    Error::Store(StoreError::BadFile {
         path: path.to_path_buf(),
         reason: format!("holds {found}, not a certificate"),
-    }
+    })
 }
 
 fn malformed(path: &Path, what: &str, detail: impl fmt::Display) -> Error {
-    Error::BadFile {
+    Error::Store(StoreError::BadFile {
         path: path.to_path_buf(),
         reason: format!("{what} is malformed: {detail}"),
-    }
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

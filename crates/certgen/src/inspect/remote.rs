@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use super::describe::{Description, KeyInfo, describe_certificate, key_info};
 use crate::Error;
 use crate::cert::Cert;
+use crate::error::InputError;
 
 /// How long connecting and the handshake may take each.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,9 +36,11 @@ pub struct Target {
 impl Target {
     /// Parses `https://HOST[:PORT][/PATH]` or `wss://...` (port 443 by default; IPv6 in brackets).
     pub fn parse(url: &str) -> Result<Target, Error> {
-        let bad = |reason: &str| Error::BadUrl {
-            input: url.to_owned(),
-            reason: reason.to_owned(),
+        let bad = |reason: &str| {
+            Error::Input(InputError::BadUrl {
+                input: url.to_owned(),
+                reason: reason.to_owned(),
+            })
         };
         let rest = ["https://", "wss://"]
             .iter()

@@ -14,6 +14,7 @@ use super::describe::{Extensions, validity_summary};
 use super::load_certificates;
 use crate::Error;
 use crate::cert::SubjectAltName;
+use crate::error::InputError;
 
 /// The signature algorithms rustls accepts with its aws-lc-rs provider (rustls `crypto::aws_lc_rs`).
 static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
@@ -85,9 +86,11 @@ impl fmt::Display for Verified {
 /// (exit 2); a failed check is [`Error::CheckFailed`] with one sentence saying why and what to do.
 pub fn verify_files(ca: &Path, cert: &Path, name: Option<&str>, usage: Usage) -> Result<Verified, Error> {
     if let Some(name) = name {
-        ServerName::try_from(name).map_err(|_| Error::InvalidName {
-            input: name.to_string(),
-            reason: "--name takes a DNS name or an IP address".into(),
+        ServerName::try_from(name).map_err(|_| {
+            Error::Input(InputError::InvalidName {
+                input: name.to_string(),
+                reason: "--name takes a DNS name or an IP address".into(),
+            })
         })?;
     }
     let anchors = load_certificates(ca)?;

@@ -10,6 +10,7 @@ use super::journal::{Step, rename_step, roll_forward, write_journal};
 use super::recover::recover_locked;
 use super::staged::{Secrecy, link_or_copy, temp_path, write_new};
 use crate::Error;
+use crate::error::StoreError;
 
 /// All files one command writes, plus existing files to keep as backups and stale files to remove; applied
 /// together or not at all.
@@ -40,6 +41,11 @@ impl Commit {
         if original.exists() {
             self.backups.push((original.to_path_buf(), backup));
         }
+    }
+
+    /// The backups this commit will keep: those of `backup` whose original exists.
+    pub(crate) fn backups(&self) -> impl Iterator<Item = &Path> {
+        self.backups.iter().map(|(_, backup)| backup.as_path())
     }
 
     /// Stages, decides and applies the change (see the module docs). Every target must be a file in `dir`. An
@@ -80,10 +86,10 @@ impl Commit {
         for (target, contents, secrecy) in &self.writes {
             let name = name_in(dir, target)?;
             if target.is_dir() {
-                return Err(Error::BadFile {
+                return Err(Error::Store(StoreError::BadFile {
                     path: target.clone(),
                     reason: "is a folder where a file should go; move it away".into(),
-                });
+                }));
             }
             let temp = temp_path(dir, &name);
             staged.push(temp.clone());
@@ -114,9 +120,11 @@ fn name_in(dir: &Path, path: &Path) -> Result<String, Error> {
         .and_then(|n| n.to_str())
         .filter(|n| path.parent() == Some(dir) && !n.contains(['\t', '\n']))
         .map(str::to_string)
-        .ok_or_else(|| Error::BadFile {
-            path: path.to_path_buf(),
-            reason: format!("is not a plain file name in {}", dir.display()),
+        .ok_or_else(|| {
+            Error::Store(StoreError::BadFile {
+                path: path.to_path_buf(),
+                reason: format!("is not a plain file name in {}", dir.display()),
+            })
         })
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::error::StoreError;
 
 /// A folder holding a CA (`ca.pem`, `ca-key.pem`, `ca.cer`) and the certificates it issued.
 ///
@@ -16,6 +17,7 @@ use crate::Error;
 /// | [`new`](Self::new), [`path`](Self::path), [`ca_files`](Self::ca_files), [`leaf_files`](Self::leaf_files) | `store/layout.rs` (this file) |
 /// | [`recover`](Self::recover) | `store/recover.rs` (the commit journal, see `store/mod.rs`) |
 /// | [`create_ca`](Self::create_ca), [`load_ca`](Self::load_ca) | `ca.rs` |
+/// | [`issued_by_ca`](Self::issued_by_ca) | `orphan.rs` |
 /// | [`issue`](Self::issue), [`self_signed`](Self::self_signed) | `leaf.rs` |
 /// | [`sign_csr`](Self::sign_csr), [`sign_csr_file`](Self::sign_csr_file) | `csr.rs` |
 /// | [`ensure_ca`](Self::ensure_ca), [`ensure_leaf`](Self::ensure_leaf) | `renew.rs` |
@@ -101,10 +103,10 @@ pub(crate) fn refuse_existing<'a>(
     hint: &'static str,
 ) -> Result<(), Error> {
     match paths.into_iter().find(|p| p.exists()) {
-        Some(path) if !force => Err(Error::AlreadyExists {
+        Some(path) if !force => Err(Error::Store(StoreError::AlreadyExists {
             path: path.to_path_buf(),
             hint,
-        }),
+        })),
         _ => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ use super::journal::{JOURNAL, parse_journal, roll_forward};
 use super::layout::CertsDir;
 use super::staged::temp_files;
 use crate::Error;
+use crate::error::StoreError;
 
 /// What [`CertsDir::recover`] found and finished.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -71,10 +72,13 @@ pub(super) fn recover_locked(dir: &Path) -> Result<Recovered, Error> {
     let journal = dir.join(JOURNAL);
     if journal.exists() {
         let text = fs::read_to_string(&journal).map_err(|e| Error::io("read", &journal, e))?;
-        let steps = parse_journal(&text).ok_or_else(|| Error::BadFile {
-            path: journal.clone(),
-            reason: "is not a certgen journal; delete it, then check the certificates with `certgen lint`"
-                .into(),
+        let steps = parse_journal(&text).ok_or_else(|| {
+            Error::Store(StoreError::BadFile {
+                path: journal.clone(),
+                reason:
+                    "is not a certgen journal; delete it, then check the certificates with `certgen lint`"
+                        .into(),
+            })
         })?;
         recovered.finished_change = true;
         recovered.completed = roll_forward(dir, &steps, true, &mut FaultHook::off())?;

@@ -8,6 +8,7 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::Error;
 use crate::cert::Cert;
+use crate::error::StoreError;
 
 /// A CA certificate loaded from a PEM file, with the identities the stores know it by.
 #[derive(Debug, Clone)]
@@ -19,9 +20,11 @@ pub struct CaCert {
 impl CaCert {
     /// Reads a PEM file holding exactly one CA certificate (`ca.pem`).
     pub fn load(path: &Path) -> Result<CaCert, Error> {
-        let bad = |reason: String| Error::BadCa {
-            path: path.to_owned(),
-            reason,
+        let bad = |reason: String| {
+            Error::Store(StoreError::BadCa {
+                path: path.to_owned(),
+                reason,
+            })
         };
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => bad("no such file (create a CA with `certgen ca`)".into()),

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::ca_cert::CaCert;
 use crate::Error;
+use crate::error::StoreError;
 use crate::store::{Commit, Secrecy};
 
 /// Points certgen at the system's CA bundle instead of the distribution's (tests use a throw-away one).
@@ -95,9 +96,13 @@ pub fn system_bundle() -> Result<PathBuf, Error> {
 /// of `ca` and returns the variables that point at it.
 pub fn env(ca: &CaCert) -> Result<TrustEnv, Error> {
     let system_bundle = system_bundle()?;
-    let system = std::fs::read_to_string(&system_bundle).map_err(|e| Error::BadFile {
-        path: system_bundle.clone(),
-        reason: format!("cannot read the system CA bundle: {e} (set {SYSTEM_BUNDLE_ENV}=FILE to another)"),
+    let system = std::fs::read_to_string(&system_bundle).map_err(|e| {
+        Error::Store(StoreError::BadFile {
+            path: system_bundle.clone(),
+            reason: format!(
+                "cannot read the system CA bundle: {e} (set {SYSTEM_BUNDLE_ENV}=FILE to another)"
+            ),
+        })
     })?;
     let ca_pem = std::fs::read_to_string(ca.path()).map_err(|e| Error::io("read", ca.path(), e))?;
     let dir = ca.path().parent().unwrap_or(Path::new("."));

@@ -43,7 +43,7 @@ pub(crate) fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            certgen::usage::print_error("wsecho", format_args!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -57,7 +57,7 @@ pub(crate) fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            certgen::usage::print_error("wsecho", &e);
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

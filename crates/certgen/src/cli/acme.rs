@@ -9,7 +9,8 @@ use certgen::acme::{AcmeFlags, AcmeIssued, AcmeRequest, Renewal, Standalone};
 use certgen::validity::rfc3339;
 use certgen::{CertsDir, Error};
 
-use crate::cli::{DirArg, print_file, print_summary, summary_json};
+use super::output::{print_file, print_summary, summary_json};
+use super::values::DirArg;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
