@@ -10,6 +10,7 @@
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod accept_any_chain;
 pub mod acme;
 pub mod broken;
 pub mod ca;
@@ -23,6 +24,7 @@ pub mod key;
 pub mod leaf;
 pub mod names;
 mod params;
+pub mod pem;
 pub mod renew;
 pub mod secret;
 pub mod store;

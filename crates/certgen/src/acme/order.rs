@@ -7,8 +7,6 @@ use instant_acme::{
     Account, AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus,
     RetryPolicy,
 };
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 
 use super::account::{self, AccountOptions};
@@ -16,8 +14,8 @@ use super::profile::{self, ProfileChoice};
 use super::record::AcmeRecord;
 use super::renewal::{self, RenewAt};
 use super::{ChallengeKind, Directory, PendingChallenge, Responder, error_chain};
-use crate::cert::pem_error_text;
 use crate::params::empty_params;
+use crate::pem;
 use crate::store::{Commit, Secrecy};
 use crate::{Cert, CertsDir, Error, Issued, KeyKind, LeafFiles, SubjectName};
 
@@ -433,17 +431,14 @@ fn write(
         url: request.directory.url().to_string(),
         detail: reason,
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            bad_chain(format!(
-                "the CA sent an unreadable chain ({})",
-                pem_error_text(&e)
-            ))
-        })?;
-    let leaf_der = chain
-        .first()
-        .ok_or_else(|| bad_chain("the CA sent no certificate".into()))?;
+    let chain = pem::chain(chain_pem.as_bytes()).map_err(|problem| match problem {
+        pem::Problem::BadPem(e) => bad_chain(format!(
+            "the CA sent an unreadable chain ({})",
+            pem::pem_error_text(&e)
+        )),
+        _ => bad_chain("the CA sent no certificate".into()),
+    })?;
+    let leaf_der = &chain[0];
     let cert =
         Cert::from_der(leaf_der.clone()).map_err(|e| bad_chain(format!("unparsable certificate ({e})")))?;
     let stem = request.stem()?;

@@ -96,7 +96,7 @@ impl CaCert {
         })?;
         let certs = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("invalid PEM: {}", crate::cert::pem_error_text(&e))))?;
+            .map_err(|e| bad(format!("invalid PEM: {}", crate::pem::pem_error_text(&e))))?;
         let der = match certs.as_slice() {
             [one] => one.clone().into_owned(),
             [] if bytes.first() == Some(&0x30) => {

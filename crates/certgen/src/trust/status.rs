@@ -4,13 +4,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::{Cert, SubjectAltName};
-use crate::inspect;
 use crate::validity::rfc3339;
+use crate::{inspect, pem};
 
 use super::stale::{StaleCa, replaced_cas, stale_in};
 use super::{CaCert, Host, Invocation, Presence, Skip, StoreKind, TrustStore, discover, then_install};
@@ -215,7 +214,6 @@ fn leaf_files(ca: &CaCert, dir: &Path) -> Vec<PathBuf> {
 /// self-signed certificates give `None`.
 fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invocation) -> Option<CertCheck> {
     let bytes = std::fs::read(path).ok()?;
-    let der = CertificateDer::pem_slice_iter(&bytes).next()?;
     let failed = |detail: String| CertCheck {
         path: path.to_owned(),
         names: Vec::new(),
@@ -224,14 +222,12 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invoca
         ok: false,
         detail: Some(detail),
     };
-    let der = match der {
+    let der = match pem::first_certificate(&bytes) {
         Ok(der) => der,
-        Err(e) => {
-            return Some(failed(format!(
-                "invalid PEM: {}",
-                crate::cert::pem_error_text(&e)
-            )));
+        Err(pem::Problem::BadPem(e)) => {
+            return Some(failed(format!("invalid PEM: {}", pem::pem_error_text(&e))));
         }
+        Err(_) => return None,
     };
     let cert = match Cert::from_der(der) {
         Ok(cert) => cert,

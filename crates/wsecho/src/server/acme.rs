@@ -19,7 +19,7 @@ use tokio::sync::{Notify, watch};
 
 use super::certificate_source::CertificateSource;
 use super::tls::TlsState;
-use crate::{Error, pem, tls};
+use crate::{Error, tls};
 
 /// After a failed order, the first wait before trying again; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -115,8 +115,8 @@ impl Acme {
     /// Loads the stored pair into the resolver (the reload path calls this).
     pub(crate) fn load(&self) -> Result<(), Error> {
         let (chain_path, key_path) = self.files();
-        let chain = pem::read_certs("ACME certificate", &chain_path)?;
-        let key = pem::read_key(&key_path)?;
+        let chain = certgen::pem::read_chain(&chain_path).map_err(tls::file_error("ACME certificate"))?;
+        let key = certgen::pem::read_key(&key_path).map_err(tls::file_error("private key"))?;
         let signing_key = tls::provider()
             .key_provider
             .load_private_key(key)
@@ -237,7 +237,7 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
                 .unwrap_or(Duration::ZERO);
             tracing::info!(
                 "ACME: certificate serial {} renews in {}s",
-                serial(cert),
+                cert.serial(),
                 wait.as_secs()
             );
             tokio::select! {
@@ -288,10 +288,6 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
             }
         }
     }
-}
-
-fn serial(cert: &Cert) -> String {
-    cert.x509().raw_serial_as_string()
 }
 
 /// The listener each challenge is answered on must exist: tls-alpn-01 on a wss listener, http-01 on a ws one.

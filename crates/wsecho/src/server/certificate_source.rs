@@ -25,25 +25,24 @@ pub struct CertificateSource {
 impl CertificateSource {
     /// A certificate loaded from `--cert`.
     pub(crate) fn files(leaf: &CertificateDer<'_>) -> Option<Self> {
-        let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+        let cert = certgen::Cert::from_der(leaf.clone().into_owned()).ok()?;
         Some(CertificateSource {
             source: "files".into(),
             ca: None,
-            issuer: cert.issuer().to_string(),
-            serial: cert.raw_serial_as_string(),
-            not_after: certgen::validity::rfc3339(cert.validity().not_after.to_datetime()),
+            issuer: cert.issuer(),
+            serial: cert.serial(),
+            not_after: certgen::validity::rfc3339(cert.not_after()),
             renews_at: None,
         })
     }
 
     /// A certificate from the ACME CA `ca`, renewing at `renews_at`.
     pub(crate) fn acme(cert: &certgen::Cert, ca: &str, renews_at: OffsetDateTime) -> Self {
-        let x509 = cert.x509();
         CertificateSource {
             source: "acme".into(),
             ca: Some(ca.to_string()),
-            issuer: x509.issuer().to_string(),
-            serial: x509.raw_serial_as_string(),
+            issuer: cert.issuer(),
+            serial: cert.serial(),
             not_after: certgen::validity::rfc3339(cert.not_after()),
             renews_at: Some(certgen::validity::rfc3339(renews_at)),
         }

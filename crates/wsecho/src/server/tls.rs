@@ -15,7 +15,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::acme::Acme;
 use super::certificate_source::CertificateSource;
-use crate::{Error, pem, tls};
+use crate::{Error, tls};
 
 /// The certificate chain and key files of the wss listeners.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub(crate) fn client_verifier(
     let Some(path) = client_ca else {
         return Ok(WebPkiClientVerifier::no_client_auth());
     };
-    let roots = pem::read_roots("client CA", path)?;
+    let roots = tls::read_roots("client CA", path)?;
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), tls::provider());
     let builder = match auth {
         ClientAuth::Required => builder,
@@ -167,9 +167,9 @@ fn build_config(
     verifier: Arc<dyn ClientCertVerifier>,
     http2: bool,
 ) -> Result<(ServerConfig, Option<CertificateSource>), Error> {
-    let chain = pem::read_certs("certificate", &files.cert)?;
+    let chain = certgen::pem::read_chain(&files.cert).map_err(tls::file_error("certificate"))?;
     let source = chain.first().and_then(CertificateSource::files);
-    let key = pem::read_key(&files.key)?;
+    let key = certgen::pem::read_key(&files.key).map_err(tls::file_error("private key"))?;
     let mut config = ServerConfig::builder_with_provider(tls::provider())
         .with_protocol_versions(tls::VERSIONS)
         .map_err(tls::setup_failed)?
@@ -207,7 +207,7 @@ fn alpn(http2: bool) -> Vec<Vec<u8>> {
 
 /// Subject and serial of the first certificate in `path`, for log lines.
 fn describe_leaf(path: &Path) -> String {
-    pem::read_certs("certificate", path)
+    certgen::pem::read_chain(path)
         .ok()
         .and_then(|certs| certs.into_iter().next())
         .map(|leaf| describe_cert(&leaf))
@@ -216,12 +216,8 @@ fn describe_leaf(path: &Path) -> String {
 
 /// `subject "...", serial ...` of a DER certificate.
 fn describe_cert(der: &CertificateDer<'_>) -> String {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok((_, cert)) => format!(
-            "subject \"{}\", serial {}",
-            cert.subject(),
-            cert.raw_serial_as_string()
-        ),
+    match certgen::Cert::from_der(der.clone().into_owned()) {
+        Ok(cert) => format!("subject \"{}\", serial {}", cert.subject(), cert.serial()),
         Err(_) => "(unparsable certificate)".into(),
     }
 }

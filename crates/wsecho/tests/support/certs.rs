@@ -143,8 +143,9 @@ pub fn leaf_serial(pem: &Path) -> String {
 }
 
 pub fn serial_of(der: &CertificateDer<'_>) -> String {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).expect("parse certificate");
-    cert.raw_serial_as_string()
+    certgen::Cert::from_der(der.clone().into_owned())
+        .expect("parse certificate")
+        .serial()
 }
 
 /// A CA's subject CN and SHA-256 fingerprint as openssl prints them.
