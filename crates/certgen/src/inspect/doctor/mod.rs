@@ -2,9 +2,10 @@
 //! checks (issuer and trust, name, validity, name constraints, SAN and EKU, chain, key), each with the command
 //! that fixes it.
 //!
-//! The chain is fetched whatever its validity ([`super::remote`]); the path to a trust anchor is built here with
-//! x509-parser's signature checks, so a broken chain can still be explained link by link. Anchors are the certs
-//! folder's CA and the system bundle's roots (Debian builds it from Mozilla's list, which browsers ship too);
+//! The chain is fetched whatever its validity ([`super::remote`]); the path to a trust anchor is built
+//! ([`super::path`]) with x509-parser's signature checks, so a broken chain can still be explained link by link.
+//! Anchors ([`super::anchors`]) are the certs folder's CA and the system bundle's roots (Debian builds it from
+//! Mozilla's list, which browsers ship too);
 //! whether the browsers trust our CA comes from `trust status`'s store checks. When every check passes, the chain
 //! is verified once more with rustls-webpki, the verifier rustls clients run, so the verdict never says yes alone.
 
