@@ -42,7 +42,7 @@ pub struct FileError {
 }
 
 /// The bytes of `path`; a directory is named as one rather than as an I/O error.
-pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     std::fs::read(path).map_err(|source| FileError {
         path: path.to_path_buf(),
         problem: match source.kind() {
@@ -60,11 +60,14 @@ fn read_with<T>(path: &Path, parse: impl FnOnce(&[u8]) -> Result<T, Problem>) ->
     })
 }
 
+/// Every certificate of PEM text, in order; text without any gives none, a broken block an error.
+pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, PemError> {
+    CertificateDer::pem_slice_iter(pem).collect()
+}
+
 /// Every certificate of PEM text, in order (a chain: leaf first); text without any is an error.
 pub fn chain(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Problem> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Problem::BadPem)?;
+    let certs = certificates(pem).map_err(Problem::BadPem)?;
     if certs.is_empty() {
         return Err(Problem::NoCertificate);
     }
@@ -78,7 +81,7 @@ pub fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, FileError
 
 /// The certificates of PEM text that parse as PEM, skipping broken blocks: for trust bundles and store listings,
 /// where one bad entry must not hide the others.
-pub fn certificates(pem: &[u8]) -> impl Iterator<Item = CertificateDer<'static>> + '_ {
+pub fn certificates_skipping_broken(pem: &[u8]) -> impl Iterator<Item = CertificateDer<'static>> + '_ {
     CertificateDer::pem_slice_iter(pem).flatten()
 }
 

@@ -48,7 +48,7 @@ pub(super) fn trust_anchors(our_ca: Option<&CaCert>) -> Vec<Known> {
 /// Every certificate of a PEM file; an unreadable file gives none.
 fn pem_certificates(path: &Path) -> Vec<CertificateDer<'static>> {
     std::fs::read(path)
-        .map(|bytes| pem::certificates(&bytes).collect())
+        .map(|bytes| pem::certificates_skipping_broken(&bytes).collect())
         .unwrap_or_default()
 }
 

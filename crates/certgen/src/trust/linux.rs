@@ -179,7 +179,7 @@ impl TrustStore for AnchorDir {
                 Cmd::new("rm").arg("-f").arg(&file),
                 self.refresh(self.family.refresh_after_removal),
             ];
-            found.extend(pem::certificates(&pem).map(|der| Entry {
+            found.extend(pem::certificates_skipping_broken(&pem).map(|der| Entry {
                 name: name.clone(),
                 der: der.to_vec(),
                 remove: remove.clone(),

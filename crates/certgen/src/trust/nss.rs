@@ -279,11 +279,13 @@ impl TrustStore for NssDb {
                 .args(["-L", "-a", "-n", &nickname, "-d"])
                 .arg(self.db_arg())
                 .output()?;
-            found.extend(pem::certificates(pem.as_bytes()).map(|der| Entry {
-                remove: vec![self.remove(&nickname)],
-                name: nickname.clone(),
-                der: der.to_vec(),
-            }));
+            found.extend(
+                pem::certificates_skipping_broken(pem.as_bytes()).map(|der| Entry {
+                    remove: vec![self.remove(&nickname)],
+                    name: nickname.clone(),
+                    der: der.to_vec(),
+                }),
+            );
         }
         Ok(found)
     }
