@@ -8,8 +8,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::{Cert, SubjectAltName};
+use crate::inspect::verify::{Usage, verify_chain};
+use crate::pem;
 use crate::validity::rfc3339;
-use crate::{inspect, pem};
 
 use super::stale::{StaleCa, replaced_cas, stale_in};
 use super::{CaCert, Host, Invocation, Presence, Skip, StoreKind, TrustStore, discover, then_install};
@@ -280,12 +281,8 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invoca
 /// The check `certgen verify` makes (rustls-webpki, as Chrome, Firefox and rustls do: signature, validity, key
 /// usage, the CA's name constraints) with `ca` as the only trust anchor; the error explains the fix.
 fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Result<(), String> {
-    let usage = if client_only {
-        inspect::Usage::Client
-    } else {
-        inspect::Usage::Server
-    };
-    inspect::verify_chain(
+    let usage = if client_only { Usage::Client } else { Usage::Server };
+    verify_chain(
         std::slice::from_ref(ca.cert().der()),
         std::slice::from_ref(leaf),
         None,
