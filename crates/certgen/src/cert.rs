@@ -1,13 +1,12 @@
 //! One type for a certificate read from disk or DER, and the facts every command wants from it: subject CN, names,
 //! validity, CA flag, name constraints and fingerprints. Commands that need more (inspect's extensions, lint's
-//! rules) take the parsed certificate from [`Cert::x509`].
+//! rules) take the parsed certificate from [`Cert::x509`]. Files are read by [`crate::pem`].
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -20,7 +19,7 @@ use crate::Error;
 use crate::constraints::Constraints;
 use crate::error::StoreError;
 use crate::names::SubjectName;
-use crate::store;
+use crate::{pem, store};
 
 /// A parsed X.509 certificate. Construction checks that the DER parses, so every accessor is infallible.
 #[derive(Debug, Clone)]
@@ -80,7 +79,7 @@ impl Cert {
                 reason: reason.into(),
             })
         };
-        let der = CertificateDer::from_pem_slice(pem).map_err(|_| bad("not a PEM certificate"))?;
+        let der = pem::first_certificate(pem).map_err(|_| bad("not a PEM certificate"))?;
         Cert::from_der(der).map_err(|_| bad("not a valid X.509 certificate"))
     }
 
@@ -91,6 +90,21 @@ impl Cert {
 
     pub fn der(&self) -> &CertificateDer<'static> {
         &self.der
+    }
+
+    /// The subject's distinguished name in the certificate's order, e.g. `CN=alice`.
+    pub fn subject(&self) -> String {
+        self.x509().subject().to_string()
+    }
+
+    /// The issuer's distinguished name in the certificate's order, e.g. `C=US, O=Let's Encrypt, CN=R11`.
+    pub fn issuer(&self) -> String {
+        self.x509().issuer().to_string()
+    }
+
+    /// The serial number as colon-separated hex bytes, as `certgen inspect` shows it.
+    pub fn serial(&self) -> String {
+        self.x509().raw_serial_as_string()
     }
 
     /// The subject's first common name, empty when it has none.
@@ -163,28 +177,9 @@ pub(crate) fn common_name<'a>(subject: &'a X509Name<'_>) -> Option<&'a str> {
 }
 
 /// Uppercase hex pairs joined by `:`, the fingerprint format of OpenSSL and keytool.
-pub(crate) fn colon_hex(bytes: &[u8]) -> String {
+pub fn colon_hex(bytes: &[u8]) -> String {
     let pairs: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
     pairs.join(":")
-}
-
-/// A PEM parsing error as text: rustls-pki-types shows the marker or line it means as a list of byte values
-/// (`missing section end marker: [80, 82, 73, ...]`); this names it as the text it is.
-pub fn pem_error_text(err: &rustls_pki_types::pem::Error) -> String {
-    use rustls_pki_types::pem::Error as PemError;
-    match err {
-        PemError::MissingSectionEnd { end_marker } => format!(
-            "the `-----END {}-----` line is missing, the file may be cut short",
-            String::from_utf8_lossy(end_marker)
-        ),
-        PemError::IllegalSectionStart { line } => {
-            format!(
-                "a malformed BEGIN line `{}`",
-                String::from_utf8_lossy(line).trim()
-            )
-        }
-        other => other.to_string(),
-    }
 }
 
 /// The files a command wrote and the certificate in them, so a caller never re-reads what was just made.
@@ -246,26 +241,5 @@ pub(crate) fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
         4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
         16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pem_errors_name_text_not_bytes() {
-        let cut = b"-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n";
-        let err = rustls_pki_types::PrivateKeyDer::from_pem_slice(cut).unwrap_err();
-        assert_eq!(
-            pem_error_text(&err),
-            "the `-----END PRIVATE KEY-----` line is missing, the file may be cut short"
-        );
-        let bad_start = b"-----BEGIN CERTIFICATE\nAAAA\n-----END CERTIFICATE-----\n";
-        let err = CertificateDer::from_pem_slice(bad_start).unwrap_err();
-        assert_eq!(
-            pem_error_text(&err),
-            "a malformed BEGIN line `-----BEGIN CERTIFICATE`"
-        );
     }
 }

@@ -10,6 +10,7 @@
 //! # Ok::<(), certgen::Error>(())
 //! ```
 
+pub mod accept_any_chain;
 pub mod acme;
 pub mod broken;
 pub mod ca;
@@ -24,6 +25,7 @@ pub mod leaf;
 pub mod names;
 pub mod orphan;
 mod params;
+pub mod pem;
 pub mod renew;
 pub mod secret;
 pub mod shell;

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use certgen::accept_any_chain::AcceptAnyChain;
+use rustls::pki_types::ServerName;
+use rustls::{AlertDescription, ClientConfig};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::ws::deflate;
-use crate::{Error, pem, tls};
+use crate::{Error, tls};
 
 /// The certificate authorities a client trusts for the server certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,11 +264,11 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     let builder = if options.insecure {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyChain::new(&provider)))
     } else {
         match &options.ca {
             Some(Roots::File(ca)) => {
-                builder.with_root_certificates(pem::read_roots("CA certificate (--ca)", ca)?)
+                builder.with_root_certificates(tls::read_roots("CA certificate (--ca)", ca)?)
             }
             Some(Roots::System) => {
                 let verifier = rustls_platform_verifier::Verifier::new(provider).map_err(|e| {
@@ -291,7 +291,10 @@ pub fn tls_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
     };
     let mut config = match (&options.cert, &options.key) {
         (Some(cert), Some(key)) => builder
-            .with_client_auth_cert(pem::read_certs("client certificate", cert)?, pem::read_key(key)?)
+            .with_client_auth_cert(
+                certgen::pem::read_chain(cert).map_err(tls::file_error("client certificate"))?,
+                certgen::pem::read_key(key).map_err(tls::file_error("private key"))?,
+            )
             .map_err(|e| Error::BadFile {
                 what: "client certificate",
                 path: cert.clone(),
@@ -359,46 +362,6 @@ fn peer_alert(error: &std::io::Error) -> Option<AlertDescription> {
     match error.get_ref()?.downcast_ref::<rustls::Error>()? {
         rustls::Error::AlertReceived(alert) => Some(*alert),
         _ => None,
-    }
-}
-
-/// Verifies nothing about the server certificate except the handshake signature (so the TLS session is still
-/// bound to the certificate shown), for `--insecure`.
-#[derive(Debug)]
-struct AcceptAnyServerCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -9,7 +9,6 @@
 pub mod bench;
 pub mod client;
 mod error;
-mod pem;
 pub mod server;
 mod tls;
 mod ws;

@@ -1,10 +1,12 @@
 //! TLS settings the server and the client share: the one crypto provider, the protocol versions, the ALPN ids,
-//! and how a negotiated version is named.
+//! how a negotiated version is named, and how a certificate or key file certgen's reader refused is reported.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use certgen::pem::{FileError, Problem};
 use rustls::crypto::CryptoProvider;
-use rustls::{ProtocolVersion, SupportedProtocolVersion};
+use rustls::{ProtocolVersion, RootCertStore, SupportedProtocolVersion};
 
 use crate::Error;
 
@@ -57,5 +59,64 @@ pub(crate) fn version_name(version: ProtocolVersion) -> String {
         ProtocolVersion::TLSv1_3 => "TLS1.3".into(),
         ProtocolVersion::TLSv1_2 => "TLS1.2".into(),
         other => format!("{other:?}"),
+    }
+}
+
+/// A file [`certgen::pem`] refused, as this crate's error naming what the file was given as (`what`, e.g.
+/// "CA certificate (--ca)"): unreadable is [`Error::ReadFile`], anything else [`Error::BadFile`].
+pub(crate) fn file_error(what: &'static str) -> impl FnOnce(FileError) -> Error {
+    move |FileError { path, problem }| match problem {
+        Problem::Unreadable(source) => Error::ReadFile { what, path, source },
+        problem => Error::BadFile {
+            what,
+            path,
+            detail: problem.to_string(),
+        },
+    }
+}
+
+/// A root store holding every CA certificate of a PEM file: whom a client trusts, or whose client certificates a
+/// server accepts.
+pub(crate) fn read_roots(what: &'static str, path: &Path) -> Result<RootCertStore, Error> {
+    let mut roots = RootCertStore::empty();
+    for cert in certgen::pem::read_chain(path).map_err(file_error(what))? {
+        roots.add(cert).map_err(|e| Error::BadFile {
+            what,
+            path: path.to_path_buf(),
+            detail: format!("is not a usable CA certificate ({e})"),
+        })?;
+    }
+    Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_key_and_a_directory_are_named_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join("cut-key.pem");
+        std::fs::write(
+            &cut,
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n",
+        )
+        .unwrap();
+        let err = certgen::pem::read_key(&cut)
+            .map_err(file_error("private key"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the `-----END PRIVATE KEY-----` line is missing") && !err.contains("[80, 82"),
+            "{err}"
+        );
+        let err = certgen::pem::read_chain(dir.path())
+            .map_err(file_error("certificate"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("certificate {}: is a directory, not a file", dir.path().display())
+        );
+        assert_eq!(err.exit_code(), 2);
     }
 }

@@ -2,11 +2,10 @@
 //! [`Cert`], every certificate as DER, and the PEM text as the CA sent it for the full-chain file.
 
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::error::{Cause, Error as AcmeError};
 use crate::Cert;
-use crate::cert::pem_error_text;
+use crate::pem;
 
 /// A downloaded chain.
 #[derive(Debug, Clone)]
@@ -26,17 +25,14 @@ impl Chain {
             url: url.to_string(),
             cause: Cause::Other(reason),
         };
-        let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                bad_chain(format!(
-                    "the CA sent an unreadable chain ({})",
-                    pem_error_text(&e)
-                ))
-            })?;
-        let leaf_der = certificates
-            .first()
-            .ok_or_else(|| bad_chain("the CA sent no certificate".into()))?;
+        let certificates = pem::chain(pem.as_bytes()).map_err(|problem| match problem {
+            pem::Problem::BadPem(e) => bad_chain(format!(
+                "the CA sent an unreadable chain ({})",
+                pem::pem_error_text(&e)
+            )),
+            _ => bad_chain("the CA sent no certificate".into()),
+        })?;
+        let leaf_der = &certificates[0];
         let leaf = Cert::from_der(leaf_der.clone())
             .map_err(|e| bad_chain(format!("unparsable certificate ({e})")))?;
         Ok(Chain {

@@ -21,7 +21,7 @@ use x509_parser::prelude::{FromDer, oid_registry, oid2sn};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
-use super::{ObjectKind, load_objects, malformed, shown};
+use super::objects::{ObjectKind, load_objects, malformed, shown};
 use crate::Error;
 use crate::cert::{Cert, SubjectAltName, colon_hex, ip_from_bytes};
 use crate::validity::rfc3339;

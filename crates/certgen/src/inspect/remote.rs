@@ -11,14 +11,13 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection};
+use rustls_pki_types::{CertificateDer, ServerName};
 use time::OffsetDateTime;
 
 use super::describe::{Description, KeyInfo, describe_certificate, key_info};
 use crate::Error;
+use crate::accept_any_chain::AcceptAnyChain;
 use crate::cert::Cert;
 use crate::error::InputError;
 
@@ -142,9 +141,7 @@ pub fn fetch_chain(target: &Target) -> Result<Served, Error> {
         .map_err(|e| failed(e.to_string()))?;
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(AcceptAnyChain {
-        algorithms: provider.signature_verification_algorithms,
-    });
+    let verifier = Arc::new(AcceptAnyChain::new(&provider).or_accept_unprovable(weak_rsa_key));
     let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| failed(e.to_string()))?
@@ -220,66 +217,20 @@ impl fmt::Display for Served {
     }
 }
 
-/// A failed handshake signature check passes only when the key is an RSA key under 2048 bits, which the crypto provider cannot
-/// check at all, so that `doctor` can report the weak key instead of a failed connection.
-fn unverifiable_weak_key(
-    cert: &CertificateDer<'_>,
-    error: rustls::Error,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
+/// Whether the leaf's key is an RSA key under 2048 bits, which the crypto provider cannot check a signature of at
+/// all: taken unproven so that `doctor` can report the weak key instead of a failed connection.
+fn weak_rsa_key(cert: &CertificateDer<'_>) -> bool {
     let key = x509_parser::parse_x509_certificate(cert)
         .ok()
         .map(|(_, parsed)| key_info(parsed.public_key()));
-    match key {
+    matches!(
+        key,
         Some(KeyInfo {
             algorithm,
             bits: Some(bits),
             ..
-        }) if algorithm == "RSA" && bits < 2048 => Ok(HandshakeSignatureValid::assertion()),
-        _ => Err(error),
-    }
-}
-
-/// Accepts every certificate chain, but checks handshake signatures, so the key is proven to match the leaf.
-#[derive(Debug)]
-struct AcceptAnyChain {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyChain {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-            .or_else(|e| unverifiable_weak_key(cert, e))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-            .or_else(|e| unverifiable_weak_key(cert, e))
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
+        }) if algorithm == "RSA" && bits < 2048
+    )
 }
 
 #[cfg(test)]

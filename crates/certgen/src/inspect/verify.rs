@@ -11,7 +11,7 @@ use x509_parser::certificate::X509Certificate;
 
 use super::constraints::{Outside, check_names};
 use super::describe::{Extensions, validity_summary};
-use super::load_certificates;
+use super::objects::load_certificates;
 use crate::Error;
 use crate::cert::SubjectAltName;
 use crate::error::InputError;

@@ -3,9 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
-
 use crate::Error;
 use crate::cert::Cert;
 use crate::error::StoreError;
@@ -30,9 +27,8 @@ impl CaCert {
             std::io::ErrorKind::NotFound => bad("no such file (create a CA with `certgen ca`)".into()),
             _ => bad(e.to_string()),
         })?;
-        let certs = CertificateDer::pem_slice_iter(&bytes)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("invalid PEM: {}", crate::cert::pem_error_text(&e))))?;
+        let certs = crate::pem::certificates(&bytes)
+            .map_err(|e| bad(format!("invalid PEM: {}", crate::pem::pem_error_text(&e))))?;
         let der = match certs.as_slice() {
             [one] => one.clone().into_owned(),
             [] if bytes.first() == Some(&0x30) => {
@@ -80,9 +76,7 @@ impl CaCert {
 
     /// Whether any certificate in `pem` text is this one.
     pub fn is_in_pem(&self, pem: &str) -> bool {
-        CertificateDer::pem_slice_iter(pem.as_bytes())
-            .flatten()
-            .any(|c| self.is(c.as_ref()))
+        crate::pem::certificates_skipping_broken(pem.as_bytes()).any(|c| self.is(c.as_ref()))
     }
 }
 

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use crate::pem;
 
 use super::ca_cert::CaCert;
 use super::command::{Cmd, dir_is_writable, find_program};
@@ -183,7 +182,7 @@ impl TrustStore for AnchorDir {
                 Cmd::new("rm").arg("-f").arg(&file),
                 self.refresh(self.family.refresh_after_removal),
             ];
-            found.extend(CertificateDer::pem_slice_iter(&pem).flatten().map(|der| Entry {
+            found.extend(pem::certificates_skipping_broken(&pem).map(|der| Entry {
                 name: name.clone(),
                 der: der.to_vec(),
                 remove: remove.clone(),

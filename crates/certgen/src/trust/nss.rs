@@ -2,8 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use crate::pem;
 
 use super::ca_cert::CaCert;
 use super::command::{Cmd, find_program};
@@ -284,13 +283,11 @@ impl TrustStore for NssDb {
                 .arg(self.db_arg())
                 .output()?;
             found.extend(
-                CertificateDer::pem_slice_iter(pem.as_bytes())
-                    .flatten()
-                    .map(|der| Entry {
-                        remove: vec![self.remove(&nickname)],
-                        name: nickname.clone(),
-                        der: der.to_vec(),
-                    }),
+                pem::certificates_skipping_broken(pem.as_bytes()).map(|der| Entry {
+                    remove: vec![self.remove(&nickname)],
+                    name: nickname.clone(),
+                    der: der.to_vec(),
+                }),
             );
         }
         Ok(found)

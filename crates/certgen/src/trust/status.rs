@@ -4,12 +4,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cert::{Cert, SubjectAltName};
-use crate::inspect;
+use crate::inspect::verify::{Usage, verify_chain};
+use crate::pem;
 use crate::validity::rfc3339;
 
 use super::ca_cert::CaCert;
@@ -221,7 +221,6 @@ fn leaf_files(ca: &CaCert, dir: &Path) -> Vec<PathBuf> {
 /// self-signed certificates give `None`.
 fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invocation) -> Option<CertCheck> {
     let bytes = std::fs::read(path).ok()?;
-    let der = CertificateDer::pem_slice_iter(&bytes).next()?;
     let failed = |detail: String| CertCheck {
         path: path.to_owned(),
         names: Vec::new(),
@@ -230,14 +229,12 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invoca
         ok: false,
         detail: Some(detail),
     };
-    let der = match der {
+    let der = match pem::first_certificate(&bytes) {
         Ok(der) => der,
-        Err(e) => {
-            return Some(failed(format!(
-                "invalid PEM: {}",
-                crate::cert::pem_error_text(&e)
-            )));
+        Err(pem::Problem::BadPem(e)) => {
+            return Some(failed(format!("invalid PEM: {}", pem::pem_error_text(&e))));
         }
+        Err(_) => return None,
     };
     let cert = match Cert::from_der(der) {
         Ok(cert) => cert,
@@ -290,12 +287,8 @@ fn check_leaf(ca: &CaCert, path: &Path, now: OffsetDateTime, invocation: &Invoca
 /// The check `certgen verify` makes (rustls-webpki, as Chrome, Firefox and rustls do: signature, validity, key
 /// usage, the CA's name constraints) with `ca` as the only trust anchor; the error explains the fix.
 fn verify_leaf(ca: &CaCert, leaf: &CertificateDer<'_>, client_only: bool) -> Result<(), String> {
-    let usage = if client_only {
-        inspect::Usage::Client
-    } else {
-        inspect::Usage::Server
-    };
-    inspect::verify_chain(
+    let usage = if client_only { Usage::Client } else { Usage::Server };
+    verify_chain(
         std::slice::from_ref(ca.cert().der()),
         std::slice::from_ref(leaf),
         None,

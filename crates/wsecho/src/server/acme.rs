@@ -227,7 +227,7 @@ pub(crate) async fn run(acme: Arc<Acme>, mut shutdown: watch::Receiver<bool>) {
                 .unwrap_or(Duration::ZERO);
             tracing::info!(
                 "ACME: certificate serial {} renews in {}s",
-                serial(cert),
+                cert.serial(),
                 wait.as_secs()
             );
             tokio::select! {
@@ -285,10 +285,6 @@ pub(crate) async fn run(acme: Arc<Acme>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     }
-}
-
-fn serial(cert: &Cert) -> String {
-    cert.x509().raw_serial_as_string()
 }
 
 impl AcmeConfig {

@@ -9,11 +9,11 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::{CertificateError, RootCertStore};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use crate::{pem, tls};
+use crate::tls;
 
 /// Logs one WARN line when the chain in `cert` was not issued by the CA in `ca_der` (read from `ca`).
 pub(crate) fn warn_if_unrelated(cert: &Path, ca: &Path, ca_der: &[u8]) {
-    let Ok(chain) = pem::read_certs("certificate", cert) else {
+    let Ok(chain) = certgen::pem::read_chain(cert) else {
         return; // The TLS setup has already reported an unreadable chain.
     };
     if !chains_to(&chain, ca_der) {

@@ -11,7 +11,7 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::certificate_source::CertificateSource;
-use crate::{Error, pem, tls};
+use crate::{Error, tls};
 
 /// The current pair, where it came from, and the validation certificates owed.
 pub(crate) struct CertificateResolver {
@@ -65,8 +65,8 @@ impl CertificateResolver {
 
     /// Serves the pair stored in `chain_path` and `key_path` (the source stays as it was).
     pub(crate) fn load(&self, chain_path: &Path, key_path: &Path) -> Result<(), Error> {
-        let chain = pem::read_certs("ACME certificate", chain_path)?;
-        let key = pem::read_key(key_path)?;
+        let chain = certgen::pem::read_chain(chain_path).map_err(tls::file_error("ACME certificate"))?;
+        let key = certgen::pem::read_key(key_path).map_err(tls::file_error("private key"))?;
         self.set(chain, key, None).map_err(|e| Error::BadFile {
             what: "ACME key",
             path: key_path.to_path_buf(),

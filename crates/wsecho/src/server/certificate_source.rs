@@ -34,12 +34,11 @@ impl CertificateSource {
     }
 
     fn new(cert: &Cert, source: &str, ca: Option<String>, renews_at: Option<OffsetDateTime>) -> Self {
-        let x509 = cert.x509();
         CertificateSource {
             source: source.into(),
             ca,
-            issuer: x509.issuer().to_string(),
-            serial: x509.raw_serial_as_string(),
+            issuer: cert.issuer(),
+            serial: cert.serial(),
             not_after: certgen::validity::rfc3339(cert.not_after()),
             renews_at: renews_at.map(certgen::validity::rfc3339),
         }

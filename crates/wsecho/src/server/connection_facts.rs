@@ -42,8 +42,8 @@ impl TlsFacts {
         let client_cert = conn
             .peer_certificates()
             .and_then(|chain| chain.first())
-            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
-            .map(|(_, cert)| (cert.subject().to_string(), cert.raw_serial_as_string()));
+            .and_then(|der| certgen::Cert::from_der(der.clone().into_owned()).ok())
+            .map(|cert| (cert.subject(), cert.serial()));
         let (client_cert_subject, client_cert_serial) = client_cert.unzip();
         TlsFacts {
             tls_version: conn.protocol_version().map(tls::version_name),

@@ -51,7 +51,7 @@ pub use shutdown::StopSignals;
 pub use stats::{Counts, ListenerStats, StatsSnapshot};
 pub use tls::{ClientAuth, TlsFiles};
 
-use crate::{Error, pem};
+use crate::Error;
 use echo::EchoSettings;
 use http::Shared;
 use listeners::{ConnectionSetup, Listener};
@@ -224,7 +224,11 @@ pub async fn start(config: Config) -> Result<RunningServer, Error> {
         (None, None) => None,
     };
     let ca_cer = match &config.ca_download {
-        Some(path) => Some(Bytes::from(pem::read_cert_der("CA certificate (--ca)", path)?)),
+        Some(path) => Some(Bytes::from(
+            certgen::pem::read_certificate_pem_or_der(path)
+                .map_err(crate::tls::file_error("CA certificate (--ca)"))?
+                .to_vec(),
+        )),
         None => None,
     };
     if let (Some(files), Some(ca), Some(der)) = (&config.tls, &config.ca_download, &ca_cer) {

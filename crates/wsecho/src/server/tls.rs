@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::certificate_resolver::CertificateResolver;
 use super::certificate_source::CertificateSource;
-use crate::{Error, pem, tls};
+use crate::{Error, tls};
 
 /// The certificate chain and key files of the wss listeners.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub(crate) fn client_verifier(
     let Some(path) = client_ca else {
         return Ok(WebPkiClientVerifier::no_client_auth());
     };
-    let roots = pem::read_roots("client CA", path)?;
+    let roots = tls::read_roots("client CA", path)?;
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), tls::provider());
     let builder = match auth {
         ClientAuth::Required => builder,
@@ -173,12 +173,12 @@ fn build_config(
     verifier: Arc<dyn ClientCertVerifier>,
     http2: bool,
 ) -> Result<(ServerConfig, Option<CertificateSource>), Error> {
-    let chain = pem::read_certs("certificate", &files.cert)?;
+    let chain = certgen::pem::read_chain(&files.cert).map_err(tls::file_error("certificate"))?;
     let source = chain
         .first()
         .and_then(|leaf| Cert::from_der(leaf.clone()).ok())
         .map(|leaf| CertificateSource::files(&leaf));
-    let key = pem::read_key(&files.key)?;
+    let key = certgen::pem::read_key(&files.key).map_err(tls::file_error("private key"))?;
     let mut config = ServerConfig::builder_with_provider(tls::provider())
         .with_protocol_versions(tls::VERSIONS)
         .map_err(tls::setup_failed)?
@@ -216,7 +216,7 @@ fn alpn(http2: bool) -> Vec<Vec<u8>> {
 
 /// Subject and serial of the first certificate in `path`, for log lines.
 fn describe_leaf(path: &Path) -> String {
-    match pem::read_certs("certificate", path)
+    match certgen::pem::read_chain(path)
         .ok()
         .and_then(|certs| certs.into_iter().next())
     {
@@ -229,12 +229,7 @@ fn describe_leaf(path: &Path) -> String {
 
 /// `subject "...", serial ...` of a certificate, for log lines.
 pub(crate) fn describe(cert: &Cert) -> String {
-    let x509 = cert.x509();
-    format!(
-        "subject \"{}\", serial {}",
-        x509.subject(),
-        x509.raw_serial_as_string()
-    )
+    format!("subject \"{}\", serial {}", cert.subject(), cert.serial())
 }
 
 /// Watches the certificate files (polling their modification time) and SIGHUP; reloads on either.

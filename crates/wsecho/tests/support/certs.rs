@@ -8,7 +8,6 @@ use std::process::Command;
 use super::{WAIT, run};
 
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 pub struct TestCerts {
     pub dir: tempfile::TempDir,
@@ -138,13 +137,15 @@ fn issue_server(certs: &certgen::CertsDir, force: bool) -> certgen::LeafFiles {
 
 /// Serial number (hex, as x509-parser prints it) of the first certificate in a PEM file.
 pub fn leaf_serial(pem: &Path) -> String {
-    let der = CertificateDer::from_pem_file(pem).expect("read PEM certificate");
-    serial_of(&der)
+    certgen::Cert::from_pem_file(pem)
+        .expect("read PEM certificate")
+        .serial()
 }
 
 pub fn serial_of(der: &CertificateDer<'_>) -> String {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).expect("parse certificate");
-    cert.raw_serial_as_string()
+    certgen::Cert::from_der(der.clone().into_owned())
+        .expect("parse certificate")
+        .serial()
 }
 
 /// A CA's subject CN and SHA-256 fingerprint as openssl prints them.

@@ -22,7 +22,7 @@ pub(super) fn commands(md: &mut String, results: &Results) -> fmt::Result {
                 md,
                 "{}",
                 argv.iter()
-                    .map(|a| certgen::shell::quote(a))
+                    .map(certgen::shell::quote)
                     .collect::<Vec<_>>()
                     .join(" ")
             )?;

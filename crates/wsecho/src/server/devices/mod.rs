@@ -17,6 +17,8 @@ use hyper::header::{self, HeaderValue};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use certgen::cert::colon_hex;
+
 pub use lan::{lan_addresses, reachable_ipv4};
 
 use super::BoundListener;
@@ -39,12 +41,10 @@ pub(crate) struct CaOffer {
 
 impl CaOffer {
     pub(crate) fn new(der: &[u8]) -> CaOffer {
-        let name = x509_parser::parse_x509_certificate(der)
+        let name = certgen::Cert::from_der(der.to_vec())
             .ok()
-            .and_then(|(_, cert)| {
-                let cn = cert.subject().iter_common_name().next()?;
-                cn.as_str().ok().map(str::to_owned)
-            })
+            .map(|cert| cert.subject_cn().to_owned())
+            .filter(|cn| !cn.is_empty())
             .unwrap_or_else(|| "local development CA".to_owned());
         let sha256 = colon_hex(&Sha256::digest(der));
         let profile = mobileconfig::profile(der, &name, &sha256);
@@ -60,11 +60,6 @@ impl CaOffer {
     fn for_test() -> CaOffer {
         CaOffer::new(b"not a certificate")
     }
-}
-
-fn colon_hex(bytes: &[u8]) -> String {
-    let pairs: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
-    pairs.join(":")
 }
 
 /// Where another device opens this server.
