@@ -293,23 +293,3 @@ pub(crate) async fn run(acme: Arc<Acme>, tls: Arc<TlsState>, mut shutdown: watch
 fn serial(cert: &Cert) -> String {
     cert.x509().raw_serial_as_string()
 }
-
-/// The listener each challenge is answered on must exist: tls-alpn-01 on a wss listener, http-01 on a ws one.
-pub(crate) fn check_listeners(config: &super::Config) -> Result<(), Error> {
-    let Some(acme) = &config.acme else {
-        return Ok(());
-    };
-    if config.tls.is_some() {
-        return Err(Error::Usage(
-            "--acme and --cert/--key both name the certificate; give one of them".into(),
-        ));
-    }
-    match acme.request.challenge {
-        ChallengeKind::Http01 if config.ws.is_empty() => Err(Error::Usage(
-            "--acme with http-01 answers on the ws listener: add --ws ADDR (the CA connects to port 80), or use \
-             --challenge tls-alpn-01"
-                .into(),
-        )),
-        _ => Ok(()),
-    }
-}

@@ -13,6 +13,8 @@ use std::time::Duration;
 use hyper::StatusCode;
 use tokio::time::{Instant, Sleep};
 
+use super::outgoing::MAX_WRITE_FRAME;
+
 /// The path whose query string is the fault grammar.
 pub(crate) const FAULT_PATH: &str = "/fault";
 
@@ -25,7 +27,7 @@ const MAX_AFTER: u64 = 1_000_000;
 /// Longest delay per echo; the loop waits it out, so shutdown must not have to wait longer.
 const MAX_DELAY_MS: u64 = 10_000;
 /// Largest `fragment=` size (the loop's usual frame size).
-const MAX_FRAGMENT: usize = super::echo::MAX_WRITE_FRAME;
+const MAX_FRAGMENT: usize = MAX_WRITE_FRAME;
 /// A close frame's payload is at most 125 bytes: two for the code, the rest for the reason (RFC 6455 5.5).
 const MAX_REASON_BYTES: usize = 123;
 /// Close code and reason sent when a ping of `ping_every=` is not answered in time.
