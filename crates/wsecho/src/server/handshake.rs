@@ -105,9 +105,9 @@ impl fmt::Display for Refusal {
                 f.write_str("Sec-WebSocket-Key must be present once and be 16 bytes in base64")
             }
             Refusal::OriginNotAllowed(origin) => write!(f, "origin {origin} is not allowed"),
-            Refusal::BadFault(bad) => bad.fmt(f),
+            Refusal::BadFault(bad) => write!(f, "{bad}"),
             Refusal::FaultRefuse(_) => f.write_str("refused as the fault URL asked (refuse=)"),
-            Refusal::BadRoom(bad) => bad.fmt(f),
+            Refusal::BadRoom(bad) => write!(f, "{bad}"),
             Refusal::TooManyConnections => {
                 f.write_str("too many connections (--max-connections reached); try again later")
             }
