@@ -15,7 +15,7 @@
 //!
 //! Compressed members without server context takeover all compress the same message to the same bytes (same
 //! window, level and minimum size), so the sender compresses each message once per window size in use and the
-//! members share the result; members with context takeover compress for themselves (echo.rs).
+//! members share the result; members with context takeover compress for themselves (outgoing.rs).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;

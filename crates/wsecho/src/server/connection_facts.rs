@@ -6,12 +6,12 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::header::{self, HeaderName};
 use hyper::{Request, Version};
 use rustls::ServerConnection;
 use serde::Serialize;
 
-use super::handshake::comma_list;
+use super::handshake::{Answer, comma_list};
 use crate::tls;
 use crate::ws::extensions;
 
@@ -127,12 +127,14 @@ impl ConnectionFacts {
         }
     }
 
-    /// Adds what the server's handshake answer accepted, read from the answer's own headers.
-    pub(crate) fn accepted_by(mut self, response_headers: &HeaderMap) -> Self {
-        self.subprotocol = comma_list(response_headers, header::SEC_WEBSOCKET_PROTOCOL)
-            .next()
-            .map(str::to_string);
-        self.extensions_accepted = owned(extensions::listed(response_headers));
+    /// Adds what the server's handshake answer accepted: its subprotocol and extension.
+    pub(crate) fn accepted_by(mut self, answer: &Answer) -> Self {
+        self.subprotocol.clone_from(&answer.protocol);
+        self.extensions_accepted = answer
+            .deflate
+            .iter()
+            .map(|deflate| deflate.agreed.response.clone())
+            .collect();
         self
     }
 
@@ -197,7 +199,7 @@ pub(crate) fn http_version_name(version: Version) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
+    use crate::server::faults::FaultPlan;
 
     fn facts() -> ConnectionFacts {
         let request = Request::builder()
@@ -215,8 +217,13 @@ mod tests {
             tls_version: Some("TLS1.3".into()),
             ..TlsFacts::default()
         };
-        let mut answer = HeaderMap::new();
-        answer.insert("sec-websocket-protocol", HeaderValue::from_static("superchat"));
+        let answer = Answer {
+            accept_key: None,
+            protocol: Some("superchat".into()),
+            deflate: None,
+            faults: FaultPlan::default(),
+            room: None,
+        };
         ConnectionFacts::of_request(
             &request,
             "127.0.0.1:5000".parse().unwrap(),

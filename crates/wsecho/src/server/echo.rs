@@ -2,8 +2,8 @@
 //! not as the connection negotiated (RFC 7692).
 //!
 //! The loop runs on the raw upgraded stream (any `AsyncRead + AsyncWrite`): `ws/frame.rs` reads and writes
-//! frames, `ws/message.rs` applies RFC 6455's rules to what arrives, and this file decides what goes back. A received message
-//! becomes its reply in [`reply_to`] and every frame leaves through [`Outgoing`], so behaviour that changes
+//! frames, `ws/message.rs` applies RFC 6455's rules to what arrives, and this file decides what goes back. A received
+//! message becomes its reply in [`reply_to`] and every frame leaves through [`Outgoing`] (outgoing.rs), so behaviour that changes
 //! replies or framing has one place each. Pings are answered with pongs, the client's close frame is echoed
 //! (code and reason), violations close with 1002/1007/1009, and the idle timeout and shutdown with 1001.
 //!
@@ -20,14 +20,14 @@ use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control};
 
 use super::broadcast::{self, Entry, Member};
 use super::connection_facts::ConnectionFacts;
 use super::faults::{FaultEnd, FaultEvent, Faults, PING_PAYLOAD};
+use super::outgoing::Outgoing;
 use super::stats::OpenConnection;
-use crate::ws::deflate::{Codec, Compressor};
+use crate::ws::deflate::Codec;
 use crate::ws::frame::{FrameReader, FrameWriter, ReadError, Role};
 use crate::ws::limits::MAX_WRITE_FRAME;
 use crate::ws::message::{Assembler, Incoming};
@@ -36,10 +36,6 @@ use crate::ws::message::{Assembler, Incoming};
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 /// Bytes queued before they are written out without waiting for the end of the batch.
 const WRITE_BATCH: usize = 16 * 1024;
-/// Largest room message compressed for a member with server context takeover, which compresses for itself;
-/// bigger ones reach it uncompressed (RFC 7692 allows that, and its context stays as it was), so that such a
-/// member holds at most this much of its own while its client does not read.
-const OWN_COMPRESSION_MAX: usize = MAX_WRITE_FRAME;
 /// Longest text shown per message with `-v`.
 const LOG_PREVIEW_CHARS: usize = 60;
 
@@ -100,11 +96,11 @@ pub(crate) async fn run<S>(
     let mut reader = FrameReader::new(Role::Server);
     // What the server sends is compressed by its writer, what the client sends inflated by its reader.
     let (compressor, inflater) = deflate.map(Codec::split).unzip();
-    let mut out = Outgoing {
-        writer: FrameWriter::new(Role::Server),
-        frame_size: faults.frame_size().unwrap_or(MAX_WRITE_FRAME),
+    let mut out = Outgoing::new(
+        FrameWriter::new(Role::Server),
+        faults.frame_size().unwrap_or(MAX_WRITE_FRAME),
         compressor,
-    };
+    );
     let mut assembler = Assembler::new(settings.max_message_size, settings.max_frame_size, inflater);
     let mut unflushed = Tally::default();
     let mut batched = 0;
@@ -290,105 +286,6 @@ fn reply_to(text: bool, payload: Bytes, facts: &ConnectionFacts) -> (bool, Bytes
     match facts.answer(text, &payload) {
         Some(answer) => (true, answer),
         None => (text, payload),
-    }
-}
-
-/// The frames the server sends, queued in the connection's writer, and the compressor of its data messages.
-struct Outgoing {
-    writer: FrameWriter,
-    /// Largest frame payload of a data message: [`MAX_WRITE_FRAME`], or what a `fragment=` fault asks.
-    frame_size: usize,
-    /// The permessage-deflate compressor, when negotiated.
-    compressor: Option<Compressor>,
-}
-
-impl Outgoing {
-    /// Frees the write buffer and, without context takeover, the compressor's state until the next message.
-    fn release_idle(&mut self) {
-        self.writer.release();
-        if let Some(compressor) = &mut self.compressor {
-            compressor.release_idle();
-        }
-    }
-
-    /// Queues a data message: compressed when the connection negotiated it and it pays (the first frame then
-    /// carries RSV1), and as fragments of at most `frame_size` bytes when bigger (the receiver reassembles
-    /// the same message; a text fragment may end inside a UTF-8 sequence).
-    fn message(&mut self, text: bool, payload: Bytes, conn: &OpenConnection) {
-        let compressed = self
-            .compressor
-            .as_mut()
-            .and_then(|compressor| compressor.compress(&payload));
-        if let Some(compressed) = &compressed {
-            conn.deflate_saved(payload.len().saturating_sub(compressed.len()));
-        }
-        let rsv1 = compressed.is_some();
-        self.data(text, compressed.map_or(payload, Bytes::from), rsv1);
-    }
-
-    /// Queues a room's message: in the form compressed once for the room when the connection's compression is
-    /// shared, compressed by the connection itself with context takeover (up to [`OWN_COMPRESSION_MAX`]), else
-    /// as it is.
-    fn room_message(&mut self, entry: &Entry, conn: &OpenConnection) {
-        let Some(compressor) = &self.compressor else {
-            return self.data(entry.text, entry.payload.clone(), false);
-        };
-        match compressor.shared() {
-            Some(shared) => match entry.compressed_for(shared) {
-                Some(compressed) => {
-                    conn.deflate_saved(entry.payload.len().saturating_sub(compressed.len()));
-                    self.data(entry.text, compressed.clone(), true);
-                }
-                None => self.data(entry.text, entry.payload.clone(), false),
-            },
-            None if entry.payload.len() <= OWN_COMPRESSION_MAX => {
-                self.message(entry.text, entry.payload.clone(), conn)
-            }
-            None => self.data(entry.text, entry.payload.clone(), false),
-        }
-    }
-
-    /// Queues a data message's bytes as they go on the wire, RSV1 on the first frame when `rsv1`.
-    fn data(&mut self, text: bool, wire: Bytes, rsv1: bool) {
-        let data = OpCode::Data(if text { Data::Text } else { Data::Binary });
-        // An empty message is one empty frame; fragments share the message's buffer.
-        let starts = (0..wire.len().max(1)).step_by(self.frame_size);
-        let count = starts.len();
-        for (index, start) in starts.enumerate() {
-            let first = index == 0;
-            let header = FrameHeader {
-                is_final: index + 1 == count,
-                rsv1: rsv1 && first,
-                opcode: if first { data } else { OpCode::Data(Data::Continue) },
-                ..FrameHeader::default()
-            };
-            let end = (start + self.frame_size).min(wire.len());
-            self.writer.queue_bytes(&header, wire.slice(start.min(end)..end));
-        }
-    }
-
-    fn control(&mut self, control: Control, payload: &[u8]) {
-        self.frame(OpCode::Control(control), true, false, payload);
-    }
-
-    /// Queues a close frame with the code and reason, or an empty one.
-    fn close(&mut self, frame: Option<(u16, &str)>) {
-        let mut payload = Vec::new();
-        if let Some((code, reason)) = frame {
-            payload.extend_from_slice(&code.to_be_bytes());
-            payload.extend_from_slice(reason.as_bytes());
-        }
-        self.control(Control::Close, &payload);
-    }
-
-    fn frame(&mut self, opcode: OpCode, is_final: bool, rsv1: bool, payload: &[u8]) {
-        let header = FrameHeader {
-            is_final,
-            rsv1,
-            opcode,
-            ..FrameHeader::default()
-        };
-        self.writer.queue(&header, payload);
     }
 }
 

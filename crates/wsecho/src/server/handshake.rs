@@ -1,7 +1,9 @@
 //! The WebSocket opening handshake as the server checks it, over HTTP/1.1 (RFC 6455 section 4.2.1: a GET with
 //! `Upgrade: websocket`) and over HTTP/2 (RFC 8441: an extended CONNECT with `:protocol websocket`): a pure function
-//! from a request to the [`Accepted`] plan for the answer (101, or 200 over HTTP/2), or to the [`Refusal`] to send
-//! instead. Answering and upgrading are http.rs's job.
+//! from a request and the server's [`Policy`] to the whole [`Answer`] (the accept key, the subprotocol, the
+//! permessage-deflate parameters, the fault plan and the broadcast room), or to the [`Refusal`] to send instead.
+//! Every decision about the answer is made here, once; http.rs only writes it out and upgrades, and the
+//! connection's facts are taken from it.
 
 use std::fmt;
 
@@ -10,13 +12,44 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, StatusCode, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-/// A handshake that passed every check: what the answer needs.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Accepted {
+use super::broadcast::{self, BadRoom};
+use super::faults::{self, BadFault, FaultPlan};
+use crate::ws::deflate::{self, Agreed, DeflateSettings};
+
+/// What an upgrade may ask for, as the server is configured.
+pub(crate) struct Policy {
+    /// `--protocol` values; empty means "echo the client's first offer".
+    pub(crate) protocols: Vec<String>,
+    /// `--allow-origin` values, normalised; empty means any origin.
+    pub(crate) allowed_origins: Vec<String>,
+    /// permessage-deflate as the server offers it; `None` declines every offer (`--deflate off`).
+    pub(crate) deflate: Option<DeflateSettings>,
+    /// Whether the fault path fails on demand (off: `--no-faults`).
+    pub(crate) faults: bool,
+}
+
+/// A handshake that passed every check: everything the answer says and the WebSocket starts with.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Answer {
     /// The `Sec-WebSocket-Accept` value derived from the client's key; `None` over HTTP/2, which has no key.
     pub(crate) accept_key: Option<String>,
-    /// The subprotocol to answer with, if any.
+    /// The subprotocol to answer with, if any: the fault URL's `subprotocol=`, else one the client offered.
     pub(crate) protocol: Option<String>,
+    /// The permessage-deflate the answer agrees to; `None`: the messages go uncompressed.
+    pub(crate) deflate: Option<Compression>,
+    /// What the fault URL asks of the connection; empty on every other path.
+    pub(crate) faults: FaultPlan,
+    /// The broadcast room a `/broadcast/ROOM` upgrade joins.
+    pub(crate) room: Option<String>,
+}
+
+/// permessage-deflate as one connection uses it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Compression {
+    /// The negotiated parameters, with the `Sec-WebSocket-Extensions` value that announces them.
+    pub(crate) agreed: Agreed,
+    /// Smallest message worth compressing (the server's setting; not negotiated).
+    pub(crate) min_size: usize,
 }
 
 /// Why an upgrade request gets an HTTP error instead of 101.
@@ -30,6 +63,12 @@ pub(crate) enum Refusal {
     UnsupportedVersion,
     BadKey,
     OriginNotAllowed(String),
+    /// The fault URL cannot be used.
+    BadFault(BadFault),
+    /// The fault URL asks for the upgrade to be refused with this status (`refuse=`).
+    FaultRefuse(StatusCode),
+    /// The broadcast room name cannot be used.
+    BadRoom(BadRoom),
     /// Every connection slot is taken (`--max-connections`).
     TooManyConnections,
 }
@@ -38,9 +77,12 @@ impl Refusal {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Refusal::NotGet => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::NoConnectionUpgrade | Refusal::BadKey | Refusal::UnknownProtocol(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Refusal::NoConnectionUpgrade
+            | Refusal::BadKey
+            | Refusal::UnknownProtocol(_)
+            | Refusal::BadFault(_)
+            | Refusal::BadRoom(_) => StatusCode::BAD_REQUEST,
+            Refusal::FaultRefuse(status) => *status,
             Refusal::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
             Refusal::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             Refusal::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
@@ -63,6 +105,9 @@ impl fmt::Display for Refusal {
                 f.write_str("Sec-WebSocket-Key must be present once and be 16 bytes in base64")
             }
             Refusal::OriginNotAllowed(origin) => write!(f, "origin {origin} is not allowed"),
+            Refusal::BadFault(bad) => write!(f, "{bad}"),
+            Refusal::FaultRefuse(_) => f.write_str("refused as the fault URL asked (refuse=)"),
+            Refusal::BadRoom(bad) => write!(f, "{bad}"),
             Refusal::TooManyConnections => {
                 f.write_str("too many connections (--max-connections reached); try again later")
             }
@@ -82,13 +127,10 @@ pub(crate) fn is_websocket_request<B>(request: &Request<B>) -> bool {
 }
 
 /// Checks a request that [`is_websocket_request`], in the order the refusals are tried. HTTP/1.1: method,
-/// `Connection`, version, key; HTTP/2: `:protocol`, version. Then for both the origin (against `allowed_origins`,
-/// normalised; empty allows any), and the subprotocol is picked from `protocols`.
-pub(crate) fn check<B>(
-    request: &Request<B>,
-    protocols: &[String],
-    allowed_origins: &[String],
-) -> Result<Accepted, Refusal> {
+/// `Connection`, version, key; HTTP/2: `:protocol`, version. Then for both the origin (against the policy's
+/// origins, normalised; empty allows any), the fault URL (faults.rs) and the room name (broadcast.rs). The
+/// subprotocol is the fault URL's or one picked from the policy's, and deflate is negotiated from the offers.
+pub(crate) fn check<B>(request: &Request<B>, policy: &Policy) -> Result<Answer, Refusal> {
     let headers = request.headers();
     let http2 = request.version() == Version::HTTP_2;
     if http2 {
@@ -121,13 +163,32 @@ pub(crate) fn check<B>(
     };
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes());
-        if !origin_allowed(allowed_origins, &origin) {
+        if !origin_allowed(&policy.allowed_origins, &origin) {
             return Err(Refusal::OriginNotAllowed(origin.into_owned()));
         }
     }
-    Ok(Accepted {
+    let uri = request.uri();
+    let faults = faults::plan_for(uri.path(), uri.query(), policy.faults).map_err(Refusal::BadFault)?;
+    if let Some(status) = faults.refuse {
+        return Err(Refusal::FaultRefuse(status));
+    }
+    let room = broadcast::room_for(uri.path()).map_err(Refusal::BadRoom)?;
+    let protocol = match &faults.subprotocol {
+        Some(forced) => Some(forced.clone()),
+        None => select_protocol(headers, &policy.protocols),
+    };
+    let deflate = policy.deflate.as_ref().and_then(|settings| {
+        deflate::negotiate(headers, settings).map(|agreed| Compression {
+            agreed,
+            min_size: settings.min_size,
+        })
+    });
+    Ok(Answer {
         accept_key,
-        protocol: select_protocol(headers, protocols),
+        protocol,
+        deflate,
+        room: room.map(str::to_string),
+        faults,
     })
 }
 
@@ -199,16 +260,51 @@ mod tests {
         headers
     }
 
+    /// The policy with these subprotocols and origins, faults on, deflate off.
+    fn policy(protocols: &[String], allowed_origins: &[String]) -> Policy {
+        Policy {
+            protocols: protocols.to_vec(),
+            allowed_origins: allowed_origins.to_vec(),
+            deflate: None,
+            faults: true,
+        }
+    }
+
+    /// The answer for a plain echo path without deflate.
+    fn plain(accept_key: Option<&str>, protocol: Option<&str>) -> Answer {
+        Answer {
+            accept_key: accept_key.map(str::to_string),
+            protocol: protocol.map(str::to_string),
+            deflate: None,
+            faults: FaultPlan::default(),
+            room: None,
+        }
+    }
+
     /// Checks an HTTP/1.1 request with these method and headers.
     fn check_h1(
         method: &Method,
         headers: &HeaderMap,
         protocols: &[String],
         allowed_origins: &[String],
-    ) -> Result<Accepted, Refusal> {
-        let mut request = Request::builder().method(method).body(()).expect("request");
+    ) -> Result<Answer, Refusal> {
+        check_h1_at("/", method, headers, &policy(protocols, allowed_origins))
+    }
+
+    /// Checks an HTTP/1.1 request to `uri` with these method and headers.
+    fn check_h1_at(
+        uri: &str,
+        method: &Method,
+        headers: &HeaderMap,
+        policy: &Policy,
+    ) -> Result<Answer, Refusal> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .expect("request");
         *request.headers_mut() = headers.clone();
-        check(&request, protocols, allowed_origins)
+        check(&request, policy)
     }
 
     /// An HTTP/2 extended CONNECT for `protocol` with these headers.
@@ -237,20 +333,14 @@ mod tests {
             ],
         );
         assert!(is_websocket_request(&request));
-        assert_eq!(
-            check(&request, &[], &[]),
-            Ok(Accepted {
-                accept_key: None,
-                protocol: Some("chat".into())
-            })
-        );
+        assert_eq!(check(&request, &policy(&[], &[])), Ok(plain(None, Some("chat"))));
         let other = connect_h2("webtransport", &[("sec-websocket-version", "13")]);
         assert_eq!(
-            check(&other, &[], &[]),
+            check(&other, &policy(&[], &[])),
             Err(Refusal::UnknownProtocol("webtransport".into()))
         );
         let old = connect_h2("websocket", &[("sec-websocket-version", "8")]);
-        assert_eq!(check(&old, &[], &[]), Err(Refusal::UnsupportedVersion));
+        assert_eq!(check(&old, &policy(&[], &[])), Err(Refusal::UnsupportedVersion));
         let mut plain_connect = Request::builder()
             .method(Method::CONNECT)
             .version(Version::HTTP_2)
@@ -270,13 +360,7 @@ mod tests {
     fn a_valid_handshake_is_accepted_with_the_rfc_accept_key() {
         let offered = request(&[("sec-websocket-protocol", "chat, superchat")]);
         let accepted = check_h1(&Method::GET, &offered, &["superchat".into()], &[]).expect("valid handshake");
-        assert_eq!(
-            accepted,
-            Accepted {
-                accept_key: Some(ACCEPT.into()),
-                protocol: Some("superchat".into())
-            }
-        );
+        assert_eq!(accepted, plain(Some(ACCEPT), Some("superchat")));
     }
 
     #[test]
@@ -305,5 +389,40 @@ mod tests {
         );
         let own = request(&[("origin", "https://localhost:8443")]);
         assert!(check_h1(&Method::GET, &own, &[], &allowed).is_ok());
+    }
+
+    #[test]
+    fn the_url_and_the_offers_decide_the_rest_of_the_answer() {
+        let offered = request(&[
+            ("sec-websocket-protocol", "chat"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+        ]);
+        let forced = check_h1_at(
+            "/fault?subprotocol=other",
+            &Method::GET,
+            &offered,
+            &policy(&[], &[]),
+        )
+        .expect("a fault URL with a subprotocol");
+        assert_eq!(forced.protocol.as_deref(), Some("other"));
+        assert_eq!(forced.faults.subprotocol.as_deref(), Some("other"));
+        assert_eq!(forced.deflate, None, "deflate is off in this policy");
+        let refused = check_h1_at("/fault?refuse=503", &Method::GET, &offered, &policy(&[], &[]));
+        assert_eq!(
+            refused,
+            Err(Refusal::FaultRefuse(StatusCode::SERVICE_UNAVAILABLE))
+        );
+        let bad_room = check_h1_at("/broadcast/a*b", &Method::GET, &offered, &policy(&[], &[]));
+        assert!(matches!(bad_room, Err(Refusal::BadRoom(_))), "{bad_room:?}");
+        let compressing = Policy {
+            deflate: Some(DeflateSettings::default()),
+            ..policy(&[], &[])
+        };
+        let room = check_h1_at("/broadcast/lobby", &Method::GET, &offered, &compressing).expect("a room");
+        assert_eq!(room.room.as_deref(), Some("lobby"));
+        assert_eq!(room.protocol.as_deref(), Some("chat"));
+        let deflate = room.deflate.expect("permessage-deflate agreed");
+        assert!(deflate.agreed.response.starts_with("permessage-deflate"));
+        assert_eq!(deflate.min_size, DeflateSettings::default().min_size);
     }
 }

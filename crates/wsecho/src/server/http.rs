@@ -1,8 +1,8 @@
 //! HTTP on every listener (hyper; HTTP/1.1, and HTTP/2 on wss listeners): the page and its assets, `/ca.cer`,
 //! `/healthz`, `/stats`, `/whoami`, what devices/ serves for other devices (`/trust`, `/ca.mobileconfig`, `/qr/`),
 //! and the WebSocket handshake on any path (an upgrade over HTTP/1.1, an extended CONNECT over HTTP/2):
-//! handshake.rs checks it, the path picks a fault plan (faults.rs) or a broadcast room (broadcast.rs), and
-//! [`accept`] answers 101 (or 200) and starts the echo loop.
+//! handshake.rs decides the whole answer (including the fault plan and the broadcast room), and [`accept`] writes
+//! it out as 101 (or 200) and starts the echo loop.
 //!
 //! A WebSocket counts in `/stats` and gets its `connected` log line once it has opened. Over HTTP/1.1 that is
 //! when the upgrade completes. Over HTTP/2 a stream costs the client one HEADERS frame and one RST_STREAM, so a
@@ -16,8 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use certgen::acme::http01::{self, Http01Tokens};
-use http_body_util::Full;
+use certgen::acme::http01;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -26,57 +25,22 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
 use super::assets;
-use super::broadcast::{self, Member, Rooms};
+use super::broadcast::Member;
 use super::connection_facts::{ConnectionFacts, TlsFacts};
-use super::devices::Devices;
-use super::echo::{self, EchoSettings, Session};
-use super::faults::{self, FaultPlan, Faults};
-use super::handshake::{self, Accepted, Refusal};
+use super::echo::{self, Session};
+use super::faults::{self, Faults};
+use super::handshake::{self, Answer, Refusal};
 use super::read_ahead::ReadAhead;
+use super::response::{Body, text, with_type};
+use super::shared::Shared;
 use super::stats::{Counters, OpenConnection, Stats};
-use super::tls::TlsState;
-use crate::ws::deflate::{self, Codec, DeflateSettings};
+use crate::ws::deflate::Codec;
 use crate::ws::frame::Role;
-
-pub(crate) type Body = Full<Bytes>;
 
 /// How long an HTTP/2 WebSocket that has sent nothing must keep its stream to count as opened.
 const OPEN_GRACE: Duration = Duration::from_secs(1);
 /// Longest gap between a request reset before it opened and the log line that sums it up with the others.
 const RESET_SUMMARY_EVERY: Duration = Duration::from_secs(10);
-
-/// Server-wide settings and state every connection reads.
-pub(crate) struct Shared {
-    pub(crate) stats: Stats,
-    pub(crate) echo: EchoSettings,
-    /// permessage-deflate as the server offers it; `None` declines every offer (`--deflate off`).
-    pub(crate) deflate: Option<DeflateSettings>,
-    /// `--protocol` values; empty means "echo the client's first offer".
-    pub(crate) protocols: Vec<String>,
-    /// `--allow-origin` values, normalised; empty means any origin.
-    pub(crate) allowed_origins: Vec<String>,
-    /// DER bytes of `--ca`, served at `/ca.cer`.
-    pub(crate) ca_cer: Option<Bytes>,
-    /// `/trust`, `/ca.mobileconfig` and the QR codes for other devices.
-    pub(crate) devices: Devices,
-    /// Whether the fault path fails on demand (off: `--no-faults`).
-    pub(crate) faults: bool,
-    pub(crate) rooms: Rooms,
-    /// The wss certificate's state, for `/stats`.
-    pub(crate) tls: Option<Arc<TlsState>>,
-    /// `--acme` with http-01: the answers served under `/.well-known/acme-challenge/`.
-    pub(crate) acme_http01: Option<Http01Tokens>,
-    pub(crate) shutdown: watch::Receiver<bool>,
-}
-
-impl Shared {
-    /// The `/stats` document: the counters and where the certificate came from.
-    pub(crate) fn snapshot(&self) -> super::StatsSnapshot {
-        let mut snapshot = self.stats.snapshot();
-        snapshot.certificate = self.tls.as_ref().and_then(|tls| tls.source());
-        snapshot
-    }
-}
 
 /// One accepted TCP (or TLS) connection.
 pub(crate) struct ConnContext {
@@ -150,14 +114,15 @@ fn route(request: &Request<Incoming>, ctx: &ConnContext) -> Response<Body> {
             ),
         },
         // Without an upgrade a fault URL is only checked, so that `curl` can tell whether a client's URL is right.
-        faults::FAULT_PATH if shared.faults => match faults::parse(request.uri().query().unwrap_or_default())
-        {
-            Ok(_) => text(
-                StatusCode::UPGRADE_REQUIRED,
-                "a well-formed fault URL: connect a WebSocket client to it\n",
-            ),
-            Err(bad) => text(StatusCode::BAD_REQUEST, &format!("{bad}\n")),
-        },
+        faults::FAULT_PATH if shared.handshake.faults => {
+            match faults::parse(request.uri().query().unwrap_or_default()) {
+                Ok(_) => text(
+                    StatusCode::UPGRADE_REQUIRED,
+                    "a well-formed fault URL: connect a WebSocket client to it\n",
+                ),
+                Err(bad) => text(StatusCode::BAD_REQUEST, &format!("{bad}\n")),
+            }
+        }
         path => match assets::find(path) {
             Some((content_type, bytes)) => with_type(StatusCode::OK, content_type, Bytes::from_static(bytes)),
             None => text(
@@ -170,36 +135,21 @@ fn route(request: &Request<Incoming>, ctx: &ConnContext) -> Response<Body> {
 
 /// Answers a WebSocket upgrade request: checks it, takes a connection slot, then accepts it.
 fn upgrade(request: Request<Incoming>, ctx: Arc<ConnContext>) -> Response<Body> {
-    let shared = &ctx.shared;
-    let checked = handshake::check(&request, &shared.protocols, &shared.allowed_origins);
-    let mut accepted = match checked {
-        Ok(accepted) => accepted,
+    let answer = match handshake::check(&request, &ctx.shared.handshake) {
+        Ok(answer) => answer,
         Err(refusal) => return refuse(ctx.peer, &refusal),
     };
-    let uri = request.uri();
-    let plan = match faults::plan_for(uri.path(), uri.query(), shared.faults) {
-        Ok(plan) => plan,
-        Err(bad) => return refuse_as(ctx.peer, StatusCode::BAD_REQUEST, &bad),
-    };
-    if let Some(status) = plan.refuse {
-        return refuse_as(ctx.peer, status, &"refused as the fault URL asked (refuse=)");
-    }
-    if plan.subprotocol.is_some() {
-        accepted.protocol.clone_from(&plan.subprotocol);
-    }
-    let room = match broadcast::room_for(uri.path()) {
-        Ok(room) => room.map(str::to_string),
-        Err(bad) => return refuse_as(ctx.peer, StatusCode::BAD_REQUEST, &bad),
-    };
-    match shared.stats.try_open(&ctx.counters) {
-        Some(slot) => accept(request, ctx, accepted, slot, plan, room),
+    match ctx.shared.stats.try_open(&ctx.counters) {
+        Some(slot) => accept(request, ctx, answer, slot),
         None => refuse(ctx.peer, &Refusal::TooManyConnections),
     }
 }
 
-/// The HTTP error for a refused upgrade, logged with the peer.
+/// The HTTP error for a refused upgrade, its reason as the body, logged with the peer.
 fn refuse(peer: SocketAddr, refusal: &Refusal) -> Response<Body> {
-    let mut response = refuse_as(peer, refusal.status(), refusal);
+    let status = refusal.status();
+    tracing::info!("{peer} upgrade refused with {}: {refusal}", status.as_u16());
+    let mut response = text(status, &format!("{refusal}\n"));
     if *refusal == Refusal::UnsupportedVersion {
         response
             .headers_mut()
@@ -208,56 +158,25 @@ fn refuse(peer: SocketAddr, refusal: &Refusal) -> Response<Body> {
     response
 }
 
-/// An HTTP error for an upgrade, its reason as the body, logged with the peer.
-fn refuse_as(peer: SocketAddr, status: StatusCode, reason: &dyn std::fmt::Display) -> Response<Body> {
-    tracing::info!("{peer} upgrade refused with {}: {reason}", status.as_u16());
-    text(status, &format!("{reason}\n"))
-}
-
 /// Answers an accepted handshake (101 over HTTP/1.1, 200 over HTTP/2) and hands the upgraded connection, with its
 /// slot, to the echo loop.
 fn accept(
     mut request: Request<Incoming>,
     ctx: Arc<ConnContext>,
-    accepted: Accepted,
+    answer: Answer,
     slot: OpenConnection,
-    plan: FaultPlan,
-    room: Option<String>,
 ) -> Response<Body> {
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let settings = ctx.shared.deflate.as_ref();
-    let deflate =
-        settings.and_then(|s| deflate::negotiate(request.headers(), s).map(|agreed| (agreed, s.min_size)));
-    let mut response = Response::new(Body::default());
-    // RFC 8441 section 5: over HTTP/2 (no key) a 2xx answer to the extended CONNECT opens the WebSocket.
-    *response.status_mut() = match accepted.accept_key {
-        Some(_) => StatusCode::SWITCHING_PROTOCOLS,
-        None => StatusCode::OK,
-    };
-    let response_headers = response.headers_mut();
-    if let Some(accept_key) = &accepted.accept_key {
-        response_headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        response_headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        if let Ok(accept) = HeaderValue::from_str(accept_key) {
-            response_headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-        }
-    }
-    if let Some(protocol) = accepted.protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
-        response_headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
-    }
-    if let Some(extensions) = deflate
-        .as_ref()
-        .and_then(|(agreed, _)| HeaderValue::from_str(&agreed.response).ok())
-    {
-        response_headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
-    }
-    let facts = ConnectionFacts::of_request(&request, ctx.peer, &ctx.listener_url, &ctx.tls)
-        .accepted_by(response.headers());
-    let http2 = accepted.accept_key.is_none();
+    let response = response_for(&answer);
+    let facts =
+        ConnectionFacts::of_request(&request, ctx.peer, &ctx.listener_url, &ctx.tls).accepted_by(&answer);
+    let http2 = answer.accept_key.is_none();
     // The codec exists from the answer on (its zlib state comes with the first message), so that the room can be
     // joined now with the compression its members share.
-    let deflate = deflate.map(|(agreed, min_size)| Codec::new(&agreed, min_size, Role::Server));
-    let room = room.map(|room| {
+    let deflate = answer
+        .deflate
+        .map(|deflate| Codec::new(&deflate.agreed, deflate.min_size, Role::Server));
+    let room = answer.room.map(|room| {
         ctx.shared
             .rooms
             .join(&room, deflate.as_ref().and_then(Codec::shared))
@@ -266,7 +185,7 @@ fn accept(
         slot,
         facts,
         deflate,
-        faults: Faults::start(&plan),
+        faults: Faults::start(&answer.faults),
         room,
     };
     let on_connection = OnConnection::new(ctx.clone());
@@ -289,6 +208,39 @@ fn accept(
         }
         drop(on_connection);
     });
+    response
+}
+
+/// The handshake's answer as HTTP: its status and headers, no body.
+fn response_for(answer: &Answer) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    // RFC 8441 section 5: over HTTP/2 (no key) a 2xx answer to the extended CONNECT opens the WebSocket.
+    *response.status_mut() = match answer.accept_key {
+        Some(_) => StatusCode::SWITCHING_PROTOCOLS,
+        None => StatusCode::OK,
+    };
+    let headers = response.headers_mut();
+    if let Some(accept_key) = &answer.accept_key {
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        if let Ok(accept) = HeaderValue::from_str(accept_key) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+    }
+    if let Some(protocol) = answer
+        .protocol
+        .as_ref()
+        .and_then(|p| HeaderValue::from_str(p).ok())
+    {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    if let Some(extensions) = answer
+        .deflate
+        .as_ref()
+        .and_then(|deflate| HeaderValue::from_str(&deflate.agreed.response).ok())
+    {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extensions);
+    }
     response
 }
 
@@ -370,21 +322,4 @@ impl Drop for OnConnection {
     fn drop(&mut self) {
         self.0.websockets.send_modify(|open| *open -= 1);
     }
-}
-
-pub(crate) fn with_type(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
-    with_type(status, "text/plain; charset=utf-8", body.to_string())
 }

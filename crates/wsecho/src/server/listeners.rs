@@ -16,8 +16,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::connection_facts::TlsFacts;
-use super::http::{self, ConnContext, Shared};
+use super::http::{self, ConnContext};
 use super::read_ahead::ReadAhead;
+use super::shared::Shared;
 use super::stats::Counters;
 use super::tls::TlsState;
 use crate::{Error, tls};

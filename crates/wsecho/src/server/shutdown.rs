@@ -5,6 +5,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+/// How a graceful shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// Every connection closed within the bound.
+    Drained,
+    /// The bound passed with connections still open; they are abandoned.
+    TimedOut,
+}
+
 /// Owned by the running server. Accept loops and connections hold a clone of the `alive` token that [`new`]
 /// returns; once every clone is gone, everything has ended.
 ///

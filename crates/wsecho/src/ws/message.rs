@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 
-use super::deflate::{InflateError, Inflater};
+use crate::ws::deflate::{InflateError, Inflater};
 
 /// A text or binary message, a control frame, or nothing yet (a fragment).
 #[derive(Debug)]

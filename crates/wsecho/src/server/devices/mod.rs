@@ -3,6 +3,7 @@
 //! profile (`/ca.mobileconfig`) and a `/trust` page with the visitor's platform's steps. Built once at start-up
 //! from the bound listeners and the CA.
 
+mod ca_offer;
 mod lan;
 mod mobileconfig;
 mod qr;
@@ -12,55 +13,16 @@ use std::net::{IpAddr, SocketAddr};
 
 use hyper::HeaderMap;
 use hyper::StatusCode;
-use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
-
-use certgen::cert::colon_hex;
 
 pub use lan::{lan_addresses, reachable_ipv4};
 
-use super::BoundListener;
-use super::http::{Body, text, with_type};
+use super::bound_listener::BoundListener;
+use super::response::{Body, text, with_type};
+use ca_offer::CaOffer;
 
 /// Smallest side of the test page's QR codes, in CSS pixels: big enough for a phone camera a metre away.
 const QR_PIXELS: u32 = 240;
-
-/// The CA as the trust page and the profile present it.
-pub(crate) struct CaOffer {
-    /// The certificate's common name (or a stand-in when it has none).
-    name: String,
-    /// SHA-256 fingerprint, colon hex as `certgen inspect` prints it.
-    sha256: String,
-    /// SHA-1 thumbprint, what the Windows import dialog shows.
-    sha1: String,
-    /// `/ca.mobileconfig`.
-    profile: Bytes,
-}
-
-impl CaOffer {
-    pub(crate) fn new(der: &[u8]) -> CaOffer {
-        let name = certgen::Cert::from_der(der.to_vec())
-            .ok()
-            .map(|cert| cert.subject_cn().to_owned())
-            .filter(|cn| !cn.is_empty())
-            .unwrap_or_else(|| "local development CA".to_owned());
-        let sha256 = colon_hex(&Sha256::digest(der));
-        let profile = mobileconfig::profile(der, &name, &sha256);
-        CaOffer {
-            sha1: colon_hex(&Sha1::digest(der)),
-            profile: Bytes::from(profile),
-            name,
-            sha256,
-        }
-    }
-
-    #[cfg(test)]
-    fn for_test() -> CaOffer {
-        CaOffer::new(b"not a certificate")
-    }
-}
 
 /// Where another device opens this server.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! (`?for=ios` and so on overrides it, e.g. for an iPad, whose Safari says it is a Mac); that platform's steps come
 //! first and open, the others stay one tap away, and the fingerprint to compare is at the top.
 
-use super::CaOffer;
+use super::ca_offer::CaOffer;
 use super::mobileconfig::escape;
 
 /// A platform with its own way of trusting a CA.
