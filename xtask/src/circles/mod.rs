@@ -207,4 +207,11 @@ mod tests {
         ]);
         assert_eq!(circles, vec![vec!["", "a", "b"]]);
     }
+
+    #[test]
+    fn the_workspace_has_no_import_circles() {
+        let root = crate::workspace_root();
+        let report = super::check_workspace(&root).expect("the workspace's sources are readable");
+        assert_eq!(report.circles, 0, "\n{}", report.text);
+    }
 }
