@@ -44,7 +44,11 @@ fn usage_errors_exit_2() {
     ] {
         let out = xtask(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).starts_with("error: "), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("xtask: error: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -64,7 +68,7 @@ fn a_bad_flag_value_is_one_line_naming_it_and_the_help_to_read() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "error: invalid value 'x' for '--minutes <MINUTES>': invalid float literal (see 'cargo xtask soak --help')\n"
+        "xtask: error: invalid value 'x' for '--minutes <MINUTES>': invalid float literal (see 'cargo xtask soak --help')\n"
     );
     let version = xtask(&["--version"]);
     assert_eq!(version.status.code(), Some(0), "{}", stderr(&version));

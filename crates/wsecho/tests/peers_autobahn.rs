@@ -3,6 +3,11 @@
 //! only, so the wss run goes through a TLS hop in this test: plain TCP in, TLS to the wss listener out. Every
 //! case must be OK, NON-STRICT or INFORMATIONAL, and the per-case behaviour of both runs must match the committed
 //! `tests/autobahn/expected.json`; `LOCALTLS_BLESS=1` rewrites that file.
+//!
+//! A few cases are bound to the clock: 4.2.5, for one, sends its frames a byte at a time and kills the connection
+//! after one second, so on a loaded 2-core machine the echo can miss that window (NON-STRICT instead of OK). A case
+//! whose behaviour differs from the expected one is therefore run once more, alone; only that second result counts.
+//! A real change differs again, and a suite with more than [`MAX_RERUNS`] differences is not rerun at all.
 
 mod support;
 
@@ -25,6 +30,8 @@ use tokio_rustls::TlsConnector;
 /// 250 s of CPU per listener, the debug server 330 s, the TLS hop 77 s).
 const SUITE_TIMEOUT: Duration = Duration::from_secs(1200);
 const ACCEPTABLE: &[&str] = &["OK", "NON-STRICT", "INFORMATIONAL"];
+/// More differing cases than this are a change in the server, not the machine's load: they are not rerun.
+const MAX_RERUNS: usize = 5;
 
 fn expected_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/autobahn/expected.json")
@@ -59,8 +66,8 @@ fn autobahn_all_cases_conform_on_ws_and_wss_and_match_the_expected_results() {
     // kosoku is one single-threaded Python process whatever its `-p`, so the two listeners' suites run at the same
     // time, one process per core; evaluated in sequence they took twice as long.
     let runs = std::thread::scope(|scope| {
-        let ws_run = scope.spawn(|| run_suite(&kosoku, &ws));
-        let wss_run = scope.spawn(|| run_suite(&kosoku, &wss_via_hop));
+        let ws_run = scope.spawn(|| run_suite(&kosoku, &ws, &[]));
+        let wss_run = scope.spawn(|| run_suite(&kosoku, &wss_via_hop, &[]));
         [("ws", joined(ws_run)), ("wss", joined(wss_run))]
     });
 
@@ -80,6 +87,10 @@ fn autobahn_all_cases_conform_on_ws_and_wss_and_match_the_expected_results() {
     });
     let expected: BTreeMap<String, String> =
         serde_json::from_str(&expected_text).expect("expected.json maps case ids to behaviours");
+    let mut runs = runs;
+    for ((listener, behaviors), target) in runs.iter_mut().zip([&ws, &wss_via_hop]) {
+        rerun_alone_where_different(&kosoku, target, listener, &expected, behaviors);
+    }
     for (listener, behaviors) in &runs {
         let changes = differences(&expected, behaviors);
         assert!(
@@ -97,11 +108,46 @@ fn joined<T>(run: std::thread::ScopedJoinHandle<'_, T>) -> T {
         .unwrap_or_else(|failure| std::panic::resume_unwind(failure))
 }
 
-/// Runs every case against `target` (HOST:PORT) and returns the behaviours, after checking they are acceptable.
-fn run_suite(kosoku: &Path, target: &str) -> BTreeMap<CaseId, String> {
+/// Runs the cases whose behaviour differs from `expected` once more, alone, and keeps that result (see the module
+/// docs); at most [`MAX_RERUNS`] of them.
+fn rerun_alone_where_different(
+    kosoku: &Path,
+    target: &str,
+    listener: &str,
+    expected: &BTreeMap<String, String>,
+    behaviors: &mut BTreeMap<CaseId, String>,
+) {
+    let differing: Vec<&str> = behaviors
+        .iter()
+        .filter(|(case, now)| expected.get(&case.1).is_some_and(|was| was != *now))
+        .map(|(case, _)| case.1.as_str())
+        .collect();
+    if differing.is_empty() || differing.len() > MAX_RERUNS {
+        return;
+    }
+    let again = run_suite(kosoku, target, &differing);
+    for (case, alone) in again {
+        let id = case.1.clone();
+        if let Some(with_the_suite) = behaviors.insert(case, alone.clone()) {
+            eprintln!(
+                "autobahn {listener}: {id} was {with_the_suite} with the whole suite running, {alone} alone"
+            );
+        }
+    }
+}
+
+/// Runs every case (or only the cases in `only`, one at a time) against `target` (HOST:PORT) and returns the
+/// behaviours, after checking they are acceptable.
+fn run_suite(kosoku: &Path, target: &str, only: &[&str]) -> BTreeMap<CaseId, String> {
     let reports = tempfile::tempdir().expect("report directory");
     let mut cmd = Command::new(kosoku);
-    cmd.args(["-p", "4", "-o"]).arg(reports.path()).arg(target);
+    let parallelism = if only.is_empty() { "4" } else { "1" };
+    cmd.args(["-p", parallelism, "-o"])
+        .arg(reports.path())
+        .arg(target);
+    for case in only {
+        cmd.args(["-i", case]);
+    }
     let started = Instant::now();
     let finished = run(&mut cmd, SUITE_TIMEOUT);
     eprintln!("autobahn {target}: kosoku ran {:.1?}", started.elapsed());
@@ -117,7 +163,7 @@ fn run_suite(kosoku: &Path, target: &str) -> BTreeMap<CaseId, String> {
     });
     let behaviors = behaviors(&text);
     assert!(
-        behaviors.keys().any(|case| case.0[0] == 13) && behaviors.len() > 500,
+        !only.is_empty() || (behaviors.keys().any(|case| case.0[0] == 13) && behaviors.len() > 500),
         "only {} cases ran: {}",
         behaviors.len(),
         finished.output()
