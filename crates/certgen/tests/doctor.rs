@@ -391,7 +391,7 @@ fn fingerprint(der: &[u8]) -> String {
 
 /// `openssl s_server` on a free loopback port, killed when dropped: it serves keys rustls refuses to load.
 struct OpensslServer {
-    child: std::process::Child,
+    _child: testkit::KillOnDrop,
     port: u16,
 }
 
@@ -426,14 +426,10 @@ impl OpensslServer {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        OpensslServer { child, port }
-    }
-}
-
-impl Drop for OpensslServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        OpensslServer {
+            _child: testkit::KillOnDrop(child),
+            port,
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use testkit::KillOnDrop;
 
 /// How long pebble and challtestsrv may take to start listening on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -14,7 +16,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_NONCE_REJECT: u8 = 5;
 
 pub struct Pebble {
-    processes: Vec<Child>,
+    /// pebble-challtestsrv and pebble, stopped when the `Pebble` is dropped.
+    processes: Vec<KillOnDrop>,
     /// Holds the config, TLS files, root and logs; deleted on drop.
     pub dir: tempfile::TempDir,
     /// `https://127.0.0.1:PORT/dir`.
@@ -132,7 +135,7 @@ impl Pebble {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        self.processes.push(child);
+        self.processes.push(KillOnDrop(child));
     }
 
     fn fetch_root(&self, management: u16) {
@@ -182,15 +185,6 @@ impl Pebble {
             std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod hook");
         }
         script
-    }
-}
-
-impl Drop for Pebble {
-    fn drop(&mut self) {
-        for child in &mut self.processes {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
