@@ -145,15 +145,14 @@ pub fn deflate_saving(server: &Server) -> anyhow::Result<f64> {
         .with_context(failed)?;
     let mut response = String::new();
     stream.read_to_string(&mut response).with_context(failed)?;
-    let stats: serde_json::Value = response
+    let body = response
         .split_once("\r\n\r\n")
-        .and_then(|(_, body)| serde_json::from_str(body).ok())
-        .with_context(|| format!("{}: no JSON document in {response:?}", failed()))?;
-    let (Some(out), Some(saved)) = (stats["bytes_out"].as_f64(), stats["deflate_bytes_saved"].as_f64())
-    else {
-        bail!("{}: no bytes_out or deflate_bytes_saved in {stats}", failed());
-    };
-    Ok(if out > 0.0 { saved / out } else { 0.0 })
+        .map(|(_, body)| body)
+        .with_context(|| format!("{}: no HTTP body in {response:?}", failed()))?;
+    let stats: wsecho::server::StatsSnapshot = serde_json::from_str(body)
+        .with_context(|| format!("{}: not wsecho's /stats document: {body:?}", failed()))?;
+    let (out, saved) = (stats.totals.bytes_out, stats.totals.deflate_bytes_saved);
+    Ok(if out > 0 { saved as f64 / out as f64 } else { 0.0 })
 }
 
 fn seconds_arg(args: &[String], flag: &str) -> f64 {
